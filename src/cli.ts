@@ -1,0 +1,164 @@
+import { createRequire } from "node:module";
+import { Command, CommanderError, InvalidArgumentError, Option } from "commander";
+import type { CommandContext, GlobalOptions, StoreKind } from "./context.js";
+import { ExitCode, exitCodeOf, InterruptedError } from "./errors.js";
+import { Logger } from "./ui/logger.js";
+import { redact } from "./ui/redact.js";
+
+// Only commander and our own small modules load at start-up; each command (and with it the SDK, the keychain
+// binding, ora, ...) is imported when it runs, so `--version` and `--help` stay close to a bare `node` start.
+
+const { version } = createRequire(import.meta.url)("../package.json") as { version: string };
+
+type Runner<O> = (ctx: CommandContext, options: O) => Promise<void>;
+
+function positiveInt(value: string): number {
+  const n = Number(value);
+  if (!Number.isInteger(n) || n < 1) throw new InvalidArgumentError("must be a whole number of at least 1");
+  return n;
+}
+
+export function buildProgram(
+  run: <O>(load: () => Promise<Runner<O>>, options: O, cmd: Command) => Promise<void>,
+) {
+  const program = new Command("rc-recordings")
+    .description("Archive RingCentral call recordings: log in once, reuse the token, download safely.")
+    .version(version, "-V, --version")
+    .addOption(
+      new Option("--profile <name>", "profile: an independent login (app + user)")
+        .env("RC_RECORDINGS_PROFILE")
+        .default("default"),
+    )
+    .addOption(
+      new Option("--store <kind>", "where the token pair lives (default: keychain, else file with a warning)")
+        .choices(["keychain", "file"])
+        .env("RC_RECORDINGS_STORE"),
+    )
+    .option("--json", "print a machine-readable JSON result on stdout", false)
+    .option("-v, --verbose", "more log lines on stderr (secrets are always redacted)", false)
+    .option("-q, --quiet", "only errors on stderr", false)
+    .showSuggestionAfterError(true)
+    .exitOverride()
+    .configureOutput({ outputError: (text, write) => write(redact(text)) });
+
+  program
+    .command("login")
+    .description("exchange a JWT credential once and keep the token pair for every later run")
+    .option("--force", "revoke the stored login first, then log in again", false)
+    .addOption(
+      new Option("--server <url>", "RingCentral server URL (default https://platform.ringcentral.com)"),
+    )
+    .option("--client-id <id>", "app client id (or RC_APP_CLIENT_ID)")
+    .option("--client-secret-file <path>", "read the app client secret from this file (- = stdin)")
+    .option("--jwt-file <path>", "read the user's JWT credential from this file (- = stdin)")
+    .action((opts, cmd) => run(async () => (await import("./commands/login.js")).runLogin, opts, cmd));
+
+  program
+    .command("download")
+    .description("download call recordings into a folder: incremental, resumable, rate-limit aware")
+    .option("-o, --out <dir>", "destination folder", "./recordings")
+    .option("--from <when>", "start: ISO date/date-time or relative (36h, 7d); default: since the last run")
+    .option("--to <when>", "end: ISO date/date-time or relative; default: now")
+    .addOption(
+      new Option("--scope <scope>", "account-wide call log or your own").choices(["account", "extension"]),
+    )
+    .addOption(
+      new Option("--type <type>", "recording type").choices(["Automatic", "OnDemand", "All"]).default("All"),
+    )
+    .option("-c, --concurrency <n>", "parallel transfers", positiveInt, 4)
+    .option("--template <template>", "file name template (see README)")
+    .option("--metadata", "write a <file>.json sidecar with the call-log record", false)
+    .option("--dry-run", "list what would be downloaded; download nothing", false)
+    .action((opts, cmd) => run(async () => (await import("./commands/download.js")).runDownload, opts, cmd));
+
+  const token = program.command("token").description("inspect or end the stored login");
+  token
+    .command("status")
+    .description("show the stored token: owner, scope, expiry, store")
+    .option("--verify", "make one cheap API call to prove the token works", false)
+    .action((opts, cmd) =>
+      run(async () => (await import("./commands/token-status.js")).runTokenStatus, opts, cmd),
+    );
+  token
+    .command("revoke")
+    .description("end the session server-side and delete the stored token pair")
+    .action((opts, cmd) =>
+      run(async () => (await import("./commands/token-revoke.js")).runTokenRevoke, opts, cmd),
+    );
+
+  for (const sub of [...program.commands, ...token.commands]) sub.exitOverride();
+  return program;
+}
+
+function globalsOf(cmd: Command): GlobalOptions {
+  const all = cmd.optsWithGlobals() as Record<string, unknown>;
+  return {
+    profile: String(all.profile ?? "default"),
+    store: all.store as StoreKind | undefined,
+    json: Boolean(all.json),
+    verbose: Boolean(all.verbose),
+    quiet: Boolean(all.quiet),
+  };
+}
+
+/** The one place that turns a thrown error into a line on stderr and an exit code. */
+export async function main(argv: readonly string[]): Promise<void> {
+  const controller = new AbortController();
+  let interrupts = 0;
+  const onSignal = () => {
+    interrupts += 1;
+    if (interrupts > 1) process.exit(ExitCode.interrupted);
+    controller.abort(new InterruptedError());
+  };
+  process.on("SIGINT", onSignal);
+  process.on("SIGTERM", onSignal);
+
+  let log = new Logger("normal");
+  const program = buildProgram(async (load, options, cmd) => {
+    const globals = globalsOf(cmd);
+    if (globals.quiet && globals.verbose) {
+      throw new CommanderError(
+        ExitCode.usage,
+        "rc-recordings.usage",
+        "--quiet and --verbose exclude each other",
+      );
+    }
+    log = new Logger(globals.quiet ? "quiet" : globals.verbose ? "verbose" : "normal");
+    const ctx: CommandContext = {
+      options: globals,
+      log,
+      signal: controller.signal,
+      env: process.env,
+      printJson: (value) => process.stdout.write(`${redact(JSON.stringify(value))}\n`),
+      print: (text) => process.stdout.write(`${redact(text)}\n`),
+      stdinIsTTY: Boolean(process.stdin.isTTY),
+      stderrIsTTY: Boolean(process.stderr.isTTY),
+    };
+    const runner = await load();
+    await runner(ctx, options);
+  });
+
+  let code: number = ExitCode.ok;
+  try {
+    await program.parseAsync([...argv]);
+  } catch (error) {
+    code = reportError(error, log);
+  }
+  process.exitCode = code;
+}
+
+function reportError(error: unknown, log: Logger): number {
+  if (error instanceof CommanderError) {
+    // --help and --version end through here too, with exit code 0; commander already printed them.
+    if (error.exitCode === 0) return ExitCode.ok;
+    if (error.code === "rc-recordings.usage") log.error(error.message);
+    return ExitCode.usage;
+  }
+  const code = exitCodeOf(error);
+  const message = error instanceof Error ? error.message : String(error);
+  log.error(message);
+  if (log.verbosity === "verbose" && error instanceof Error && error.stack && code === ExitCode.error) {
+    log.debug(error.stack);
+  }
+  return code;
+}

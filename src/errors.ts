@@ -1,0 +1,68 @@
+/**
+ * Every failure the CLI reports is one of these typed errors. `cli.ts` is the only place that turns them into
+ * an exit code and a one-line message; code elsewhere throws and never calls `process.exit`.
+ */
+
+export const ExitCode = {
+  ok: 0,
+  error: 1,
+  usage: 2,
+  partial: 3,
+  loginRequired: 4,
+  busy: 5,
+  interrupted: 130,
+} as const;
+
+export type ExitCode = (typeof ExitCode)[keyof typeof ExitCode];
+
+export abstract class CliError extends Error {
+  abstract readonly exitCode: ExitCode;
+
+  constructor(message: string, options?: ErrorOptions) {
+    super(message, options);
+    this.name = new.target.name;
+  }
+}
+
+/** Something went wrong that is neither the user's input nor the login (network, server, disk). */
+export class OperationError extends CliError {
+  readonly exitCode = ExitCode.error;
+}
+
+/** Bad flags, bad values, missing secrets with nobody to ask: exit 2. */
+export class UsageError extends CliError {
+  readonly exitCode = ExitCode.usage;
+}
+
+/** Some items failed after retries; the rest succeeded: exit 3. */
+export class PartialFailureError extends CliError {
+  readonly exitCode = ExitCode.partial;
+}
+
+/** No usable login: never logged in, revoked, refresh token and JWT both rejected: exit 4. */
+export class LoginRequiredError extends CliError {
+  readonly exitCode = ExitCode.loginRequired;
+
+  constructor(reason: string, options?: ErrorOptions) {
+    super(`${reason}; run: rc-recordings login`, options);
+  }
+}
+
+/** Another process holds a lock that must not be shared (e.g. a download into the same folder): exit 5. */
+export class BusyError extends CliError {
+  readonly exitCode = ExitCode.busy;
+}
+
+/** Stopped by SIGINT/SIGTERM after a clean stop: exit 130. */
+export class InterruptedError extends CliError {
+  readonly exitCode = ExitCode.interrupted;
+
+  constructor(message = "interrupted") {
+    super(message);
+  }
+}
+
+/** The exit code for anything thrown out of a command. Unknown errors are plain failures (1). */
+export function exitCodeOf(error: unknown): ExitCode {
+  return error instanceof CliError ? error.exitCode : ExitCode.error;
+}
