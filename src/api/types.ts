@@ -1,0 +1,23 @@
+/** Rate-limit groups of the RingCentral API (compared case-insensitively; the server names them). */
+export type RateLimitGroup = "auth" | "light" | "medium" | "heavy";
+
+export interface ApiRequestInit {
+  /** Extra request headers, e.g. `Range`. Never `Authorization`: the client adds it. */
+  headers?: Record<string, string>;
+  signal?: AbortSignal;
+}
+
+/**
+ * Every API and media request goes through one ApiClient: it waits for the rate limiter of the request's
+ * group, adds the bearer token (only for RingCentral hosts), hands 401s to the auth session's recovery and
+ * retries, honours 429 + Retry-After for the whole group, and feeds X-Rate-Limit-* headers back to the limiter.
+ */
+export interface ApiClient {
+  /**
+   * GET an absolute URL or a path relative to the server. Resolves with the response (body unread) for any
+   * status other than 401 and 429, which it handles itself; the caller decides what 2xx/4xx/5xx mean.
+   */
+  get(url: string, init?: ApiRequestInit): Promise<Response>;
+  /** GET and parse JSON; a non-2xx status throws ApiError. */
+  getJson<T>(url: string, init?: ApiRequestInit): Promise<T>;
+}

@@ -1,0 +1,60 @@
+import { spawn } from "node:child_process";
+import { mkdtempSync, rmSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { dirname, join, resolve } from "node:path";
+import { fileURLToPath } from "node:url";
+
+/** The built CLI: end-to-end tests run exactly what users run (`npm test` builds first). */
+export const CLI = resolve(dirname(fileURLToPath(import.meta.url)), "../../bin/rc-recordings.js");
+
+export interface CliResult {
+  code: number | null;
+  signal: NodeJS.Signals | null;
+  stdout: string;
+  stderr: string;
+}
+
+export interface CliOptions {
+  env?: NodeJS.ProcessEnv;
+  /** Written to the child's stdin, then closed. Without it stdin is closed at once (no TTY, like cron). */
+  input?: string;
+  cwd?: string;
+  timeoutMs?: number;
+}
+
+/** Run the built CLI and collect its exit code and output. The environment is NOT inherited beyond PATH/HOME. */
+export function runCli(args: readonly string[], options: CliOptions = {}): Promise<CliResult> {
+  const child = spawnCli(args, options);
+  return child.result;
+}
+
+export function spawnCli(args: readonly string[], options: CliOptions = {}) {
+  const child = spawn(process.execPath, [CLI, ...args], {
+    cwd: options.cwd,
+    env: { PATH: process.env.PATH, HOME: process.env.HOME, ...options.env },
+    stdio: ["pipe", "pipe", "pipe"],
+  });
+  let stdout = "";
+  let stderr = "";
+  child.stdout.setEncoding("utf8").on("data", (d: string) => {
+    stdout += d;
+  });
+  child.stderr.setEncoding("utf8").on("data", (d: string) => {
+    stderr += d;
+  });
+  child.stdin.end(options.input ?? "");
+  const timer = setTimeout(() => child.kill("SIGKILL"), options.timeoutMs ?? 60_000);
+  const result = new Promise<CliResult>((resolvePromise) => {
+    child.on("close", (code, signal) => {
+      clearTimeout(timer);
+      resolvePromise({ code, signal, stdout, stderr });
+    });
+  });
+  return { child, result };
+}
+
+/** A throw-away directory, removed by the returned cleanup. */
+export function tempDir(prefix = "rcr-"): { path: string; cleanup: () => void } {
+  const path = mkdtempSync(join(tmpdir(), prefix));
+  return { path, cleanup: () => rmSync(path, { recursive: true, force: true }) };
+}
