@@ -1,0 +1,187 @@
+import { createReadStream } from "node:fs";
+import { type FileHandle, mkdir, open, readFile, truncate } from "node:fs/promises";
+import { isAbsolute, join, relative, sep } from "node:path";
+import { fileSize, isNotFound, writeFileAtomic } from "./fs-util.js";
+
+/** One verified recording on disk. `path` is relative to DIR with "/" separators, so a DIR can move. */
+export interface ManifestEntry {
+  recordingId: string;
+  callId: string;
+  path: string;
+  bytes: number;
+  sha256: string;
+  contentType: string;
+  startTime: string;
+}
+
+/** Where the next run without `--from` starts. */
+export interface RunState {
+  /** The `to` of the last completed run (held back to the oldest recording that still has to be retried). */
+  lastTo: string;
+  finishedAt: string;
+}
+
+/** The folder inside DIR for everything that is not a recording: manifest, state, lock, partial records. */
+export const STATE_DIR_NAME = ".rc-recordings";
+
+/**
+ * New calls reach the call log 15-30 s late, and a call is logged (with its start time) only once it ends, so
+ * the next run re-reads a window before the last `to` that covers long calls too. Re-listed recordings cost a
+ * line in a call-log page, never a content request: the manifest skips them.
+ */
+export const INCREMENTAL_OVERLAP_MS = 2 * 60 * 60 * 1000;
+export const FIRST_RUN_WINDOW_MS = 24 * 60 * 60 * 1000;
+
+type Saved = Pick<ManifestEntry, "path" | "bytes">;
+
+/**
+ * `DIR/.rc-recordings/manifest.jsonl`: one line per verified recording, appended and fsynced after the
+ * rename. Later lines win. A torn last line (crash mid-append) is dropped when the manifest opens.
+ */
+export class Manifest {
+  readonly stateDir: string;
+  private readonly saved = new Map<string, Saved>();
+  private readonly owners = new Map<string, string>();
+  private handle: FileHandle | undefined;
+  private writes: Promise<void> = Promise.resolve();
+
+  private constructor(readonly dir: string) {
+    this.stateDir = join(dir, STATE_DIR_NAME);
+  }
+
+  get file(): string {
+    return join(this.stateDir, "manifest.jsonl");
+  }
+
+  private get stateFile(): string {
+    return join(this.stateDir, "state.json");
+  }
+
+  /** Read the manifest (if any). `writable` creates the state folder and repairs a torn last line. */
+  static async open(dir: string, options: { writable: boolean }): Promise<Manifest> {
+    const manifest = new Manifest(dir);
+    const tornAt = await manifest.load();
+    if (options.writable) {
+      await mkdir(manifest.stateDir, { recursive: true });
+      if (tornAt !== undefined) await truncate(manifest.file, tornAt);
+      manifest.handle = await open(manifest.file, "a");
+    }
+    return manifest;
+  }
+
+  get size(): number {
+    return this.saved.size;
+  }
+
+  /** Listed, and its file is still there with the recorded size: nothing to fetch. */
+  async isSaved(recordingId: string): Promise<boolean> {
+    const entry = this.saved.get(recordingId);
+    if (!entry) return false;
+    return (await fileSize(this.absolute(entry.path))) === entry.bytes;
+  }
+
+  /** The recording whose file this is (relative path), if the manifest knows it. */
+  ownerOf(path: string): string | undefined {
+    return this.owners.get(path);
+  }
+
+  /** DIR-relative "/" path for an absolute path inside DIR. */
+  relativePath(absolutePath: string): string {
+    const rel = relative(this.dir, absolutePath);
+    if (rel.startsWith("..") || isAbsolute(rel)) throw new Error(`${absolutePath} is outside ${this.dir}`);
+    return rel.split(sep).join("/");
+  }
+
+  absolute(path: string): string {
+    return join(this.dir, ...path.split("/"));
+  }
+
+  /** Append one line and fsync it. Appends are serialised so concurrent transfers never interleave lines. */
+  append(entry: ManifestEntry): Promise<void> {
+    const handle = this.handle;
+    if (!handle) return Promise.reject(new Error("manifest opened read-only"));
+    const line = `${JSON.stringify(entry)}\n`;
+    const write = this.writes.then(async () => {
+      await handle.write(line);
+      await handle.sync();
+      this.remember(entry);
+    });
+    this.writes = write.catch(() => undefined);
+    return write;
+  }
+
+  async close(): Promise<void> {
+    await this.writes;
+    await this.handle?.close();
+    this.handle = undefined;
+  }
+
+  async readState(): Promise<RunState | undefined> {
+    try {
+      const state = JSON.parse(await readFile(this.stateFile, "utf8")) as Partial<RunState>;
+      if (typeof state.lastTo !== "string" || Number.isNaN(Date.parse(state.lastTo))) return undefined;
+      return { lastTo: state.lastTo, finishedAt: String(state.finishedAt ?? "") };
+    } catch (error) {
+      if (isNotFound(error) || error instanceof SyntaxError) return undefined;
+      throw error;
+    }
+  }
+
+  async writeState(state: RunState): Promise<void> {
+    await mkdir(this.stateDir, { recursive: true });
+    await writeFileAtomic(this.stateFile, `${JSON.stringify(state)}\n`);
+  }
+
+  /** Where a run without `--from` starts: the last run's `to` minus the overlap, else the last 24 hours. */
+  async incrementalFrom(to: Date): Promise<Date> {
+    const state = await this.readState();
+    if (!state) return new Date(to.getTime() - FIRST_RUN_WINDOW_MS);
+    return new Date(Math.min(Date.parse(state.lastTo), to.getTime()) - INCREMENTAL_OVERLAP_MS);
+  }
+
+  private remember(entry: ManifestEntry): void {
+    const previous = this.saved.get(entry.recordingId);
+    if (previous && this.owners.get(previous.path) === entry.recordingId) this.owners.delete(previous.path);
+    this.saved.set(entry.recordingId, { path: entry.path, bytes: entry.bytes });
+    this.owners.set(entry.path, entry.recordingId);
+  }
+
+  /** Stream the lines in; returns the byte offset to truncate to when the last line is torn. */
+  private async load(): Promise<number | undefined> {
+    let complete = 0;
+    let carry: Buffer = Buffer.alloc(0);
+    try {
+      for await (const chunk of createReadStream(this.file)) {
+        const buffer = carry.length > 0 ? Buffer.concat([carry, chunk as Buffer]) : (chunk as Buffer);
+        let start = 0;
+        for (let nl = buffer.indexOf(10); nl !== -1; nl = buffer.indexOf(10, start)) {
+          this.ingest(buffer.toString("utf8", start, nl));
+          start = nl + 1;
+        }
+        complete += start;
+        carry = buffer.subarray(start);
+      }
+    } catch (error) {
+      if (isNotFound(error)) return undefined;
+      throw error;
+    }
+    return carry.length > 0 ? complete : undefined;
+  }
+
+  private ingest(line: string): void {
+    const entry = parseEntry(line);
+    if (entry) this.remember(entry);
+  }
+}
+
+function parseEntry(line: string): ManifestEntry | undefined {
+  if (line.trim() === "") return undefined;
+  try {
+    const value = JSON.parse(line) as Partial<ManifestEntry>;
+    if (typeof value.recordingId !== "string" || typeof value.path !== "string") return undefined;
+    if (typeof value.bytes !== "number") return undefined;
+    return value as ManifestEntry;
+  } catch {
+    return undefined;
+  }
+}

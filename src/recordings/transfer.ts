@@ -1,0 +1,389 @@
+import { createHash, type Hash } from "node:crypto";
+import { createReadStream } from "node:fs";
+import { open, rename, rm } from "node:fs/promises";
+import { dirname } from "node:path";
+import { setTimeout as sleep } from "node:timers/promises";
+import type { ApiClient } from "../api/types.js";
+import { CliError, ExitCode, InterruptedError, OperationError } from "../errors.js";
+import type { Logger } from "../ui/logger.js";
+import { fileSize, fsyncDir, fsyncFile } from "./fs-util.js";
+import { type PartialJournal, type PartialRecord, partPathOf } from "./partials.js";
+
+/** One recording to fetch. The caller decides names and what "recorded" means; the transfer moves bytes. */
+export interface TransferJob {
+  recordingId: string;
+  contentUri: string;
+  /** The final absolute path for a fresh download, once the response's Content-Type is known. */
+  choosePath(contentType: string): Promise<string>;
+  /** Runs after the rename, before the in-progress record is dropped: make the result durable (manifest). */
+  commit(result: TransferResult): Promise<void>;
+}
+
+export interface TransferResult {
+  path: string;
+  bytes: number;
+  sha256: string;
+  contentType: string;
+  /** Bytes that were already on disk from an earlier attempt or run (0 for a fresh download). */
+  resumedFrom: number;
+}
+
+export interface RetryPolicy {
+  /** Attempts in a row that may fail without writing a byte before the recording fails. */
+  attempts: number;
+  /** Hard cap on requests per recording, even when every attempt makes some progress. */
+  maxRequests: number;
+  baseDelayMs: number;
+  maxDelayMs: number;
+  /** No byte (or no response) for this long: the attempt is abandoned and retried. */
+  idleTimeoutMs: number;
+}
+
+export const DEFAULT_RETRY: RetryPolicy = {
+  attempts: 5,
+  maxRequests: 20,
+  baseDelayMs: 500,
+  maxDelayMs: 30_000,
+  idleTimeoutMs: 60_000,
+};
+
+export interface TransferDeps {
+  api: ApiClient;
+  journal: PartialJournal;
+  /** The run's signal: when it aborts the transfer stops, keeps its `.part`, and throws InterruptedError. */
+  signal: AbortSignal;
+  log: Logger;
+  onBytes?: (count: number) => void;
+  retry?: Partial<RetryPolicy>;
+}
+
+/** This recording could not be saved; the run goes on. `permanent`: retrying later will not help (404, 403). */
+export class TransferFailedError extends OperationError {
+  constructor(
+    readonly reason: string,
+    readonly permanent: boolean,
+  ) {
+    super(reason);
+  }
+}
+
+type Attempt =
+  | { kind: "done"; result: TransferResult }
+  | { kind: "retry"; reason: string; progressed: boolean; delayMs?: number }
+  | { kind: "fail"; reason: string };
+
+const MAX_RETRY_AFTER_MS = 120_000;
+
+/**
+ * Fetch one recording into `<final>.part`, verify it, fsync, rename, commit. Resumes a surviving `.part` with
+ * `Range`, retries transient failures with exponential backoff and jitter, and never leaves anything but
+ * verified audio under a final name.
+ */
+export async function transferRecording(job: TransferJob, deps: TransferDeps): Promise<TransferResult> {
+  const policy = { ...DEFAULT_RETRY, ...deps.retry };
+  let failuresInARow = 0;
+  let lastReason = "no attempt made";
+  for (let request = 1; request <= policy.maxRequests; request++) {
+    throwIfInterrupted(deps.signal);
+    const attempt = await runAttempt(job, deps, policy.idleTimeoutMs);
+    if (attempt.kind === "done") return attempt.result;
+    if (attempt.kind === "fail") throw new TransferFailedError(attempt.reason, true);
+    lastReason = attempt.reason;
+    failuresInARow = attempt.progressed ? 0 : failuresInARow + 1;
+    if (failuresInARow >= policy.attempts) break;
+    const delayMs = attempt.delayMs ?? backoffMs(failuresInARow, policy);
+    deps.log.debug(`recording ${job.recordingId}: ${attempt.reason}; retrying in ${delayMs} ms`);
+    if (delayMs > 0) await sleep(delayMs, undefined, { signal: deps.signal }).catch(() => undefined);
+  }
+  throwIfInterrupted(deps.signal);
+  throw new TransferFailedError(`${lastReason} (gave up after retries)`, false);
+}
+
+/** Exponential backoff with "equal jitter": half fixed, half random, so parallel retries spread out. */
+export function backoffMs(failures: number, policy: Pick<RetryPolicy, "baseDelayMs" | "maxDelayMs">): number {
+  const ceiling = Math.min(policy.maxDelayMs, policy.baseDelayMs * 2 ** Math.max(0, failures - 1));
+  return Math.round(ceiling / 2 + Math.random() * (ceiling / 2));
+}
+
+/** Retry-After as seconds or an HTTP date; undefined when absent or unreadable. Capped so a typo cannot stall a run. */
+export function retryAfterMs(header: string | null, now = Date.now()): number | undefined {
+  if (!header) return undefined;
+  const seconds = Number(header.trim());
+  const ms = Number.isFinite(seconds) ? seconds * 1000 : Date.parse(header) - now;
+  if (!Number.isFinite(ms)) return undefined;
+  return Math.min(MAX_RETRY_AFTER_MS, Math.max(0, Math.round(ms)));
+}
+
+interface ContentRange {
+  start: number;
+  end: number;
+  total: number | undefined;
+}
+
+export function parseContentRange(header: string | null): ContentRange | undefined {
+  const match = /^bytes (\d+)-(\d+)\/(\d+|\*)$/.exec(header?.trim() ?? "");
+  if (!match) return undefined;
+  const [start, end] = [Number(match[1]), Number(match[2])];
+  const total = match[3] === "*" ? undefined : Number(match[3]);
+  if (end < start || (total !== undefined && end >= total)) return undefined;
+  return { start, end, total };
+}
+
+function mediaTypeOf(res: Response): string {
+  return (res.headers.get("content-type") ?? "").split(";")[0]?.trim().toLowerCase() ?? "";
+}
+
+function throwIfInterrupted(signal: AbortSignal): void {
+  if (signal.aborted) throw signal.reason instanceof CliError ? signal.reason : new InterruptedError();
+}
+
+/** Errors that end the whole run rather than one recording: no login, or the user stopped us. */
+function endsTheRun(error: unknown): boolean {
+  return error instanceof CliError && error.exitCode !== ExitCode.error;
+}
+
+function isForeignHost(error: unknown): boolean {
+  return error instanceof Error && error.name === "ForeignHostError";
+}
+
+async function runAttempt(job: TransferJob, deps: TransferDeps, idleTimeoutMs: number): Promise<Attempt> {
+  const stall = new AbortController();
+  const signal = AbortSignal.any([deps.signal, stall.signal]);
+  let idle: NodeJS.Timeout | undefined;
+  const touch = () => {
+    clearTimeout(idle);
+    idle = setTimeout(() => stall.abort(new Error("stalled")), idleTimeoutMs);
+  };
+  touch();
+  let progressed = false;
+  try {
+    return await attemptOnce(job, deps, signal, (count) => {
+      progressed = true;
+      touch();
+      deps.onBytes?.(count);
+    });
+  } catch (error) {
+    throwIfInterrupted(deps.signal);
+    if (endsTheRun(error)) throw error;
+    if (isForeignHost(error)) return { kind: "fail", reason: (error as Error).message };
+    const reason = stall.signal.aborted
+      ? `no data for ${Math.round(idleTimeoutMs / 1000)} s`
+      : describeNetworkError(error);
+    return { kind: "retry", reason, progressed };
+  } finally {
+    clearTimeout(idle);
+  }
+}
+
+function describeNetworkError(error: unknown): string {
+  if (!(error instanceof Error)) return String(error);
+  const cause = (error as { cause?: { code?: string; message?: string } }).cause;
+  return cause?.code ? `${error.message} (${cause.code})` : error.message;
+}
+
+async function attemptOnce(
+  job: TransferJob,
+  deps: TransferDeps,
+  signal: AbortSignal,
+  onBytes: (count: number) => void,
+): Promise<Attempt> {
+  const partial = await deps.journal.get(job.recordingId);
+  if (partial) {
+    const adopted = await adoptRenamed(job, deps, partial);
+    if (adopted) return adopted;
+  }
+  const offset = partial ? ((await fileSize(partPathOf(partial.path))) ?? 0) : 0;
+  const headers: Record<string, string> = offset > 0 ? { Range: `bytes=${offset}-` } : {};
+  const res = await deps.api.get(job.contentUri, { headers, signal });
+  const status = res.status;
+
+  if (status === 200 || status === 206) return receive(job, deps, res, partial, offset, signal, onBytes);
+  await res.body?.cancel().catch(() => undefined);
+  if (status === 416 && partial && offset > 0) {
+    // The partial may already hold every byte (a crash between the last write and the rename).
+    if (partial.total === offset)
+      return finish(job, deps, partial, offset, await hashFile(partPathOf(partial.path)));
+    await discard(job, deps, partial);
+    return { kind: "retry", reason: "range not satisfiable; starting over", progressed: false, delayMs: 0 };
+  }
+  if (status === 404) return { kind: "fail", reason: "recording not found (HTTP 404)" };
+  if (status === 403) return { kind: "fail", reason: "access denied (HTTP 403)" };
+  if (status === 408 || status >= 500) {
+    const delayMs = retryAfterMs(res.headers.get("retry-after"));
+    return {
+      kind: "retry",
+      reason: `HTTP ${status}`,
+      progressed: false,
+      ...(delayMs === undefined ? {} : { delayMs }),
+    };
+  }
+  return { kind: "fail", reason: `unexpected HTTP ${status}` };
+}
+
+/** Crash after the rename but before the manifest line: the final file is complete; record it, fetch nothing. */
+async function adoptRenamed(
+  job: TransferJob,
+  deps: TransferDeps,
+  partial: PartialRecord,
+): Promise<Attempt | undefined> {
+  if (partial.total === undefined || (await fileSize(partPathOf(partial.path))) !== undefined)
+    return undefined;
+  if ((await fileSize(partial.path)) !== partial.total) return undefined;
+  const hash = await hashFile(partial.path);
+  const result: TransferResult = {
+    path: partial.path,
+    bytes: partial.total,
+    sha256: hash.digest("hex"),
+    contentType: partial.contentType,
+    resumedFrom: partial.total,
+  };
+  await job.commit(result);
+  await deps.journal.remove(job.recordingId);
+  return { kind: "done", result };
+}
+
+async function receive(
+  job: TransferJob,
+  deps: TransferDeps,
+  res: Response,
+  partial: PartialRecord | undefined,
+  offset: number,
+  signal: AbortSignal,
+  onBytes: (count: number) => void,
+): Promise<Attempt> {
+  const contentType = mediaTypeOf(res);
+  const restart = async (reason: string): Promise<Attempt> => {
+    await res.body?.cancel().catch(() => undefined);
+    await discard(job, deps, partial);
+    return { kind: "retry", reason: `${reason}; starting over`, progressed: false, delayMs: 0 };
+  };
+  if (!contentType.startsWith("audio/")) {
+    await res.body?.cancel().catch(() => undefined);
+    return {
+      kind: "fail",
+      reason: `not a recording: HTTP ${res.status} with ${contentType || "no"} Content-Type`,
+    };
+  }
+  const length = headerNumber(res.headers.get("content-length"));
+
+  let start = 0;
+  let total = length;
+  if (res.status === 206) {
+    const range = parseContentRange(res.headers.get("content-range"));
+    if (!range || range.start !== offset)
+      return restart(`unexpected Content-Range ${res.headers.get("content-range")}`);
+    if (length !== undefined && length !== range.end - range.start + 1)
+      return restart("Content-Length does not match Content-Range");
+    if (offset > 0 && partial?.contentType !== contentType) return restart("content type changed");
+    start = offset;
+    // We ask for an open range, so its last byte is the file's last byte even when the total is "*".
+    total = range.total ?? range.end + 1;
+  }
+
+  let record = partial;
+  if (!record || record.contentType !== contentType || start === 0) {
+    if (record && record.contentType !== contentType) await discard(job, deps, record);
+    const path =
+      record && record.contentType === contentType ? record.path : await job.choosePath(contentType);
+    record = { path, contentType, ...(total === undefined ? {} : { total }) };
+    await deps.journal.put(job.recordingId, record);
+  } else if (record.total !== total && total !== undefined) {
+    record = { ...record, total };
+    await deps.journal.put(job.recordingId, record);
+  }
+
+  const partPath = partPathOf(record.path);
+  const hash = start > 0 ? await hashFile(partPath) : createHash("sha256");
+  const expected = total === undefined ? undefined : total - start;
+  const written = await writeBody(res, partPath, start > 0, hash, signal, onBytes);
+  if (expected !== undefined && written < expected) {
+    return { kind: "retry", reason: `short body: ${written} of ${expected} bytes`, progressed: written > 0 };
+  }
+  if (expected !== undefined && written > expected) {
+    await discard(job, deps, record);
+    return {
+      kind: "retry",
+      reason: `body longer than announced (${written} > ${expected} bytes)`,
+      progressed: false,
+    };
+  }
+  return finish(job, deps, record, start + written, hash, start);
+}
+
+function headerNumber(value: string | null): number | undefined {
+  if (value === null || !/^\d+$/.test(value.trim())) return undefined;
+  return Number(value);
+}
+
+/**
+ * Stream the body to the `.part` file, hashing and counting on the way. One chunk at a time, each write awaited:
+ * memory stays constant and every byte received before a reset is on disk for the resume.
+ */
+async function writeBody(
+  res: Response,
+  partPath: string,
+  append: boolean,
+  hash: Hash,
+  signal: AbortSignal,
+  onBytes: (count: number) => void,
+): Promise<number> {
+  let written = 0;
+  const handle = await open(partPath, append ? "a" : "w");
+  const reader = res.body?.getReader();
+  // Stop reading on abort even when the body itself ignores the signal; the bytes so far stay on disk.
+  const stop = () => void reader?.cancel().catch(() => undefined);
+  signal.addEventListener("abort", stop, { once: true });
+  try {
+    for (;;) {
+      const next = await reader?.read();
+      signal.throwIfAborted();
+      if (!next || next.done) return written;
+      await handle.write(next.value);
+      hash.update(next.value);
+      written += next.value.length;
+      onBytes(next.value.length);
+    }
+  } finally {
+    signal.removeEventListener("abort", stop);
+    await handle.close();
+  }
+}
+
+async function finish(
+  job: TransferJob,
+  deps: TransferDeps,
+  record: PartialRecord,
+  bytes: number,
+  hash: Hash,
+  resumedFrom = bytes,
+): Promise<Attempt> {
+  const partPath = partPathOf(record.path);
+  await fsyncFile(partPath);
+  await rename(partPath, record.path);
+  await fsyncDir(dirname(record.path));
+  const result: TransferResult = {
+    path: record.path,
+    bytes,
+    sha256: hash.digest("hex"),
+    contentType: record.contentType,
+    resumedFrom,
+  };
+  await job.commit(result);
+  await deps.journal.remove(job.recordingId);
+  return { kind: "done", result };
+}
+
+async function hashFile(path: string): Promise<Hash> {
+  const hash = createHash("sha256");
+  for await (const chunk of createReadStream(path)) hash.update(chunk as Buffer);
+  return hash;
+}
+
+async function discard(
+  job: TransferJob,
+  deps: TransferDeps,
+  record: PartialRecord | undefined,
+): Promise<void> {
+  if (record) await rm(partPathOf(record.path), { force: true });
+  await deps.journal.remove(job.recordingId);
+}

@@ -1,0 +1,286 @@
+import { createHash } from "node:crypto";
+import { existsSync, readFileSync, writeFileSync } from "node:fs";
+import { join } from "node:path";
+import { afterEach, beforeEach, describe, expect, it } from "vitest";
+import type { ApiClient, ApiRequestInit } from "../../../src/api/types.js";
+import { InterruptedError } from "../../../src/errors.js";
+import { MemoryPartialJournal } from "../../../src/recordings/partials.js";
+import {
+  parseContentRange,
+  retryAfterMs,
+  TransferFailedError,
+  type TransferJob,
+  type TransferResult,
+  transferRecording,
+} from "../../../src/recordings/transfer.js";
+import { Logger } from "../../../src/ui/logger.js";
+import { tempDir } from "../../helpers/cli.js";
+
+const CONTENT = Buffer.from(Array.from({ length: 5000 }, (_, i) => (i * 7) % 256));
+const sha = (b: Buffer) => createHash("sha256").update(b).digest("hex");
+
+type Handler = (init: ApiRequestInit | undefined) => Response | Promise<Response>;
+
+/** An ApiClient that answers each request with the next scripted handler and records the requests. */
+function scriptedApi(...handlers: Handler[]) {
+  const requests: (ApiRequestInit | undefined)[] = [];
+  const api: ApiClient = {
+    async get(_url, init) {
+      requests.push(init);
+      const handler = handlers[Math.min(requests.length - 1, handlers.length - 1)];
+      if (!handler) throw new Error("no handler");
+      return handler(init);
+    },
+    async getJson() {
+      throw new Error("not used");
+    },
+  };
+  return { api, requests };
+}
+
+function audio(body: Buffer, init: { status?: number; headers?: Record<string, string> } = {}) {
+  return new Response(new Uint8Array(body), {
+    status: init.status ?? 200,
+    headers: { "content-type": "audio/mpeg", "content-length": String(body.length), ...init.headers },
+  });
+}
+
+/** A body that sends `bytes` and then fails like a reset connection (or ends early when `clean`). */
+function broken(bytes: Buffer, announced: number, clean = false) {
+  let sent = false;
+  const stream = new ReadableStream<Uint8Array>({
+    pull(controller) {
+      if (!sent) {
+        sent = true;
+        controller.enqueue(new Uint8Array(bytes));
+      } else if (clean) controller.close();
+      else controller.error(new TypeError("terminated", { cause: { code: "ECONNRESET" } }));
+    },
+  });
+  return new Response(stream, {
+    status: 200,
+    headers: { "content-type": "audio/mpeg", "content-length": String(announced) },
+  });
+}
+
+/** The part of CONTENT a Range header asks for, as a 206. */
+function ranged(init: ApiRequestInit | undefined): Response {
+  const range = /bytes=(\d+)-/.exec(init?.headers?.Range ?? "");
+  const start = Number(range?.[1] ?? 0);
+  return audio(CONTENT.subarray(start), {
+    status: 206,
+    headers: { "content-range": `bytes ${start}-${CONTENT.length - 1}/${CONTENT.length}` },
+  });
+}
+
+let dir: ReturnType<typeof tempDir>;
+let journal: MemoryPartialJournal;
+let commits: TransferResult[];
+const FAST = { baseDelayMs: 1, maxDelayMs: 5, idleTimeoutMs: 2000 };
+
+beforeEach(() => {
+  dir = tempDir("rcr-transfer-");
+  journal = new MemoryPartialJournal();
+  commits = [];
+});
+afterEach(() => dir.cleanup());
+
+function job(): TransferJob {
+  return {
+    recordingId: "42",
+    contentUri: "http://media.test/restapi/v1.0/account/1/recording/42/content",
+    choosePath: async (type) => join(dir.path, type === "audio/wav" ? "rec.wav" : "rec.mp3"),
+    commit: async (result) => {
+      commits.push(result);
+    },
+  };
+}
+
+function run(api: ApiClient, signal = new AbortController().signal) {
+  return transferRecording(job(), { api, journal, signal, log: new Logger("quiet"), retry: FAST });
+}
+
+/** Leave a `.part` with the first `n` bytes as an earlier run would have. */
+function leavePartial(n: number, total: number | undefined = CONTENT.length) {
+  const path = join(dir.path, "rec.mp3");
+  writeFileSync(`${path}.part`, CONTENT.subarray(0, n));
+  journal.records.set("42", { path, contentType: "audio/mpeg", ...(total === undefined ? {} : { total }) });
+  return path;
+}
+
+describe("transferRecording", () => {
+  it("streams a 200 to the final path via .part, hashes it and commits once", async () => {
+    const { api } = scriptedApi(() => audio(CONTENT));
+    const result = await run(api);
+    expect(result).toMatchObject({
+      bytes: CONTENT.length,
+      sha256: sha(CONTENT),
+      contentType: "audio/mpeg",
+      resumedFrom: 0,
+    });
+    expect(readFileSync(result.path)).toEqual(CONTENT);
+    expect(existsSync(`${result.path}.part`)).toBe(false);
+    expect(commits).toHaveLength(1);
+    expect(journal.records.size).toBe(0);
+  });
+
+  it("never writes a non-audio body as a recording", async () => {
+    const { api, requests } = scriptedApi(
+      () => new Response("<html>error</html>", { headers: { "content-type": "text/html" } }),
+    );
+    await expect(run(api)).rejects.toMatchObject({
+      permanent: true,
+      reason: expect.stringContaining("not a recording"),
+    });
+    expect(requests).toHaveLength(1);
+    expect(existsSync(join(dir.path, "rec.mp3"))).toBe(false);
+    expect(commits).toHaveLength(0);
+  });
+
+  it("resumes after a reset with a Range request and ends byte-exact", async () => {
+    const { api, requests } = scriptedApi(() => broken(CONTENT.subarray(0, 1200), CONTENT.length), ranged);
+    const result = await run(api);
+    expect(requests[1]?.headers?.Range).toBe("bytes=1200-");
+    expect(readFileSync(result.path)).toEqual(CONTENT);
+    expect(result).toMatchObject({ sha256: sha(CONTENT), resumedFrom: 1200 });
+  });
+
+  it("treats a cleanly closed short body as incomplete and resumes it", async () => {
+    const { api, requests } = scriptedApi(
+      () => broken(CONTENT.subarray(0, 3000), CONTENT.length, true),
+      ranged,
+    );
+    const result = await run(api);
+    expect(requests[1]?.headers?.Range).toBe("bytes=3000-");
+    expect(result.sha256).toBe(sha(CONTENT));
+  });
+
+  it("resumes a .part left by an earlier run", async () => {
+    leavePartial(2500);
+    const { api, requests } = scriptedApi(ranged);
+    const result = await run(api);
+    expect(requests).toHaveLength(1);
+    expect(requests[0]?.headers?.Range).toBe("bytes=2500-");
+    expect(readFileSync(result.path)).toEqual(CONTENT);
+  });
+
+  it("starts over when the server answers a Range request with 200", async () => {
+    const path = leavePartial(2500);
+    writeFileSync(`${path}.part`, Buffer.alloc(2500, 0xff)); // wrong bytes: must not survive
+    const { api } = scriptedApi(() => audio(CONTENT));
+    const result = await run(api);
+    expect(readFileSync(result.path)).toEqual(CONTENT);
+    expect(result.resumedFrom).toBe(0);
+  });
+
+  it("restarts without Range when Content-Range does not match the partial", async () => {
+    leavePartial(2500);
+    const { api, requests } = scriptedApi(
+      () =>
+        audio(CONTENT.subarray(100), { status: 206, headers: { "content-range": `bytes 100-4999/5000` } }),
+      () => audio(CONTENT),
+    );
+    const result = await run(api);
+    expect(requests[1]?.headers?.Range).toBeUndefined();
+    expect(readFileSync(result.path)).toEqual(CONTENT);
+  });
+
+  it("finishes a complete partial on 416 without downloading again", async () => {
+    leavePartial(CONTENT.length);
+    const { api, requests } = scriptedApi(() => new Response(null, { status: 416 }));
+    const result = await run(api);
+    expect(requests).toHaveLength(1);
+    expect(result).toMatchObject({ bytes: CONTENT.length, sha256: sha(CONTENT) });
+  });
+
+  it("restarts on 416 when the partial cannot be whole", async () => {
+    leavePartial(2500, undefined);
+    const { api, requests } = scriptedApi(
+      () => new Response(null, { status: 416 }),
+      () => audio(CONTENT),
+    );
+    const result = await run(api);
+    expect(requests[1]?.headers?.Range).toBeUndefined();
+    expect(readFileSync(result.path)).toEqual(CONTENT);
+  });
+
+  it("adopts a file renamed just before a crash, with zero requests", async () => {
+    const path = leavePartial(0);
+    writeFileSync(path, CONTENT);
+    const { rmSync } = await import("node:fs");
+    rmSync(`${path}.part`);
+    const { api, requests } = scriptedApi(() => audio(CONTENT));
+    const result = await run(api);
+    expect(requests).toHaveLength(0);
+    expect(result.sha256).toBe(sha(CONTENT));
+    expect(commits).toHaveLength(1);
+  });
+
+  it("retries 503 honouring Retry-After", async () => {
+    const { api, requests } = scriptedApi(
+      () => new Response("busy", { status: 503, headers: { "retry-after": "0" } }),
+      () => audio(CONTENT),
+    );
+    expect((await run(api)).sha256).toBe(sha(CONTENT));
+    expect(requests).toHaveLength(2);
+  });
+
+  it("fails a 404 at once, permanently", async () => {
+    const { api, requests } = scriptedApi(() => new Response("{}", { status: 404 }));
+    await expect(run(api)).rejects.toMatchObject({ permanent: true, reason: expect.stringContaining("404") });
+    expect(requests).toHaveLength(1);
+  });
+
+  it("gives up after the bounded number of attempts", async () => {
+    const { api, requests } = scriptedApi(() => new Response("oops", { status: 500 }));
+    const error = await run(api).catch((e: unknown) => e);
+    expect(error).toBeInstanceOf(TransferFailedError);
+    expect(error).toMatchObject({ permanent: false });
+    expect(requests).toHaveLength(5);
+  });
+
+  it("fails a foreign host permanently", async () => {
+    class ForeignHostError extends Error {
+      override name = "ForeignHostError";
+    }
+    const { api } = scriptedApi(() => {
+      throw new ForeignHostError("refusing to send the token to evil.test");
+    });
+    await expect(run(api)).rejects.toMatchObject({
+      permanent: true,
+      reason: expect.stringContaining("evil.test"),
+    });
+  });
+
+  it("stops on abort, keeping the partial for the next run", async () => {
+    const controller = new AbortController();
+    const stream = new ReadableStream<Uint8Array>({
+      start(c) {
+        c.enqueue(new Uint8Array(CONTENT.subarray(0, 1000)));
+        setTimeout(() => controller.abort(new InterruptedError()), 20);
+      },
+    });
+    const { api } = scriptedApi(
+      () => new Response(stream, { headers: { "content-type": "audio/mpeg", "content-length": "5000" } }),
+    );
+    await expect(run(api, controller.signal)).rejects.toBeInstanceOf(InterruptedError);
+    expect(readFileSync(join(dir.path, "rec.mp3.part")).length).toBe(1000);
+    expect(journal.records.get("42")?.total).toBe(5000);
+  });
+});
+
+describe("header parsing", () => {
+  it("reads Content-Range strictly", () => {
+    expect(parseContentRange("bytes 10-99/100")).toEqual({ start: 10, end: 99, total: 100 });
+    expect(parseContentRange("bytes 10-99/*")).toEqual({ start: 10, end: 99, total: undefined });
+    expect(parseContentRange("bytes 10-100/100")).toBeUndefined();
+    expect(parseContentRange(null)).toBeUndefined();
+  });
+
+  it("reads Retry-After as seconds or a date, capped", () => {
+    expect(retryAfterMs("3")).toBe(3000);
+    expect(retryAfterMs(new Date(10_000).toUTCString(), 5_000)).toBe(5000);
+    expect(retryAfterMs("99999")).toBe(120_000);
+    expect(retryAfterMs("soon")).toBeUndefined();
+  });
+});
