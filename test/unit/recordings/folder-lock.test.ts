@@ -1,0 +1,65 @@
+import { spawnSync } from "node:child_process";
+import { existsSync, writeFileSync } from "node:fs";
+import { join } from "node:path";
+import { afterEach, beforeEach, describe, expect, it } from "vitest";
+import { BusyError } from "../../../src/errors.js";
+import { acquireFolderLock } from "../../../src/recordings/folder-lock.js";
+import { tempDir } from "../../helpers/cli.js";
+
+let dir: ReturnType<typeof tempDir>;
+beforeEach(() => {
+  dir = tempDir("rcr-lock-");
+});
+afterEach(() => dir.cleanup());
+
+/** A pid that certainly belonged to a process that has exited. */
+function deadPid(): number {
+  const child = spawnSync(process.execPath, ["-e", "process.stdout.write(String(process.pid))"]);
+  return Number(child.stdout.toString());
+}
+
+describe("acquireFolderLock", () => {
+  it("refuses a second holder at once, naming the first", async () => {
+    const first = await acquireFolderLock(dir.path);
+    const error = await acquireFolderLock(dir.path, { pid: process.pid + 1 }).catch((e: unknown) => e);
+    expect(error).toBeInstanceOf(BusyError);
+    expect((error as Error).message).toContain(`pid ${process.pid}`);
+    expect((error as Error).message).toContain(first.holder.host);
+    expect((error as Error).message).toContain(first.holder.startedAt);
+    await first.release();
+    const again = await acquireFolderLock(dir.path);
+    await again.release();
+  });
+
+  it("takes over at once from a holder that died", async () => {
+    const pid = deadPid();
+    const stale = await acquireFolderLock(dir.path, { pid });
+    const lock = await acquireFolderLock(dir.path);
+    expect(lock.holder.pid).toBe(process.pid);
+    await stale.release(); // the dead holder's release must not remove the new lock
+    expect(existsSync(join(dir.path, "lock"))).toBe(true);
+    await lock.release();
+    expect(existsSync(join(dir.path, "lock"))).toBe(false);
+  });
+
+  it("treats a holder on another host as busy (its pid cannot be checked)", async () => {
+    await acquireFolderLock(dir.path, { host: "elsewhere", pid: deadPid() });
+    await expect(acquireFolderLock(dir.path)).rejects.toThrow(/elsewhere.*another host/);
+  });
+
+  it("replaces an unreadable lock file", async () => {
+    writeFileSync(join(dir.path, "lock"), "garbage");
+    const lock = await acquireFolderLock(dir.path);
+    await lock.release();
+  });
+
+  it("lets exactly one of several racing takers win over a dead holder", async () => {
+    await acquireFolderLock(dir.path, { pid: deadPid() });
+    const results = await Promise.allSettled(
+      [1, 2, 3, 4].map((n) =>
+        acquireFolderLock(dir.path, { pid: 900_000 + n, isAlive: (p) => p >= 900_000 }),
+      ),
+    );
+    expect(results.filter((r) => r.status === "fulfilled")).toHaveLength(1);
+  });
+});

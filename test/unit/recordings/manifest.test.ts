@@ -1,0 +1,96 @@
+import { appendFileSync, mkdirSync, readFileSync, writeFileSync } from "node:fs";
+import { join } from "node:path";
+import { afterEach, beforeEach, describe, expect, it } from "vitest";
+import {
+  FIRST_RUN_WINDOW_MS,
+  INCREMENTAL_OVERLAP_MS,
+  Manifest,
+  type ManifestEntry,
+} from "../../../src/recordings/manifest.js";
+import { tempDir } from "../../helpers/cli.js";
+
+let dir: ReturnType<typeof tempDir>;
+beforeEach(() => {
+  dir = tempDir("rcr-manifest-");
+});
+afterEach(() => dir.cleanup());
+
+function entry(id: string, path: string, bytes: number): ManifestEntry {
+  return {
+    recordingId: id,
+    callId: `c${id}`,
+    path,
+    bytes,
+    sha256: "x",
+    contentType: "audio/mpeg",
+    startTime: "t",
+  };
+}
+
+function saveFile(rel: string, bytes: number) {
+  const abs = join(dir.path, ...rel.split("/"));
+  mkdirSync(join(abs, ".."), { recursive: true });
+  writeFileSync(abs, Buffer.alloc(bytes));
+}
+
+describe("Manifest", () => {
+  it("skips a listed recording only while its file is there with the recorded size", async () => {
+    const manifest = await Manifest.open(dir.path, { writable: true });
+    saveFile("a/1.mp3", 10);
+    await manifest.append(entry("1", "a/1.mp3", 10));
+    await manifest.close();
+
+    const reread = await Manifest.open(dir.path, { writable: false });
+    expect(await reread.isSaved("1")).toBe(true);
+    expect(await reread.isSaved("2")).toBe(false);
+    expect(reread.ownerOf("a/1.mp3")).toBe("1");
+    saveFile("a/1.mp3", 9); // truncated by someone: fetch again
+    expect(await reread.isSaved("1")).toBe(false);
+  });
+
+  it("drops a torn last line and appends cleanly after it", async () => {
+    const m1 = await Manifest.open(dir.path, { writable: true });
+    await m1.append(entry("1", "1.mp3", 1));
+    await m1.close();
+    appendFileSync(m1.file, '{"recordingId":"2","pa'); // crash mid-append
+
+    const m2 = await Manifest.open(dir.path, { writable: true });
+    expect(m2.size).toBe(1);
+    await m2.append(entry("3", "3.mp3", 3));
+    await m2.close();
+
+    const lines = readFileSync(m2.file, "utf8").trimEnd().split("\n");
+    expect(lines.map((l) => JSON.parse(l).recordingId)).toEqual(["1", "3"]);
+  });
+
+  it("keeps concurrent appends on separate lines", async () => {
+    const manifest = await Manifest.open(dir.path, { writable: true });
+    await Promise.all(Array.from({ length: 50 }, (_, i) => manifest.append(entry(String(i), `${i}.mp3`, i))));
+    await manifest.close();
+    const reread = await Manifest.open(dir.path, { writable: false });
+    expect(reread.size).toBe(50);
+  });
+
+  it("does not create anything when opened read-only", async () => {
+    const manifest = await Manifest.open(join(dir.path, "nope"), { writable: false });
+    expect(manifest.size).toBe(0);
+    await expect(manifest.append(entry("1", "1.mp3", 1))).rejects.toThrow(/read-only/);
+  });
+
+  it("starts incremental runs at the last run's end minus the overlap, first runs 24 h back", async () => {
+    const manifest = await Manifest.open(dir.path, { writable: true });
+    const to = new Date("2026-01-02T00:00:00Z");
+    expect((await manifest.incrementalFrom(to)).getTime()).toBe(to.getTime() - FIRST_RUN_WINDOW_MS);
+    await manifest.writeState({ lastTo: "2026-01-01T12:00:00.000Z", finishedAt: "x" });
+    expect((await manifest.incrementalFrom(to)).getTime()).toBe(
+      Date.parse("2026-01-01T12:00:00Z") - INCREMENTAL_OVERLAP_MS,
+    );
+    await manifest.close();
+  });
+
+  it("refuses paths outside DIR", async () => {
+    const manifest = await Manifest.open(dir.path, { writable: false });
+    expect(manifest.relativePath(join(dir.path, "a", "b.mp3"))).toBe("a/b.mp3");
+    expect(() => manifest.relativePath(join(dir.path, "..", "x.mp3"))).toThrow(/outside/);
+  });
+});
