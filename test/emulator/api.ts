@@ -1,0 +1,172 @@
+import type { IncomingMessage, ServerResponse } from "node:http";
+import { callLogPage, parseCallLogQuery, RECORDING_NOT_FOUND } from "./call-log.js";
+import { handleControl, handleStats } from "./control.js";
+import { sendError, sendJson } from "./http-util.js";
+import { handleContent } from "./media.js";
+import { handleRevoke, handleToken } from "./oauth.js";
+import type { EmulatorState } from "./state.js";
+
+/** `~` or the account's own id; anything else is another account. */
+const ACCOUNT = "(?:~|\\d+)";
+const CALL_LOG = new RegExp(`^/restapi/v1\\.0/account/(${ACCOUNT})(/extension/(?:~|\\d+))?/call-log$`);
+const RECORDING = new RegExp(`^/restapi/v1\\.0/account/(${ACCOUNT})/recording/([^/]+)$`);
+const CONTENT = new RegExp(`^/restapi/v1\\.0/account/(${ACCOUNT})/recording/([^/]+)/content$`);
+const EXTENSION = new RegExp(`^/restapi/v1\\.0/account/(${ACCOUNT})/extension/(~|\\d+)$`);
+const ACCOUNT_INFO = new RegExp(`^/restapi/v1\\.0/account/(${ACCOUNT})$`);
+
+const NOT_FOUND = { status: 404, errorCode: "CMN-404", message: "Resource not found" } as const;
+
+function isOwnAccount(state: EmulatorState, account: string | undefined): boolean {
+  return account === "~" || account === state.config.accountId;
+}
+
+/** The API origin (platform): OAuth, account/extension info, call log, recording metadata, emulator hooks. */
+export async function handleApi(
+  state: EmulatorState,
+  req: IncomingMessage,
+  res: ServerResponse,
+): Promise<void> {
+  const url = new URL(req.url ?? "/", state.apiOrigin);
+  const path = url.pathname;
+  if (path === "/__emulator/stats") return handleStats(state, res);
+  if (path.startsWith("/__emulator/control/")) return handleControl(state, req, res, path.slice(20));
+
+  const retryAfter = state.faults.forApi();
+  if (retryAfter !== undefined) {
+    state.stats.faultsInjected.unavailable++;
+    sendError(
+      res,
+      { status: 503, errorCode: "CMN-503", message: "Service temporarily unavailable" },
+      {
+        "Retry-After": String(retryAfter),
+      },
+    );
+    return;
+  }
+
+  if (req.method === "POST" && path === "/restapi/oauth/token") return handleToken(state, req, res);
+  if (req.method === "POST" && path === "/restapi/oauth/revoke") return handleRevoke(state, req, res, url);
+  if (req.method !== "GET" && req.method !== "HEAD") {
+    sendError(res, { status: 405, errorCode: "CMN-405", message: "Method not allowed" });
+    return;
+  }
+
+  let m = CALL_LOG.exec(path);
+  if (m) {
+    const auth = state.authorize(req, res, url, "heavy");
+    if (!auth) return;
+    state.stats.callLogRequests++;
+    const accountLevel = m[2] === undefined;
+    if (!isOwnAccount(state, m[1])) return sendError(res, NOT_FOUND, auth.headers);
+    if (accountLevel && !auth.session.user.admin) {
+      const message =
+        "In order to call this API endpoint, user needs to have [FullCompanyCallLog] permission for requested resource.";
+      sendError(
+        res,
+        {
+          status: 403,
+          errorCode: "CMN-408",
+          legacyCode: "InsufficientPermissions",
+          message,
+          details: { permissionName: "FullCompanyCallLog" },
+          topLevel: { permissionName: "FullCompanyCallLog" },
+        },
+        auth.headers,
+      );
+      return;
+    }
+    const query = parseCallLogQuery(url.searchParams);
+    if ("status" in query) return sendError(res, query, auth.headers);
+    return sendJson(res, 200, callLogPage(state, url, query), auth.headers);
+  }
+
+  m = CONTENT.exec(path);
+  if (m) {
+    // Content lives on the media origin only; the platform host does not redirect there.
+    const auth = state.authorize(req, res, url, "heavy");
+    if (!auth) return;
+    sendError(
+      res,
+      { ...NOT_FOUND, message: "Recording content is served by the media origin" },
+      auth.headers,
+    );
+    return;
+  }
+
+  m = RECORDING.exec(path);
+  if (m) {
+    const auth = state.authorize(req, res, url, "heavy");
+    if (!auth) return;
+    const id = m[2] ?? "";
+    const recording = isOwnAccount(state, m[1]) ? state.liveRecording(id) : undefined;
+    if (!recording) return sendError(res, RECORDING_NOT_FOUND, auth.headers);
+    return sendJson(
+      res,
+      200,
+      {
+        uri: state.recordingUri(id),
+        id,
+        contentUri: state.contentUri(id),
+        contentType: recording.contentType,
+        duration: recording.durationSec,
+      },
+      auth.headers,
+    );
+  }
+
+  m = EXTENSION.exec(path);
+  if (m) {
+    const auth = state.authorize(req, res, url, "light");
+    if (!auth) return;
+    const user = auth.session.user;
+    if (!isOwnAccount(state, m[1]) || (m[2] !== "~" && m[2] !== user.ownerId)) {
+      return sendError(res, NOT_FOUND, auth.headers);
+    }
+    const base = `${state.apiOrigin}/restapi/v1.0/account/${state.config.accountId}`;
+    return sendJson(
+      res,
+      200,
+      {
+        uri: `${base}/extension/${user.ownerId}`,
+        id: Number(user.ownerId),
+        extensionNumber: user.extensionNumber,
+        name: user.name,
+        type: "User",
+        status: "Enabled",
+        account: { uri: base, id: state.config.accountId },
+        permissions: { admin: { enabled: user.admin }, internationalCalling: { enabled: false } },
+      },
+      auth.headers,
+    );
+  }
+
+  m = ACCOUNT_INFO.exec(path);
+  if (m) {
+    const auth = state.authorize(req, res, url, "light");
+    if (!auth) return;
+    if (!isOwnAccount(state, m[1])) return sendError(res, NOT_FOUND, auth.headers);
+    const uri = `${state.apiOrigin}/restapi/v1.0/account/${state.config.accountId}`;
+    return sendJson(res, 200, { uri, id: Number(state.config.accountId), status: "Confirmed" }, auth.headers);
+  }
+
+  sendError(res, NOT_FOUND);
+}
+
+/** The media origin: recording content only. */
+export async function handleMedia(
+  state: EmulatorState,
+  req: IncomingMessage,
+  res: ServerResponse,
+): Promise<void> {
+  const url = new URL(req.url ?? "/", state.mediaOrigin);
+  const m = CONTENT.exec(url.pathname);
+  if (!m || (req.method !== "GET" && req.method !== "HEAD")) {
+    sendError(res, NOT_FOUND);
+    return;
+  }
+  if (!isOwnAccount(state, m[1])) {
+    sendError(res, RECORDING_NOT_FOUND);
+    return;
+  }
+  return handleContent(state, req, res, url, m[2] ?? "");
+}

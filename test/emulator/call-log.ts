@@ -1,0 +1,258 @@
+import type { CallTraits, Direction } from "./dataset.js";
+import type { ApiErrorSpec } from "./http-util.js";
+import type { EmulatorState } from "./state.js";
+
+const DAY_MS = 86_400_000;
+const MAX_PER_PAGE = 1000;
+
+export interface CallLogQuery {
+  fromMs: number;
+  toMs: number;
+  recordingType: "Automatic" | "OnDemand" | "All" | undefined;
+  types: Set<string>;
+  directions: Set<string>;
+  view: "Simple" | "Detailed";
+  page: number;
+  perPage: number;
+}
+
+function invalid(parameterName: string, value: string): ApiErrorSpec {
+  return {
+    status: 400,
+    errorCode: "CMN-101",
+    legacyCode: "InvalidParameter",
+    message: `Parameter [${parameterName}] value is invalid`,
+    details: { parameterName, parameterValue: value },
+  };
+}
+
+function parseDate(params: URLSearchParams, name: string): number | ApiErrorSpec | undefined {
+  const raw = params.get(name);
+  if (raw === null) return undefined;
+  const ms = Date.parse(raw);
+  return Number.isFinite(ms) ? ms : invalid(name, raw);
+}
+
+function parseEnumList(
+  params: URLSearchParams,
+  name: string,
+  allowed: readonly string[],
+): Set<string> | ApiErrorSpec {
+  const values = params.getAll(name);
+  const bad = values.find((v) => !allowed.includes(v));
+  return bad === undefined ? new Set(values) : invalid(name, bad);
+}
+
+function parsePositiveInt(raw: string | null, name: string, fallback: number): number | ApiErrorSpec {
+  if (raw === null) return fallback;
+  return /^\d{1,9}$/.test(raw) && Number(raw) >= 1 ? Number(raw) : invalid(name, raw);
+}
+
+/** Parse call-log query parameters like the platform: bad values → 400 CMN-101 naming the parameter. */
+export function parseCallLogQuery(params: URLSearchParams, now = Date.now()): CallLogQuery | ApiErrorSpec {
+  const to = parseDate(params, "dateTo");
+  if (typeof to === "object") return to;
+  const from = parseDate(params, "dateFrom");
+  if (typeof from === "object") return from;
+  const toMs = to ?? now;
+  const recordingTypeRaw = params.get("recordingType");
+  let recordingType: CallLogQuery["recordingType"];
+  if (recordingTypeRaw !== null) {
+    if (recordingTypeRaw !== "Automatic" && recordingTypeRaw !== "OnDemand" && recordingTypeRaw !== "All") {
+      return invalid("recordingType", recordingTypeRaw);
+    }
+    recordingType = recordingTypeRaw;
+  } else if (params.get("withRecording") === "true") {
+    recordingType = "All"; // deprecated parameter, honoured only without recordingType
+  }
+  const types = parseEnumList(params, "type", ["Voice", "Fax"]);
+  if (!(types instanceof Set)) return types;
+  const directions = parseEnumList(params, "direction", ["Inbound", "Outbound"]);
+  if (!(directions instanceof Set)) return directions;
+  const view = params.get("view") ?? "Simple";
+  if (view !== "Simple" && view !== "Detailed") return invalid("view", view);
+  const page = parsePositiveInt(params.get("page"), "page", 1);
+  if (typeof page === "object") return page;
+  const perPageRaw = params.get("perPage");
+  const perPage = perPageRaw === "max" ? MAX_PER_PAGE : parsePositiveInt(perPageRaw, "perPage", 100);
+  if (typeof perPage === "object") return perPage;
+  return {
+    fromMs: from ?? toMs - DAY_MS,
+    toMs,
+    recordingType,
+    types,
+    directions,
+    view,
+    page,
+    perPage: Math.min(perPage, MAX_PER_PAGE),
+  };
+}
+
+function matches(query: CallLogQuery, traits: CallTraits): boolean {
+  if (query.types.size > 0 && !query.types.has(traits.type)) return false;
+  if (query.directions.size > 0 && !query.directions.has(traits.direction)) return false;
+  if (query.recordingType === undefined) return true;
+  if (traits.recordingType === undefined) return false;
+  return query.recordingType === "All" || query.recordingType === traits.recordingType;
+}
+
+/** Matching indices of a query, cached for the few most recent queries (paging repeats the same filter). */
+class MatchCache {
+  private readonly entries = new Map<string, Int32Array>();
+
+  get(state: EmulatorState, query: CallLogQuery): Int32Array {
+    const key = JSON.stringify([
+      query.fromMs,
+      query.toMs,
+      query.recordingType,
+      [...query.types],
+      [...query.directions],
+    ]);
+    const hit = this.entries.get(key);
+    if (hit) return hit;
+    const [first, end] = state.dataset.indexRange(query.fromMs, query.toMs);
+    const found: number[] = [];
+    for (let i = first; i < end; i++) if (matches(query, state.dataset.traits(i))) found.push(i);
+    const indices = Int32Array.from(found);
+    this.entries.set(key, indices);
+    if (this.entries.size > 8) this.entries.delete(this.entries.keys().next().value as string);
+    return indices;
+  }
+}
+
+const caches = new WeakMap<EmulatorState, MatchCache>();
+
+function matchingIndices(state: EmulatorState, query: CallLogQuery): Int32Array {
+  let cache = caches.get(state);
+  if (!cache) {
+    cache = new MatchCache();
+    caches.set(state, cache);
+  }
+  return cache.get(state, query);
+}
+
+/** One call-log record as the platform shapes it (Detailed adds lastModifiedTime and legs). */
+export function callRecord(state: EmulatorState, index: number, view: CallLogQuery["view"]) {
+  const ds = state.dataset;
+  const traits = ds.traits(index);
+  const id = ds.recordId(index);
+  const duration = ds.durationSec(index);
+  const external = ds.externalParty(index);
+  const company = ds.companyParty();
+  const inbound = traits.direction === ("Inbound" satisfies Direction);
+  const fax = traits.type === "Fax";
+  const recordingId = traits.recordingOwner === undefined ? undefined : ds.recordingId(traits.recordingOwner);
+  const startTime = new Date(traits.startMs).toISOString();
+  const result = fax
+    ? inbound
+      ? "Received"
+      : "Sent"
+    : recordingId
+      ? "Accepted"
+      : inbound
+        ? "Missed"
+        : "Call connected";
+  const record = {
+    uri: `${state.apiOrigin}/restapi/v1.0/account/${state.config.accountId}/call-log/${id}?view=${view}`,
+    id,
+    sessionId: ds.sessionId(index),
+    telephonySessionId: ds.telephonySessionId(index),
+    startTime,
+    duration,
+    durationMs: duration * 1000,
+    type: traits.type,
+    internalType: fax ? "Fax" : "Local",
+    direction: traits.direction,
+    action: fax ? (inbound ? "Incoming Fax" : "Outgoing Fax") : "Phone Call",
+    result,
+    to: inbound ? company : external,
+    from: inbound ? external : company,
+    extension: {
+      uri: `${state.apiOrigin}/restapi/v1.0/account/${state.config.accountId}/extension/${company.extensionId}`,
+      id: Number(company.extensionId),
+    },
+    transport: "PSTN",
+    ...(recordingId && {
+      recording: {
+        uri: state.recordingUri(recordingId),
+        id: recordingId,
+        type: traits.recordingType,
+        contentUri: state.contentUri(recordingId),
+      },
+    }),
+    shortRecording: false,
+  };
+  if (view === "Simple") return record;
+  return {
+    ...record,
+    lastModifiedTime: new Date(traits.startMs + duration * 1000 + 30_000).toISOString(),
+    legs: [
+      {
+        startTime,
+        duration,
+        durationMs: duration * 1000,
+        type: record.type,
+        direction: record.direction,
+        action: record.action,
+        result,
+        to: record.to,
+        from: record.from,
+        legType: "PstnToSip",
+        master: true,
+        ...(record.recording && { recording: record.recording }),
+      },
+    ],
+  };
+}
+
+function pageUri(base: URL, page: number): { uri: string } {
+  const url = new URL(base);
+  url.searchParams.set("page", String(page));
+  return { uri: url.toString() };
+}
+
+/** GET …/call-log: newest first; navigation.nextPage until the last page; past the end: no records. */
+export function callLogPage(state: EmulatorState, url: URL, query: CallLogQuery) {
+  const indices = matchingIndices(state, query);
+  const total = indices.length;
+  const totalPages = Math.ceil(total / query.perPage);
+  const start = (query.page - 1) * query.perPage;
+  const slice = indices.subarray(Math.min(start, total), Math.min(start + query.perPage, total));
+  const records = Array.from(slice, (i) => callRecord(state, i, query.view));
+  const base = new URL(url.pathname + url.search, state.apiOrigin);
+  base.searchParams.delete("access_token");
+  const withTotals = state.config.pagingTotals;
+  if (records.length === 0) {
+    return {
+      uri: base.toString(),
+      records,
+      paging: { page: query.page, perPage: query.perPage },
+      navigation: { firstPage: pageUri(base, 1) },
+    };
+  }
+  return {
+    uri: base.toString(),
+    records,
+    paging: {
+      page: query.page,
+      perPage: query.perPage,
+      pageStart: start,
+      pageEnd: start + records.length - 1,
+      ...(withTotals && { totalPages, totalElements: total }),
+    },
+    navigation: {
+      firstPage: pageUri(base, 1),
+      ...(start + records.length < total && { nextPage: pageUri(base, query.page + 1) }),
+      ...(query.page > 1 && { previousPage: pageUri(base, query.page - 1) }),
+      ...(withTotals && { lastPage: pageUri(base, Math.max(1, totalPages)) }),
+    },
+  };
+}
+
+export const RECORDING_NOT_FOUND: ApiErrorSpec = {
+  status: 404,
+  errorCode: "CMN-102",
+  legacyCode: "ResourceNotFound",
+  message: "Resource for parameter [recordingId] is not found",
+  details: { parameterName: "recordingId" },
+};

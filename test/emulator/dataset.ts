@@ -1,0 +1,215 @@
+import { type DatasetConfig, unitHash } from "./options.js";
+
+/** Recording ids are this base plus the call-log index of the record that owns the recording. */
+const RECORDING_ID_BASE = 2_800_000_000;
+/** Every PAIR_PERIOD records, the record at PAIR_OFFSET and the next one are two legs sharing ONE recording. */
+const PAIR_PERIOD = 14;
+const PAIR_OFFSET = 3;
+
+/**
+ * Caller names that break naive file naming: path separators, traversal, Windows-reserved characters and
+ * names, quotes and markup, control characters, non-ASCII, emoji, very long. `null` = no name; the `""`
+ * entry marks a party with neither name nor number.
+ */
+const NAMES: readonly (string | null)[] = [
+  "AC/DC Fan Club",
+  "../../etc/passwd",
+  'C:\\temp\\evil:stream "x"',
+  '"Quoted" <b>Bold</b> | pipe * star ?',
+  "Tab\tNew\nLine\u0007Bell\u0000Nul",
+  "Zoë Ångström-Łukasiewicz",
+  "山田 太郎",
+  "محمد الأحمد",
+  "🎧 Support Line",
+  "CON",
+  " .hidden. ",
+  "John Smith",
+  null,
+  "",
+  `Very Long ${"Name".repeat(80)}`,
+];
+
+export type ContentType = "audio/mpeg" | "audio/wav";
+export type Direction = "Inbound" | "Outbound";
+export type CallType = "Voice" | "Fax";
+export type RecordingType = "Automatic" | "OnDemand";
+
+/** The cheap, filterable facts of one record (no strings built). */
+export interface CallTraits {
+  index: number;
+  startMs: number;
+  type: CallType;
+  direction: Direction;
+  /** Index of the record owning this record's recording (itself, or the first leg of a pair). */
+  recordingOwner: number | undefined;
+  recordingType: RecordingType | undefined;
+}
+
+export interface RecordingInfo {
+  id: string;
+  /** Call-log index of the record that owns it. */
+  index: number;
+  contentType: ContentType;
+  bytes: number;
+  durationSec: number;
+  /** Where the recording's bytes start in the shared content pattern. */
+  patternOffset: number;
+}
+
+export interface Party {
+  phoneNumber?: string;
+  extensionNumber?: string;
+  extensionId?: string;
+  name?: string;
+}
+
+export interface Extension {
+  id: string;
+  extensionNumber: string;
+  name: string;
+}
+
+/**
+ * A deterministic call log of `calls` records, newest first, built by index on demand so that 100 000 records
+ * cost nothing up front. Record i starts at endTime - (i + 0.5 ± 0.15) * spacing: start times never increase
+ * with the index, so a date range maps to an index range by binary search.
+ */
+export class Dataset {
+  private readonly spacing: number;
+
+  constructor(
+    private readonly config: DatasetConfig,
+    private readonly extension: Extension,
+  ) {
+    this.spacing = config.spanMs / Math.max(1, config.calls);
+  }
+
+  get size(): number {
+    return this.config.calls;
+  }
+
+  private hash(index: number, salt: number): number {
+    return unitHash(index, salt, this.config.seed);
+  }
+
+  /** The first leg of a pair (owns the shared recording). */
+  private isPairLead(index: number): boolean {
+    return index % PAIR_PERIOD === PAIR_OFFSET && index + 1 < this.config.calls;
+  }
+
+  private isPairFollower(index: number): boolean {
+    return index > 0 && this.isPairLead(index - 1);
+  }
+
+  startMs(index: number): number {
+    if (this.isPairFollower(index))
+      return this.startMs(index - 1) - Math.max(1, Math.min(1000, this.spacing * 0.1));
+    const jitter = (this.hash(index, 1) - 0.5) * 0.3;
+    return Math.round(this.config.endTime - (index + 0.5 + jitter) * this.spacing);
+  }
+
+  /** Indices [first, end) whose start time is within [fromMs, toMs). */
+  indexRange(fromMs: number, toMs: number): [number, number] {
+    // Start times are non-increasing in the index: find the first index below toMs, then the first below fromMs.
+    return [this.firstIndexBefore(toMs), this.firstIndexBefore(fromMs)];
+  }
+
+  private firstIndexBefore(ms: number): number {
+    let lo = 0;
+    let hi = this.config.calls;
+    while (lo < hi) {
+      const mid = (lo + hi) >>> 1;
+      if (this.startMs(mid) < ms) hi = mid;
+      else lo = mid + 1;
+    }
+    return lo;
+  }
+
+  traits(index: number): CallTraits {
+    const startMs = this.startMs(index);
+    if (this.isPairFollower(index)) {
+      const lead = this.traits(index - 1);
+      return { ...lead, index, startMs, direction: lead.direction === "Inbound" ? "Outbound" : "Inbound" };
+    }
+    const hasRecording = this.isPairLead(index) || this.hash(index, 2) < this.config.withRecordingRatio;
+    const direction: Direction = this.hash(index, 3) < 0.5 ? "Inbound" : "Outbound";
+    const type: CallType = !hasRecording && this.hash(index, 4) < 0.15 ? "Fax" : "Voice";
+    return {
+      index,
+      startMs,
+      type,
+      direction,
+      recordingOwner: hasRecording ? index : undefined,
+      recordingType: hasRecording ? (this.hash(index, 5) < 0.7 ? "Automatic" : "OnDemand") : undefined,
+    };
+  }
+
+  recordingId(ownerIndex: number): string {
+    return String(RECORDING_ID_BASE + ownerIndex);
+  }
+
+  /** The recording with this id, if the dataset has one (deleted ones included: that is an override). */
+  recording(id: string): RecordingInfo | undefined {
+    if (!/^\d{1,15}$/.test(id)) return undefined;
+    const index = Number(id) - RECORDING_ID_BASE;
+    if (!Number.isInteger(index) || index < 0 || index >= this.config.calls) return undefined;
+    if (this.traits(index).recordingOwner !== index) return undefined;
+    const bytes = Math.max(0, Math.floor(this.config.recordingBytes(index)));
+    return {
+      id,
+      index,
+      contentType: this.hash(index, 6) < 0.6 ? "audio/mpeg" : "audio/wav",
+      bytes,
+      durationSec: 30 + Math.floor(this.hash(index, 8) * 570),
+      patternOffset: Math.floor(this.hash(index, 9) * 0x100000),
+    };
+  }
+
+  /** Every recording, newest first (iterates the whole log: meant for tests with small datasets). */
+  *recordings(): Generator<RecordingInfo> {
+    for (let i = 0; i < this.config.calls; i++) {
+      const info = this.recording(this.recordingId(i));
+      if (info) yield info;
+    }
+  }
+
+  /** The external party of record i (hostile names cycle through NAMES). */
+  externalParty(index: number): Party {
+    const owner = this.isPairFollower(index) ? index - 1 : index;
+    const name = NAMES[owner % NAMES.length];
+    if (name === "") return {};
+    const phoneNumber = `+1650555${String(1000 + (owner % 9000)).padStart(4, "0")}`;
+    return name === null || name === undefined ? { phoneNumber } : { phoneNumber, name };
+  }
+
+  companyParty(): Party {
+    return {
+      extensionNumber: this.extension.extensionNumber,
+      extensionId: this.extension.id,
+      name: this.extension.name,
+    };
+  }
+
+  durationSec(index: number): number {
+    const owner = this.traits(index).recordingOwner;
+    if (owner !== undefined) return this.recording(this.recordingId(owner))?.durationSec ?? 60;
+    return Math.floor(this.hash(index, 10) * 300);
+  }
+
+  sessionId(index: number): string {
+    const owner = this.isPairFollower(index) ? index - 1 : index;
+    return String(4_000_000_000 + owner * 3);
+  }
+
+  telephonySessionId(index: number): string {
+    const owner = this.isPairFollower(index) ? index - 1 : index;
+    return `s-a0e${(0x10000000 + owner).toString(16)}${Math.floor(this.hash(owner, 11) * 0xffffff).toString(16)}`;
+  }
+
+  recordId(index: number): string {
+    const prefix = Math.floor(this.hash(index, 12) * 0xffffff)
+      .toString(36)
+      .padStart(5, "0");
+    return `${prefix.toUpperCase()}x${index.toString(36)}`;
+  }
+}

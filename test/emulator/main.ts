@@ -1,0 +1,151 @@
+/**
+ * `npm run emulator -- [flags]`: run the emulator as its own process. Prints ONE JSON line
+ * {"server","media","clientId","clientSecret","jwt"} once both origins listen, then serves until SIGINT/SIGTERM.
+ * These are the emulator's demo credentials, not real secrets.
+ */
+import { parseArgs } from "node:util";
+import type { Faults } from "./faults.js";
+import { type EmulatorOptions, start } from "./index.js";
+
+const USAGE = `Usage: npm run emulator -- [options]
+  --host H               listen address (127.0.0.1)
+  --port N               API origin port (0 = ephemeral)
+  --media-port N         media origin port (0 = ephemeral)
+  --calls N              call-log records (30)
+  --recording-bytes N    size of every recording (default 20-150 KB each)
+  --span-hours H         spread calls over H hours before now (23)
+  --seed N               dataset and fault seed (1)
+  --access-ttl S         default access token lifetime (3600)
+  --min-access-ttl S     lower clamp of a requested access_token_ttl (min(600, access-ttl))
+  --refresh-ttl S        default refresh token lifetime (604800)
+  --max-sessions N       live sessions per user+app (5)
+  --non-admin            users lack FullCompanyCallLog (account call log → 403)
+  --auth-limit N --light-limit N --medium-limit N --heavy-limit N   (5/50/40/10)
+  --window S             rate-limit window (60)
+  --penalty S            rate-limit penalty (60)
+  --no-rate-limits       no limits, no X-Rate-Limit-* headers
+  --bandwidth B          content bytes/s per response
+  --latency MS           added latency per request
+  --reset-rate P         probability of a mid-body connection reset per content request
+  --truncate-rate P      probability of a truncated body (clean close)
+  --unavailable-rate P   probability of 503 + Retry-After per content request
+  --reset-first-attempts N   reset the first N attempts of every recording`;
+
+const { values } = parseArgs({
+  options: {
+    help: { type: "boolean" },
+    host: { type: "string" },
+    port: { type: "string" },
+    "media-port": { type: "string" },
+    calls: { type: "string" },
+    "recording-bytes": { type: "string" },
+    "span-hours": { type: "string" },
+    seed: { type: "string" },
+    "access-ttl": { type: "string" },
+    "min-access-ttl": { type: "string" },
+    "refresh-ttl": { type: "string" },
+    "max-sessions": { type: "string" },
+    "non-admin": { type: "boolean" },
+    "auth-limit": { type: "string" },
+    "light-limit": { type: "string" },
+    "medium-limit": { type: "string" },
+    "heavy-limit": { type: "string" },
+    window: { type: "string" },
+    penalty: { type: "string" },
+    "no-rate-limits": { type: "boolean" },
+    bandwidth: { type: "string" },
+    latency: { type: "string" },
+    "reset-rate": { type: "string" },
+    "truncate-rate": { type: "string" },
+    "unavailable-rate": { type: "string" },
+    "reset-first-attempts": { type: "string" },
+  },
+  strict: true,
+});
+
+if (values.help) {
+  process.stdout.write(`${USAGE}\n`);
+} else {
+  await run();
+}
+
+function num(name: keyof typeof values): number | undefined {
+  const raw = values[name];
+  if (raw === undefined || typeof raw === "boolean") return undefined;
+  const value = Number(raw);
+  if (!Number.isFinite(value)) throw new TypeError(`--${name} expects a number, got ${raw}`);
+  return value;
+}
+
+function faultsFromFlags(): Faults {
+  const faults: Faults = {};
+  const seed = num("seed");
+  if (seed !== undefined) faults.seed = seed;
+  const latency = num("latency");
+  if (latency !== undefined) faults.latencyMs = latency;
+  const bandwidth = num("bandwidth");
+  if (bandwidth !== undefined) faults.bandwidth = bandwidth;
+  const resetRate = num("reset-rate");
+  const resetFirst = num("reset-first-attempts");
+  if (resetRate !== undefined || resetFirst !== undefined) {
+    faults.reset = { probability: resetRate, firstAttemptsPerRecording: resetFirst };
+  }
+  const truncateRate = num("truncate-rate");
+  if (truncateRate !== undefined) faults.truncate = { probability: truncateRate };
+  const unavailableRate = num("unavailable-rate");
+  if (unavailableRate !== undefined) faults.unavailable = { probability: unavailableRate };
+  return faults;
+}
+
+function optionsFromFlags(): EmulatorOptions {
+  const spanHours = num("span-hours");
+  return {
+    host: values.host,
+    port: num("port"),
+    mediaPort: num("media-port"),
+    calls: num("calls"),
+    recordingBytes: num("recording-bytes"),
+    spanMs: spanHours === undefined ? undefined : spanHours * 3_600_000,
+    seed: num("seed"),
+    accessTokenTtl: num("access-ttl"),
+    minAccessTokenTtl: num("min-access-ttl"),
+    refreshTokenTtl: num("refresh-ttl"),
+    maxSessions: num("max-sessions"),
+    admin: values["non-admin"] ? false : undefined,
+    rateLimits: values["no-rate-limits"]
+      ? false
+      : {
+          windowSec: num("window"),
+          penaltySec: num("penalty"),
+          limits: {
+            auth: num("auth-limit"),
+            light: num("light-limit"),
+            medium: num("medium-limit"),
+            heavy: num("heavy-limit"),
+          },
+        },
+    faults: faultsFromFlags(),
+  };
+}
+
+/** Drop undefined values so they do not override defaults in spreads. */
+function defined<T extends object>(value: T): T {
+  return JSON.parse(JSON.stringify(value)) as T;
+}
+
+async function run(): Promise<void> {
+  const options = optionsFromFlags();
+  const emulator = await start({
+    ...defined(options),
+    rateLimits: options.rateLimits === false ? false : defined(options.rateLimits ?? {}),
+  });
+  const { clientId, clientSecret, jwt } = emulator.credentials;
+  process.stdout.write(
+    `${JSON.stringify({ server: emulator.server, media: emulator.media, clientId, clientSecret, jwt })}\n`,
+  );
+  const shutdown = () => {
+    void emulator.stop();
+  };
+  process.once("SIGINT", shutdown);
+  process.once("SIGTERM", shutdown);
+}

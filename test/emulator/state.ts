@@ -1,0 +1,133 @@
+import type { IncomingMessage, ServerResponse } from "node:http";
+import { Dataset, type RecordingInfo } from "./dataset.js";
+import { FaultPlan } from "./faults.js";
+import { type ApiErrorSpec, type HeaderBag, sendError } from "./http-util.js";
+import type { EmulatorConfig, RateLimitGroup } from "./options.js";
+import { RateLimiter } from "./rate-limit.js";
+import { type Session, SessionStore } from "./sessions.js";
+import { EmulatorStats } from "./stats.js";
+
+/** Everything both origins share: one platform, two entry points. */
+export class EmulatorState {
+  readonly sessions: SessionStore;
+  readonly limiter: RateLimiter;
+  readonly faults: FaultPlan;
+  readonly stats: EmulatorStats;
+  readonly dataset: Dataset;
+  readonly deleted: Set<string>;
+  /** recordingId → foreign origin of its contentUri. */
+  readonly foreign = new Map<string, string>();
+  /** Set once both servers listen. */
+  apiOrigin = "";
+  mediaOrigin = "";
+
+  constructor(readonly config: EmulatorConfig) {
+    this.sessions = new SessionStore(config.tokens);
+    this.limiter = new RateLimiter(config.rateLimits);
+    this.faults = new FaultPlan(config.faults);
+    this.stats = new EmulatorStats(() => this.sessions.liveCount);
+    const owner = config.users[0];
+    if (!owner) throw new Error("at least one user is required");
+    this.dataset = new Dataset(config.dataset, {
+      id: owner.ownerId,
+      extensionNumber: owner.extensionNumber,
+      name: owner.name,
+    });
+    this.deleted = new Set(config.dataset.deletedRecordingIds);
+    const foreign = config.dataset.foreignContent;
+    for (const id of foreign?.recordingIds ?? [])
+      this.foreign.set(id, foreign?.origin.replace(/\/+$/, "") ?? "");
+  }
+
+  /** A recording that can still be served (not deleted). */
+  liveRecording(id: string): RecordingInfo | undefined {
+    return this.deleted.has(id) ? undefined : this.dataset.recording(id);
+  }
+
+  recordingUri(id: string): string {
+    return `${this.apiOrigin}/restapi/v1.0/account/${this.config.accountId}/recording/${id}`;
+  }
+
+  contentUri(id: string): string {
+    const origin = this.foreign.get(id) ?? this.mediaOrigin;
+    return `${origin}/restapi/v1.0/account/${this.config.accountId}/recording/${id}/content`;
+  }
+
+  /**
+   * Rate-limit then authenticate a bearer request. Requests are charged to the (user, app) of the token's
+   * session even when the token is no longer valid; requests without a known token share an "anonymous"
+   * bucket. Returns the session and the headers to send, or undefined after answering 429/401 itself.
+   */
+  authorize(
+    req: IncomingMessage,
+    res: ServerResponse,
+    url: URL,
+    group: RateLimitGroup,
+  ): { session: Session; headers: HeaderBag } | undefined {
+    const credential = readBearer(req, url);
+    const token = credential.kind === "token" ? credential.token : undefined;
+    const owner = token === undefined ? undefined : this.sessions.sessionOf(token);
+    const headers = this.charge(
+      owner ? `${owner.user.ownerId}|${owner.app.clientId}` : "anonymous",
+      group,
+      res,
+    );
+    if (!headers) return undefined;
+    if (credential.kind !== "token") {
+      this.unauthorized(res, headers, credential.kind === "missing" ? MISSING_AUTH : BAD_AUTH_HEADER);
+      return undefined;
+    }
+    const check = this.sessions.checkAccess(credential.token);
+    if (!check.ok) {
+      this.unauthorized(res, headers, {
+        status: 401,
+        errorCode: check.errorCode,
+        message: check.message,
+        legacyCode: check.errorCode === "OAU-128" ? "TokenExpired" : "TokenInvalid",
+      });
+      return undefined;
+    }
+    return { session: check.session, headers };
+  }
+
+  /** Count a request against a bucket; answers 429 itself and returns undefined when over the limit. */
+  charge(key: string, group: RateLimitGroup, res: ServerResponse): HeaderBag | undefined {
+    this.stats.requestsByGroup[group]++;
+    const decision = this.limiter.take(key, group);
+    if (decision.allowed) return decision.headers;
+    this.stats.rateLimited++;
+    this.stats.rateLimitedByGroup[group]++;
+    sendError(res, { status: 429, errorCode: "CMN-301", message: "Request rate exceeded" }, decision.headers);
+    return undefined;
+  }
+
+  private unauthorized(res: ServerResponse, headers: HeaderBag, spec: ApiErrorSpec): void {
+    this.stats.countUnauthorized(spec.errorCode);
+    sendError(res, spec, headers);
+  }
+}
+
+const MISSING_AUTH: ApiErrorSpec = {
+  status: 401,
+  errorCode: "AGW-401",
+  message: "Authorization header is not specified",
+};
+
+const BAD_AUTH_HEADER: ApiErrorSpec = {
+  status: 401,
+  errorCode: "OAU-151",
+  message: "Authorization method not supported",
+};
+
+type BearerCredential = { kind: "token"; token: string } | { kind: "missing" } | { kind: "malformed" };
+
+/** `Authorization: Bearer x` (scheme case-insensitive: the JS SDK sends "bearer") or `?access_token=x`. */
+function readBearer(req: IncomingMessage, url: URL): BearerCredential {
+  const header = req.headers.authorization;
+  if (header !== undefined) {
+    const match = /^bearer\s+(\S+)\s*$/i.exec(header);
+    return match?.[1] ? { kind: "token", token: match[1] } : { kind: "malformed" };
+  }
+  const query = url.searchParams.get("access_token");
+  return query ? { kind: "token", token: query } : { kind: "missing" };
+}

@@ -1,0 +1,84 @@
+import type { FaultKind } from "./faults.js";
+import type { RateLimitGroup } from "./options.js";
+
+function groups(): Record<RateLimitGroup, number> {
+  return { auth: 0, light: 0, medium: 0, heavy: 0 };
+}
+
+/**
+ * Live counters: handlers mutate this object in place, so `emu.stats.jwtLogins` always reads the current
+ * value. `snapshot()` gives a plain JSON copy; `reset()` zeroes the counters (not the live gauges).
+ */
+export class EmulatorStats {
+  jwtLogins = 0;
+  refreshes = 0;
+  /** Refreshes answered from an old refresh token's grace period (same pair returned). */
+  graceRefreshes = 0;
+  failedRefreshes = 0;
+  failedLogins = 0;
+  revokes = 0;
+  /** 401s by nested errorCode (OAU-213, OAU-129, OAU-128, AGW-401...). */
+  unauthorized: Record<string, number> = {};
+  rateLimited = 0;
+  rateLimitedByGroup = groups();
+  requestsByGroup = groups();
+  callLogRequests = 0;
+  /** Every request on the content route, whatever the outcome. */
+  contentRequests = 0;
+  /** Content requests by recording id, whatever the outcome. */
+  contentRequestsByRecording: Record<string, number> = {};
+  /** Content responses that started a body (200/206). */
+  contentRequestsStarted = 0;
+  /** Content responses whose whole (requested) body was sent. */
+  contentRequestsCompleted = 0;
+  /** Content bytes written (including bytes of cut-off responses). */
+  bytesSent = 0;
+  peakConcurrentDownloads = 0;
+  faultsInjected: Record<FaultKind, number> = { reset: 0, truncate: 0, unavailable: 0 };
+  accessTokenTtlRequested: number[] = [];
+  refreshTokenTtlRequested: number[] = [];
+  /** Gauge: content bodies being sent right now. */
+  concurrentDownloads = 0;
+
+  constructor(private readonly liveSessionCount: () => number) {}
+
+  /** Gauge: sessions neither revoked, evicted nor killed. */
+  get liveSessions(): number {
+    return this.liveSessionCount();
+  }
+
+  countUnauthorized(errorCode: string): void {
+    this.unauthorized[errorCode] = (this.unauthorized[errorCode] ?? 0) + 1;
+  }
+
+  downloadStarted(): void {
+    this.contentRequestsStarted++;
+    this.concurrentDownloads++;
+    this.peakConcurrentDownloads = Math.max(this.peakConcurrentDownloads, this.concurrentDownloads);
+  }
+
+  downloadEnded(completed: boolean): void {
+    this.concurrentDownloads--;
+    if (completed) this.contentRequestsCompleted++;
+  }
+
+  reset(): void {
+    const fresh = new EmulatorStats(this.liveSessionCount);
+    const concurrent = this.concurrentDownloads;
+    Object.assign(this, fresh, { concurrentDownloads: concurrent, peakConcurrentDownloads: concurrent });
+  }
+
+  snapshot() {
+    const { liveSessionCount: _, ...counters } = this as unknown as Record<string, unknown>;
+    return structuredClone({ ...counters, liveSessions: this.liveSessions }) as StatsSnapshot;
+  }
+}
+
+export type StatsSnapshot = Omit<
+  {
+    [K in keyof EmulatorStats as EmulatorStats[K] extends (...args: never[]) => unknown
+      ? never
+      : K]: EmulatorStats[K];
+  },
+  never
+>;
