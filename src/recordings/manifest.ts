@@ -80,6 +80,11 @@ export class Manifest {
     return (await fileSize(this.absolute(entry.path))) === entry.bytes;
   }
 
+  /** Where the manifest says this recording is, if it lists it. */
+  entryOf(recordingId: string): Saved | undefined {
+    return this.saved.get(recordingId);
+  }
+
   /** The recording whose file this is (relative path), if the manifest knows it. */
   ownerOf(path: string): string | undefined {
     return this.owners.get(path);

@@ -1,0 +1,332 @@
+import { mkdir } from "node:fs/promises";
+import { dirname, join } from "node:path";
+import pLimit from "p-limit";
+import type { ApiClient } from "../api/types.js";
+import { CliError, ExitCode } from "../errors.js";
+import type { Logger } from "../ui/logger.js";
+import { acquireFolderLock } from "./folder-lock.js";
+import { fileSize, writeFileAtomic } from "./fs-util.js";
+import { Manifest, type ManifestEntry, STATE_DIR_NAME } from "./manifest.js";
+import { FilePartialJournal, partPathOf } from "./partials.js";
+import { type RetryPolicy, TransferFailedError, type TransferResult, transferRecording } from "./transfer.js";
+import type { RecordingItem } from "./types.js";
+
+/** The platform keeps recordings for 90 days; asking for more is allowed but finds nothing older. */
+export const RETENTION_MS = 90 * 24 * 60 * 60 * 1000;
+
+export interface DownloadOptions {
+  /** Absolute destination folder. */
+  dir: string;
+  /** Explicit start; undefined: continue from the last completed run into `dir` (or the last 24 h). */
+  from: Date | undefined;
+  to: Date;
+  concurrency: number;
+  metadata: boolean;
+  dryRun: boolean;
+}
+
+export interface TimeRange {
+  from: Date;
+  to: Date;
+}
+
+/** What the run shows while it works. Every method is cheap and synchronous; the reporter throttles output. */
+export interface ProgressSink {
+  started(range: TimeRange): void;
+  listed(count: number): void;
+  skipped(): void;
+  bytes(count: number): void;
+  saved(path: string, bytes: number): void;
+  failed(recordingId: string, reason: string): void;
+}
+
+export interface DownloaderDeps {
+  api: ApiClient;
+  /** The call-log listing for a range: streamed page by page, deduplicated across legs. */
+  list(range: TimeRange): AsyncIterable<RecordingItem>;
+  /**
+   * The DIR-relative "/"-separated path for a recording (template rendered and sanitised, no collision
+   * handling). `contentType` is undefined for a dry run, which never asks for content.
+   */
+  pathFor(item: RecordingItem, contentType: string | undefined): string;
+  /** `a/b.mp3`, 2 → `a/b_2.mp3`. */
+  withSuffix(path: string, n: number): string;
+  progress: ProgressSink;
+  log: Logger;
+  signal: AbortSignal;
+  retry?: Partial<RetryPolicy>;
+  now?: () => Date;
+}
+
+export interface Failure {
+  recordingId: string;
+  error: string;
+}
+
+export interface DownloadSummary {
+  listed: number;
+  downloaded: number;
+  skipped: number;
+  failed: number;
+  bytes: number;
+  durationMs: number;
+  failures: Failure[];
+  /** Dry run only: the paths (relative to DIR) that a real run would write. */
+  planned?: string[];
+}
+
+export interface DownloadOutcome {
+  summary: DownloadSummary;
+  range: TimeRange;
+  /** Stopped by SIGINT/SIGTERM: in-flight partials are kept, the manifest is consistent. */
+  interrupted: boolean;
+}
+
+/**
+ * list → (rate limiter inside the ApiClient) → transfer → manifest. The listing is consumed lazily and at most
+ * `2 × concurrency` recordings wait in the queue, so the first download starts after the first page and a
+ * 100 000-record listing never sits in memory.
+ */
+export async function runDownload(options: DownloadOptions, deps: DownloaderDeps): Promise<DownloadOutcome> {
+  const started = Date.now();
+  // A dry run writes nothing, so it neither takes the lock nor creates the state folder.
+  const lock = options.dryRun ? undefined : await acquireFolderLock(join(options.dir, STATE_DIR_NAME));
+  try {
+    const manifest = await Manifest.open(options.dir, { writable: !options.dryRun });
+    try {
+      return await new Run(options, deps, manifest, started).execute();
+    } finally {
+      await manifest.close();
+    }
+  } finally {
+    await lock?.release();
+  }
+}
+
+class Run {
+  private readonly summary: DownloadSummary = {
+    listed: 0,
+    downloaded: 0,
+    skipped: 0,
+    failed: 0,
+    bytes: 0,
+    durationMs: 0,
+    failures: [],
+  };
+  private readonly planned: string[] = [];
+  /** Paths claimed by this run (relative), so two recordings never pick the same free name. */
+  private readonly claimed = new Set<string>();
+  /** Start time of the oldest recording that failed but may succeed later: the next run must list it again. */
+  private oldestRetryable: number | undefined;
+  /** An error that ends the whole run (e.g. the login is gone); set by the first task that meets one. */
+  private fatal: unknown;
+  private readonly stop = new AbortController();
+  private readonly signal: AbortSignal;
+  private readonly journal: FilePartialJournal;
+
+  constructor(
+    private readonly options: DownloadOptions,
+    private readonly deps: DownloaderDeps,
+    private readonly manifest: Manifest,
+    private readonly started: number,
+  ) {
+    this.signal = AbortSignal.any([deps.signal, this.stop.signal]);
+    this.journal = new FilePartialJournal(manifest.stateDir);
+  }
+
+  async execute(): Promise<DownloadOutcome> {
+    const { options, deps } = this;
+    const from = options.from ?? (await this.manifest.incrementalFrom(options.to));
+    const range = { from, to: options.to };
+    const now = (deps.now?.() ?? new Date()).getTime();
+    if (from.getTime() < now - RETENTION_MS) {
+      deps.log.warn(
+        `${from.toISOString()} is more than 90 days ago; the platform keeps recordings for 90 days`,
+      );
+    }
+    deps.progress.started(range);
+
+    const listingComplete = await this.pump(range);
+    if (this.fatal) throw this.fatal;
+    const interrupted = deps.signal.aborted;
+    if (listingComplete && !interrupted && !options.dryRun) await this.saveState(range);
+
+    this.summary.durationMs = Date.now() - this.started;
+    if (options.dryRun) this.summary.planned = this.planned;
+    return { summary: this.summary, range, interrupted };
+  }
+
+  /** Feed the listing into the bounded queue; true when the listing reached its end. */
+  private async pump(range: TimeRange): Promise<boolean> {
+    const limit = pLimit(this.options.concurrency);
+    const queued = new Set<Promise<void>>();
+    const maxQueued = this.options.concurrency * 2;
+    let complete = false;
+    try {
+      for await (const item of untilAborted(this.deps.list(range), this.signal)) {
+        this.summary.listed += 1;
+        this.deps.progress.listed(this.summary.listed);
+        if (await this.manifest.isSaved(item.recordingId)) {
+          await this.skip(item);
+          continue;
+        }
+        if (this.options.dryRun) {
+          this.planned.push(await this.claim(item, undefined));
+          continue;
+        }
+        const task: Promise<void> = limit(() => this.fetch(item)).finally(() => queued.delete(task));
+        queued.add(task);
+        while (queued.size >= maxQueued) await Promise.race(queued);
+      }
+      complete = !this.signal.aborted;
+    } catch (error) {
+      // The listing failed (or the login is gone): let the transfers already started finish, then report.
+      this.fatal ??= error;
+    } finally {
+      limit.clearQueue();
+      await Promise.allSettled(queued);
+    }
+    return complete;
+  }
+
+  private async skip(item: RecordingItem): Promise<void> {
+    this.summary.skipped += 1;
+    this.deps.progress.skipped();
+    // A rerun with --metadata adds the sidecars that an earlier run without it did not write.
+    const entry = this.manifest.entryOf(item.recordingId);
+    if (this.options.metadata && entry && !this.options.dryRun) {
+      const path = this.manifest.absolute(entry.path);
+      if ((await fileSize(sidecarOf(path))) === undefined) await writeSidecar(path, item);
+    }
+  }
+
+  private async fetch(item: RecordingItem): Promise<void> {
+    if (this.signal.aborted) return; // queued, never started: the next run picks it up
+    try {
+      const result = await transferRecording(
+        {
+          recordingId: item.recordingId,
+          contentUri: item.contentUri,
+          choosePath: async (contentType) => {
+            const path = this.manifest.absolute(await this.claim(item, contentType));
+            await mkdir(dirname(path), { recursive: true });
+            return path;
+          },
+          commit: (result) =>
+            this.manifest.append(entryOf(item, result, this.manifest.relativePath(result.path))),
+        },
+        {
+          api: this.deps.api,
+          journal: this.journal,
+          signal: this.signal,
+          log: this.deps.log,
+          onBytes: (count) => this.deps.progress.bytes(count),
+          ...(this.deps.retry ? { retry: this.deps.retry } : {}),
+        },
+      );
+      if (this.options.metadata) await writeSidecar(result.path, item);
+      this.summary.downloaded += 1;
+      this.summary.bytes += result.bytes;
+      this.deps.progress.saved(this.manifest.relativePath(result.path), result.bytes);
+    } catch (error) {
+      this.onTaskError(item, error);
+    }
+  }
+
+  private onTaskError(item: RecordingItem, error: unknown): void {
+    if (this.deps.signal.aborted) return; // interrupted: the partial stays for the next run
+    if (error instanceof CliError && error.exitCode !== ExitCode.error) {
+      // No login left (or similar): every other transfer would fail the same way.
+      this.fatal ??= error;
+      this.stop.abort(error);
+      return;
+    }
+    const reason = error instanceof TransferFailedError ? error.reason : describe(error);
+    if (!(error instanceof TransferFailedError && error.permanent)) {
+      const start = Date.parse(item.record.startTime);
+      if (Number.isFinite(start)) this.oldestRetryable = Math.min(this.oldestRetryable ?? start, start);
+    }
+    this.summary.failed += 1;
+    this.summary.failures.push({ recordingId: item.recordingId, error: reason });
+    this.deps.progress.failed(item.recordingId, reason);
+  }
+
+  /**
+   * A free DIR-relative path for this recording: its own earlier path is reused; another recording's file,
+   * a stranger's file, or a path claimed by this run gets a suffix.
+   */
+  private async claim(item: RecordingItem, contentType: string | undefined): Promise<string> {
+    const base = this.deps.pathFor(item, contentType);
+    for (let n = 1; ; n++) {
+      const candidate = n === 1 ? base : this.deps.withSuffix(base, n);
+      if (this.claimed.has(candidate)) continue;
+      const owner = this.manifest.ownerOf(candidate);
+      if (owner !== undefined && owner !== item.recordingId) continue;
+      if (owner === undefined && (await this.occupied(candidate))) continue;
+      // Guards against a template that escapes DIR even if naming let it through.
+      this.manifest.relativePath(this.manifest.absolute(candidate));
+      this.claimed.add(candidate);
+      return candidate;
+    }
+  }
+
+  private async occupied(path: string): Promise<boolean> {
+    const absolute = this.manifest.absolute(path);
+    return (await fileSize(absolute)) !== undefined || (await fileSize(partPathOf(absolute))) !== undefined;
+  }
+
+  private async saveState(range: TimeRange): Promise<void> {
+    const lastTo = Math.min(range.to.getTime(), this.oldestRetryable ?? Number.POSITIVE_INFINITY);
+    await this.manifest.writeState({
+      lastTo: new Date(lastTo).toISOString(),
+      finishedAt: new Date().toISOString(),
+    });
+  }
+}
+
+function entryOf(item: RecordingItem, result: TransferResult, path: string): ManifestEntry {
+  return {
+    recordingId: item.recordingId,
+    callId: item.record.id,
+    path,
+    bytes: result.bytes,
+    sha256: result.sha256,
+    contentType: result.contentType,
+    startTime: item.record.startTime,
+  };
+}
+
+function sidecarOf(path: string): string {
+  return `${path}.json`;
+}
+
+/** `<file>.json` beside the recording: the call-log record as the platform sent it. */
+async function writeSidecar(recordingPath: string, item: RecordingItem): Promise<void> {
+  await writeFileAtomic(sidecarOf(recordingPath), `${JSON.stringify(item.record, null, 2)}\n`);
+}
+
+function describe(error: unknown): string {
+  return error instanceof Error ? error.message : String(error);
+}
+
+/**
+ * Iterate until the signal aborts, without waiting for a pending page: a listing request may sit in the rate
+ * limiter for a minute, and Ctrl-C must not.
+ */
+async function* untilAborted<T>(source: AsyncIterable<T>, signal: AbortSignal): AsyncGenerator<T> {
+  const iterator = source[Symbol.asyncIterator]();
+  const aborted = new Promise<"aborted">((resolve) => {
+    if (signal.aborted) resolve("aborted");
+    signal.addEventListener("abort", () => resolve("aborted"), { once: true });
+  });
+  try {
+    for (;;) {
+      const next = await Promise.race([iterator.next(), aborted]);
+      if (next === "aborted" || next.done) return;
+      yield next.value;
+    }
+  } finally {
+    // Do not await: a generator busy with a request finishes it first; its result is simply dropped.
+    void iterator.return?.()?.catch(() => undefined);
+  }
+}

@@ -1,0 +1,195 @@
+import type { DownloadSummary, ProgressSink, TimeRange } from "../recordings/downloader.js";
+import { formatBytes, formatDuration } from "./format.js";
+import type { Logger } from "./logger.js";
+
+/** Progress of a download run on stderr. stdout is never touched: it carries only the `--json` summary. */
+export interface Reporter extends ProgressSink {
+  /** The rate limiter paused every request of a group for `seconds`. */
+  waiting(seconds: number): void;
+  finish(summary: DownloadSummary): void;
+}
+
+export interface ReporterOptions {
+  log: Logger;
+  stderrIsTTY: boolean;
+  env: NodeJS.ProcessEnv;
+  dir: string;
+}
+
+/** Pauses shorter than this are the limiter's normal pacing; in plain logs only longer ones are worth a line. */
+const NOTABLE_WAIT_S = 10;
+
+/** Counts and rates shared by both presentations. */
+class Tally {
+  listed = 0;
+  done = 0;
+  skipped = 0;
+  failed = 0;
+  bytes = 0;
+  private readonly startedAt = Date.now();
+
+  get finished(): number {
+    return this.done + this.skipped + this.failed;
+  }
+
+  /** Bytes per second since the run started. */
+  rate(now = Date.now()): number {
+    const seconds = (now - this.startedAt) / 1000;
+    return seconds > 0 ? this.bytes / seconds : 0;
+  }
+
+  /** Seconds left at the pace so far, for the recordings listed so far. Unknown before the first is saved. */
+  eta(now = Date.now()): number | undefined {
+    if (this.done === 0) return undefined;
+    const perItem = (now - this.startedAt) / 1000 / this.done;
+    return perItem * (this.listed - this.finished);
+  }
+}
+
+/**
+ * On a terminal (and not `--quiet`): an ora spinner with done/total, bytes, rate, ETA and rate-limit pauses.
+ * Otherwise (cron, pipes): plain log lines, no spinner, no colour. ora is imported only when a spinner is shown.
+ */
+export async function createReporter(options: ReporterOptions): Promise<Reporter> {
+  const interactive = options.stderrIsTTY && options.log.verbosity !== "quiet" && options.env.TERM !== "dumb";
+  if (!interactive) return new PlainReporter(options.log, options.dir);
+  const { default: ora } = await import("ora");
+  const spinner = ora({
+    stream: process.stderr,
+    discardStdin: false,
+    color: options.env.NO_COLOR ? false : "cyan",
+    text: "listing recordings",
+  });
+  return new SpinnerReporter(options.log, options.dir, spinner);
+}
+
+class PlainReporter implements Reporter {
+  protected readonly tally = new Tally();
+
+  constructor(
+    protected readonly log: Logger,
+    private readonly dir: string,
+  ) {}
+
+  started(range: TimeRange): void {
+    this.log.info(
+      `recordings from ${range.from.toISOString()} to ${range.to.toISOString()} into ${this.dir}`,
+    );
+  }
+
+  listed(count: number): void {
+    this.tally.listed = count;
+  }
+
+  skipped(): void {
+    this.tally.skipped += 1;
+  }
+
+  bytes(count: number): void {
+    this.tally.bytes += count;
+  }
+
+  saved(path: string, bytes: number): void {
+    this.tally.done += 1;
+    this.log.info(`saved ${path} (${formatBytes(bytes)})`);
+  }
+
+  failed(recordingId: string, reason: string): void {
+    this.tally.failed += 1;
+    this.log.error(`recording ${recordingId} failed: ${reason}`);
+  }
+
+  waiting(seconds: number): void {
+    const line = `waiting ${Math.ceil(seconds)} s for the rate limit`;
+    if (seconds >= NOTABLE_WAIT_S) this.log.info(line);
+    else this.log.debug(line);
+  }
+
+  finish(summary: DownloadSummary): void {
+    const parts = [
+      `listed ${summary.listed}`,
+      `downloaded ${summary.downloaded}`,
+      `skipped ${summary.skipped}`,
+    ];
+    if (summary.failed > 0) parts.push(`failed ${summary.failed}`);
+    const line = `${parts.join(", ")}; ${formatBytes(summary.bytes)} in ${formatDuration(summary.durationMs / 1000)}`;
+    if (summary.failed > 0) this.log.warn(line);
+    else this.log.info(line);
+  }
+}
+
+interface Spinner {
+  text: string;
+  start(): unknown;
+  stop(): unknown;
+  clear(): unknown;
+  render(): unknown;
+}
+
+class SpinnerReporter extends PlainReporter {
+  private waitUntil = 0;
+  private readonly ticker: NodeJS.Timeout;
+
+  constructor(
+    log: Logger,
+    dir: string,
+    private readonly spinner: Spinner,
+  ) {
+    super(log, dir);
+    this.spinner.start();
+    // The countdown and rate change even when no event arrives.
+    this.ticker = setInterval(() => this.refresh(), 500);
+    this.ticker.unref();
+  }
+
+  override started(range: TimeRange): void {
+    this.above(() => super.started(range));
+  }
+
+  override listed(count: number): void {
+    super.listed(count);
+    this.refresh();
+  }
+
+  override saved(path: string, bytes: number): void {
+    this.tally.done += 1;
+    this.log.debug(`saved ${path} (${formatBytes(bytes)})`);
+    this.refresh();
+  }
+
+  override failed(recordingId: string, reason: string): void {
+    this.above(() => super.failed(recordingId, reason));
+  }
+
+  override waiting(seconds: number): void {
+    this.waitUntil = Math.max(this.waitUntil, Date.now() + seconds * 1000);
+    this.refresh();
+  }
+
+  override finish(summary: DownloadSummary): void {
+    clearInterval(this.ticker);
+    this.spinner.stop();
+    super.finish(summary);
+  }
+
+  /** Print a log line above the spinner instead of through it. */
+  private above(write: () => void): void {
+    this.spinner.clear();
+    write();
+    this.spinner.render();
+  }
+
+  private refresh(): void {
+    const t = this.tally;
+    const parts = [
+      `${t.finished}/${t.listed} recordings`,
+      formatBytes(t.bytes),
+      `${formatBytes(t.rate())}/s`,
+    ];
+    const eta = t.eta();
+    if (eta !== undefined) parts.push(`ETA ${formatDuration(eta)}`);
+    const wait = (this.waitUntil - Date.now()) / 1000;
+    if (wait >= 1) parts.push(`waiting ${Math.ceil(wait)} s for the rate limit`);
+    this.spinner.text = parts.join(" · ");
+  }
+}
