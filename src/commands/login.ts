@@ -1,7 +1,60 @@
+import { describeExpiry } from "../auth/format.js";
+import { login } from "../auth/login.js";
+import { readAllStdin, terminalPrompter } from "../auth/prompt.js";
+import { authServices } from "../auth/services.js";
 import type { CommandContext } from "../context.js";
-import { OperationError } from "../errors.js";
 
-/** Placeholder: not implemented yet (see the open issues). Exits 1 and says so. */
-export async function runLogin(_ctx: CommandContext, _options: Record<string, unknown>): Promise<void> {
-  throw new OperationError("'login' is not implemented yet");
+export interface LoginOptions {
+  force?: boolean;
+  server?: string;
+  clientId?: string;
+  clientSecretFile?: string;
+  jwtFile?: string;
+}
+
+/** `login [--force]`: obtain and store a token pair once; later runs reuse it. */
+export async function runLogin(ctx: CommandContext, options: LoginOptions): Promise<void> {
+  const prompter = terminalPrompter(ctx);
+  const outcome = await login(
+    authServices(ctx),
+    {
+      force: Boolean(options.force),
+      sources: {
+        flags: {
+          server: options.server,
+          clientId: options.clientId,
+          clientSecretFile: options.clientSecretFile,
+          jwtFile: options.jwtFile,
+        },
+        env: ctx.env,
+        readStdin: readAllStdin,
+        ...(prompter ? { prompter } : {}),
+      },
+    },
+    ctx.log,
+    ctx.signal,
+  );
+  const { tokens } = outcome;
+  if (ctx.options.json) {
+    ctx.printJson({
+      profile: outcome.profile,
+      server: outcome.server,
+      store: outcome.store,
+      loggedIn: true,
+      reused: outcome.reused,
+      ownerId: tokens.ownerId,
+      scope: tokens.scope,
+      accessTokenExpiresAt: new Date(tokens.accessTokenExpiresAt).toISOString(),
+      refreshTokenExpiresAt: new Date(tokens.refreshTokenExpiresAt).toISOString(),
+    });
+    return;
+  }
+  const who = `extension ${tokens.ownerId || "?"} on ${outcome.server} (profile "${outcome.profile}")`;
+  if (outcome.reused) {
+    ctx.log.info(`already logged in as ${who}; no token request made (use --force to log in again)`);
+  } else {
+    ctx.log.info(`logged in as ${who}`);
+  }
+  ctx.log.info(`token pair kept in the ${outcome.store} store: ${outcome.storePath}`);
+  ctx.log.info(`refresh token ${describeExpiry(tokens.refreshTokenExpiresAt, Date.now())}`);
 }

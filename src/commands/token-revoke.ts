@@ -1,7 +1,22 @@
+import { revokeLogin } from "../auth/revoke.js";
+import { authServices } from "../auth/services.js";
 import type { CommandContext } from "../context.js";
-import { OperationError } from "../errors.js";
 
-/** Placeholder: not implemented yet (see the open issues). Exits 1 and says so. */
-export async function runTokenRevoke(_ctx: CommandContext, _options: Record<string, unknown>): Promise<void> {
-  throw new OperationError("'token-revoke' is not implemented yet");
+/** `token revoke`: end the session server-side and forget the pair (app credentials stay for `login`). */
+export async function runTokenRevoke(ctx: CommandContext, _options: Record<string, unknown>): Promise<void> {
+  const services = authServices(ctx);
+  const outcome = await revokeLogin(services, ctx.log, ctx.signal);
+  if (ctx.options.json) {
+    ctx.printJson({
+      profile: services.profile,
+      revoked: outcome.revoked,
+      ...(outcome.revoked ? {} : { reason: outcome.reason }),
+    });
+    return;
+  }
+  ctx.log.info(
+    outcome.revoked
+      ? `revoked the session of profile "${services.profile}" and deleted its token pair`
+      : `profile "${services.profile}": ${outcome.reason === "nothing stored" ? "nothing stored, nothing to revoke" : "the login was already ended"}`,
+  );
 }

@@ -1,7 +1,54 @@
+import { describeExpiry, relative } from "../auth/format.js";
+import { authServices } from "../auth/services.js";
+import { type TokenStatus, tokenStatus } from "../auth/status.js";
 import type { CommandContext } from "../context.js";
-import { OperationError } from "../errors.js";
 
-/** Placeholder: not implemented yet (see the open issues). Exits 1 and says so. */
-export async function runTokenStatus(_ctx: CommandContext, _options: Record<string, unknown>): Promise<void> {
-  throw new OperationError("'token-status' is not implemented yet");
+/** `token status [--verify]`: what is stored for the profile; exit 0 usable, 4 not logged in, 1 other errors. */
+export async function runTokenStatus(ctx: CommandContext, options: { verify?: boolean }): Promise<void> {
+  const status = await tokenStatus(authServices(ctx), {
+    verify: Boolean(options.verify),
+    log: ctx.log,
+    signal: ctx.signal,
+  });
+  if (ctx.options.json) ctx.printJson(statusJson(status));
+  else ctx.print(statusLines(status, Date.now()).join("\n"));
+  if (status.problem) throw status.problem;
+}
+
+const iso = (at: number | null) => (at === null ? null : new Date(at).toISOString());
+
+/** The documented `--json` fields, exactly. */
+function statusJson(s: TokenStatus) {
+  return {
+    profile: s.profile,
+    server: s.server,
+    store: s.store,
+    loggedIn: s.loggedIn,
+    ownerId: s.ownerId,
+    scope: s.scope,
+    accessTokenExpiresAt: iso(s.accessTokenExpiresAt),
+    refreshTokenExpiresAt: iso(s.refreshTokenExpiresAt),
+    verified: s.verified,
+  };
+}
+
+function statusLines(s: TokenStatus, now: number): string[] {
+  const lines = [`profile:        ${s.profile}`, `logged in:      ${s.loggedIn ? "yes" : "no"}`];
+  if (s.server) lines.push(`server:         ${s.server}`);
+  if (s.store) lines.push(`store:          ${s.store} (${s.storePath})`);
+  if (s.ownerId) lines.push(`owner (ext.):   ${s.ownerId}`);
+  if (s.scope) lines.push(`scope:          ${s.scope}`);
+  if (s.accessTokenExpiresAt !== null)
+    lines.push(`access token:   ${describeExpiry(s.accessTokenExpiresAt, now)}`);
+  if (s.refreshTokenExpiresAt !== null)
+    lines.push(`refresh token:  ${describeExpiry(s.refreshTokenExpiresAt, now)}`);
+  if (s.loggedInAt !== null)
+    lines.push(`logged in at:   ${iso(s.loggedInAt)} (${relative(s.loggedInAt, now)})`);
+  if (s.loggedInAt !== null) {
+    lines.push(
+      `last refresh:   ${s.lastRefreshAt === null ? "never" : `${iso(s.lastRefreshAt)} (${relative(s.lastRefreshAt, now)})`}`,
+    );
+  }
+  if (s.verified !== null) lines.push(`verified:       ${s.verified ? "yes (API call succeeded)" : "no"}`);
+  return lines;
 }

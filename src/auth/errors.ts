@@ -1,0 +1,22 @@
+import { CliError, ExitCode, LoginRequiredError, OperationError } from "../errors.js";
+
+/** The store file exists but cannot be trusted (truncated, edited, tampered with, key gone): exit 4. */
+export class StoreCorruptError extends LoginRequiredError {
+  constructor(
+    readonly path: string,
+    detail: string,
+  ) {
+    super(`the token store ${path} is corrupt or unreadable (${detail})`);
+  }
+}
+
+/**
+ * The OS keychain did not answer (no D-Bus session, locked, timed out). For a profile the keychain already holds
+ * this is an error (exit 1), never "not logged in": the login still exists, it just cannot be read right now.
+ */
+export class KeychainUnavailableError extends OperationError {}
+
+/** The token endpoint refused the app credentials or the JWT at `login`: one clear line, exit 4. */
+export class CredentialsRejectedError extends CliError {
+  readonly exitCode = ExitCode.loginRequired;
+}

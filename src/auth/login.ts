@@ -1,0 +1,165 @@
+import type { StoreKind } from "../context.js";
+import { OperationError } from "../errors.js";
+import type { Logger } from "../ui/logger.js";
+import { type CredentialSources, resolveCredentials } from "./credentials.js";
+import { CredentialsRejectedError, KeychainUnavailableError, StoreCorruptError } from "./errors.js";
+import { TokenRequestRejected } from "./platform.js";
+import { type AppCredentials, type ProfileRecord, refreshTokenAlive, type TokenPair } from "./profile.js";
+import { revokeServerSide } from "./revoke.js";
+import type { AuthServices } from "./services.js";
+import { writeToChosenStore } from "./store/select.js";
+import type { ProfileStore } from "./store/types.js";
+
+export interface LoginRequest {
+  /** Revoke the stored login first, then log in again. */
+  force: boolean;
+  /** Where credentials come from besides what the profile stored. */
+  sources: Omit<CredentialSources, "stored">;
+}
+
+export interface LoginOutcome {
+  profile: string;
+  server: string;
+  store: StoreKind;
+  storePath: string;
+  /** True when a usable pair was already stored and no token request was made. */
+  reused: boolean;
+  tokens: TokenPair;
+}
+
+/**
+ * `login`: one JWT grant, and the pair plus the app credentials stored so unattended runs can recover later.
+ * A usable pair for the same server, app and JWT is kept without any token request (a new login would open
+ * another of the user's five sessions). Runs under the profile's lock so it never races a refreshing download.
+ */
+export async function login(
+  services: AuthServices,
+  request: LoginRequest,
+  log: Logger,
+  signal?: AbortSignal,
+): Promise<LoginOutcome> {
+  const located = await services.locate();
+  const previous = await readForLogin(located, services.requestedStore, log);
+  const credentials = await resolveCredentials({ ...request.sources, stored: previous?.credentials });
+
+  return services.lock.withLock(async () => {
+    // Re-read under the lock: a download may have rotated the pair since the first read.
+    const current = located ? await readForLogin(located, services.requestedStore, log) : undefined;
+    const active = current?.login.state === "active" ? current.login : undefined;
+    const target = services.requestedStore ?? located?.kind;
+
+    if (
+      current &&
+      active &&
+      !request.force &&
+      sameLogin(current.credentials, credentials) &&
+      refreshTokenAlive(active.tokens, Date.now())
+    ) {
+      const unchanged =
+        located?.kind === (target ?? located?.kind) &&
+        current.credentials.clientSecret === credentials.clientSecret;
+      const store =
+        unchanged && located
+          ? located
+          : await persist({ ...current, credentials }, target, located, services, log);
+      return {
+        profile: services.profile,
+        server: credentials.server,
+        store: store.kind,
+        storePath: store.path,
+        reused: true,
+        tokens: active.tokens,
+      };
+    }
+
+    if (current && active) {
+      // --force, or other credentials: end the old session first so it does not linger as one of the five.
+      await revokeServerSide(services.endpoint, current.credentials, active.tokens, log, signal);
+      if (located)
+        await located.write({
+          ...current,
+          login: { state: "ended", reason: "revoked", endedAt: Date.now() },
+        });
+      log.info(`revoked the previous login of profile "${services.profile}"`);
+    }
+
+    let tokens: TokenPair;
+    try {
+      tokens = await services.endpoint.jwtGrant(credentials, signal);
+    } catch (error) {
+      if (error instanceof TokenRequestRejected) {
+        throw new CredentialsRejectedError(
+          `login rejected by ${credentials.server}: ${error.message}; check the client id, client secret and JWT`,
+          { cause: error },
+        );
+      }
+      throw error;
+    }
+    const now = Date.now();
+    const record: ProfileRecord = {
+      version: 1,
+      credentials,
+      login: { state: "active", tokens, loggedInAt: now },
+    };
+    const store = await persist(record, target, located, services, log);
+    return {
+      profile: services.profile,
+      server: credentials.server,
+      store: store.kind,
+      storePath: store.path,
+      reused: false,
+      tokens,
+    };
+  }, signal);
+}
+
+/** Same server, app and user: the stored pair serves this login. */
+function sameLogin(a: AppCredentials, b: AppCredentials): boolean {
+  return a.server === b.server && a.clientId === b.clientId && a.jwt === b.jwt;
+}
+
+/**
+ * The profile's current record for `login`. A corrupt store is replaced (it is what `login` is for); a keychain
+ * that cannot be reached is an error unless the user asked to move the profile to the file store.
+ */
+async function readForLogin(
+  store: ProfileStore | undefined,
+  requested: StoreKind | undefined,
+  log: Logger,
+): Promise<ProfileRecord | undefined> {
+  if (!store) return undefined;
+  try {
+    return await store.read();
+  } catch (error) {
+    if (error instanceof StoreCorruptError) {
+      log.warn(`${error.path} cannot be read; this login replaces it`);
+      return undefined;
+    }
+    if (error instanceof KeychainUnavailableError && requested === "file" && store.kind === "keychain") {
+      log.warn(
+        `${error.message}; the keychain-held login of this profile is replaced by one in the file store`,
+      );
+      return undefined;
+    }
+    throw error;
+  }
+}
+
+async function persist(
+  record: ProfileRecord,
+  target: StoreKind | undefined,
+  located: ProfileStore | undefined,
+  services: AuthServices,
+  log: Logger,
+): Promise<ProfileStore> {
+  if (located && located.kind === target) {
+    await located.write(record);
+    return located;
+  }
+  try {
+    return await writeToChosenStore(record, services.profile, target, services.location, log);
+  } catch (error) {
+    if (error instanceof KeychainUnavailableError) throw error;
+    throw new OperationError(`could not store the login: ${(error as Error).message}`, { cause: error });
+  }
+}

@@ -1,0 +1,307 @@
+import { randomUUID } from "node:crypto";
+import { createRequire } from "node:module";
+import type { ExternalsOptions, SDK } from "@ringcentral/sdk";
+import { InterruptedError, OperationError } from "../errors.js";
+import type { Logger } from "../ui/logger.js";
+import { registerSecret } from "../ui/redact.js";
+import { type AppCredentials, registerTokenSecrets, type TokenPair } from "./profile.js";
+import { sleep } from "./sleep.js";
+
+/**
+ * The token endpoint, and nothing else: JWT grant, refresh grant, revoke. Only the auth session and the
+ * login/revoke services call it, always under the profile's lock.
+ */
+export interface TokenEndpoint {
+  jwtGrant(app: AppCredentials, signal?: AbortSignal): Promise<TokenPair>;
+  refreshGrant(app: AppCredentials, tokens: TokenPair, signal?: AbortSignal): Promise<TokenPair>;
+  /** Ends the whole session the token belongs to (RingCentral revokes per session). */
+  revoke(app: AppCredentials, token: string, signal?: AbortSignal): Promise<void>;
+}
+
+/** The server answered the token request with a definite "no" (4xx): retrying the same request cannot help. */
+export class TokenRequestRejected extends Error {
+  constructor(
+    readonly status: number,
+    /** The OAuth `error`, e.g. "invalid_grant", "invalid_client"; empty when the body had none. */
+    readonly oauthError: string,
+    /** RingCentral's `errorCode`, e.g. "OAU-211". */
+    readonly errorCode: string,
+    description: string,
+  ) {
+    super(`${description || `HTTP ${status}`}${errorCode ? ` (${errorCode})` : ""}`);
+    this.name = "TokenRequestRejected";
+  }
+
+  /** The grant itself is dead (expired/revoked/consumed refresh token, bad JWT): only a new login helps. */
+  get invalidGrant(): boolean {
+    return this.oauthError === "invalid_grant";
+  }
+}
+
+export interface RetryPolicy {
+  /** Tries for a request that fails on the network or with 5xx/408 (RingCentral: 3 tries). */
+  attempts: number;
+  /** Wait before retry n (1-based) after a network error or 5xx. */
+  backoffMs(retry: number): number;
+  /** How many 429s (Auth group, 5/min) to sit out before giving up. */
+  rateLimitWaits: number;
+  /** Wait when a 429 carries no Retry-After (RingCentral: at least 30 s). */
+  defaultRetryAfterMs: number;
+}
+
+export const DEFAULT_RETRY: RetryPolicy = {
+  attempts: 3,
+  backoffMs: (retry) => 2_000 * 2 ** (retry - 1),
+  rateLimitWaits: 2,
+  defaultRetryAfterMs: 60_000,
+};
+
+const { version } = createRequire(import.meta.url)("../../package.json") as { version: string };
+
+/**
+ * The token endpoint through @ringcentral/sdk, with guardrails, because the SDK's defaults fight a shared store:
+ *  - it refreshes on its own inside every API request (`ensureLoggedIn`) and retries a 401 after cancelling the
+ *    access token, which makes the next refresh send `access_token_ttl=-1`. So API calls never go through the
+ *    SDK (our ApiClient does them with fetch and asks the auth session), and every SDK request here is sent with
+ *    `retry: true`, which turns off its 401/429 re-send;
+ *  - `clearCacheOnRefreshError` (default true) wipes its store on any failed refresh: off, and its store is an
+ *    in-memory map private to one short-lived instance (unique cachePrefix), never the user's token store;
+ *  - its refresh dedup is per instance only: cross-process coordination is the caller's lock.
+ * The SDK is imported lazily so `--help` and commands that never touch a token stay light.
+ */
+export class SdkTokenEndpoint implements TokenEndpoint {
+  constructor(
+    private readonly log: Logger,
+    private readonly retry: RetryPolicy = DEFAULT_RETRY,
+    private readonly now: () => number = Date.now,
+  ) {}
+
+  async jwtGrant(app: AppCredentials, signal?: AbortSignal): Promise<TokenPair> {
+    const response = await this.withRetries("log in", signal, async () => {
+      const platform = (await this.sdkFor(app)).platform();
+      return platform.login({ jwt: app.jwt });
+    });
+    return this.pairFrom(response);
+  }
+
+  async refreshGrant(app: AppCredentials, tokens: TokenPair, signal?: AbortSignal): Promise<TokenPair> {
+    if (tokens.refreshTokenExpiresAt <= this.now()) {
+      // The SDK would fail locally without a response; say what the server would say.
+      throw new TokenRequestRejected(400, "invalid_grant", "", "the refresh token has expired");
+    }
+    const response = await this.withRetries("refresh the token", signal, async () => {
+      const platform = (await this.sdkFor(app)).platform();
+      // The SDK asks for `access_token_ttl = expires_in` and `refresh_token_ttl = refresh_token_expires_in` of
+      // its cache: seed them with the lifetimes the server granted last time (always positive, never -1).
+      await platform.auth().setData({
+        token_type: "bearer",
+        access_token: "",
+        expire_time: 1,
+        expires_in: String(positiveSeconds(tokens.accessTokenTtl, 3600)),
+        refresh_token: tokens.refreshToken,
+        refresh_token_expires_in: String(positiveSeconds(tokens.refreshTokenTtl, 604_800)),
+        refresh_token_expire_time: tokens.refreshTokenExpiresAt,
+      });
+      return platform.refresh();
+    });
+    return this.pairFrom(response);
+  }
+
+  async revoke(app: AppCredentials, token: string, signal?: AbortSignal): Promise<void> {
+    // RingCentral: do not retry a failed revoke; the caller keeps the pair so the user can run it again.
+    await this.withRetries(
+      "revoke the session",
+      signal,
+      async () => {
+        const platform = (await this.sdkFor(app)).platform();
+        await platform.auth().setData({ access_token: token }); // logout() revokes the cached access token
+        await platform.logout();
+      },
+      1,
+    );
+  }
+
+  private async sdkFor(app: AppCredentials): Promise<SDK> {
+    const { SDK } = await import("@ringcentral/sdk");
+    const sdk = new SDK({
+      server: app.server,
+      clientId: app.clientId,
+      clientSecret: app.clientSecret,
+      appName: "rc-recordings",
+      appVersion: version,
+      cachePrefix: `rc-recordings-${randomUUID()}-`,
+      localStorage: new MemoryStorage() as unknown as ExternalsOptions["localStorage"],
+      clearCacheOnRefreshError: false,
+      refreshDelayMs: 0,
+      handleRateLimit: false,
+      enableDiscovery: false,
+      // Node's own fetch rather than the SDK's bundled node-fetch v2: one HTTP stack in the process.
+      fetch: globalThis.fetch,
+      Request: globalThis.Request,
+      Response: globalThis.Response,
+      Headers: globalThis.Headers,
+    });
+    const platform = sdk.platform();
+    const send = platform.send.bind(platform);
+    // `retry: true` tells the SDK "already retried": it never re-sends on 401 (no cancelAccessToken, no -1 TTL)
+    // nor on 429; we handle both ourselves.
+    platform.send = (options = {}) => send({ ...options, retry: true });
+    return sdk;
+  }
+
+  private async pairFrom(response: Response): Promise<TokenPair> {
+    const body = (await response.json()) as Record<string, unknown>;
+    const receivedAt = this.now();
+    const accessToken = stringField(body.access_token);
+    const refreshToken = stringField(body.refresh_token);
+    registerSecret(accessToken);
+    registerSecret(refreshToken);
+    if (!accessToken || !refreshToken) {
+      throw new OperationError("the token endpoint answered without an access and refresh token");
+    }
+    // `expires_in` is the REMAINING life at the time of the answer: compute the expiry on receipt.
+    const accessTtl = positiveSeconds(Number(body.expires_in), 3600);
+    const refreshTtl = positiveSeconds(Number(body.refresh_token_expires_in), 604_800);
+    const pair: TokenPair = {
+      accessToken,
+      refreshToken,
+      accessTokenExpiresAt: receivedAt + accessTtl * 1000,
+      refreshTokenExpiresAt: receivedAt + refreshTtl * 1000,
+      accessTokenTtl: accessTtl,
+      refreshTokenTtl: refreshTtl,
+      scope: stringField(body.scope),
+      ownerId: stringField(body.owner_id),
+      issuedAt: receivedAt,
+      ...(body.endpoint_id ? { endpointId: stringField(body.endpoint_id) } : {}),
+      ...(body.session_id ? { sessionId: stringField(body.session_id) } : {}),
+    };
+    registerTokenSecrets(pair);
+    return pair;
+  }
+
+  /**
+   * Run one token request with RingCentral's rules: 4xx (other than 408/429) -> reject at once; 429 -> wait
+   * Retry-After; network error, 408, 5xx -> a few tries with backoff. Never clears anything on failure.
+   */
+  private async withRetries<T>(
+    what: string,
+    signal: AbortSignal | undefined,
+    request: () => Promise<T>,
+    attempts = this.retry.attempts,
+  ): Promise<T> {
+    let failures = 0;
+    let rateLimited = 0;
+    for (;;) {
+      if (signal?.aborted) throw new InterruptedError();
+      let failure: TokenFailure;
+      try {
+        return await request();
+      } catch (error) {
+        failure = await classify(error);
+      }
+      if (failure.kind === "rejected") throw failure.error;
+      if (failure.kind === "rate-limited") {
+        rateLimited += 1;
+        if (rateLimited > this.retry.rateLimitWaits) {
+          throw new OperationError(
+            `could not ${what}: the token endpoint keeps answering 429 (rate limited)`,
+          );
+        }
+        const waitMs = failure.retryAfterMs ?? this.retry.defaultRetryAfterMs;
+        this.log.warn(
+          `token endpoint rate limit reached; waiting ${Math.ceil(waitMs / 1000)} s (Retry-After)`,
+        );
+        await sleep(waitMs, signal);
+        continue;
+      }
+      failures += 1;
+      if (failures >= attempts) {
+        throw new OperationError(`could not ${what}: ${failure.reason}`, { cause: failure.cause });
+      }
+      const waitMs = this.retry.backoffMs(failures);
+      this.log.debug(`could not ${what} (${failure.reason}); retrying in ${Math.ceil(waitMs / 1000)} s`);
+      await sleep(waitMs, signal);
+    }
+  }
+}
+
+type TokenFailure =
+  | { kind: "rejected"; error: TokenRequestRejected }
+  | { kind: "rate-limited"; retryAfterMs: number | undefined }
+  | { kind: "transient"; reason: string; cause: unknown };
+
+/** Sort an SDK failure: a definite answer, a rate limit, or something worth retrying. */
+async function classify(error: unknown): Promise<TokenFailure> {
+  const response = (error as { response?: Response } | null)?.response;
+  if (!(response instanceof Response)) {
+    const reason =
+      error instanceof Error
+        ? error.cause instanceof Error
+          ? error.cause.message
+          : error.message
+        : String(error);
+    return { kind: "transient", reason: `network error: ${reason}`, cause: error };
+  }
+  const status = response.status;
+  if (status === 429)
+    return { kind: "rate-limited", retryAfterMs: retryAfterMs(response.headers.get("retry-after")) };
+  if (status === 408 || status >= 500) return { kind: "transient", reason: `HTTP ${status}`, cause: error };
+  const body: Record<string, unknown> = await response
+    .clone()
+    .json()
+    .then((json: unknown) =>
+      typeof json === "object" && json !== null ? (json as Record<string, unknown>) : {},
+    )
+    .catch(() => ({}));
+  const errors = Array.isArray(body.errors) ? (body.errors as Array<Record<string, unknown>>) : [];
+  const first = errors[0] ?? {};
+  const description =
+    stringField(body.error_description) || stringField(first.message) || stringField(body.message);
+  const errorCode = stringField(first.errorCode) || stringField(body.errorCode);
+  return {
+    kind: "rejected",
+    error: new TokenRequestRejected(status, stringField(body.error), errorCode, description),
+  };
+}
+
+function retryAfterMs(header: string | null): number | undefined {
+  if (!header) return undefined;
+  const seconds = Number(header);
+  if (Number.isFinite(seconds) && seconds >= 0) return seconds * 1000;
+  const date = Date.parse(header);
+  return Number.isNaN(date) ? undefined : Math.max(0, date - Date.now());
+}
+
+function stringField(value: unknown): string {
+  return typeof value === "string" ? value : typeof value === "number" ? String(value) : "";
+}
+
+function positiveSeconds(value: number, fallback: number): number {
+  return Number.isFinite(value) && value > 0 ? Math.round(value) : fallback;
+}
+
+/** A Web Storage over a Map: the SDK's cache for one instance, gone with it. */
+class MemoryStorage {
+  private readonly items = new Map<string, string>();
+  get length(): number {
+    return this.items.size;
+  }
+  clear(): void {
+    this.items.clear();
+  }
+  getItem(key: string): string | null {
+    return this.items.get(key) ?? null;
+  }
+  key(index: number): string | null {
+    return [...this.items.keys()][index] ?? null;
+  }
+  keys(): string[] {
+    return [...this.items.keys()];
+  }
+  removeItem(key: string): void {
+    this.items.delete(key);
+  }
+  setItem(key: string, value: string): void {
+    this.items.set(key, value);
+  }
+}

@@ -1,0 +1,193 @@
+import type { CommandContext } from "../context.js";
+import { type CliError, LoginRequiredError } from "../errors.js";
+import type { Logger } from "../ui/logger.js";
+import type { TokenEndpoint } from "./platform.js";
+import { TokenRequestRejected } from "./platform.js";
+import { type AppCredentials, type ProfileRecord, refreshTokenAlive, type TokenPair } from "./profile.js";
+import type { ProfileLock } from "./refresh-lock.js";
+import { authServices } from "./services.js";
+import type { ProfileStore } from "./store/types.js";
+import type { AccessTokenProvider } from "./types.js";
+
+/** A token that expires within this margin is renewed before it is handed out. */
+export const EXPIRY_MARGIN_MS = 60_000;
+
+export interface SessionDeps {
+  profile: string;
+  store: ProfileStore;
+  lock: ProfileLock;
+  endpoint: TokenEndpoint;
+  log: Logger;
+  now?: () => number;
+  signal?: AbortSignal;
+}
+
+/** What a record looks like while its login is active. */
+export type ActiveRecord = ProfileRecord & { login: Extract<ProfileRecord["login"], { state: "active" }> };
+
+/** Non-secret facts about the pair the session holds right now (for `token status`). */
+export interface SessionSnapshot {
+  ownerId: string;
+  scope: string;
+  accessTokenExpiresAt: number;
+  refreshTokenExpiresAt: number;
+}
+
+/**
+ * The one owner of a profile's token pair during a run. Hands out the access token; when it is about to expire,
+ * or a request reports a 401, it recovers ONCE for all concurrent callers of this process: new callers wait,
+ * the profile's cross-process lock is taken, the store is RE-READ (another process may already have rotated the
+ * pair: then that pair is used), otherwise the pair is refreshed and PERSISTED before anyone uses it. A refresh
+ * rejected with invalid_grant leads to one re-login with the stored JWT (the old session is dead anyway, so this
+ * cannot push out a live one); if that is rejected too, the login is marked ended and LoginRequiredError follows.
+ */
+export class AuthSession implements AccessTokenProvider {
+  readonly server: string;
+  readonly profile: string;
+  private credentials: AppCredentials;
+  private tokens: TokenPair;
+  private recovery: Promise<void> | undefined;
+  /** Once recovery proved impossible, every later caller gets the same answer without another token request. */
+  private fatal: CliError | undefined;
+  private readonly now: () => number;
+
+  constructor(
+    private readonly deps: SessionDeps,
+    record: ActiveRecord,
+  ) {
+    this.profile = deps.profile;
+    this.server = record.credentials.server;
+    this.credentials = record.credentials;
+    this.tokens = record.login.tokens;
+    this.now = deps.now ?? Date.now;
+  }
+
+  get snapshot(): SessionSnapshot {
+    const { ownerId, scope, accessTokenExpiresAt, refreshTokenExpiresAt } = this.tokens;
+    return { ownerId, scope, accessTokenExpiresAt, refreshTokenExpiresAt };
+  }
+
+  async getAccessToken(): Promise<string> {
+    for (;;) {
+      if (this.fatal) throw this.fatal;
+      if (this.recovery) {
+        await this.recovery; // paused while a recovery runs; then look again
+        continue;
+      }
+      if (!this.expiresSoon(this.tokens)) return this.tokens.accessToken;
+      await this.startRecovery(undefined);
+    }
+  }
+
+  async recover(rejectedToken: string): Promise<void> {
+    if (this.fatal) throw this.fatal;
+    if (this.recovery) return this.recovery;
+    if (rejectedToken !== this.tokens.accessToken) return; // a newer token is already in hand
+    return this.startRecovery(rejectedToken);
+  }
+
+  private startRecovery(rejectedToken: string | undefined): Promise<void> {
+    this.recovery ??= this.recoverUnderLock(rejectedToken)
+      .catch((error: unknown) => {
+        if (error instanceof LoginRequiredError) this.fatal = error;
+        throw error;
+      })
+      .finally(() => {
+        this.recovery = undefined;
+      });
+    return this.recovery;
+  }
+
+  private async recoverUnderLock(rejectedToken: string | undefined): Promise<void> {
+    const { lock, store, log, signal } = this.deps;
+    await lock.withLock(async () => {
+      const record = requireActive(await store.read(), this.profile);
+      this.credentials = record.credentials;
+      const stored = record.login.tokens;
+      const rotatedElsewhere =
+        stored.accessToken !== this.tokens.accessToken && stored.accessToken !== rejectedToken;
+      if (rotatedElsewhere && !this.expiresSoon(stored)) {
+        log.debug("another process already renewed the token pair; using it");
+        this.tokens = stored;
+        return;
+      }
+      const renewed = await this.renew(record);
+      // Persist BEFORE use: if this process dies right after, the next one must find the live pair, because the
+      // refresh has just killed the old one.
+      await store.write(renewed);
+      this.tokens = renewed.login.tokens;
+    }, signal);
+  }
+
+  /** Refresh, or once log in again with the stored JWT when the refresh token is dead. */
+  private async renew(record: ActiveRecord): Promise<ActiveRecord> {
+    const { endpoint, log, signal } = this.deps;
+    const stored = record.login.tokens;
+    const now = this.now();
+    if (refreshTokenAlive(stored, now)) {
+      try {
+        const tokens = await endpoint.refreshGrant(record.credentials, stored, signal);
+        log.debug("token pair refreshed");
+        return { ...record, login: { ...record.login, tokens, lastRefreshAt: this.now() } };
+      } catch (error) {
+        if (!(error instanceof TokenRequestRejected)) throw error; // network/5xx: the store stays untouched
+        if (!error.invalidGrant) {
+          throw new LoginRequiredError(`the token endpoint refused the refresh: ${error.message}`, {
+            cause: error,
+          });
+        }
+        log.info(`the refresh token was rejected (${error.message}); logging in again with the stored JWT`);
+      }
+    } else {
+      log.info("the refresh token has expired; logging in again with the stored JWT");
+    }
+    try {
+      const tokens = await endpoint.jwtGrant(record.credentials, signal);
+      return { ...record, login: { state: "active", tokens, loggedInAt: this.now() } };
+    } catch (error) {
+      if (!(error instanceof TokenRequestRejected)) throw error;
+      // Both dead: remember it, so later runs fail fast instead of spending Auth-group requests on it again.
+      await this.deps.store.write({
+        ...record,
+        login: { state: "ended", reason: "rejected", endedAt: this.now() },
+      });
+      throw new LoginRequiredError(`the stored login was rejected (${error.message})`, { cause: error });
+    }
+  }
+
+  private expiresSoon(tokens: TokenPair): boolean {
+    return tokens.accessTokenExpiresAt - EXPIRY_MARGIN_MS <= this.now();
+  }
+}
+
+/** The record if its login is active; otherwise the LoginRequiredError that explains why not. */
+export function requireActive(record: ProfileRecord | undefined, profile: string): ActiveRecord {
+  if (record === undefined) throw new LoginRequiredError(`profile "${profile}" is not logged in`);
+  if (record.login.state === "ended") {
+    throw new LoginRequiredError(
+      record.login.reason === "revoked"
+        ? `the login of profile "${profile}" was ended with 'token revoke'`
+        : `the stored login of profile "${profile}" was rejected by the server`,
+    );
+  }
+  return record as ActiveRecord;
+}
+
+/** Resolve the profile's store, read the pair, return the run's session; LoginRequiredError if none. */
+export async function openAuthSession(ctx: CommandContext): Promise<AuthSession> {
+  const services = authServices(ctx);
+  const store = await services.locate();
+  if (store === undefined) throw new LoginRequiredError(`profile "${services.profile}" is not logged in`);
+  const record = requireActive(await store.read(), services.profile);
+  return new AuthSession(
+    {
+      profile: services.profile,
+      store,
+      lock: services.lock,
+      endpoint: services.endpoint,
+      log: ctx.log,
+      signal: ctx.signal,
+    },
+    record,
+  );
+}

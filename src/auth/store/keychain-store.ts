@@ -1,0 +1,104 @@
+import { rm } from "node:fs/promises";
+import { StoreCorruptError } from "../errors.js";
+import type { ProfileRecord } from "../profile.js";
+import { readIfExists, writeFileAtomic } from "./atomic-file.js";
+import { parseStoredJson } from "./file-store.js";
+import type { KeyVault } from "./keychain.js";
+import { newKey, newKeyId, parseEnvelope, SealError, seal, unseal } from "./sealed.js";
+import type { ProfileStore } from "./types.js";
+
+interface ProfileKey {
+  id: string;
+  key: Buffer;
+}
+
+/**
+ * Store `keychain`: the keychain holds one random 256-bit key per profile (a Windows credential holds at most
+ * 2560 bytes, too little for a token pair plus app credentials), the record lives AES-256-GCM-sealed in a 0600
+ * file. Without the keychain the file is useless. The key's keychain account is `<profile>:<keyId>`, the keyId
+ * is kept in the envelope, so two config directories (or test runs) never overwrite each other's key.
+ */
+export class KeychainStore implements ProfileStore {
+  readonly kind = "keychain";
+  private cachedKey: ProfileKey | undefined;
+
+  constructor(
+    readonly profile: string,
+    readonly path: string,
+    private readonly vault: KeyVault,
+  ) {}
+
+  async read(): Promise<ProfileRecord | undefined> {
+    const text = await readIfExists(this.path);
+    if (text === undefined) return undefined;
+    const envelope = this.guard(() => parseEnvelope(text));
+    const key = await this.keyFor(envelope.keyId);
+    const plaintext = this.guard(() => unseal(envelope, key.key, this.profile));
+    return parseStoredJson(plaintext, this.path);
+  }
+
+  async write(record: ProfileRecord): Promise<void> {
+    const key = this.cachedKey ?? (await this.existingKey()) ?? (await this.createKey());
+    const envelope = seal(JSON.stringify(record), key.key, key.id, this.profile);
+    await writeFileAtomic(this.path, `${JSON.stringify(envelope, null, 2)}\n`);
+  }
+
+  async remove(): Promise<void> {
+    const text = await readIfExists(this.path);
+    let keyId: string | undefined;
+    try {
+      keyId = text === undefined ? undefined : parseEnvelope(text).keyId;
+    } catch {
+      keyId = undefined; // a corrupt envelope cannot name its key; the file goes anyway
+    }
+    keyId ??= this.cachedKey?.id;
+    // The file first: without it the profile is gone even if the keychain cannot be reached to drop the key.
+    await rm(this.path, { force: true });
+    this.cachedKey = undefined;
+    if (keyId !== undefined) await this.vault.delete(this.account(keyId));
+  }
+
+  /** The key of the profile's current file, when that file is readable; a corrupt file gets a fresh key. */
+  private async existingKey(): Promise<ProfileKey | undefined> {
+    const text = await readIfExists(this.path);
+    if (text === undefined) return undefined;
+    let keyId: string;
+    try {
+      keyId = parseEnvelope(text).keyId;
+    } catch {
+      return undefined;
+    }
+    const key = await this.vault.get(this.account(keyId));
+    if (key === null) return undefined;
+    this.cachedKey = { id: keyId, key };
+    return this.cachedKey;
+  }
+
+  private async keyFor(keyId: string): Promise<ProfileKey> {
+    if (this.cachedKey?.id === keyId) return this.cachedKey;
+    const key = await this.vault.get(this.account(keyId));
+    if (key === null) throw new StoreCorruptError(this.path, "its key is missing from the OS keychain");
+    this.cachedKey = { id: keyId, key };
+    return this.cachedKey;
+  }
+
+  private async createKey(): Promise<ProfileKey> {
+    const created = { id: newKeyId(), key: newKey() };
+    await this.vault.set(this.account(created.id), created.key);
+    this.cachedKey = created;
+    return created;
+  }
+
+  private account(keyId: string): string {
+    return `${this.profile}:${keyId}`;
+  }
+
+  private guard<T>(fn: () => T): T {
+    try {
+      return fn();
+    } catch (error) {
+      if (error instanceof SealError) throw new StoreCorruptError(this.path, error.message);
+      throw error;
+    }
+  }
+}

@@ -1,0 +1,77 @@
+import { KeychainUnavailableError } from "../errors.js";
+
+/** The OS keychain as rc-recordings uses it: one 256-bit key per profile, nothing else. */
+export interface KeyVault {
+  /** The key, or null when the keychain answers that it holds none. Rejects with KeychainUnavailableError. */
+  get(account: string): Promise<Buffer | null>;
+  set(account: string, key: Buffer): Promise<void>;
+  delete(account: string): Promise<void>;
+}
+
+export const KEYCHAIN_SERVICE = "rc-recordings";
+/** A keychain that does not answer within this time (locked and prompting, hung daemon) counts as unreachable. */
+const DEFAULT_TIMEOUT_MS = 3_000;
+
+type AsyncEntryClass = typeof import("@napi-rs/keyring").AsyncEntry;
+
+/** The real keychain through @napi-rs/keyring, loaded only when a profile actually uses it. */
+export class OsKeyVault implements KeyVault {
+  constructor(
+    private readonly env: NodeJS.ProcessEnv,
+    private readonly timeoutMs = DEFAULT_TIMEOUT_MS,
+  ) {}
+
+  async get(account: string): Promise<Buffer | null> {
+    const password = await this.call("read", (entry, signal) => entry.getPassword(signal), account);
+    return password === null ? null : Buffer.from(password, "base64");
+  }
+
+  async set(account: string, key: Buffer): Promise<void> {
+    await this.call("write", (entry, signal) => entry.setPassword(key.toString("base64"), signal), account);
+  }
+
+  async delete(account: string): Promise<void> {
+    await this.call("delete", (entry, signal) => entry.deleteCredential(signal), account);
+  }
+
+  private async call<T>(
+    what: string,
+    op: (entry: InstanceType<AsyncEntryClass>, signal: AbortSignal) => Promise<T>,
+    account: string,
+  ): Promise<T> {
+    // Without a session bus libsecret cannot reach the Secret Service; asking would only wait or fail obscurely.
+    if (process.platform === "linux" && !this.env.DBUS_SESSION_BUS_ADDRESS) {
+      throw new KeychainUnavailableError(
+        "the OS keychain is not reachable (no D-Bus session: DBUS_SESSION_BUS_ADDRESS is unset)",
+      );
+    }
+    const { AsyncEntry } = await import("@napi-rs/keyring");
+    // Pinned to the Secret Service: the library's silent fallback to the kernel keyring loses keys at logout
+    // and differs between cron and a shell, which would look like a lost login.
+    const entry = new AsyncEntry(KEYCHAIN_SERVICE, account, { linux: { store: "secret-service" } });
+    const controller = new AbortController();
+    let timer: NodeJS.Timeout | undefined;
+    const timeout = new Promise<never>((_, reject) => {
+      timer = setTimeout(() => {
+        controller.abort();
+        reject(
+          new KeychainUnavailableError(
+            `the OS keychain did not answer within ${this.timeoutMs / 1000} s (locked?)`,
+          ),
+        );
+      }, this.timeoutMs);
+    });
+    try {
+      // The race guards against a binding that ignores the abort signal.
+      return await Promise.race([op(entry, controller.signal), timeout]);
+    } catch (error) {
+      if (error instanceof KeychainUnavailableError) throw error;
+      const reason = error instanceof Error ? error.message : String(error);
+      throw new KeychainUnavailableError(`the OS keychain refused to ${what} the key: ${reason}`, {
+        cause: error,
+      });
+    } finally {
+      clearTimeout(timer);
+    }
+  }
+}

@@ -1,0 +1,97 @@
+import { access } from "node:fs/promises";
+import { join } from "node:path";
+import type { StoreKind } from "../../context.js";
+import { UsageError } from "../../errors.js";
+import type { Logger } from "../../ui/logger.js";
+import { KeychainUnavailableError } from "../errors.js";
+import type { ProfileRecord } from "../profile.js";
+import { FileStore } from "./file-store.js";
+import type { KeyVault } from "./keychain.js";
+import { KeychainStore } from "./keychain-store.js";
+import type { ProfileStore } from "./types.js";
+
+/** Where profiles live and how the keychain is reached; injectable for tests. */
+export interface StoreLocation {
+  /** The config directory (profiles are kept in `<dir>/profiles/`). */
+  dir: string;
+  vault: KeyVault;
+}
+
+const PROFILE_NAME = /^[A-Za-z0-9][A-Za-z0-9._-]{0,63}$/;
+
+/** Profile names become file names: keep them to a safe alphabet (no path separators, no dot-dot). */
+export function checkProfileName(profile: string): string {
+  if (!PROFILE_NAME.test(profile)) {
+    throw new UsageError(`invalid profile name "${profile}": use letters, digits, '.', '_' or '-' (max 64)`);
+  }
+  return profile;
+}
+
+export function profilesDir(location: StoreLocation): string {
+  return join(location.dir, "profiles");
+}
+
+/** The lock file path prefix for the profile (proper-lockfile adds `.lock`). */
+export function lockTarget(location: StoreLocation, profile: string): string {
+  return join(profilesDir(location), checkProfileName(profile));
+}
+
+export function storeOf(kind: StoreKind, profile: string, location: StoreLocation): ProfileStore {
+  const base = join(profilesDir(location), checkProfileName(profile));
+  return kind === "keychain"
+    ? new KeychainStore(profile, `${base}.sealed.json`, location.vault)
+    : new FileStore(profile, `${base}.json`);
+}
+
+/**
+ * The store that holds the profile, or undefined when it was never stored. Which file exists IS the record of
+ * the backend, so a profile kept in the keychain is never mistaken for "not logged in" when the keychain is
+ * unreachable: reading it fails loudly instead. (Writes remove the other backend's file.)
+ */
+export async function locateStore(
+  profile: string,
+  location: StoreLocation,
+): Promise<ProfileStore | undefined> {
+  for (const kind of ["keychain", "file"] as const) {
+    const store = storeOf(kind, profile, location);
+    if (await exists(store.path)) return store;
+  }
+  return undefined;
+}
+
+/**
+ * Write a record into the backend `login` chose. `requested` undefined means the default: the keychain, and when
+ * it is unreachable the plain file with ONE warning naming the file and the flag that silences it.
+ * Returns the store that now holds the profile; the other backend's copy (if any) is removed.
+ */
+export async function writeToChosenStore(
+  record: ProfileRecord,
+  profile: string,
+  requested: StoreKind | undefined,
+  location: StoreLocation,
+  log: Logger,
+): Promise<ProfileStore> {
+  let store = storeOf(requested ?? "keychain", profile, location);
+  try {
+    await store.write(record);
+  } catch (error) {
+    if (requested !== undefined || !(error instanceof KeychainUnavailableError)) throw error;
+    store = storeOf("file", profile, location);
+    log.warn(
+      `${error.message}; storing the login unencrypted in ${store.path} (mode 0600) instead — pass --store file to silence this warning`,
+    );
+    await store.write(record);
+  }
+  const other = storeOf(store.kind === "keychain" ? "file" : "keychain", profile, location);
+  if (await exists(other.path)) await other.remove().catch(() => undefined);
+  return store;
+}
+
+async function exists(path: string): Promise<boolean> {
+  try {
+    await access(path);
+    return true;
+  } catch {
+    return false;
+  }
+}

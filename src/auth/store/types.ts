@@ -1,0 +1,16 @@
+import type { StoreKind } from "../../context.js";
+import type { ProfileRecord } from "../profile.js";
+
+/** Where one profile's record lives. Only the auth session, `login` and `token revoke` write to it. */
+export interface ProfileStore {
+  readonly kind: StoreKind;
+  readonly profile: string;
+  /** The file that holds the record: plain JSON (`file`) or the encrypted envelope (`keychain`). */
+  readonly path: string;
+  /** The record, or undefined when none exists. Throws StoreCorruptError / KeychainUnavailableError. */
+  read(): Promise<ProfileRecord | undefined>;
+  /** Atomically replace the record. */
+  write(record: ProfileRecord): Promise<void>;
+  /** Delete the record and everything that protects it (the keychain key). */
+  remove(): Promise<void>;
+}
