@@ -1,4 +1,5 @@
 /** Small plain-fetch helpers for the emulator's conformance tests (an HTTP client independent of the CLI). */
+import { connect } from "node:net";
 import type { Emulator } from "./index.js";
 
 export const JWT_GRANT = "urn:ietf:params:oauth:grant-type:jwt-bearer";
@@ -84,4 +85,48 @@ export async function errorOf(res: Response): Promise<ErrorBody> {
 
 export function sleep(ms: number): Promise<void> {
   return new Promise((resolve) => setTimeout(resolve, ms));
+}
+
+export interface RawResponse {
+  status: number;
+  headers: Record<string, string>;
+  body: Buffer;
+  /** How the connection ended: "end" (FIN) or the socket error code (e.g. ECONNRESET). */
+  ending: string;
+}
+
+/**
+ * A raw HTTP/1.1 GET over a socket with `Connection: close`, reading until the server closes. Unlike fetch,
+ * it shows exactly what was sent: declared length, bytes received, and whether the close was clean or a reset.
+ */
+export function rawGet(url: string, headers: Record<string, string> = {}): Promise<RawResponse> {
+  const target = new URL(url);
+  return new Promise((resolve, reject) => {
+    const socket = connect(Number(target.port), target.hostname);
+    const chunks: Buffer[] = [];
+    const lines = Object.entries({ Host: target.host, Connection: "close", ...headers }).map(
+      ([k, v]) => `${k}: ${v}`,
+    );
+    socket.write(`GET ${target.pathname}${target.search} HTTP/1.1\r\n${lines.join("\r\n")}\r\n\r\n`);
+    socket.on("data", (chunk: Buffer) => chunks.push(chunk));
+    const finish = (ending: string) => {
+      const all = Buffer.concat(chunks);
+      const split = all.indexOf("\r\n\r\n");
+      if (split < 0) return reject(new Error(`no response head (${ending})`));
+      const [statusLine = "", ...headerLines] = all.subarray(0, split).toString("latin1").split("\r\n");
+      const parsed: Record<string, string> = {};
+      for (const line of headerLines) {
+        const colon = line.indexOf(":");
+        parsed[line.slice(0, colon).trim().toLowerCase()] = line.slice(colon + 1).trim();
+      }
+      resolve({
+        status: Number(statusLine.split(" ")[1]),
+        headers: parsed,
+        body: all.subarray(split + 4),
+        ending,
+      });
+    };
+    socket.on("end", () => finish("end"));
+    socket.on("error", (error: NodeJS.ErrnoException) => finish(error.code ?? error.message));
+  });
 }
