@@ -1,0 +1,61 @@
+import { mkdirSync, utimesSync } from "node:fs";
+import { join } from "node:path";
+import { afterEach, beforeEach, describe, expect, it } from "vitest";
+import { RefreshLock } from "../../../src/auth/refresh-lock.js";
+import { OperationError } from "../../../src/errors.js";
+import { tempDir } from "../../helpers/cli.js";
+
+let dir: { path: string; cleanup: () => void };
+beforeEach(() => {
+  dir = tempDir("rcr-lock-");
+});
+afterEach(() => dir.cleanup());
+
+const delay = (ms: number) => new Promise((r) => setTimeout(r, ms));
+
+describe("RefreshLock", () => {
+  it("lets two contenders in one at a time, in either order, and both finish", async () => {
+    const target = join(dir.path, "profiles", "default");
+    const events: string[] = [];
+    const contender = (name: string) =>
+      new RefreshLock(target, { pollMs: 5 }).withLock(async () => {
+        events.push(`${name} in`);
+        await delay(40);
+        events.push(`${name} out`);
+        return name;
+      });
+    const results = await Promise.all([contender("a"), contender("b")]);
+    expect(results).toEqual(["a", "b"]);
+    // No interleaving: every "in" is directly followed by its own "out".
+    expect(events).toHaveLength(4);
+    expect(events[0]?.split(" ")[0]).toBe(events[1]?.split(" ")[0]);
+    expect(events[2]?.split(" ")[0]).toBe(events[3]?.split(" ")[0]);
+  });
+
+  it("releases the lock when the work throws", async () => {
+    const target = join(dir.path, "default");
+    const lock = new RefreshLock(target, { pollMs: 5, maxWaitMs: 500 });
+    await expect(lock.withLock(async () => Promise.reject(new Error("boom")))).rejects.toThrow("boom");
+    expect(await lock.withLock(async () => "again")).toBe("again");
+  });
+
+  it("takes over a stale lock left by a crashed holder", async () => {
+    const target = join(dir.path, "default");
+    mkdirSync(`${target}.lock`, { recursive: true });
+    const past = new Date(Date.now() - 60_000);
+    utimesSync(`${target}.lock`, past, past);
+    const started = Date.now();
+    expect(await new RefreshLock(target, { staleMs: 2_000 }).withLock(async () => "mine")).toBe("mine");
+    expect(Date.now() - started).toBeLessThan(1_000);
+  });
+
+  it("waits for a live holder and gives up with a clear error after maxWaitMs", async () => {
+    const target = join(dir.path, "default");
+    mkdirSync(`${target}.lock`, { recursive: true }); // fresh mtime: a live holder
+    const error = await new RefreshLock(target, { staleMs: 5_000, maxWaitMs: 150, pollMs: 10 })
+      .withLock(async () => "never")
+      .catch((e: unknown) => e);
+    expect(error).toBeInstanceOf(OperationError);
+    expect((error as Error).message).toMatch(/held the token lock/);
+  });
+});

@@ -1,0 +1,161 @@
+import { describe, expect, it } from "vitest";
+import { TokenRequestRejected } from "../../../src/auth/platform.js";
+import type { ActiveRecord } from "../../../src/auth/session.js";
+import { AuthSession } from "../../../src/auth/session.js";
+import { LoginRequiredError, OperationError } from "../../../src/errors.js";
+import { activeRecord, FakeEndpoint, MemoryLock, MemoryStore, memoryLogger, pair } from "./fakes.js";
+
+const T0 = 1_800_000_000_000;
+
+function setup(tokens = pair(T0)) {
+  let now = T0;
+  const clock = { advance: (ms: number) => (now += ms), now: () => now };
+  const record = activeRecord(tokens) as ActiveRecord;
+  const store = new MemoryStore(structuredClone(record));
+  const lock = new MemoryLock();
+  const endpoint = new FakeEndpoint(clock.now);
+  const { log, lines } = memoryLogger();
+  const session = new AuthSession({ profile: "default", store, lock, endpoint, log, now: clock.now }, record);
+  return { session, store, lock, endpoint, clock, tokens, lines };
+}
+
+const invalidGrant = () => new TokenRequestRejected(400, "invalid_grant", "OAU-211", "Token revoked");
+
+describe("AuthSession", () => {
+  it("hands out the stored access token without any token request while it is fresh", async () => {
+    const { session, endpoint, lock, tokens } = setup();
+    expect(await session.getAccessToken()).toBe(tokens.accessToken);
+    expect(endpoint.refreshGrants + endpoint.jwtGrants).toBe(0);
+    expect(lock.acquisitions).toBe(0);
+  });
+
+  it("refreshes once when the token expires within a minute, persisting the new pair before handing it out", async () => {
+    const { session, endpoint, store, clock, tokens } = setup();
+    clock.advance(3_600_000 - 59_000);
+    let persistedFirst = false;
+    const renewed = pair(clock.now());
+    endpoint.onRefresh = () => renewed;
+    const originalWrite = store.write.bind(store);
+    store.write = async (record) => {
+      await originalWrite(record);
+      persistedFirst = true;
+    };
+    const token = await session.getAccessToken();
+    expect(token).toBe(renewed.accessToken);
+    expect(persistedFirst).toBe(true);
+    expect(endpoint.refreshGrants).toBe(1);
+    expect(endpoint.refreshedWith).toEqual([tokens.refreshToken]);
+    expect(store.record?.login.state === "active" && store.record.login.tokens.accessToken).toBe(
+      renewed.accessToken,
+    );
+    expect(store.record?.login.state === "active" && store.record.login.lastRefreshAt).toBe(clock.now());
+  });
+
+  it("shares one recovery among many concurrent callers and 401 reports", async () => {
+    const { session, endpoint, lock, tokens } = setup();
+    const results = await Promise.all([
+      session.recover(tokens.accessToken),
+      session.recover(tokens.accessToken),
+      session.getAccessToken(),
+      session.getAccessToken(),
+      session.recover(tokens.accessToken),
+    ]);
+    expect(endpoint.refreshGrants).toBe(1);
+    expect(lock.acquisitions).toBe(1);
+    const fresh = await session.getAccessToken();
+    expect(fresh).not.toBe(tokens.accessToken);
+    expect(results.filter((r) => typeof r === "string")).toEqual([fresh, fresh]);
+  });
+
+  it("does nothing for a 401 on a token that was already replaced", async () => {
+    const { session, endpoint, tokens } = setup();
+    await session.recover(tokens.accessToken);
+    await session.recover(tokens.accessToken); // a late report about the old token
+    expect(endpoint.refreshGrants).toBe(1);
+  });
+
+  it("adopts a pair another process already rotated into the store instead of refreshing", async () => {
+    const { session, endpoint, store, clock, tokens } = setup();
+    const rotated = pair(clock.now());
+    store.record = activeRecord(rotated);
+    await session.recover(tokens.accessToken);
+    expect(await session.getAccessToken()).toBe(rotated.accessToken);
+    expect(endpoint.refreshGrants).toBe(0);
+    expect(store.writes).toHaveLength(0);
+  });
+
+  it("refreshes with the store's newest refresh token when the adopted pair is rejected too", async () => {
+    const { session, endpoint, store, clock, tokens } = setup();
+    const rotated = pair(clock.now());
+    store.record = activeRecord(rotated);
+    await session.recover(tokens.accessToken); // adopts the rotated pair
+    await session.recover(rotated.accessToken); // which then gets a 401 as well
+    expect(endpoint.refreshedWith).toEqual([rotated.refreshToken]);
+  });
+
+  it("logs in again once with the stored JWT when the refresh is rejected with invalid_grant", async () => {
+    const { session, endpoint, store, tokens } = setup();
+    endpoint.onRefresh = () => {
+      throw invalidGrant();
+    };
+    await session.recover(tokens.accessToken);
+    expect(endpoint.refreshGrants).toBe(1);
+    expect(endpoint.jwtGrants).toBe(1);
+    const token = await session.getAccessToken();
+    expect(store.record?.login.state === "active" && store.record.login.tokens.accessToken).toBe(token);
+  });
+
+  it("goes straight to the JWT when the refresh token has expired by the clock", async () => {
+    const { session, endpoint, clock } = setup();
+    clock.advance(8 * 86_400_000);
+    await session.getAccessToken();
+    expect(endpoint.refreshGrants).toBe(0);
+    expect(endpoint.jwtGrants).toBe(1);
+  });
+
+  it("marks the login ended and fails fast for every later caller when the JWT is rejected too", async () => {
+    const { session, endpoint, store, tokens } = setup();
+    endpoint.onRefresh = () => {
+      throw invalidGrant();
+    };
+    endpoint.onJwt = () => {
+      throw new TokenRequestRejected(400, "invalid_grant", "OAU-140", "Invalid JWT token");
+    };
+    await expect(session.recover(tokens.accessToken)).rejects.toBeInstanceOf(LoginRequiredError);
+    expect(store.record?.login).toMatchObject({ state: "ended", reason: "rejected" });
+    await expect(session.getAccessToken()).rejects.toBeInstanceOf(LoginRequiredError);
+    expect(endpoint.refreshGrants + endpoint.jwtGrants).toBe(2);
+  });
+
+  it("keeps the store untouched when the refresh fails on the network, and can try again later", async () => {
+    const { session, endpoint, store, tokens } = setup();
+    endpoint.onRefresh = () => {
+      throw new OperationError("could not refresh the token: network error: ECONNRESET");
+    };
+    await expect(session.recover(tokens.accessToken)).rejects.toBeInstanceOf(OperationError);
+    expect(store.writes).toHaveLength(0);
+    expect(store.record?.login.state).toBe("active");
+    expect(endpoint.jwtGrants).toBe(0);
+    endpoint.onRefresh = () => pair(T0);
+    await session.recover(tokens.accessToken);
+    expect(endpoint.refreshGrants).toBe(2);
+  });
+
+  it("never hands out a renewed token it could not persist", async () => {
+    const { session, store, tokens } = setup();
+    store.failWrites = true;
+    await expect(session.recover(tokens.accessToken)).rejects.toThrow("disk full");
+    store.failWrites = false;
+    expect(await session.getAccessToken()).toBe(tokens.accessToken);
+  });
+
+  it("does not log in again after `token revoke` ended the login in another process", async () => {
+    const { session, endpoint, store, tokens } = setup();
+    store.record = {
+      ...(store.record as ActiveRecord),
+      login: { state: "ended", reason: "revoked", endedAt: T0 },
+    };
+    await expect(session.recover(tokens.accessToken)).rejects.toThrow(/token revoke/);
+    expect(endpoint.refreshGrants + endpoint.jwtGrants).toBe(0);
+  });
+});
