@@ -97,20 +97,15 @@ function matches(query: CallLogQuery, traits: CallTraits): boolean {
 }
 
 /** Matching indices of a query, cached for the few most recent queries (paging repeats the same filter). */
-class MatchCache {
+export class MatchCache {
   private readonly entries = new Map<string, Int32Array>();
 
   get(state: EmulatorState, query: CallLogQuery): Int32Array {
-    const key = JSON.stringify([
-      query.fromMs,
-      query.toMs,
-      query.recordingType,
-      [...query.types],
-      [...query.directions],
-    ]);
+    // Keyed by index range, not time: a query without dateTo ("now") keeps hitting while paging.
+    const [first, end] = state.dataset.indexRange(query.fromMs, query.toMs);
+    const key = JSON.stringify([first, end, query.recordingType, [...query.types], [...query.directions]]);
     const hit = this.entries.get(key);
     if (hit) return hit;
-    const [first, end] = state.dataset.indexRange(query.fromMs, query.toMs);
     const found: number[] = [];
     for (let i = first; i < end; i++) if (matches(query, state.dataset.traits(i))) found.push(i);
     const indices = Int32Array.from(found);
@@ -118,17 +113,6 @@ class MatchCache {
     if (this.entries.size > 8) this.entries.delete(this.entries.keys().next().value as string);
     return indices;
   }
-}
-
-const caches = new WeakMap<EmulatorState, MatchCache>();
-
-function matchingIndices(state: EmulatorState, query: CallLogQuery): Int32Array {
-  let cache = caches.get(state);
-  if (!cache) {
-    cache = new MatchCache();
-    caches.set(state, cache);
-  }
-  return cache.get(state, query);
 }
 
 /** One call-log record as the platform shapes it (Detailed adds lastModifiedTime and legs). */
@@ -213,7 +197,7 @@ function pageUri(base: URL, page: number): { uri: string } {
 
 /** GET …/call-log: newest first; navigation.nextPage until the last page; past the end: no records. */
 export function callLogPage(state: EmulatorState, url: URL, query: CallLogQuery) {
-  const indices = matchingIndices(state, query);
+  const indices = state.callLogMatches.get(state, query);
   const total = indices.length;
   const totalPages = Math.ceil(total / query.perPage);
   const start = (query.page - 1) * query.perPage;

@@ -1,4 +1,5 @@
 import type { IncomingMessage, ServerResponse } from "node:http";
+import { MatchCache } from "./call-log.js";
 import { Dataset, type RecordingInfo } from "./dataset.js";
 import { FaultPlan } from "./faults.js";
 import { type ApiErrorSpec, type HeaderBag, sendError } from "./http-util.js";
@@ -17,6 +18,7 @@ export class EmulatorState {
   readonly deleted: Set<string>;
   /** recordingId → foreign origin of its contentUri. */
   readonly foreign = new Map<string, string>();
+  readonly callLogMatches = new MatchCache();
   /** Set once both servers listen. */
   apiOrigin = "";
   mediaOrigin = "";
