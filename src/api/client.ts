@@ -1,0 +1,114 @@
+import type { AccessTokenProvider } from "../auth/types.js";
+import type { Logger } from "../ui/logger.js";
+import { registerSecret } from "../ui/redact.js";
+import { ApiError, ForeignHostError, NetworkError, parseErrorBody, RateLimitedError } from "./errors.js";
+import { isTokenHost } from "./hosts.js";
+import type { RateLimiter } from "./rate-limiter.js";
+import type { ApiClient, ApiRequestInit } from "./types.js";
+
+export interface ApiClientOptions {
+  tokens: AccessTokenProvider;
+  limiter: RateLimiter;
+  log: Logger;
+  /** Node's global fetch (undici) unless a test injects one. */
+  fetch?: typeof fetch;
+  /** 401 → recover → retry, at most this many times per request. */
+  maxAuthRetries?: number;
+  /** 429 → wait out the group's penalty → retry, at most this many times per request. */
+  maxRateLimitRetries?: number;
+  maxRedirects?: number;
+}
+
+const REDIRECTS = new Set([301, 302, 303, 307, 308]);
+
+export function createApiClient(options: ApiClientOptions): ApiClient {
+  const { tokens, limiter, log } = options;
+  const doFetch = options.fetch ?? fetch;
+  const maxAuthRetries = options.maxAuthRetries ?? 2;
+  const maxRateLimitRetries = options.maxRateLimitRetries ?? 3;
+  const maxRedirects = options.maxRedirects ?? 5;
+  const server = new URL(tokens.server);
+
+  async function get(url: string, init: ApiRequestInit = {}): Promise<Response> {
+    let target = new URL(url, server);
+    let authRetries = 0;
+    let rateLimitRetries = 0;
+    let redirects = 0;
+    for (;;) {
+      // Checked before anything leaves the process, and again for every redirect hop.
+      if (!isTokenHost(target, server)) throw new ForeignHostError(target.origin + target.pathname);
+      const token = await tokens.getAccessToken();
+      registerSecret(token);
+      const permit = await limiter.acquire(target, init.signal);
+      let response: Response;
+      try {
+        response = await doFetch(target, {
+          method: "GET",
+          headers: { ...init.headers, Authorization: `Bearer ${token}` },
+          redirect: "manual",
+          signal: init.signal ?? null,
+        });
+      } catch (error) {
+        permit.abandon();
+        if (init.signal?.aborted) throw init.signal.reason;
+        throw new NetworkError(target.pathname, error);
+      }
+      permit.settle(response.status, response.headers);
+      log.debug(`GET ${target.pathname} -> ${response.status} (${permit.group})`);
+
+      const location = response.headers.get("location");
+      if (REDIRECTS.has(response.status) && location) {
+        await discard(response);
+        if (++redirects > maxRedirects)
+          throw new ApiError(response.status, undefined, "too many redirects", target.pathname);
+        target = new URL(location, target);
+        continue;
+      }
+      if (response.status === 401) {
+        const body = parseErrorBody(await response.text());
+        if (authRetries++ >= maxAuthRetries)
+          throw new ApiError(401, body.errorCode, body.message, target.pathname);
+        log.debug(`access token rejected (${body.errorCode ?? "401"}); recovering`);
+        await tokens.recover(token);
+        continue;
+      }
+      if (response.status === 429) {
+        const body = parseErrorBody(await response.text());
+        if (rateLimitRetries++ >= maxRateLimitRetries) {
+          throw new RateLimitedError(429, body.errorCode, body.message, target.pathname);
+        }
+        log.debug(
+          `rate limited (${body.errorCode ?? "429"}) in group ${permit.group}; retrying after the pause`,
+        );
+        continue; // the limiter holds the whole group until the penalty is over
+      }
+      return response;
+    }
+  }
+
+  async function getJson<T>(url: string, init?: ApiRequestInit): Promise<T> {
+    const response = await get(url, { ...init, headers: { Accept: "application/json", ...init?.headers } });
+    const text = await response.text();
+    const path = new URL(response.url || url, server).pathname;
+    if (!response.ok) {
+      const body = parseErrorBody(text);
+      throw new ApiError(response.status, body.errorCode, body.message, path);
+    }
+    try {
+      return JSON.parse(text) as T;
+    } catch {
+      throw new ApiError(response.status, undefined, "response is not JSON", path);
+    }
+  }
+
+  return { get, getJson };
+}
+
+/** Release the connection of a response we do not read. */
+async function discard(response: Response): Promise<void> {
+  try {
+    await response.body?.cancel();
+  } catch {
+    // already closed
+  }
+}

@@ -1,0 +1,71 @@
+import { OperationError } from "../errors.js";
+
+/** A non-2xx answer the caller did not expect (getJson), or a 401/429 that retries could not overcome. */
+export class ApiError extends OperationError {
+  constructor(
+    readonly status: number,
+    /** `errors[0].errorCode` of the body (or the legacy top-level `errorCode`), when present. */
+    readonly errorCode: string | undefined,
+    readonly serverMessage: string | undefined,
+    /** Path only: a query may carry secrets and is noise in a one-line message. */
+    readonly path: string,
+  ) {
+    const detail = [errorCode, serverMessage].filter(Boolean).join(" ");
+    super(`GET ${path} failed: HTTP ${status}${detail ? ` ${detail}` : ""}`);
+  }
+}
+
+/** Still 429 after the bounded number of retries (each one waited out the group's penalty). */
+export class RateLimitedError extends ApiError {}
+
+/**
+ * A URL outside RingCentral (and outside the configured server): the request is refused and the bearer token
+ * never leaves the process.
+ */
+export class ForeignHostError extends OperationError {
+  constructor(readonly url: string) {
+    super(`refusing to send the access token to ${url}: not a RingCentral host`);
+  }
+}
+
+/** The request never got a response (DNS, refused, reset, timeout). Worth retrying with backoff. */
+export class NetworkError extends OperationError {
+  readonly retryable = true;
+
+  constructor(path: string, cause: unknown) {
+    const reason = cause instanceof Error ? causeText(cause) : String(cause);
+    super(`GET ${path}: network error: ${reason}`, { cause });
+  }
+}
+
+/** undici reports "fetch failed" and hides the useful part (ECONNRESET, ...) in `cause`. */
+function causeText(error: Error): string {
+  const inner = error.cause;
+  if (inner instanceof Error) {
+    const code = (inner as NodeJS.ErrnoException).code;
+    return code ? `${code} ${inner.message}` : inner.message;
+  }
+  return error.message;
+}
+
+/** Parse the RingCentral error body (`{"errors":[{"errorCode","message"}]}`, legacy fields) leniently. */
+export function parseErrorBody(text: string): { errorCode?: string; message?: string } {
+  try {
+    const body = JSON.parse(text) as {
+      errors?: Array<{ errorCode?: unknown; message?: unknown }>;
+      errorCode?: unknown;
+      message?: unknown;
+      error_description?: unknown;
+    };
+    const first = Array.isArray(body.errors) ? body.errors[0] : undefined;
+    const errorCode = str(first?.errorCode) ?? str(body.errorCode);
+    const message = str(first?.message) ?? str(body.message) ?? str(body.error_description);
+    return { ...(errorCode ? { errorCode } : {}), ...(message ? { message } : {}) };
+  } catch {
+    return {};
+  }
+}
+
+function str(value: unknown): string | undefined {
+  return typeof value === "string" && value.length > 0 ? value : undefined;
+}

@@ -1,0 +1,30 @@
+/**
+ * Where the bearer token may go: the configured server's host (any port), `ringcentral.com` and its
+ * subdomains over HTTPS (the media host of `contentUri`), and — only when the configured server itself is on
+ * the loopback interface (an emulator) — the canonical loopback names `localhost`, `127.0.0.1` and `::1` on
+ * any port (the emulator's media origin).
+ *
+ * Other 127.0.0.0/8 addresses are deliberately NOT loopback here: they are distinct listeners (any local user
+ * can bind 127.0.0.2), so a `contentUri` pointing there is as foreign as any other host. Plain HTTP is
+ * accepted only where the configured server already uses it (its own host, or loopback): a token never
+ * travels in clear text to a host the user did not configure.
+ */
+
+const LOOPBACK_NAMES = new Set(["localhost", "127.0.0.1", "[::1]"]);
+
+export function isLoopback(url: URL): boolean {
+  return LOOPBACK_NAMES.has(url.hostname);
+}
+
+function isRingCentral(url: URL): boolean {
+  return url.hostname === "ringcentral.com" || url.hostname.endsWith(".ringcentral.com");
+}
+
+export function isTokenHost(target: URL, server: URL): boolean {
+  if (target.protocol !== "https:" && target.protocol !== "http:") return false;
+  if (target.username || target.password) return false;
+  const sameHost = target.hostname === server.hostname;
+  const loopback = isLoopback(server) && isLoopback(target);
+  if (target.protocol === "http:") return (sameHost && server.protocol === "http:") || loopback;
+  return sameHost || loopback || isRingCentral(target);
+}
