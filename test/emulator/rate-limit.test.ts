@@ -99,6 +99,17 @@ describe("rate limits over HTTP", () => {
     expect((await get(emu, CALL_LOG, token)).status).toBe(429);
   });
 
+  it("keeps one Heavy bucket per user: another user's requests do not spend it", async () => {
+    const jwt = "eyJ.second.user";
+    emu = await start({ rateLimits: { limits: { heavy: 1 } }, users: [{ jwt, ownerId: "777" }] });
+    const first = (await login(emu)).access_token;
+    const second = await login(emu, { assertion: jwt });
+    expect(second.owner_id).toBe("777");
+    expect((await get(emu, CALL_LOG, first)).status).toBe(200);
+    expect((await get(emu, CALL_LOG, second.access_token)).status).toBe(200);
+    expect((await get(emu, CALL_LOG, first)).status).toBe(429);
+  });
+
   it("limits the token endpoint per app (Auth group)", async () => {
     emu = await start({ rateLimits: { limits: { auth: 2 } } });
     await login(emu);
