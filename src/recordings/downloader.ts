@@ -183,7 +183,7 @@ class Run {
       // The listing failed (or the login is gone): let the transfers already started finish, then report.
       this.fatal ??= error;
     } finally {
-      limit.clearQueue();
+      // Queued tasks that have not started return at once once the signal is aborted (see fetch).
       await Promise.allSettled(queued);
     }
     return complete;
@@ -262,10 +262,11 @@ class Run {
       if (this.claimed.has(candidate)) continue;
       const owner = this.manifest.ownerOf(candidate);
       if (owner !== undefined && owner !== item.recordingId) continue;
+      // Claimed before the disk check awaits, so a concurrent claim cannot pick the same name.
+      this.claimed.add(candidate);
       if (owner === undefined && (await this.occupied(candidate))) continue;
       // Guards against a template that escapes DIR even if naming let it through.
       this.manifest.relativePath(this.manifest.absolute(candidate));
-      this.claimed.add(candidate);
       return candidate;
     }
   }

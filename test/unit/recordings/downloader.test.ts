@@ -1,0 +1,207 @@
+import { createHash } from "node:crypto";
+import { existsSync, readFileSync, writeFileSync } from "node:fs";
+import { join } from "node:path";
+import { afterEach, beforeEach, describe, expect, it } from "vitest";
+import type { ApiClient } from "../../../src/api/types.js";
+import {
+  type DownloaderDeps,
+  type DownloadOptions,
+  type ProgressSink,
+  runDownload,
+} from "../../../src/recordings/downloader.js";
+import type { RecordingItem } from "../../../src/recordings/types.js";
+import { Logger } from "../../../src/ui/logger.js";
+import { tempDir } from "../../helpers/cli.js";
+
+const bodyOf = (id: string) => Buffer.from(`recording ${id} `.repeat(100));
+const sha = (b: Buffer) => createHash("sha256").update(b).digest("hex");
+
+function item(id: string, name = `call-${id}`): RecordingItem {
+  return {
+    recordingId: id,
+    contentUri: `http://media.test/recording/${id}/content`,
+    record: { id: `c${id}`, startTime: "2026-01-01T00:00:00.000Z", from: { name } },
+  };
+}
+
+/** Content server that counts requests and how many run at once. */
+function fakeApi(status: (id: string) => number = () => 200) {
+  const stats = { requests: 0, active: 0, peak: 0 };
+  const api: ApiClient = {
+    async get(url) {
+      const id = /recording\/([^/]+)\/content/.exec(url)?.[1] ?? "";
+      stats.requests += 1;
+      stats.active += 1;
+      stats.peak = Math.max(stats.peak, stats.active);
+      await new Promise((r) => setTimeout(r, 5));
+      stats.active -= 1;
+      const code = status(id);
+      if (code !== 200) return new Response("{}", { status: code });
+      const body = bodyOf(id);
+      return new Response(new Uint8Array(body), {
+        headers: { "content-type": "audio/mpeg", "content-length": String(body.length) },
+      });
+    },
+    async getJson() {
+      throw new Error("unused");
+    },
+  };
+  return { api, stats };
+}
+
+const quietSink: ProgressSink = {
+  started() {},
+  listed() {},
+  skipped() {},
+  bytes() {},
+  saved() {},
+  failed() {},
+};
+
+let dir: ReturnType<typeof tempDir>;
+beforeEach(() => {
+  dir = tempDir("rcr-downloader-");
+});
+afterEach(() => dir.cleanup());
+
+function options(overrides: Partial<DownloadOptions> = {}): DownloadOptions {
+  return {
+    dir: dir.path,
+    from: new Date("2025-12-31T00:00:00Z"),
+    to: new Date("2026-01-02T00:00:00Z"),
+    concurrency: 2,
+    metadata: false,
+    dryRun: false,
+    ...overrides,
+  };
+}
+
+function deps(api: ApiClient, list: () => AsyncIterable<RecordingItem>, more: Partial<DownloaderDeps> = {}) {
+  return {
+    api,
+    list,
+    pathFor: (i: RecordingItem, type: string | undefined) =>
+      `${i.record.from?.name ?? "x"}.${type === "audio/wav" ? "wav" : "mp3"}`,
+    withSuffix: (path: string, n: number) => path.replace(/(\.[^.]+)$/, `_${n}$1`),
+    progress: quietSink,
+    log: new Logger("quiet"),
+    signal: new AbortController().signal,
+    retry: { baseDelayMs: 1, maxDelayMs: 2 },
+    now: () => new Date("2026-01-02T00:00:00Z"),
+    ...more,
+  } satisfies DownloaderDeps;
+}
+
+async function* listOf(items: RecordingItem[]) {
+  yield* items;
+}
+
+describe("runDownload", () => {
+  it("downloads everything, then a rerun makes zero content requests", async () => {
+    const items = ["1", "2", "3"].map((id) => item(id));
+    const { api, stats } = fakeApi();
+    const first = await runDownload(
+      options(),
+      deps(api, () => listOf(items)),
+    );
+    expect(first.summary).toMatchObject({ listed: 3, downloaded: 3, skipped: 0, failed: 0 });
+    expect(sha(readFileSync(join(dir.path, "call-2.mp3")))).toBe(sha(bodyOf("2")));
+
+    stats.requests = 0;
+    const second = await runDownload(
+      options(),
+      deps(api, () => listOf(items)),
+    );
+    expect(second.summary).toMatchObject({ listed: 3, downloaded: 0, skipped: 3 });
+    expect(stats.requests).toBe(0);
+  });
+
+  it("gives colliding names a suffix and never overwrites a stranger's file", async () => {
+    writeFileSync(join(dir.path, "same.mp3"), "not ours");
+    const { api } = fakeApi();
+    await runDownload(
+      options(),
+      deps(api, () => listOf([item("1", "same"), item("2", "same")])),
+    );
+    expect(readFileSync(join(dir.path, "same.mp3"), "utf8")).toBe("not ours");
+    const saved = [readFileSync(join(dir.path, "same_2.mp3")), readFileSync(join(dir.path, "same_3.mp3"))];
+    expect(saved.map(sha).sort()).toEqual([sha(bodyOf("1")), sha(bodyOf("2"))].sort());
+  });
+
+  it("consumes the listing lazily with a bounded queue and bounded concurrency", async () => {
+    let produced = 0;
+    const { api, stats } = fakeApi();
+    let maxAhead = 0;
+    let finished = 0;
+    async function* endless() {
+      for (let i = 0; i < 40; i++) {
+        produced += 1;
+        maxAhead = Math.max(maxAhead, produced - finished);
+        yield item(String(i));
+      }
+    }
+    const sink = { ...quietSink, saved: () => void (finished += 1) };
+    const outcome = await runDownload(options({ concurrency: 3 }), deps(api, endless, { progress: sink }));
+    expect(outcome.summary.downloaded).toBe(40);
+    expect(stats.peak).toBeLessThanOrEqual(3);
+    expect(maxAhead).toBeLessThanOrEqual(3 * 2 + 1);
+  });
+
+  it("reports failures, keeps going, and holds the incremental start back to a retryable failure", async () => {
+    const { api } = fakeApi((id) => (id === "2" ? 404 : id === "3" ? 500 : 200));
+    const items = [
+      item("1"),
+      item("2"),
+      { ...item("3"), record: { ...item("3").record, startTime: "2026-01-01T06:00:00.000Z" } },
+    ];
+    const outcome = await runDownload(
+      options(),
+      deps(api, () => listOf(items)),
+    );
+    expect(outcome.summary).toMatchObject({ downloaded: 1, failed: 2 });
+    expect(outcome.summary.failures.map((f) => f.recordingId).sort()).toEqual(["2", "3"]);
+    const state = JSON.parse(readFileSync(join(dir.path, ".rc-recordings", "state.json"), "utf8"));
+    expect(state.lastTo).toBe("2026-01-01T06:00:00.000Z");
+  });
+
+  it("plans paths in a dry run without content requests or files", async () => {
+    const { api, stats } = fakeApi();
+    const outcome = await runDownload(
+      options({ dryRun: true }),
+      deps(api, () => listOf([item("1"), item("2")])),
+    );
+    expect(outcome.summary.planned).toHaveLength(2);
+    expect(stats.requests).toBe(0);
+    expect(existsSync(join(dir.path, ".rc-recordings"))).toBe(false);
+  });
+
+  it("writes metadata sidecars, also for recordings saved by an earlier run", async () => {
+    const { api } = fakeApi();
+    await runDownload(
+      options(),
+      deps(api, () => listOf([item("1")])),
+    );
+    await runDownload(
+      options({ metadata: true }),
+      deps(api, () => listOf([item("1"), item("2")])),
+    );
+    for (const id of ["1", "2"]) {
+      expect(JSON.parse(readFileSync(join(dir.path, `call-${id}.mp3.json`), "utf8")).id).toBe(`c${id}`);
+    }
+  });
+
+  it("stops on abort without starting queued transfers and says it was interrupted", async () => {
+    const controller = new AbortController();
+    const { api, stats } = fakeApi();
+    async function* slow() {
+      for (let i = 0; i < 100; i++) {
+        if (i === 3) controller.abort();
+        yield item(String(i));
+      }
+    }
+    const outcome = await runDownload(options(), deps(api, slow, { signal: controller.signal }));
+    expect(outcome.interrupted).toBe(true);
+    expect(stats.requests).toBeLessThan(5);
+    expect(existsSync(join(dir.path, ".rc-recordings", "state.json"))).toBe(false);
+  });
+});
