@@ -140,7 +140,12 @@ describe("runDownload", () => {
         yield item(String(i));
       }
     }
-    const sink = { ...quietSink, saved: () => void (finished += 1) };
+    const sink = {
+      ...quietSink,
+      saved: () => {
+        finished += 1;
+      },
+    };
     const outcome = await runDownload(options({ concurrency: 3 }), deps(api, endless, { progress: sink }));
     expect(outcome.summary.downloaded).toBe(40);
     expect(stats.peak).toBeLessThanOrEqual(3);
