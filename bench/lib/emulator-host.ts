@@ -50,8 +50,6 @@ function control(call: ControlCall): unknown {
   switch (call.action) {
     case "expireAccessTokens":
       return control.expireAccessTokens();
-    case "sessionAlive":
-      return control.sessionAlive(call.accessToken);
     case "recordings":
       return control.recordings();
     case "resetStats":

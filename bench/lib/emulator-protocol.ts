@@ -17,7 +17,6 @@ export type HostOptions = Omit<EmulatorOptions, "recordingBytes" | "dataset"> & 
 /** Control actions the benchmark needs, with their arguments. */
 export type ControlCall =
   | { action: "expireAccessTokens" }
-  | { action: "sessionAlive"; accessToken: string }
   | { action: "recordings" }
   | { action: "resetStats" }
   | { action: "setRateLimits"; limits: EmulatorOptions["rateLimits"] };

@@ -28,24 +28,26 @@ const TOOL_HEADERS: Record<Tool, string> = {
 };
 
 function cell(text: string | undefined): string {
-  return (text ?? "—").replace(/\|/g, "\\|");
+  return text ?? "—";
 }
 
 export function markdownTable(results: readonly ScenarioResult[]): string {
   const header = ["Scenario", "Metric", ...TOOLS.map((t) => TOOL_HEADERS[t]), "Target", "Met"];
   const lines = [`| ${header.join(" | ")} |`, `|${header.map(() => "---").join("|")}|`];
+  let previous: string | undefined;
   for (const result of results) {
-    result.rows.forEach((row, i) => {
+    for (const row of result.rows) {
       const verdict = row.met === undefined ? "" : row.met ? "✅ met" : "❌ missed";
       const cells = [
-        i === 0 ? row.scenario : "",
+        row.scenario === previous ? "" : row.scenario,
         row.metric,
         ...TOOLS.map((t) => cell(row.values[t])),
         row.target ?? "",
         verdict,
       ];
       lines.push(`| ${cells.map((c) => c.replace(/\|/g, "\\|")).join(" | ")} |`);
-    });
+      previous = row.scenario;
+    }
   }
   return lines.join("\n");
 }

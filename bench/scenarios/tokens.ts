@@ -3,7 +3,7 @@ import { twoDaysAgo } from "../lib/context.js";
 import { startEmulator } from "../lib/emulator-client.js";
 import type { StartedEmulator, StatsSnapshot } from "../lib/emulator-protocol.js";
 import { type Measured, tail } from "../lib/measure.js";
-import { harnessLogin } from "../lib/oauth.js";
+import { harnessLogin, sessionSurvives } from "../lib/oauth.js";
 import { runSdkPeer } from "../lib/peer.js";
 import { freshDir, RcProfile } from "../lib/rc.js";
 import type { Row, ScenarioResult } from "../lib/report.js";
@@ -49,6 +49,7 @@ async function economy(
       runOnce(freshDir(ctx.dir, `${tool}-parallel-${i}`)),
     );
     results.push(...(await Promise.all(parallel)));
+    // Stats first: the survival check below is itself a refresh.
     const stats = await emulator.stats();
     const failed = results.filter((r) => r.code !== 0);
     return {
@@ -58,8 +59,7 @@ async function economy(
       graceRefreshes: stats.graceRefreshes,
       failedRefreshes: stats.failedRefreshes,
       failedRuns: failed.length,
-      otherSessionSurvives:
-        (await emulator.control({ action: "sessionAlive", accessToken: otherClient })) === true,
+      otherSessionSurvives: await sessionSurvives(emulator, otherClient),
       stats,
       failures: failed.slice(0, 3).map((r) => tail(r.stderr, 2)),
     };

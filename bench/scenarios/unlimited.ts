@@ -39,7 +39,7 @@ export async function unlimited(ctx: BenchContext): Promise<ScenarioResult> {
     const from = twoDaysAgo();
     const rc = new RcProfile(emulator, freshDir(ctx.dir, "rc-config"));
     await rc.login();
-    const accessToken = await harnessLogin(emulator);
+    const { accessToken } = await harnessLogin(emulator);
 
     ctx.log(`  curl ×${PARALLEL}…`);
     const curl = await runCurl({
