@@ -1,7 +1,93 @@
+import { resolve } from "node:path";
 import type { CommandContext } from "../context.js";
-import { OperationError } from "../errors.js";
+import { InterruptedError, PartialFailureError, UsageError } from "../errors.js";
+import type { CallLogScope, RecordingTypeFilter } from "../recordings/call-log.js";
+import type { DownloadSummary } from "../recordings/downloader.js";
+import { parseWhen } from "../recordings/when.js";
 
-/** Placeholder: not implemented yet (see the open issues). Exits 1 and says so. */
-export async function runDownload(_ctx: CommandContext, _options: Record<string, unknown>): Promise<void> {
-  throw new OperationError("'download' is not implemented yet");
+/** The options commander hands over (declared in cli.ts). */
+export interface DownloadFlags {
+  out: string;
+  from?: string;
+  to?: string;
+  scope?: CallLogScope;
+  type: RecordingTypeFilter;
+  concurrency: number;
+  template?: string;
+  metadata: boolean;
+  dryRun: boolean;
+}
+
+/**
+ * Validate every flag before the network is touched (exit 2 with one line), then: auth session → one rate
+ * limiter → API client → downloader. Prints the summary (`--json`) or the planned paths (`--dry-run`).
+ */
+export async function runDownload(ctx: CommandContext, flags: DownloadFlags): Promise<void> {
+  const now = new Date();
+  const to = flags.to === undefined ? now : parseWhen(flags.to, "--to", now);
+  const from = flags.from === undefined ? undefined : parseWhen(flags.from, "--from", now);
+  if (from && from.getTime() >= to.getTime()) {
+    throw new UsageError(`--from ${from.toISOString()} is not before --to ${to.toISOString()}`);
+  }
+  if (!Number.isInteger(flags.concurrency) || flags.concurrency < 1) {
+    throw new UsageError("--concurrency must be a whole number of at least 1");
+  }
+  const { compileTemplate, withSuffix } = await import("../recordings/naming.js");
+  const template = compileTemplate(flags.template);
+  const dir = resolve(flags.out);
+
+  const [
+    { openAuthSession },
+    { RateLimiter },
+    { createApiClient },
+    { listRecordings },
+    { runDownload: run },
+  ] = await Promise.all([
+    import("../auth/session.js"),
+    import("../api/rate-limiter.js"),
+    import("../api/client.js"),
+    import("../recordings/call-log.js"),
+    import("../recordings/downloader.js"),
+  ]);
+  const { createReporter } = await import("../ui/reporter.js");
+  const reporter = await createReporter({ log: ctx.log, stderrIsTTY: ctx.stderrIsTTY, env: ctx.env, dir });
+  const tokens = await openAuthSession(ctx);
+  const limiter = new RateLimiter({ onWait: (wait) => reporter.waiting(wait.waitMs / 1000) });
+  const api = createApiClient({ tokens, limiter, log: ctx.log });
+
+  const outcome = await run(
+    { dir, from, to, concurrency: flags.concurrency, metadata: flags.metadata, dryRun: flags.dryRun },
+    {
+      api,
+      list: (range) =>
+        listRecordings(
+          api,
+          { scope: flags.scope, from: range.from, to: range.to, type: flags.type },
+          ctx.log,
+        ),
+      pathFor: (item, contentType) => template.render(item, contentType),
+      withSuffix,
+      progress: reporter,
+      log: ctx.log,
+      signal: ctx.signal,
+    },
+  ).finally(() => reporter.close());
+  reporter.finish(outcome.summary);
+  printResult(ctx, outcome.summary, flags.dryRun);
+  if (outcome.interrupted)
+    throw new InterruptedError("interrupted; partial downloads are kept for the next run");
+  const { failed, listed, skipped } = outcome.summary;
+  if (failed > 0) {
+    throw new PartialFailureError(
+      `${failed} of ${listed - skipped} recordings could not be saved (see above)`,
+    );
+  }
+}
+
+function printResult(ctx: CommandContext, summary: DownloadSummary, dryRun: boolean): void {
+  if (ctx.options.json) {
+    ctx.printJson(summary);
+    return;
+  }
+  if (dryRun) for (const path of summary.planned ?? []) ctx.print(path);
 }

@@ -93,7 +93,8 @@ export class Manifest {
   /** DIR-relative "/" path for an absolute path inside DIR. */
   relativePath(absolutePath: string): string {
     const rel = relative(this.dir, absolutePath);
-    if (rel.startsWith("..") || isAbsolute(rel)) throw new Error(`${absolutePath} is outside ${this.dir}`);
+    if (rel === "" || rel === ".." || rel.startsWith(`..${sep}`) || isAbsolute(rel))
+      throw new Error(`${absolutePath} is outside ${this.dir}`);
     return rel.split(sep).join("/");
   }
 

@@ -7,6 +7,8 @@ export interface Reporter extends ProgressSink {
   /** The rate limiter paused every request of a group for `seconds`. */
   waiting(seconds: number): void;
   finish(summary: DownloadSummary): void;
+  /** Stop any animation; safe to call more than once, also after a failure. */
+  close(): void;
 }
 
 export interface ReporterOptions {
@@ -105,6 +107,8 @@ class PlainReporter implements Reporter {
     else this.log.debug(line);
   }
 
+  close(): void {}
+
   finish(summary: DownloadSummary): void {
     const parts = [
       `listed ${summary.listed}`,
@@ -128,7 +132,7 @@ interface Spinner {
 
 class SpinnerReporter extends PlainReporter {
   private waitUntil = 0;
-  private readonly ticker: NodeJS.Timeout;
+  private ticker: NodeJS.Timeout | undefined;
 
   constructor(
     log: Logger,
@@ -136,14 +140,15 @@ class SpinnerReporter extends PlainReporter {
     private readonly spinner: Spinner,
   ) {
     super(log, dir);
+  }
+
+  /** The spinner starts only once the run really starts (login found, folder locked). */
+  override started(range: TimeRange): void {
+    super.started(range);
     this.spinner.start();
     // The countdown and rate change even when no event arrives.
     this.ticker = setInterval(() => this.refresh(), 500);
     this.ticker.unref();
-  }
-
-  override started(range: TimeRange): void {
-    this.above(() => super.started(range));
   }
 
   override listed(count: number): void {
@@ -167,9 +172,14 @@ class SpinnerReporter extends PlainReporter {
   }
 
   override finish(summary: DownloadSummary): void {
-    clearInterval(this.ticker);
-    this.spinner.stop();
+    this.close();
     super.finish(summary);
+  }
+
+  override close(): void {
+    clearInterval(this.ticker);
+    this.ticker = undefined;
+    this.spinner.stop();
   }
 
   /** Print a log line above the spinner instead of through it. */
