@@ -1,0 +1,237 @@
+import { createServer, type IncomingMessage, type Server, type ServerResponse } from "node:http";
+import type { AddressInfo } from "node:net";
+import { afterEach, describe, expect, it } from "vitest";
+import { createApiClient } from "../../../src/api/client.js";
+import { ApiError, ForeignHostError, NetworkError, RateLimitedError } from "../../../src/api/errors.js";
+import { isTokenHost } from "../../../src/api/hosts.js";
+import { RateLimiter } from "../../../src/api/rate-limiter.js";
+import type { AccessTokenProvider } from "../../../src/auth/types.js";
+import { Logger } from "../../../src/ui/logger.js";
+
+interface Seen {
+  path: string;
+  authorization: string | undefined;
+}
+
+interface TestServer {
+  origin: string;
+  seen: Seen[];
+  server: Server;
+}
+
+const servers: Server[] = [];
+
+async function serve(
+  handler: (req: IncomingMessage, res: ServerResponse) => void,
+  host = "127.0.0.1",
+): Promise<TestServer> {
+  const seen: Seen[] = [];
+  const server = createServer((req, res) => {
+    seen.push({ path: req.url ?? "", authorization: req.headers.authorization });
+    handler(req, res);
+  });
+  servers.push(server);
+  await new Promise<void>((resolve) => server.listen(0, host, resolve));
+  const { port } = server.address() as AddressInfo;
+  return { origin: `http://${host}:${port}`, seen, server };
+}
+
+afterEach(async () => {
+  await Promise.all(servers.splice(0).map((s) => new Promise((resolve) => s.close(resolve))));
+});
+
+function json(res: ServerResponse, status: number, body: unknown, headers: Record<string, string> = {}) {
+  res.writeHead(status, { "content-type": "application/json", ...headers });
+  res.end(JSON.stringify(body));
+}
+
+/** A token provider whose token changes when recovered, like the auth session. */
+function fakeTokens(server: string) {
+  const state = { token: "token-1", recovered: [] as string[] };
+  const provider: AccessTokenProvider = {
+    server,
+    getAccessToken: async () => state.token,
+    recover: async (rejected) => {
+      state.recovered.push(rejected);
+      state.token = `token-${state.recovered.length + 1}`;
+    },
+  };
+  return { provider, state };
+}
+
+const quiet = new Logger("quiet", { write: () => true });
+
+function client(server: string, fetchImpl?: typeof fetch) {
+  const tokens = fakeTokens(server);
+  const api = createApiClient({
+    tokens: tokens.provider,
+    limiter: new RateLimiter(),
+    log: quiet,
+    ...(fetchImpl ? { fetch: fetchImpl } : {}),
+  });
+  return { api, tokens: tokens.state };
+}
+
+describe("which hosts get the bearer token", () => {
+  const production = new URL("https://platform.ringcentral.com");
+  const emulator = new URL("http://127.0.0.1:4000");
+  it.each([
+    [production, "https://platform.ringcentral.com/restapi/v1.0/account/~", true],
+    [production, "https://media.ringcentral.com:443/restapi/v1.0/account/1/recording/2/content", true],
+    [production, "http://media.ringcentral.com/restapi/v1.0/x", false], // clear text
+    [production, "https://evilringcentral.com/x", false],
+    [production, "https://ringcentral.com.evil.example/x", false],
+    [production, "https://user:pw@media.ringcentral.com/x", false],
+    [production, "http://127.0.0.1:4000/x", false], // loopback only when the server is
+    [production, "ftp://media.ringcentral.com/x", false],
+    [emulator, "http://127.0.0.1:4001/media", true], // the emulator's media origin: another port
+    [emulator, "http://localhost:4001/media", true],
+    [emulator, "http://[::1]:4001/media", true],
+    [emulator, "http://127.0.0.2:4001/media", false], // another listener, another host
+    [emulator, "https://example.com/x", false],
+    [emulator, "https://media.ringcentral.com/x", true],
+  ])("server %s, target %s → %s", (server, target, allowed) => {
+    expect(isTokenHost(new URL(target), server)).toBe(allowed);
+  });
+});
+
+describe("ApiClient", () => {
+  it("resolves paths against the server and sends the bearer token", async () => {
+    const api = await serve((_req, res) => json(res, 200, { ok: true }));
+    const { api: client_ } = client(api.origin);
+    await expect(client_.getJson("/restapi/v1.0/account/~")).resolves.toEqual({ ok: true });
+    expect(api.seen).toEqual([{ path: "/restapi/v1.0/account/~", authorization: "Bearer token-1" }]);
+  });
+
+  it("refuses a foreign host without sending anything, even another loopback address", async () => {
+    const api = await serve((_req, res) => json(res, 200, {}));
+    const foreign = await serve((_req, res) => json(res, 200, {}), "127.0.0.2");
+    const { api: client_ } = client(api.origin);
+    await expect(client_.get(`${foreign.origin}/restapi/v1.0/account/1/recording/2/content`)).rejects.toThrow(
+      ForeignHostError,
+    );
+    expect(foreign.seen).toEqual([]);
+  });
+
+  it("follows redirects to allowed hosts and refuses one to a foreign host before sending the token", async () => {
+    const foreign = await serve((_req, res) => json(res, 200, {}), "127.0.0.2");
+    const media = await serve((_req, res) => {
+      res.writeHead(200, { "content-type": "audio/mpeg" });
+      res.end("abc");
+    }, "localhost");
+    const api = await serve((req, res) => {
+      const to = req.url?.includes("good") ? media.origin : foreign.origin;
+      res.writeHead(302, { location: `${to}/restapi/v1.0/account/1/recording/2/content` }).end();
+    });
+    const { api: client_ } = client(api.origin);
+    const good = await client_.get("/good");
+    expect(await good.text()).toBe("abc");
+    expect(media.seen).toEqual([expect.objectContaining({ authorization: "Bearer token-1" })]);
+    await expect(client_.get("/bad")).rejects.toThrow(ForeignHostError);
+    expect(foreign.seen).toEqual([]);
+  });
+
+  it("on 401 asks the auth session to recover and retries with the new token", async () => {
+    const api = await serve((req, res) => {
+      if (req.headers.authorization === "Bearer token-1") {
+        json(res, 401, {
+          errorCode: "TokenInvalid",
+          errors: [{ errorCode: "OAU-213", message: "Token not found" }],
+        });
+      } else json(res, 200, { records: [] });
+    });
+    const { api: client_, tokens } = client(api.origin);
+    await expect(client_.getJson("/restapi/v1.0/account/~/call-log")).resolves.toEqual({ records: [] });
+    expect(tokens.recovered).toEqual(["token-1"]);
+    expect(api.seen.map((s) => s.authorization)).toEqual(["Bearer token-1", "Bearer token-2"]);
+  });
+
+  it("gives up after bounded 401 retries", async () => {
+    const api = await serve((_req, res) =>
+      json(res, 401, { errors: [{ errorCode: "OAU-213", message: "gone" }] }),
+    );
+    const { api: client_, tokens } = client(api.origin);
+    const error = await client_.get("/restapi/v1.0/account/~").catch((e: unknown) => e);
+    expect(error).toBeInstanceOf(ApiError);
+    expect(error).toMatchObject({ status: 401, errorCode: "OAU-213" });
+    expect(tokens.recovered).toHaveLength(2);
+    expect(api.seen).toHaveLength(3);
+  });
+
+  it("on 429 waits Retry-After for the whole group, then retries", async () => {
+    let calls = 0;
+    const api = await serve((_req, res) => {
+      calls++;
+      if (calls === 1) json(res, 429, { errors: [{ errorCode: "CMN-301" }] }, { "retry-after": "1" });
+      else json(res, 200, { ok: calls });
+    });
+    const { api: client_ } = client(api.origin);
+    const started = Date.now();
+    await expect(client_.getJson("/restapi/v1.0/account/~/call-log")).resolves.toEqual({ ok: 2 });
+    expect(Date.now() - started).toBeGreaterThanOrEqual(990);
+  });
+
+  it("throws RateLimitedError when 429s continue past the retry bound", async () => {
+    const api = await serve((_req, res) =>
+      json(res, 429, { errors: [{ errorCode: "CMN-301" }] }, { "retry-after": "0" }),
+    );
+    const tokens = fakeTokens(api.origin);
+    const api_ = createApiClient({
+      tokens: tokens.provider,
+      limiter: new RateLimiter(),
+      log: quiet,
+      maxRateLimitRetries: 2,
+    });
+    await expect(api_.get("/restapi/v1.0/account/~/call-log")).rejects.toThrow(RateLimitedError);
+    expect(api.seen).toHaveLength(3);
+  });
+
+  it("getJson turns a non-2xx answer into ApiError with the platform's error code", async () => {
+    const api = await serve((_req, res) =>
+      json(res, 403, {
+        errorCode: "InsufficientPermissions",
+        errors: [
+          {
+            errorCode: "CMN-408",
+            message: "In order to call this API endpoint, user needs to have [FullCompanyCallLog] permission",
+          },
+        ],
+      }),
+    );
+    const { api: client_ } = client(api.origin);
+    const error = await client_
+      .getJson("/restapi/v1.0/account/~/call-log?dateFrom=x")
+      .catch((e: unknown) => e);
+    expect(error).toBeInstanceOf(ApiError);
+    expect(error).toMatchObject({ status: 403, errorCode: "CMN-408" });
+    expect((error as Error).message).toContain("/restapi/v1.0/account/~/call-log");
+    expect((error as Error).message).not.toContain("dateFrom");
+  });
+
+  it("get hands other statuses (404, 5xx) to the caller untouched", async () => {
+    const api = await serve((_req, res) => json(res, 404, { errors: [{ errorCode: "CMN-102" }] }));
+    const { api: client_ } = client(api.origin);
+    expect((await client_.get("/restapi/v1.0/account/~/recording/1/content")).status).toBe(404);
+  });
+
+  it("reports a connection failure as a retryable NetworkError", async () => {
+    const api = await serve(() => {});
+    const { origin } = api;
+    await new Promise((resolve) => api.server.close(resolve));
+    const { api: client_ } = client(origin);
+    const error = await client_.get("/restapi/v1.0/account/~").catch((e: unknown) => e);
+    expect(error).toBeInstanceOf(NetworkError);
+    expect(error).toMatchObject({ retryable: true });
+    expect((error as Error).message).toContain("ECONNREFUSED");
+  });
+
+  it("lets an abort through as the caller's reason, not as a network error", async () => {
+    const api = await serve(() => {}); // never answers
+    const { api: client_ } = client(api.origin);
+    const controller = new AbortController();
+    const pending = client_.get("/restapi/v1.0/account/~", { signal: controller.signal });
+    setTimeout(() => controller.abort(new Error("user stop")), 50);
+    await expect(pending).rejects.toThrow("user stop");
+    api.server.closeAllConnections();
+  });
+});
