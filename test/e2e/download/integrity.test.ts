@@ -1,0 +1,116 @@
+import { existsSync, readFileSync } from "node:fs";
+import { join, resolve } from "node:path";
+import { afterEach, describe, expect, it } from "vitest";
+import {
+  type DownloadEnv,
+  expectAllSaved,
+  filesBelow,
+  manifestOf,
+  partials,
+  setupDownload,
+  summaryOf,
+  waitFor,
+} from "./helpers.js";
+
+let e: DownloadEnv | undefined;
+afterEach(async () => {
+  await e?.stop();
+  e = undefined;
+});
+
+describe("download: every file byte-exact", () => {
+  it("survives resets, truncations and 503s; a rerun makes zero content requests", async () => {
+    e = await setupDownload({
+      faults: {
+        reset: { firstAttemptsPerRecording: 1, probability: 0.5 },
+        truncate: { firstAttemptsPerRecording: 2, probability: 0.5 },
+        unavailable: { firstAttemptsPerRecording: 1, probability: 0.4, retryAfterSec: 0 },
+        seed: 7,
+      },
+    });
+    const first = await e.download(["--json"]);
+    expect(first.code, first.stderr).toBe(0);
+    const faults = e.emu.stats.faultsInjected;
+    expect(faults.reset).toBeGreaterThan(0);
+    expect(faults.truncate).toBeGreaterThan(0);
+    expect(faults.unavailable).toBeGreaterThan(0);
+    const recordings = e.emu.control.recordings().length;
+    expect(summaryOf(first.stdout)).toMatchObject({ listed: recordings, downloaded: recordings, failed: 0 });
+    expectAllSaved(e);
+
+    const contentRequests = e.emu.stats.contentRequests;
+    // Incremental: only the overlap before the last run's end is listed again, and fetched never.
+    const incremental = await e.download(["--json"]);
+    expect(incremental.code, incremental.stderr).toBe(0);
+    expect(summaryOf(incremental.stdout)).toMatchObject({ downloaded: 0, failed: 0 });
+    expect(summaryOf(incremental.stdout).listed).toBeLessThan(recordings);
+    // The whole range again: everything is skipped by the manifest.
+    const rerun = await e.download(["--from", "2d", "--json"]);
+    expect(rerun.code, rerun.stderr).toBe(0);
+    expect(summaryOf(rerun.stdout)).toMatchObject({ downloaded: 0, skipped: recordings, failed: 0 });
+    expect(e.emu.stats.contentRequests).toBe(contentRequests);
+  });
+
+  it("resumes a file killed mid-transfer (SIGKILL) with a Range request", async () => {
+    e = await setupDownload({ calls: 2, recordingBytes: 400_000, faults: { bandwidth: 100_000 } });
+    const env = e;
+    const run = env.spawnDownload(["--concurrency", "1"]);
+    await waitFor(() => partials(env.out).some((p) => p.size > 100_000), 8000, "a .part file in flight");
+    run.child.kill("SIGKILL");
+    const killed = await run.result;
+    expect(killed.signal).toBe("SIGKILL");
+    const left = partials(env.out);
+    expect(left).toHaveLength(1);
+
+    env.emu.control.setFaults({});
+    env.emu.control.resetStats();
+    const total = env.emu.control.recordings().reduce((sum, r) => sum + r.bytes, 0);
+    const rerun = await env.download(["--json"]);
+    expect(rerun.code, rerun.stderr).toBe(0); // the dead holder's lock is taken over at once
+    expectAllSaved(env);
+    // The kept partial was not sent again.
+    expect(env.emu.stats.bytesSent).toBeLessThanOrEqual(total - (left[0]?.size ?? 0));
+  });
+
+  it("keeps hostile caller names inside DIR with a name template", async () => {
+    e = await setupDownload({ calls: 24 });
+    const result = await e.download(["--template", "{fromName}/{toName}_{recordingId}.{ext}", "--json"]);
+    expect(result.code, result.stderr).toBe(0);
+    expectAllSaved(e);
+    // Nothing escaped: the test folder holds only the config and DIR, and every path resolves inside DIR.
+    expect(filesBelow(e.dir).every((f) => f.startsWith("config/") || f.startsWith("out/"))).toBe(true);
+    for (const entry of manifestOf(e.out)) {
+      expect(resolve(e.out, entry.path).startsWith(`${e.out}/`)).toBe(true);
+      expect(entry.path.split("/")).toHaveLength(2);
+      expect(entry.path.split("/")).not.toContain("..");
+    }
+  });
+
+  it("plans paths in a dry run without a single content request or file", async () => {
+    e = await setupDownload();
+    const result = await e.download(["--dry-run"]);
+    expect(result.code, result.stderr).toBe(0);
+    const lines = result.stdout.trim().split("\n");
+    expect(lines).toHaveLength(e.emu.control.recordings().length);
+    expect(lines.every((l) => /^\d{4}-\d{2}-\d{2}\/\d{6}_.+\.mp3$/.test(l))).toBe(true);
+    expect(e.emu.stats.contentRequests).toBe(0);
+    expect(existsSync(e.out)).toBe(false);
+
+    const json = await e.download(["--dry-run", "--json"]);
+    expect(summaryOf(json.stdout).planned).toEqual(lines);
+    expect(e.emu.stats.contentRequests).toBe(0);
+  });
+
+  it("writes a .json sidecar with the call-log record beside each recording", async () => {
+    e = await setupDownload();
+    const result = await e.download(["--metadata"]);
+    expect(result.code, result.stderr).toBe(0);
+    expect(result.stdout).toBe("");
+    const entries = manifestOf(e.out);
+    expect(entries.length).toBeGreaterThan(0);
+    for (const entry of entries) {
+      const sidecar = JSON.parse(readFileSync(join(e.out, `${entry.path}.json`), "utf8"));
+      expect(sidecar).toMatchObject({ id: entry.callId, recording: { id: entry.recordingId } });
+    }
+  });
+});
