@@ -93,7 +93,7 @@ function compile(source: string): Piece[][] {
         pieces.push({ literal: rest });
         break;
       }
-      if (open === -1 || close < open) throw bad("has an unmatched }");
+      if (close !== -1 && (open === -1 || close < open)) throw bad("has an unmatched }");
       const end = rest.indexOf("}", open);
       if (end === -1) throw bad("has an unmatched {");
       if (open > 0) pieces.push({ literal: rest.slice(0, open) });

@@ -1,0 +1,141 @@
+import { describe, expect, it } from "vitest";
+import { ApiError } from "../../../src/api/errors.js";
+import type { ApiClient } from "../../../src/api/types.js";
+import { type ListingStats, type ListOptions, listRecordings } from "../../../src/recordings/call-log.js";
+import type { CallLogRecord } from "../../../src/recordings/types.js";
+import { Logger } from "../../../src/ui/logger.js";
+
+const ACCOUNT = "/restapi/v1.0/account/~/call-log";
+const EXTENSION = "/restapi/v1.0/account/~/extension/~/call-log";
+
+function record(id: number, recordingId?: number): CallLogRecord {
+  return {
+    id: `call-${id}`,
+    startTime: new Date(Date.UTC(2026, 10, 25, 12, 0, id)).toISOString(),
+    ...(recordingId === undefined
+      ? {}
+      : {
+          recording: {
+            id: String(recordingId),
+            contentUri: `https://media.ringcentral.com/restapi/v1.0/account/1/recording/${recordingId}/content`,
+          },
+        }),
+  };
+}
+
+/** An ApiClient over canned pages: page n links to page n+1 via navigation.nextPage.uri. */
+function fakeApi(pages: CallLogRecord[][], options: { forbidAccount?: boolean } = {}) {
+  const requested: string[] = [];
+  const api: ApiClient = {
+    get: () => Promise.reject(new Error("not used")),
+    getJson: async <T>(url: string): Promise<T> => {
+      requested.push(url);
+      const parsed = new URL(url, "https://platform.ringcentral.com");
+      if (options.forbidAccount && parsed.pathname === ACCOUNT) {
+        throw new ApiError(403, "CMN-408", "needs FullCompanyCallLog", parsed.pathname);
+      }
+      const page = Number(parsed.searchParams.get("page") ?? "1");
+      const next =
+        page < pages.length
+          ? `https://platform.ringcentral.com${parsed.pathname}?page=${page + 1}`
+          : undefined;
+      return { records: pages[page - 1] ?? [], navigation: next ? { nextPage: { uri: next } } : {} } as T;
+    },
+  };
+  return { api, requested };
+}
+
+function logCollector() {
+  const lines: string[] = [];
+  return { log: new Logger("normal", { write: (t: string) => lines.push(t) }), lines };
+}
+
+const OPTIONS: ListOptions = {
+  scope: "account",
+  from: new Date("2026-11-24T00:00:00Z"),
+  to: new Date("2026-11-25T00:00:00Z"),
+  type: "All",
+};
+
+async function collect(iterable: AsyncIterable<{ recordingId: string }>): Promise<string[]> {
+  const ids: string[] = [];
+  for await (const item of iterable) ids.push(item.recordingId);
+  return ids;
+}
+
+describe("listRecordings", () => {
+  it("asks for the range, recording type and 1000 per page, and follows nextPage to the end", async () => {
+    const { api, requested } = fakeApi([
+      [record(1, 101), record(2, 102)],
+      [record(3, 103)],
+      [record(4, 104)],
+    ]);
+    const stats: ListingStats = { records: 0, recordings: 0 };
+    const ids = await collect(
+      listRecordings(api, { ...OPTIONS, type: "OnDemand", stats }, logCollector().log),
+    );
+    expect(ids).toEqual(["101", "102", "103", "104"]);
+    expect(requested).toHaveLength(3);
+    const first = new URL(requested[0] as string, "https://x");
+    expect(first.pathname).toBe(ACCOUNT);
+    expect(Object.fromEntries(first.searchParams)).toEqual({
+      dateFrom: "2026-11-24T00:00:00.000Z",
+      dateTo: "2026-11-25T00:00:00.000Z",
+      recordingType: "OnDemand",
+      perPage: "1000",
+    });
+    expect(requested[1]).toBe(`https://platform.ringcentral.com${ACCOUNT}?page=2`);
+    expect(stats).toEqual({ records: 4, recordings: 4 });
+  });
+
+  it("yields a recording shared by several legs once, and skips records without one", async () => {
+    const { api } = fakeApi([
+      [record(1, 101), record(2, 101), record(3)],
+      [record(4, 101), record(5, 105)],
+    ]);
+    const stats: ListingStats = { records: 0, recordings: 0 };
+    expect(await collect(listRecordings(api, { ...OPTIONS, stats }, logCollector().log))).toEqual([
+      "101",
+      "105",
+    ]);
+    expect(stats).toEqual({ records: 5, recordings: 2 });
+  });
+
+  it("streams: the first page's recordings arrive before the next page is requested", async () => {
+    const { api, requested } = fakeApi([[record(1, 101)], [record(2, 102)], [record(3, 103)]]);
+    const iterator = listRecordings(api, OPTIONS, logCollector().log);
+    const first = await iterator.next();
+    expect(first.value).toMatchObject({ recordingId: "101", record: { id: "call-1" } });
+    expect(requested).toHaveLength(1);
+    await iterator.return(undefined);
+  });
+
+  it("without --scope falls back from a forbidden account log to the extension log with one notice", async () => {
+    const { api, requested } = fakeApi([[record(1, 101)], [record(2, 102)]], { forbidAccount: true });
+    const { log, lines } = logCollector();
+    expect(await collect(listRecordings(api, { ...OPTIONS, scope: undefined }, log))).toEqual(["101", "102"]);
+    expect(requested.map((u) => new URL(u, "https://x").pathname)).toEqual([ACCOUNT, EXTENSION, EXTENSION]);
+    expect(lines).toHaveLength(1);
+    expect(lines[0]).toMatch(/extension/);
+  });
+
+  it("with --scope account a 403 is an error, not a silent fallback", async () => {
+    const { api } = fakeApi([[record(1, 101)]], { forbidAccount: true });
+    await expect(collect(listRecordings(api, OPTIONS, logCollector().log))).rejects.toMatchObject({
+      status: 403,
+    });
+  });
+
+  it("--scope extension goes straight to the user's own log", async () => {
+    const { api, requested } = fakeApi([[record(1, 101)]]);
+    await collect(listRecordings(api, { ...OPTIONS, scope: "extension" }, logCollector().log));
+    expect(new URL(requested[0] as string, "https://x").pathname).toBe(EXTENSION);
+  });
+
+  it("stops at an empty page even if it links to another", async () => {
+    const pages = [[record(1, 101)], [], [record(3, 103)]];
+    const { api, requested } = fakeApi(pages);
+    expect(await collect(listRecordings(api, OPTIONS, logCollector().log))).toEqual(["101"]);
+    expect(requested).toHaveLength(2);
+  });
+});
