@@ -1,0 +1,99 @@
+import { existsSync } from "node:fs";
+import { createServer, type IncomingHttpHeaders } from "node:http";
+import type { AddressInfo } from "node:net";
+import { join } from "node:path";
+import { afterEach, describe, expect, it } from "vitest";
+import { type DownloadEnv, expectAllSaved, partials, setupDownload, summaryOf, waitFor } from "./helpers.js";
+
+let e: DownloadEnv | undefined;
+const cleanups: (() => Promise<void> | void)[] = [];
+afterEach(async () => {
+  for (const cleanup of cleanups.splice(0)) await cleanup();
+  await e?.stop();
+  e = undefined;
+});
+
+/** A server that is not RingCentral and records what it is sent. */
+async function strangerServer(host: string) {
+  const seen: IncomingHttpHeaders[] = [];
+  const server = createServer((req, res) => {
+    seen.push(req.headers);
+    res.writeHead(200, { "content-type": "audio/mpeg" }).end("stolen");
+  });
+  await new Promise<void>((resolve) => server.listen(0, host, resolve));
+  cleanups.push(() => new Promise<void>((resolve) => server.close(() => resolve())));
+  return { origin: `http://${host}:${(server.address() as AddressInfo).port}`, seen };
+}
+
+describe("download: failures", () => {
+  it("fails a 404 recording with exit 3, names it in failures, and saves the rest", async () => {
+    e = await setupDownload();
+    const gone = e.emu.control.recordings()[1]?.id as string;
+    e.emu.control.deleteRecording(gone);
+    const result = await e.download(["--json"]);
+    expect(result.code, result.stderr).toBe(3);
+    const summary = summaryOf(result.stdout);
+    expect(summary.failed).toBe(1);
+    expect(summary.failures).toEqual([{ recordingId: gone, error: expect.stringContaining("404") }]);
+    expect(result.stderr).toContain(gone);
+    expectAllSaved(e, [gone]);
+  });
+
+  it("refuses a contentUri on a foreign host without sending the token", async () => {
+    e = await setupDownload();
+    const stranger = await strangerServer("127.0.0.2");
+    const target = e.emu.control.recordings()[0]?.id as string;
+    e.emu.control.setForeignContent(target, stranger.origin);
+    const result = await e.download(["--json"]);
+    expect(result.code, result.stderr).toBe(3);
+    expect(summaryOf(result.stdout).failures).toEqual([
+      { recordingId: target, error: expect.stringMatching(/refusing to send the access token/) },
+    ]);
+    expect(stranger.seen).toEqual([]);
+    expectAllSaved(e, [target]);
+  });
+
+  it("rejects bad input with exit 2 and one line, before any request", async () => {
+    e = await setupDownload();
+    const cases = [
+      ["--from", "2026-02-30"],
+      ["--from", "1h", "--to", "2h"],
+      ["--to", "yesterday"],
+      ["--concurrency", "0"],
+      ["--template", "{nope}.{ext}"],
+      ["--template", "../{recordingId}.{ext}"],
+      ["--type", "Everything"],
+    ];
+    for (const args of cases) {
+      const result = await e.download(args);
+      expect(result.code, `${args.join(" ")}: ${result.stderr}`).toBe(2);
+      expect(result.stderr.trim().split("\n"), args.join(" ")).toHaveLength(1);
+    }
+    expect(e.emu.stats.callLogRequests).toBe(0);
+    expect(existsSync(e.out)).toBe(false);
+  });
+
+  it("lets one run per folder: a second exits 5 naming the holder; SIGTERM stops cleanly; a rerun completes", async () => {
+    e = await setupDownload({ calls: 4, recordingBytes: 300_000, faults: { bandwidth: 150_000 } });
+    const env = e;
+    const first = env.spawnDownload();
+    await waitFor(() => partials(env.out).some((p) => p.size > 0), 8000, "a transfer in flight");
+
+    const asked = Date.now();
+    const second = await env.download();
+    expect(second.code, second.stderr).toBe(5);
+    expect(Date.now() - asked).toBeLessThan(3000); // at once, not after the holder is done
+    expect(second.stderr).toContain(`pid ${first.child.pid}`);
+
+    first.child.kill("SIGTERM");
+    const stopped = await first.result;
+    expect(stopped.code, stopped.stderr).toBe(130);
+    expect(partials(env.out).length).toBeGreaterThan(0); // kept for resume
+    expect(existsSync(join(env.out, ".rc-recordings", "lock"))).toBe(false);
+
+    env.emu.control.setFaults({});
+    const rerun = await env.download(["--json"]);
+    expect(rerun.code, rerun.stderr).toBe(0);
+    expectAllSaved(env);
+  });
+});
