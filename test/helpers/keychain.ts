@@ -34,7 +34,7 @@ async function probe(): Promise<KeychainAvailability> {
     };
   }
   try {
-    await exec("secret-tool", ["--version"]);
+    await exec("sh", ["-c", "command -v secret-tool"]);
   } catch {
     return { available: false, reason: "secret-tool is not installed (package libsecret-tools)" };
   }
@@ -67,10 +67,11 @@ async function probe(): Promise<KeychainAvailability> {
 
 /** Keychain items rc-recordings created for `profile` (accounts `<profile>:<keyId>`), via secret-tool. */
 export async function keychainAccounts(profile: string): Promise<string[]> {
-  const { stdout } = await exec("secret-tool", ["search", "--all", "service", "rc-recordings"]).catch(() => ({
-    stdout: "",
+  // secret-tool prints the item's label and secret on stdout but its attributes on stderr.
+  const { stderr } = await exec("secret-tool", ["search", "--all", "service", "rc-recordings"]).catch(() => ({
+    stderr: "",
   }));
-  return [...stdout.matchAll(/^attribute\.username = (.+)$/gm)]
+  return [...stderr.matchAll(/^attribute\.username = (.+)$/gm)]
     .map((m) => m[1] as string)
     .filter((account) => account.startsWith(`${profile}:`));
 }
