@@ -37,9 +37,16 @@ export function createApiClient(options: ApiClientOptions): ApiClient {
     for (;;) {
       // Checked before anything leaves the process, and again for every redirect hop.
       if (!isTokenHost(target, server)) throw new ForeignHostError(target.origin + target.pathname);
-      const token = await tokens.getAccessToken();
-      registerSecret(token);
+      // The slot first, then the token: a token fetched before a long rate-limit pause could expire in it.
       const permit = await limiter.acquire(target, init.signal);
+      let token: string;
+      try {
+        token = await tokens.getAccessToken();
+      } catch (error) {
+        permit.release();
+        throw error;
+      }
+      registerSecret(token);
       let response: Response;
       try {
         response = await doFetch(target, {

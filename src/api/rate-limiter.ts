@@ -60,6 +60,8 @@ export interface RateLimitPermit {
   settle(status: number, headers: Headers): void;
   /** No response (network error, abort): the server may have counted it, so the slot stays booked. */
   abandon(): void;
+  /** The request was never sent (e.g. no access token): give the slot back. */
+  release(): void;
 }
 
 export interface RateLimiterOptions {
@@ -77,7 +79,8 @@ export interface RateLimiterOptions {
 }
 
 interface Ticket {
-  readonly sentAt: number;
+  /** Send order across the limiter (several requests may share a millisecond). */
+  readonly seq: number;
   budget: GroupBudget;
   routeKey: string;
   done: boolean;
@@ -85,7 +88,7 @@ interface Ticket {
 
 /** A booked slot after its response: frees at `at + window`. */
 interface Slot {
-  readonly sentAt: number;
+  readonly seq: number;
   readonly at: number;
 }
 
@@ -104,6 +107,7 @@ export class RateLimiter {
   private readonly budgets = new Map<string, GroupBudget>();
   /** Groups the server named for a route key, overriding the table in routes.ts. */
   private readonly learnedGroups = new Map<string, string>();
+  private seq = 0;
 
   constructor(private readonly options: RateLimiterOptions = {}) {
     this.clock = options.clock ?? systemClock;
@@ -132,6 +136,11 @@ export class RateLimiter {
   }
 
   /** @internal */
+  nextSeq(): number {
+    return this.seq++;
+  }
+
+  /** @internal */
   learnGroup(routeKey: string, group: string): void {
     this.learnedGroups.set(routeKey, group.toLowerCase());
   }
@@ -152,8 +161,8 @@ class GroupBudget {
    * without user-level limits): nothing to pace until headers or a 429 appear.
    */
   private mode: "learning" | "metered" | "unmetered" = "learning";
-  /** sentAt of the request whose Remaining we trusted last: older responses carry older news. */
-  private newestHintSentAt = Number.NEGATIVE_INFINITY;
+  /** seq of the request whose Remaining we trusted last: older responses carry older news. */
+  private newestHintSeq = -1;
   private readonly waiters: Waiter[] = [];
   private cancelTimer: (() => void) | undefined;
   private reportedUntil = 0;
@@ -237,7 +246,7 @@ class GroupBudget {
   private grant(waiter: Waiter): void {
     waiter.signal?.removeEventListener("abort", waiter.onAbort);
     const ticket: Ticket = {
-      sentAt: this.clock.now(),
+      seq: this.limiter.nextSeq(),
       budget: this,
       routeKey: waiter.route.key,
       done: false,
@@ -250,6 +259,7 @@ class GroupBudget {
       },
       settle: (status, headers) => this.settle(ticket, status, headers),
       abandon: () => this.abandon(ticket),
+      release: () => this.release(ticket),
     });
   }
 
@@ -270,13 +280,16 @@ class GroupBudget {
     ticket.done = true;
     this.inFlight.delete(ticket);
     const now = this.clock.now();
-    this.slots.push({ sentAt: ticket.sentAt, at: now });
+    this.slots.push({ seq: ticket.seq, at: now });
     const taught = this.learnBudget(headers);
     if (status === 429) this.startPenalty(now, headers);
     else if (this.limit !== undefined && this.windowMs !== undefined) {
       this.mode = "metered";
       this.trustRemaining(ticket, headers, now);
-    } else if (!taught && this.mode === "learning") this.mode = "unmetered";
+    } else if (!taught && this.mode === "learning" && status >= 200 && status < 300) {
+      // Only a success proves the absence of limits: gateways' 5xx and unknown routes carry no headers.
+      this.mode = "unmetered";
+    }
     this.prune(now);
     this.pump();
   }
@@ -285,7 +298,14 @@ class GroupBudget {
     if (ticket.done) return;
     ticket.done = true;
     this.inFlight.delete(ticket);
-    this.slots.push({ sentAt: ticket.sentAt, at: this.clock.now() });
+    this.slots.push({ seq: ticket.seq, at: this.clock.now() });
+    this.pump();
+  }
+
+  private release(ticket: Ticket): void {
+    if (ticket.done) return;
+    ticket.done = true;
+    ticket.budget.inFlight.delete(ticket);
     this.pump();
   }
 
@@ -334,12 +354,12 @@ class GroupBudget {
    */
   private trustRemaining(ticket: Ticket, headers: Headers, now: number): void {
     const remaining = nonNegativeNumber(headers.get("x-rate-limit-remaining"));
-    if (remaining === undefined || ticket.sentAt < this.newestHintSentAt) return;
-    this.newestHintSentAt = ticket.sentAt;
+    if (remaining === undefined || ticket.seq < this.newestHintSeq) return;
+    this.newestHintSeq = ticket.seq;
     const life = this.slotLife();
     const sentLater =
-      [...this.inFlight].filter((t) => t.sentAt > ticket.sentAt).length +
-      this.slots.filter((s) => s.sentAt > ticket.sentAt).length;
+      [...this.inFlight].filter((t) => t.seq > ticket.seq).length +
+      this.slots.filter((s) => s.seq > ticket.seq).length;
     const serverAllows = remaining - sentLater;
     const liveSlots = this.slots.filter((s) => s.at + life > now).length;
     const liveForeign = this.foreign.filter((at) => at + life > now).length;
