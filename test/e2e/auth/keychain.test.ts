@@ -4,6 +4,7 @@ import { readdirSync, readFileSync, statSync } from "node:fs";
 import { join } from "node:path";
 import { promisify } from "node:util";
 import { afterEach, describe, expect, it, type TestContext } from "vitest";
+import type { ProfileRecord } from "../../../src/auth/profile.js";
 import { type EmulatorEnv, startEmulatorEnv } from "../../helpers/emulator-env.js";
 import {
   KEYCHAIN_REQUIRED,
@@ -51,7 +52,7 @@ function filesUnder(dir: string): string[] {
 }
 
 /** Open the sealed record with the key from the Secret Service, as an independent check of the format. */
-async function unsealWithKeychainKey(path: string, profileName: string): Promise<Record<string, any>> {
+async function unsealWithKeychainKey(path: string, profileName: string): Promise<ProfileRecord> {
   const envelope = JSON.parse(readFileSync(path, "utf8"));
   const { stdout } = await exec("secret-tool", [
     "lookup",
@@ -83,6 +84,7 @@ describe("keychain store against a real Secret Service", () => {
     expect(accounts).toEqual([`${profile}:${JSON.parse(readFileSync(sealed, "utf8")).keyId}`]);
 
     const record = await unsealWithKeychainKey(sealed, profile);
+    if (record.login.state !== "active") throw new Error("expected an active login in the sealed record");
     const secrets = [
       record.login.tokens.accessToken,
       record.login.tokens.refreshToken,
