@@ -3,6 +3,7 @@ import { createReadStream } from "node:fs";
 import { open, rename, rm } from "node:fs/promises";
 import { dirname } from "node:path";
 import { setTimeout as sleep } from "node:timers/promises";
+import { ForeignHostError } from "../api/errors.js";
 import type { ApiClient } from "../api/types.js";
 import { CliError, ExitCode, InterruptedError, OperationError } from "../errors.js";
 import type { Logger } from "../ui/logger.js";
@@ -142,10 +143,6 @@ function endsTheRun(error: unknown): boolean {
   return error instanceof CliError && error.exitCode !== ExitCode.error;
 }
 
-function isForeignHost(error: unknown): boolean {
-  return error instanceof Error && error.name === "ForeignHostError";
-}
-
 async function runAttempt(job: TransferJob, deps: TransferDeps, idleTimeoutMs: number): Promise<Attempt> {
   const stall = new AbortController();
   const signal = AbortSignal.any([deps.signal, stall.signal]);
@@ -165,7 +162,7 @@ async function runAttempt(job: TransferJob, deps: TransferDeps, idleTimeoutMs: n
   } catch (error) {
     throwIfInterrupted(deps.signal);
     if (endsTheRun(error)) throw error;
-    if (isForeignHost(error)) return { kind: "fail", reason: (error as Error).message };
+    if (error instanceof ForeignHostError) return { kind: "fail", reason: (error as Error).message };
     const reason = stall.signal.aborted
       ? `no data for ${Math.round(idleTimeoutMs / 1000)} s`
       : describeNetworkError(error);

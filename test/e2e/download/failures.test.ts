@@ -36,7 +36,7 @@ describe("download: failures", () => {
     expect(summary.failed).toBe(1);
     expect(summary.failures).toEqual([{ recordingId: gone, error: expect.stringContaining("404") }]);
     expect(result.stderr).toContain(gone);
-    expectAllSaved(e, [gone]);
+    await expectAllSaved(e, [gone]);
   });
 
   it("refuses a contentUri on a foreign host without sending the token", async () => {
@@ -50,7 +50,7 @@ describe("download: failures", () => {
       { recordingId: target, error: expect.stringMatching(/refusing to send the access token/) },
     ]);
     expect(stranger.seen).toEqual([]);
-    expectAllSaved(e, [target]);
+    await expectAllSaved(e, [target]);
   });
 
   it("rejects bad input with exit 2 and one line, before any request", async () => {
@@ -94,6 +94,6 @@ describe("download: failures", () => {
     env.emu.control.setFaults({});
     const rerun = await env.download(["--json"]);
     expect(rerun.code, rerun.stderr).toBe(0);
-    expectAllSaved(env);
+    await expectAllSaved(env);
   });
 });

@@ -1,5 +1,5 @@
 import { createHash } from "node:crypto";
-import { existsSync, readdirSync, readFileSync, statSync } from "node:fs";
+import { createReadStream, existsSync, readdirSync, readFileSync, statSync } from "node:fs";
 import { join, relative } from "node:path";
 import { expect } from "vitest";
 import type { ManifestEntry } from "../../../src/recordings/manifest.js";
@@ -53,8 +53,11 @@ export function manifestOf(out: string): ManifestEntry[] {
     .map((line) => JSON.parse(line) as ManifestEntry);
 }
 
-export function sha256File(path: string): string {
-  return createHash("sha256").update(readFileSync(path)).digest("hex");
+/** Streamed: a test recording may be far larger than the test's memory should grow. */
+export async function sha256File(path: string): Promise<string> {
+  const hash = createHash("sha256");
+  for await (const chunk of createReadStream(path)) hash.update(chunk as Buffer);
+  return hash.digest("hex");
 }
 
 /** Every file below `dir` (relative, "/"-separated), the state folder excluded. */
@@ -74,7 +77,7 @@ export function filesBelow(dir: string): string[] {
 }
 
 /** The recordings the emulator serves (minus `except`), each saved byte-exact and listed in the manifest. */
-export function expectAllSaved(e: DownloadEnv, except: string[] = []): void {
+export async function expectAllSaved(e: DownloadEnv, except: string[] = []): Promise<void> {
   const expected = e.emu.control.recordings().filter((r) => !except.includes(r.id));
   const entries = new Map(manifestOf(e.out).map((m) => [m.recordingId, m]));
   expect([...entries.keys()].sort()).toEqual(expected.map((r) => r.id).sort());
@@ -82,7 +85,7 @@ export function expectAllSaved(e: DownloadEnv, except: string[] = []): void {
     const entry = entries.get(recording.id) as ManifestEntry;
     const file = join(e.out, ...entry.path.split("/"));
     expect(statSync(file).size, entry.path).toBe(recording.bytes);
-    expect(sha256File(file), entry.path).toBe(e.emu.control.expectedSha256(recording.id));
+    expect(await sha256File(file), entry.path).toBe(e.emu.control.expectedSha256(recording.id));
     expect(entry.sha256).toBe(e.emu.control.expectedSha256(recording.id));
     expect(entry.contentType).toBe(recording.contentType);
   }

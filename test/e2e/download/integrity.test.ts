@@ -36,7 +36,7 @@ describe("download: every file byte-exact", () => {
     expect(faults.unavailable).toBeGreaterThan(0);
     const recordings = e.emu.control.recordings().length;
     expect(summaryOf(first.stdout)).toMatchObject({ listed: recordings, downloaded: recordings, failed: 0 });
-    expectAllSaved(e);
+    await expectAllSaved(e);
 
     const contentRequests = e.emu.stats.contentRequests;
     // Incremental: only the overlap before the last run's end is listed again, and fetched never.
@@ -67,7 +67,7 @@ describe("download: every file byte-exact", () => {
     const total = env.emu.control.recordings().reduce((sum, r) => sum + r.bytes, 0);
     const rerun = await env.download(["--json"]);
     expect(rerun.code, rerun.stderr).toBe(0); // the dead holder's lock is taken over at once
-    expectAllSaved(env);
+    await expectAllSaved(env);
     // The kept partial was not sent again.
     expect(env.emu.stats.bytesSent).toBeLessThanOrEqual(total - (left[0]?.size ?? 0));
   });
@@ -76,7 +76,7 @@ describe("download: every file byte-exact", () => {
     e = await setupDownload({ calls: 24 });
     const result = await e.download(["--template", "{fromName}/{toName}_{recordingId}.{ext}", "--json"]);
     expect(result.code, result.stderr).toBe(0);
-    expectAllSaved(e);
+    await expectAllSaved(e);
     // Nothing escaped: the test folder holds only the config and DIR, and every path resolves inside DIR.
     expect(filesBelow(e.dir).every((f) => f.startsWith("config/") || f.startsWith("out/"))).toBe(true);
     for (const entry of manifestOf(e.out)) {

@@ -20,7 +20,7 @@ describe("download: tokens and rate limits", () => {
     expect(env.emu.stats.refreshes).toBe(1);
     expect(env.emu.stats.jwtLogins).toBe(0); // since the test's own login
     expect(summaryOf(result.stdout).failed).toBe(0);
-    expectAllSaved(env);
+    await expectAllSaved(env);
   });
 
   it("stays within a scaled-down Heavy limit: zero 429s", async () => {
@@ -36,6 +36,6 @@ describe("download: tokens and rate limits", () => {
     // It did have to wait: more Heavy requests than one window allows.
     expect(requests).toBeGreaterThan(3);
     expect(Date.now() - started).toBeGreaterThanOrEqual((Math.ceil(requests / 3) - 1) * 1000);
-    expectAllSaved(e);
+    await expectAllSaved(e);
   });
 });

@@ -2,6 +2,7 @@ import { createHash } from "node:crypto";
 import { existsSync, readFileSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { afterEach, beforeEach, describe, expect, it } from "vitest";
+import { ForeignHostError } from "../../../src/api/errors.js";
 import type { ApiClient, ApiRequestInit } from "../../../src/api/types.js";
 import { InterruptedError } from "../../../src/errors.js";
 import { MemoryPartialJournal } from "../../../src/recordings/partials.js";
@@ -240,11 +241,8 @@ describe("transferRecording", () => {
   });
 
   it("fails a foreign host permanently", async () => {
-    class ForeignHostError extends Error {
-      override name = "ForeignHostError";
-    }
     const { api } = scriptedApi(() => {
-      throw new ForeignHostError("refusing to send the token to evil.test");
+      throw new ForeignHostError("http://evil.test/recording");
     });
     await expect(run(api)).rejects.toMatchObject({
       permanent: true,
