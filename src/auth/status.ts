@@ -87,7 +87,7 @@ export async function tokenStatus(
     active,
   );
   try {
-    await verifyAccess(session, options.signal);
+    await verifyAccess(session, options.log, options.signal);
     status.verified = true;
     status.loggedIn = true;
     status.problem = undefined;
