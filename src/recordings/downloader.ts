@@ -42,8 +42,11 @@ export interface ProgressSink {
 
 export interface DownloaderDeps {
   api: ApiClient;
-  /** The call-log listing for a range: streamed page by page, deduplicated across legs. */
-  list(range: TimeRange): AsyncIterable<RecordingItem>;
+  /**
+   * The call-log listing for a range: streamed page by page, deduplicated across legs. `api` carries the run's
+   * signal, so a page request waiting in the rate limiter ends on Ctrl-C instead of holding the process.
+   */
+  list(range: TimeRange, api: ApiClient): AsyncIterable<RecordingItem>;
   /**
    * The DIR-relative "/"-separated path for a recording (template rendered and sanitised, no collision
    * handling). `contentType` is undefined for a dry run, which never asks for content.
@@ -163,7 +166,8 @@ class Run {
     const maxQueued = this.options.concurrency * 2;
     let complete = false;
     try {
-      for await (const item of untilAborted(this.deps.list(range), this.signal)) {
+      const listing = this.deps.list(range, withSignal(this.deps.api, this.signal));
+      for await (const item of untilAborted(listing, this.signal)) {
         this.summary.listed += 1;
         this.deps.progress.listed(this.summary.listed);
         if (await this.manifest.isSaved(item.recordingId)) {
@@ -308,6 +312,14 @@ async function writeSidecar(recordingPath: string, item: RecordingItem): Promise
 
 function describe(error: unknown): string {
   return error instanceof Error ? error.message : String(error);
+}
+
+/** The same client, with `signal` on every request that does not bring its own. */
+export function withSignal(api: ApiClient, signal: AbortSignal): ApiClient {
+  return {
+    get: (url, init) => api.get(url, { ...init, signal: init?.signal ?? signal }),
+    getJson: (url, init) => api.getJson(url, { ...init, signal: init?.signal ?? signal }),
+  };
 }
 
 /**

@@ -277,17 +277,18 @@ async function receive(
     total = range.total ?? range.end + 1;
   }
 
-  let record = partial;
-  if (!record || record.contentType !== contentType || start === 0) {
-    if (record && record.contentType !== contentType) await discard(job, deps, record);
-    const path =
-      record && record.contentType === contentType ? record.path : await job.choosePath(contentType);
+  // A fresh start keeps the journalled path only while its `.part` exists: without one, that name is no
+  // longer reserved on disk and may have gone to another recording, so the caller chooses again.
+  const keepPath = partial !== undefined && partial.contentType === contentType && offset > 0;
+  let record: PartialRecord;
+  if (start > 0 && partial) {
+    record = total === undefined || partial.total === total ? partial : { ...partial, total };
+  } else {
+    if (partial && !keepPath) await discard(job, deps, partial);
+    const path = keepPath ? partial.path : await job.choosePath(contentType);
     record = { path, contentType, ...(total === undefined ? {} : { total }) };
-    await deps.journal.put(job.recordingId, record);
-  } else if (record.total !== total && total !== undefined) {
-    record = { ...record, total };
-    await deps.journal.put(job.recordingId, record);
   }
+  if (record !== partial) await deps.journal.put(job.recordingId, record);
 
   const partPath = partPathOf(record.path);
   const hash = start > 0 ? await hashFile(partPath) : createHash("sha256");

@@ -76,7 +76,7 @@ function options(overrides: Partial<DownloadOptions> = {}): DownloadOptions {
   };
 }
 
-function deps(api: ApiClient, list: () => AsyncIterable<RecordingItem>, more: Partial<DownloaderDeps> = {}) {
+function deps(api: ApiClient, list: DownloaderDeps["list"], more: Partial<DownloaderDeps> = {}) {
   return {
     api,
     list,
@@ -208,5 +208,27 @@ describe("runDownload", () => {
     expect(outcome.interrupted).toBe(true);
     expect(stats.requests).toBeLessThan(5);
     expect(existsSync(join(dir.path, ".rc-recordings", "state.json"))).toBe(false);
+  });
+
+  it("passes the run's signal to listing requests, so a page held by the rate limiter ends on abort", async () => {
+    const controller = new AbortController();
+    let listingSignal: AbortSignal | undefined;
+    const { api } = fakeApi();
+    const waitingApi: ApiClient = {
+      ...api,
+      getJson: (_url, init) =>
+        new Promise((_resolve, reject) => {
+          listingSignal = init?.signal;
+          init?.signal?.addEventListener("abort", () => reject(init.signal?.reason));
+        }),
+    };
+    async function* pages(_range: unknown, client: ApiClient) {
+      await client.getJson("/restapi/v1.0/account/~/call-log");
+      yield item("never");
+    }
+    setTimeout(() => controller.abort(), 30);
+    const outcome = await runDownload(options(), deps(waitingApi, pages, { signal: controller.signal }));
+    expect(outcome.interrupted).toBe(true);
+    expect(listingSignal?.aborted).toBe(true);
   });
 });
