@@ -3,7 +3,7 @@ import { OperationError } from "../errors.js";
 import type { Logger } from "../ui/logger.js";
 import { type CredentialSources, resolveCredentials } from "./credentials.js";
 import { CredentialsRejectedError, KeychainUnavailableError, StoreCorruptError } from "./errors.js";
-import { TokenRequestRejected } from "./platform.js";
+import { type TokenEndpoint, TokenRequestRejected } from "./platform.js";
 import { type AppCredentials, type ProfileRecord, refreshTokenAlive, type TokenPair } from "./profile.js";
 import { revokeServerSide } from "./revoke.js";
 import type { AuthServices } from "./services.js";
@@ -47,70 +47,57 @@ export async function login(
     const current = located ? await readForLogin(located, services.requestedStore, log) : undefined;
     const active = current?.login.state === "active" ? current.login : undefined;
     const target = services.requestedStore ?? located?.kind;
-
-    if (
-      current &&
-      active &&
-      !request.force &&
-      sameLogin(current.credentials, credentials) &&
-      refreshTokenAlive(active.tokens, Date.now())
-    ) {
-      const unchanged =
-        located?.kind === (target ?? located?.kind) &&
-        current.credentials.clientSecret === credentials.clientSecret;
-      const store =
-        unchanged && located
-          ? located
-          : await persist({ ...current, credentials }, target, located, services, log);
-      return {
-        profile: services.profile,
-        server: credentials.server,
-        store: store.kind,
-        storePath: store.path,
-        reused: true,
-        tokens: active.tokens,
-      };
-    }
-
-    if (current && active) {
-      // --force, or other credentials: end the old session first so it does not linger as one of the five.
-      await revokeServerSide(services.endpoint, current.credentials, active.tokens, log, signal);
-      if (located)
-        await located.write({
-          ...current,
-          login: { state: "ended", reason: "revoked", endedAt: Date.now() },
-        });
-      log.info(`revoked the previous login of profile "${services.profile}"`);
-    }
-
-    let tokens: TokenPair;
-    try {
-      tokens = await services.endpoint.jwtGrant(credentials, signal);
-    } catch (error) {
-      if (error instanceof TokenRequestRejected) {
-        throw new CredentialsRejectedError(
-          `login rejected by ${credentials.server}: ${error.message}; check the client id, client secret and JWT`,
-          { cause: error },
-        );
-      }
-      throw error;
-    }
-    const now = Date.now();
-    const record: ProfileRecord = {
-      version: 1,
-      credentials,
-      login: { state: "active", tokens, loggedInAt: now },
-    };
-    const store = await persist(record, target, located, services, log);
-    return {
+    const outcome = (store: ProfileStore, tokens: TokenPair, reused: boolean): LoginOutcome => ({
       profile: services.profile,
       server: credentials.server,
       store: store.kind,
       storePath: store.path,
-      reused: false,
+      reused,
       tokens,
+    });
+
+    const usable = current && active && refreshTokenAlive(active.tokens, Date.now());
+    if (usable && !request.force && sameLogin(current.credentials, credentials)) {
+      const unchanged =
+        located?.kind === target && current.credentials.clientSecret === credentials.clientSecret;
+      const store =
+        unchanged && located
+          ? located
+          : await persist({ ...current, credentials }, target, located, services, log);
+      return outcome(store, active.tokens, true);
+    }
+    if (usable && located) {
+      // --force, or other credentials: end the old session first so it does not linger as one of the five.
+      await revokeServerSide(services.endpoint, current.credentials, active.tokens, log, signal);
+      await located.write({ ...current, login: { state: "ended", reason: "revoked", endedAt: Date.now() } });
+      log.info(`revoked the previous login of profile "${services.profile}"`);
+    }
+
+    const tokens = await grant(services.endpoint, credentials, signal);
+    const record: ProfileRecord = {
+      version: 1,
+      credentials,
+      login: { state: "active", tokens, loggedInAt: Date.now() },
     };
+    return outcome(await persist(record, target, located, services, log), tokens, false);
   }, signal);
+}
+
+/** The JWT grant; a refusal becomes one clear line and exit 4 (nothing is stored). */
+async function grant(
+  endpoint: TokenEndpoint,
+  credentials: AppCredentials,
+  signal?: AbortSignal,
+): Promise<TokenPair> {
+  try {
+    return await endpoint.jwtGrant(credentials, signal);
+  } catch (error) {
+    if (!(error instanceof TokenRequestRejected)) throw error;
+    throw new CredentialsRejectedError(
+      `login rejected by ${credentials.server}: ${error.message}; check the client id, client secret and JWT`,
+      { cause: error },
+    );
+  }
 }
 
 /** Same server, app and user: the stored pair serves this login. */
