@@ -115,7 +115,7 @@ describe("token lifecycle through the built CLI", () => {
     ["expired by the clock", expireLocally],
     ["rejected by the server", (env: EmulatorEnv) => env.emu.control.expireAccessTokens()],
   ])("six concurrent processes on a token %s: exactly one refresh, all succeed", async (_name, expire) => {
-    e = await startEmulatorEnv();
+    e = await startEmulatorEnv({ emulator: { rateLimits: {} } }); // RingCentral's default limits: Auth 5/min
     await e.login();
     expire(e);
     const env = e.env;
@@ -132,6 +132,7 @@ describe("token lifecycle through the built CLI", () => {
     expect(e.emu.stats.failedRefreshes).toBe(0);
     expect(e.emu.stats.jwtLogins).toBe(1);
     expect(e.emu.stats.liveSessions).toBe(1);
+    expect(e.emu.stats.rateLimited).toBe(0);
   });
 
   it("logs in again once with the stored JWT when the refresh token is dead", async () => {
@@ -164,7 +165,8 @@ describe("token lifecycle through the built CLI", () => {
   });
 
   it("five-session cap: 20 runs leave another client's session alive", async () => {
-    e = await startEmulatorEnv({ emulator: { maxSessions: 2 } });
+    // Two sessions allowed: a single extra login by rc-recordings would evict the other client's session.
+    e = await startEmulatorEnv({ emulator: { maxSessions: 2, rateLimits: {} } });
     // Another client of the same user and app logs in on its own.
     const other = await fetch(`${e.emu.server}/restapi/oauth/token`, {
       method: "POST",
@@ -189,6 +191,7 @@ describe("token lifecycle through the built CLI", () => {
     expect(e.emu.control.sessionAlive(otherToken)).toBe(true);
     expect(e.emu.stats.jwtLogins).toBe(2); // the other client's and ours
     expect(e.emu.stats.liveSessions).toBe(2);
+    expect(e.emu.stats.rateLimited).toBe(0);
   });
 
   it("revoke ends the session server-side; afterwards nothing logs in silently (exit 4)", async () => {
