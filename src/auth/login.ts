@@ -3,12 +3,13 @@ import { OperationError } from "../errors.js";
 import type { Logger } from "../ui/logger.js";
 import { type CredentialSources, resolveCredentials } from "./credentials.js";
 import { CredentialsRejectedError, KeychainUnavailableError, StoreCorruptError } from "./errors.js";
-import { type TokenEndpoint, TokenRequestRejected } from "./platform.js";
+import type { TokenEndpoint } from "./platform.js";
 import { type AppCredentials, type ProfileRecord, refreshTokenAlive, type TokenPair } from "./profile.js";
 import { revokeServerSide } from "./revoke.js";
 import type { AuthServices } from "./services.js";
 import { writeToChosenStore } from "./store/select.js";
 import type { ProfileStore } from "./store/types.js";
+import { TokenRequestRejected } from "./token-failure.js";
 
 export interface LoginRequest {
   /** Revoke the stored login first, then log in again. */

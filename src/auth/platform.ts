@@ -6,6 +6,7 @@ import type { Logger } from "../ui/logger.js";
 import { registerSecret } from "../ui/redact.js";
 import { type AppCredentials, registerTokenSecrets, type TokenPair } from "./profile.js";
 import { sleep } from "./sleep.js";
+import { classify, stringField, type TokenFailure, TokenRequestRejected } from "./token-failure.js";
 
 /**
  * The token endpoint, and nothing else: JWT grant, refresh grant, revoke. Only the auth session and the
@@ -16,26 +17,6 @@ export interface TokenEndpoint {
   refreshGrant(app: AppCredentials, tokens: TokenPair, signal?: AbortSignal): Promise<TokenPair>;
   /** Ends the whole session the token belongs to (RingCentral revokes per session). */
   revoke(app: AppCredentials, token: string, signal?: AbortSignal): Promise<void>;
-}
-
-/** The server answered the token request with a definite "no" (4xx): retrying the same request cannot help. */
-export class TokenRequestRejected extends Error {
-  constructor(
-    readonly status: number,
-    /** The OAuth `error`, e.g. "invalid_grant", "invalid_client"; empty when the body had none. */
-    readonly oauthError: string,
-    /** RingCentral's `errorCode`, e.g. "OAU-211". */
-    readonly errorCode: string,
-    description: string,
-  ) {
-    super(`${description || `HTTP ${status}`}${errorCode ? ` (${errorCode})` : ""}`);
-    this.name = "TokenRequestRejected";
-  }
-
-  /** The grant itself is dead (expired/revoked/consumed refresh token, bad JWT): only a new login helps. */
-  get invalidGrant(): boolean {
-    return this.oauthError === "invalid_grant";
-  }
 }
 
 export interface RetryPolicy {
@@ -223,57 +204,6 @@ export class SdkTokenEndpoint implements TokenEndpoint {
       await sleep(waitMs, signal);
     }
   }
-}
-
-type TokenFailure =
-  | { kind: "rejected"; error: TokenRequestRejected }
-  | { kind: "rate-limited"; retryAfterMs: number | undefined }
-  | { kind: "transient"; reason: string; cause: unknown };
-
-/** Sort an SDK failure: a definite answer, a rate limit, or something worth retrying. */
-async function classify(error: unknown): Promise<TokenFailure> {
-  const response = (error as { response?: Response } | null)?.response;
-  if (!(response instanceof Response)) {
-    const reason =
-      error instanceof Error
-        ? error.cause instanceof Error
-          ? error.cause.message
-          : error.message
-        : String(error);
-    return { kind: "transient", reason: `network error: ${reason}`, cause: error };
-  }
-  const status = response.status;
-  if (status === 429)
-    return { kind: "rate-limited", retryAfterMs: retryAfterMs(response.headers.get("retry-after")) };
-  if (status === 408 || status >= 500) return { kind: "transient", reason: `HTTP ${status}`, cause: error };
-  const body: Record<string, unknown> = await response
-    .clone()
-    .json()
-    .then((json: unknown) =>
-      typeof json === "object" && json !== null ? (json as Record<string, unknown>) : {},
-    )
-    .catch(() => ({}));
-  const errors = Array.isArray(body.errors) ? (body.errors as Array<Record<string, unknown>>) : [];
-  const first = errors[0] ?? {};
-  const description =
-    stringField(body.error_description) || stringField(first.message) || stringField(body.message);
-  const errorCode = stringField(first.errorCode) || stringField(body.errorCode);
-  return {
-    kind: "rejected",
-    error: new TokenRequestRejected(status, stringField(body.error), errorCode, description),
-  };
-}
-
-function retryAfterMs(header: string | null): number | undefined {
-  if (!header) return undefined;
-  const seconds = Number(header);
-  if (Number.isFinite(seconds) && seconds >= 0) return seconds * 1000;
-  const date = Date.parse(header);
-  return Number.isNaN(date) ? undefined : Math.max(0, date - Date.now());
-}
-
-function stringField(value: unknown): string {
-  return typeof value === "string" ? value : typeof value === "number" ? String(value) : "";
 }
 
 function positiveSeconds(value: number, fallback: number): number {

@@ -1,7 +1,8 @@
 import type { Logger } from "../ui/logger.js";
-import { type TokenEndpoint, TokenRequestRejected } from "./platform.js";
+import type { TokenEndpoint } from "./platform.js";
 import type { AppCredentials, TokenPair } from "./profile.js";
 import type { AuthServices } from "./services.js";
+import { TokenRequestRejected } from "./token-failure.js";
 
 export type RevokeOutcome =
   | { revoked: false; reason: "nothing stored" | "already ended" }

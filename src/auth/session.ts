@@ -2,11 +2,11 @@ import type { CommandContext } from "../context.js";
 import { type CliError, LoginRequiredError } from "../errors.js";
 import type { Logger } from "../ui/logger.js";
 import type { TokenEndpoint } from "./platform.js";
-import { TokenRequestRejected } from "./platform.js";
 import { type AppCredentials, type ProfileRecord, refreshTokenAlive, type TokenPair } from "./profile.js";
 import type { ProfileLock } from "./refresh-lock.js";
 import { authServices } from "./services.js";
 import type { ProfileStore } from "./store/types.js";
+import { TokenRequestRejected } from "./token-failure.js";
 import type { AccessTokenProvider } from "./types.js";
 
 /** A token that expires within this margin is renewed before it is handed out. */

@@ -1,7 +1,8 @@
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from "node:http";
 import type { AddressInfo } from "node:net";
 import { afterEach, beforeEach, describe, expect, it } from "vitest";
-import { type RetryPolicy, SdkTokenEndpoint, TokenRequestRejected } from "../../../src/auth/platform.js";
+import { type RetryPolicy, SdkTokenEndpoint } from "../../../src/auth/platform.js";
+import { TokenRequestRejected } from "../../../src/auth/token-failure.js";
 import { OperationError } from "../../../src/errors.js";
 import { APP, memoryLogger, pair } from "./fakes.js";
 

@@ -1,7 +1,7 @@
 import { describe, expect, it } from "vitest";
-import { TokenRequestRejected } from "../../../src/auth/platform.js";
 import type { ActiveRecord } from "../../../src/auth/session.js";
 import { AuthSession } from "../../../src/auth/session.js";
+import { TokenRequestRejected } from "../../../src/auth/token-failure.js";
 import { LoginRequiredError, OperationError } from "../../../src/errors.js";
 import { activeRecord, FakeEndpoint, MemoryLock, MemoryStore, memoryLogger, pair } from "./fakes.js";
 
