@@ -16,27 +16,42 @@ export interface RateUse {
   /** Heavy requests the emulator accepted (not 429). */
   accepted: number;
   rejected429: number;
-  /** From the first to the last Heavy request's arrival, ms. */
+  /** From the first to the last accepted Heavy request's arrival, ms. */
   spanMs: number;
-  /** accepted / (limit × (1 + span / window)): see `utilisation`. */
+  /** The least time the limit allows for `accepted` requests, ms. */
+  idealMs: number;
+  /** See `rateUse`. */
   utilisation: number;
+  /** Arrival of each Heavy request, ms after the first, with its status (for results.json: where time went). */
+  arrivals: [number, number | undefined][];
 }
 
 /**
- * Utilisation of the allowed rate. A window opens at the first request, so a span of `s` seconds from the
- * first to the last Heavy request allows at most `limit × (1 + s / window)` requests: `limit` at once, then
- * `limit` per further window. Utilisation = Heavy requests accepted / that allowance. A client that fires
- * `limit` requests the moment each window opens scores 100 %; idle time, safety margins and penalties lower
- * it; 429s are never counted as use.
+ * Utilisation of the allowed rate. Over t ms the limit allows limit × (1 + t / window) requests: `limit` at
+ * once (a window opens at a request), then `limit` per window. R accepted requests need at least
+ * floor((R - 1) / limit) whole windows between the first and the last one (the client that sends `limit`
+ * requests the moment each window opens). Utilisation = the allowance that least time carries ÷ the allowance
+ * of the time the tool took, first to last accepted Heavy request:
+ *   (1 + idealMs / window) / (1 + spanMs / window).
+ * 429s never count as use; idle gaps, safety margins and penalties lower the score. Unlike "accepted ÷ (limit ×
+ * windows)" it does not punish a final window that holds the one request left over.
  */
 export function rateUse(timeline: readonly TimelineEntry[], limit: number, windowSec: number): RateUse {
   const heavy = timeline.filter((e) => HEAVY_PATH.test(e.path));
-  const accepted = heavy.filter((e) => e.status !== 429).length;
-  const rejected429 = heavy.length - accepted;
-  const times = heavy.map((e) => e.at);
-  const spanMs = times.length ? Math.max(...times) - Math.min(...times) : 0;
-  const allowance = limit * (1 + spanMs / 1000 / windowSec);
-  return { accepted, rejected429, spanMs, utilisation: allowance > 0 ? accepted / allowance : 0 };
+  const acceptedTimes = heavy.filter((e) => e.status !== 429).map((e) => e.at);
+  const accepted = acceptedTimes.length;
+  const first = Math.min(...heavy.map((e) => e.at));
+  const spanMs = accepted > 0 ? Math.max(...acceptedTimes) - Math.min(...acceptedTimes) : 0;
+  const windowMs = windowSec * 1000;
+  const idealMs = accepted > 0 ? Math.floor((accepted - 1) / limit) * windowMs : 0;
+  return {
+    accepted,
+    rejected429: heavy.length - accepted,
+    spanMs,
+    idealMs,
+    utilisation: accepted > 0 ? (1 + idealMs / windowMs) / (1 + Math.max(spanMs, idealMs) / windowMs) : 0,
+    arrivals: heavy.map((e): [number, number | undefined] => [e.at - first, e.status]),
+  };
 }
 
 interface ToolRun {
