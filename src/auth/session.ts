@@ -68,15 +68,12 @@ export class AuthSession implements AccessTokenProvider {
   }
 
   async getAccessToken(): Promise<string> {
-    for (;;) {
-      if (this.fatal) throw this.fatal;
-      if (this.recovery) {
-        await this.recovery; // paused while a recovery runs; then look again
-        continue;
-      }
-      if (!this.expiresSoon(this.tokens)) return this.tokens.accessToken;
-      await this.startRecovery(undefined);
-    }
+    if (this.fatal) throw this.fatal;
+    // Callers wait while a recovery runs; afterwards the token is handed out as it is (one renewal per call at
+    // most, so a server granting very short lifetimes cannot send this into a refresh loop).
+    if (this.recovery) await this.recovery;
+    else if (this.expiresSoon(this.tokens)) await this.startRecovery(undefined);
+    return this.tokens.accessToken;
   }
 
   async recover(rejectedToken: string): Promise<void> {
@@ -155,8 +152,10 @@ export class AuthSession implements AccessTokenProvider {
     }
   }
 
+  /** Within a minute of expiry (or within half its lifetime, for tokens that live under two minutes). */
   private expiresSoon(tokens: TokenPair): boolean {
-    return tokens.accessTokenExpiresAt - EXPIRY_MARGIN_MS <= this.now();
+    const margin = Math.min(EXPIRY_MARGIN_MS, (tokens.accessTokenTtl * 1000) / 2);
+    return tokens.accessTokenExpiresAt - margin <= this.now();
   }
 }
 

@@ -1,3 +1,4 @@
+import { registerSecret } from "../../ui/redact.js";
 import { KeychainUnavailableError } from "../errors.js";
 
 /** The OS keychain as rc-recordings uses it: one 256-bit key per profile, nothing else. */
@@ -23,10 +24,12 @@ export class OsKeyVault implements KeyVault {
 
   async get(account: string): Promise<Buffer | null> {
     const password = await this.call("read", (entry, signal) => entry.getPassword(signal), account);
+    registerSecret(password);
     return password === null ? null : Buffer.from(password, "base64");
   }
 
   async set(account: string, key: Buffer): Promise<void> {
+    registerSecret(key.toString("base64"));
     await this.call("write", (entry, signal) => entry.setPassword(key.toString("base64"), signal), account);
   }
 

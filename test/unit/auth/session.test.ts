@@ -159,3 +159,19 @@ describe("AuthSession", () => {
     expect(endpoint.refreshGrants + endpoint.jwtGrants).toBe(0);
   });
 });
+
+describe("AuthSession with very short token lifetimes", () => {
+  it("renews at most once per call and not again while the new token is fresh", async () => {
+    const { session, endpoint, clock } = setup(
+      pair(T0, { accessTokenTtl: 20, accessTokenExpiresAt: T0 + 20_000 }),
+    );
+    endpoint.onRefresh = () =>
+      pair(clock.now(), { accessTokenTtl: 20, accessTokenExpiresAt: clock.now() + 20_000 });
+    await session.getAccessToken(); // 20 s left, half the lifetime is 10 s: still fresh
+    expect(endpoint.refreshGrants).toBe(0);
+    clock.advance(11_000);
+    await session.getAccessToken();
+    await session.getAccessToken();
+    expect(endpoint.refreshGrants).toBe(1);
+  });
+});
