@@ -40,12 +40,12 @@ export async function login(
   signal?: AbortSignal,
 ): Promise<LoginOutcome> {
   const located = await services.locate();
-  const previous = await readForLogin(located, services.requestedStore, log);
+  const previous = await readForLogin(located, services.requestedStore, (line) => log.warn(line));
   const credentials = await resolveCredentials({ ...request.sources, stored: previous?.credentials });
 
   return services.lock.withLock(async () => {
-    // Re-read under the lock: a download may have rotated the pair since the first read.
-    const current = located ? await readForLogin(located, services.requestedStore, log) : undefined;
+    // Re-read under the lock: a download may have rotated the pair since the first read (warned once already).
+    const current = await readForLogin(located, services.requestedStore, () => undefined);
     const active = current?.login.state === "active" ? current.login : undefined;
     const target = services.requestedStore ?? located?.kind;
     const outcome = (store: ProfileStore, tokens: TokenPair, reused: boolean): LoginOutcome => ({
@@ -113,20 +113,18 @@ function sameLogin(a: AppCredentials, b: AppCredentials): boolean {
 async function readForLogin(
   store: ProfileStore | undefined,
   requested: StoreKind | undefined,
-  log: Logger,
+  warn: (line: string) => void,
 ): Promise<ProfileRecord | undefined> {
   if (!store) return undefined;
   try {
     return await store.read();
   } catch (error) {
     if (error instanceof StoreCorruptError) {
-      log.warn(`${error.path} cannot be read; this login replaces it`);
+      warn(`${error.path} cannot be read; this login replaces it`);
       return undefined;
     }
     if (error instanceof KeychainUnavailableError && requested === "file" && store.kind === "keychain") {
-      log.warn(
-        `${error.message}; the keychain-held login of this profile is replaced by one in the file store`,
-      );
+      warn(`${error.message}; the keychain-held login of this profile is replaced by one in the file store`);
       return undefined;
     }
     throw error;

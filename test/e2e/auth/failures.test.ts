@@ -38,7 +38,7 @@ describe("auth failures through the built CLI", () => {
     // `login` replaces the broken store (with a warning) and everything works again.
     const relogin = await e.run(["login"]);
     expect(relogin.code, relogin.stderr).toBe(0);
-    expect(relogin.stderr).toMatch(/cannot be read; this login replaces it/);
+    expect(relogin.stderr.match(/cannot be read; this login replaces it/g)).toHaveLength(1);
     expect((await e.run(["token", "status", "--verify"])).code).toBe(0);
   });
 
