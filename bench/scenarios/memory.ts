@@ -1,5 +1,4 @@
-import type { BenchContext } from "../lib/context.js";
-import { twoDaysAgo } from "../lib/context.js";
+import { type BenchContext, twoDaysAgo } from "../lib/context.js";
 import { startEmulator } from "../lib/emulator-client.js";
 import { type Measured, tail } from "../lib/measure.js";
 import { runSdkPeer } from "../lib/peer.js";

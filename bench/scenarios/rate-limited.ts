@@ -1,5 +1,4 @@
-import type { BenchContext } from "../lib/context.js";
-import { twoDaysAgo } from "../lib/context.js";
+import { type BenchContext, twoDaysAgo } from "../lib/context.js";
 import { callsForRecordings } from "../lib/dataset.js";
 import { startEmulator } from "../lib/emulator-client.js";
 import type { TimelineEntry } from "../lib/emulator-protocol.js";

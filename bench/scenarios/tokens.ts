@@ -1,5 +1,4 @@
-import type { BenchContext } from "../lib/context.js";
-import { twoDaysAgo } from "../lib/context.js";
+import { type BenchContext, twoDaysAgo } from "../lib/context.js";
 import { startEmulator } from "../lib/emulator-client.js";
 import type { StartedEmulator, StatsSnapshot } from "../lib/emulator-protocol.js";
 import { type Measured, tail } from "../lib/measure.js";

@@ -1,9 +1,7 @@
-import type { BenchContext } from "../lib/context.js";
-import { twoDaysAgo } from "../lib/context.js";
+import { type BenchContext, twoDaysAgo } from "../lib/context.js";
 import { callsForRecordings } from "../lib/dataset.js";
 import { startEmulator } from "../lib/emulator-client.js";
-import type { Measured } from "../lib/measure.js";
-import { tail } from "../lib/measure.js";
+import { type Measured, tail } from "../lib/measure.js";
 import { harnessLogin } from "../lib/oauth.js";
 import { runSdkPeer } from "../lib/peer.js";
 import { freshDir, RcProfile } from "../lib/rc.js";
