@@ -53,7 +53,10 @@ class Tally {
  * Otherwise (cron, pipes): plain log lines, no spinner, no colour. ora is imported only when a spinner is shown.
  */
 export async function createReporter(options: ReporterOptions): Promise<Reporter> {
-  const interactive = options.stderrIsTTY && options.log.verbosity !== "quiet" && options.env.TERM !== "dumb";
+  // A pseudo-terminal without a size (columns 0) makes a spinner redraw endlessly: treat it as no terminal.
+  const sized = (process.stderr.columns ?? 0) > 0;
+  const interactive =
+    options.stderrIsTTY && sized && options.log.verbosity !== "quiet" && options.env.TERM !== "dumb";
   if (!interactive) return new PlainReporter(options.log, options.dir);
   const { default: ora } = await import("ora");
   const spinner = ora({
