@@ -96,4 +96,14 @@ describe("download: failures", () => {
     expect(rerun.code, rerun.stderr).toBe(0);
     await expectAllSaved(env);
   });
+
+  it("exits 4 when nobody logged in, before touching DIR", async () => {
+    e = await setupDownload();
+    const result = await e.run(["download", "--out", e.out], {
+      env: { XDG_CONFIG_HOME: `${e.dir}/elsewhere` },
+    });
+    expect(result.code, result.stderr).toBe(4);
+    expect(result.stderr).toMatch(/rc-recordings login/);
+    expect(existsSync(e.out)).toBe(false);
+  });
 });

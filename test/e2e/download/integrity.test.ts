@@ -113,4 +113,19 @@ describe("download: every file byte-exact", () => {
       expect(sidecar).toMatchObject({ id: entry.callId, recording: { id: entry.recordingId } });
     }
   });
+
+  it("logs plain lines without a terminal, nothing but errors with --quiet, and warns beyond retention", async () => {
+    e = await setupDownload();
+    const plain = await e.download(["--from", "100d"]);
+    expect(plain.code, plain.stderr).toBe(0);
+    expect(plain.stdout).toBe("");
+    expect(plain.stderr).not.toContain("\u001b["); // no colour, no spinner
+    expect(plain.stderr).toMatch(/warning: .*more than 90 days ago/);
+    expect(plain.stderr).toMatch(/^saved \d{4}-\d{2}-\d{2}\/.+ \(.+B\)$/m);
+
+    const quiet = await e.download(["--from", "2d", "--quiet", "--json"]);
+    expect(quiet.code, quiet.stderr).toBe(0);
+    expect(quiet.stderr).toBe("");
+    expect(summaryOf(quiet.stdout).skipped).toBe(e.emu.control.recordings().length);
+  });
 });
