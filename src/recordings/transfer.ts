@@ -143,26 +143,36 @@ function endsTheRun(error: unknown): boolean {
   return error instanceof CliError && error.exitCode !== ExitCode.error;
 }
 
+/** What an attempt reports while it runs: the response arrived, bytes arrived. */
+interface AttemptProgress {
+  responded(): void;
+  bytes(count: number): void;
+}
+
 async function runAttempt(job: TransferJob, deps: TransferDeps, idleTimeoutMs: number): Promise<Attempt> {
   const stall = new AbortController();
   const signal = AbortSignal.any([deps.signal, stall.signal]);
   let idle: NodeJS.Timeout | undefined;
+  // Armed only once the response is there: before that the request may wait in the rate limiter for a minute
+  // or more, which is not a stall (and undici bounds a server that never answers).
   const touch = () => {
     clearTimeout(idle);
     idle = setTimeout(() => stall.abort(new Error("stalled")), idleTimeoutMs);
   };
-  touch();
   let progressed = false;
   try {
-    return await attemptOnce(job, deps, signal, (count) => {
-      progressed = true;
-      touch();
-      deps.onBytes?.(count);
+    return await attemptOnce(job, deps, signal, {
+      responded: touch,
+      bytes: (count) => {
+        progressed = true;
+        touch();
+        deps.onBytes?.(count);
+      },
     });
   } catch (error) {
     throwIfInterrupted(deps.signal);
     if (endsTheRun(error)) throw error;
-    if (error instanceof ForeignHostError) return { kind: "fail", reason: (error as Error).message };
+    if (error instanceof ForeignHostError) return { kind: "fail", reason: error.message };
     const reason = stall.signal.aborted
       ? `no data for ${Math.round(idleTimeoutMs / 1000)} s`
       : describeNetworkError(error);
@@ -182,7 +192,7 @@ async function attemptOnce(
   job: TransferJob,
   deps: TransferDeps,
   signal: AbortSignal,
-  onBytes: (count: number) => void,
+  progress: AttemptProgress,
 ): Promise<Attempt> {
   const partial = await deps.journal.get(job.recordingId);
   if (partial) {
@@ -192,9 +202,11 @@ async function attemptOnce(
   const offset = partial ? ((await fileSize(partPathOf(partial.path))) ?? 0) : 0;
   const headers: Record<string, string> = offset > 0 ? { Range: `bytes=${offset}-` } : {};
   const res = await deps.api.get(job.contentUri, { headers, signal });
+  progress.responded();
   const status = res.status;
 
-  if (status === 200 || status === 206) return receive(job, deps, res, partial, offset, signal, onBytes);
+  if (status === 200 || status === 206)
+    return receive(job, deps, res, partial, offset, signal, progress.bytes);
   await res.body?.cancel().catch(() => undefined);
   if (status === 416 && partial && offset > 0) {
     // The partial may already hold every byte (a crash between the last write and the rename).

@@ -250,6 +250,32 @@ describe("transferRecording", () => {
     });
   });
 
+  it("does not count a long wait for the response (rate limiter) as a stall, but a silent body", async () => {
+    const hanging = () =>
+      new Response(
+        new ReadableStream<Uint8Array>({
+          start(c) {
+            c.enqueue(new Uint8Array(CONTENT.subarray(0, 700)));
+          },
+        }),
+        { headers: { "content-type": "audio/mpeg", "content-length": String(CONTENT.length) } },
+      );
+    const { api, requests } = scriptedApi(async () => {
+      await new Promise((r) => setTimeout(r, 150)); // queued in the limiter
+      return hanging();
+    }, ranged);
+    const result = await transferRecording(job(), {
+      api,
+      journal,
+      signal: new AbortController().signal,
+      log: new Logger("quiet"),
+      retry: { ...FAST, idleTimeoutMs: 60 },
+    });
+    expect(requests).toHaveLength(2);
+    expect(requests[1]?.headers?.Range).toBe("bytes=700-");
+    expect(readFileSync(result.path)).toEqual(CONTENT);
+  });
+
   it("stops on abort, keeping the partial for the next run", async () => {
     const controller = new AbortController();
     const stream = new ReadableStream<Uint8Array>({
