@@ -185,7 +185,8 @@ class Run {
       complete = !this.signal.aborted;
     } catch (error) {
       // The listing failed (or the login is gone): let the transfers already started finish, then report.
-      this.fatal ??= error;
+      // A listing request cut short by Ctrl-C is no failure: the run is simply interrupted.
+      if (!this.deps.signal.aborted) this.fatal ??= error;
     } finally {
       // Queued tasks that have not started return at once once the signal is aborted (see fetch).
       await Promise.allSettled(queued);
