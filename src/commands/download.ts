@@ -2,7 +2,6 @@ import { resolve } from "node:path";
 import type { CommandContext } from "../context.js";
 import { InterruptedError, PartialFailureError, UsageError } from "../errors.js";
 import type { CallLogScope, RecordingTypeFilter } from "../recordings/call-log.js";
-import type { DownloadSummary } from "../recordings/downloader.js";
 import { parseWhen } from "../recordings/when.js";
 
 /** The options commander hands over (declared in cli.ts). */
@@ -20,7 +19,7 @@ export interface DownloadFlags {
 
 /**
  * Validate every flag before the network is touched (exit 2 with one line), then: auth session → one rate
- * limiter → API client → downloader. Prints the summary (`--json`) or the planned paths (`--dry-run`).
+ * limiter → API client → downloader. stdout gets the `--json` summary, or the planned paths of a `--dry-run`.
  */
 export async function runDownload(ctx: CommandContext, flags: DownloadFlags): Promise<void> {
   const now = new Date();
@@ -50,7 +49,13 @@ export async function runDownload(ctx: CommandContext, flags: DownloadFlags): Pr
     import("../recordings/downloader.js"),
   ]);
   const { createReporter } = await import("../ui/reporter.js");
-  const reporter = await createReporter({ log: ctx.log, stderrIsTTY: ctx.stderrIsTTY, env: ctx.env, dir });
+  const reporter = await createReporter({
+    log: ctx.log,
+    stderrIsTTY: ctx.stderrIsTTY,
+    env: ctx.env,
+    dir,
+    dryRun: flags.dryRun,
+  });
   const tokens = await openAuthSession(ctx);
   const limiter = new RateLimiter({ onWait: (wait) => reporter.waiting(wait.waitMs / 1000) });
   const api = createApiClient({ tokens, limiter, log: ctx.log });
@@ -68,12 +73,14 @@ export async function runDownload(ctx: CommandContext, flags: DownloadFlags): Pr
       pathFor: (item, contentType) => template.render(item, contentType),
       withSuffix,
       progress: reporter,
+      // Without --json a dry run prints each planned path at once (stdout), instead of collecting them.
+      ...(ctx.options.json ? {} : { onPlanned: (path: string) => ctx.print(path) }),
       log: ctx.log,
       signal: ctx.signal,
     },
   ).finally(() => reporter.close());
   reporter.finish(outcome.summary);
-  printResult(ctx, outcome.summary, flags.dryRun);
+  if (ctx.options.json) ctx.printJson(outcome.summary);
   if (outcome.interrupted)
     throw new InterruptedError("interrupted; partial downloads are kept for the next run");
   const { failed, listed, skipped } = outcome.summary;
@@ -82,12 +89,4 @@ export async function runDownload(ctx: CommandContext, flags: DownloadFlags): Pr
       `${failed} of ${listed - skipped} recordings could not be saved (see above)`,
     );
   }
-}
-
-function printResult(ctx: CommandContext, summary: DownloadSummary, dryRun: boolean): void {
-  if (ctx.options.json) {
-    ctx.printJson(summary);
-    return;
-  }
-  if (dryRun) for (const path of summary.planned ?? []) ctx.print(path);
 }

@@ -35,6 +35,8 @@ export interface ProgressSink {
   started(range: TimeRange): void;
   listed(count: number): void;
   skipped(): void;
+  /** Dry run: one more recording would be downloaded. */
+  planned(): void;
   bytes(count: number): void;
   saved(path: string, bytes: number): void;
   failed(recordingId: string, reason: string): void;
@@ -55,6 +57,11 @@ export interface DownloaderDeps {
   /** `a/b.mp3`, 2 → `a/b_2.mp3`. */
   withSuffix(path: string, n: number): string;
   progress: ProgressSink;
+  /**
+   * Dry run: each planned path as soon as it is known (printing them while listing keeps a 100 000-record
+   * dry run small). Without it the paths are collected into `summary.planned`.
+   */
+  onPlanned?: (path: string) => void;
   log: Logger;
   signal: AbortSignal;
   retry?: Partial<RetryPolicy>;
@@ -74,7 +81,7 @@ export interface DownloadSummary {
   bytes: number;
   durationMs: number;
   failures: Failure[];
-  /** Dry run only: the paths (relative to DIR) that a real run would write. */
+  /** Dry run without `onPlanned`: the paths (relative to DIR) that a real run would write. */
   planned?: string[];
 }
 
@@ -155,7 +162,7 @@ class Run {
     if (listingComplete && !interrupted && !options.dryRun) await this.saveState(range);
 
     this.summary.durationMs = Date.now() - this.started;
-    if (options.dryRun) this.summary.planned = this.planned;
+    if (options.dryRun && !deps.onPlanned) this.summary.planned = this.planned;
     return { summary: this.summary, range, interrupted };
   }
 
@@ -175,7 +182,7 @@ class Run {
           continue;
         }
         if (this.options.dryRun) {
-          this.planned.push(await this.claim(item, undefined));
+          await this.plan(item);
           continue;
         }
         const task: Promise<void> = limit(() => this.fetch(item)).finally(() => queued.delete(task));
@@ -192,6 +199,13 @@ class Run {
       await Promise.allSettled(queued);
     }
     return complete;
+  }
+
+  private async plan(item: RecordingItem): Promise<void> {
+    const path = await this.claim(item, undefined);
+    this.deps.progress.planned();
+    if (this.deps.onPlanned) this.deps.onPlanned(path);
+    else this.planned.push(path);
   }
 
   private async skip(item: RecordingItem): Promise<void> {

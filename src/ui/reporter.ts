@@ -16,6 +16,7 @@ export interface ReporterOptions {
   stderrIsTTY: boolean;
   env: NodeJS.ProcessEnv;
   dir: string;
+  dryRun: boolean;
 }
 
 /** Pauses shorter than this are the limiter's normal pacing; in plain logs only longer ones are worth a line. */
@@ -26,12 +27,13 @@ class Tally {
   listed = 0;
   done = 0;
   skipped = 0;
+  planned = 0;
   failed = 0;
   bytes = 0;
   private readonly startedAt = Date.now();
 
   get finished(): number {
-    return this.done + this.skipped + this.failed;
+    return this.done + this.skipped + this.planned + this.failed;
   }
 
   /** Bytes per second since the run started. */
@@ -57,7 +59,7 @@ export async function createReporter(options: ReporterOptions): Promise<Reporter
   const sized = (process.stderr.columns ?? 0) > 0;
   const interactive =
     options.stderrIsTTY && sized && options.log.verbosity !== "quiet" && options.env.TERM !== "dumb";
-  if (!interactive) return new PlainReporter(options.log, options.dir);
+  if (!interactive) return new PlainReporter(options.log, options.dir, options.dryRun);
   const { default: ora } = await import("ora");
   const spinner = ora({
     stream: process.stderr,
@@ -65,7 +67,7 @@ export async function createReporter(options: ReporterOptions): Promise<Reporter
     color: options.env.NO_COLOR ? false : "cyan",
     text: "listing recordings",
   });
-  return new SpinnerReporter(options.log, options.dir, spinner);
+  return new SpinnerReporter(options.log, options.dir, options.dryRun, spinner);
 }
 
 class PlainReporter implements Reporter {
@@ -74,6 +76,7 @@ class PlainReporter implements Reporter {
   constructor(
     protected readonly log: Logger,
     private readonly dir: string,
+    private readonly dryRun: boolean,
   ) {}
 
   started(range: TimeRange): void {
@@ -88,6 +91,10 @@ class PlainReporter implements Reporter {
 
   skipped(): void {
     this.tally.skipped += 1;
+  }
+
+  planned(): void {
+    this.tally.planned += 1;
   }
 
   bytes(count: number): void {
@@ -113,6 +120,11 @@ class PlainReporter implements Reporter {
   close(): void {}
 
   finish(summary: DownloadSummary): void {
+    if (this.dryRun) {
+      const { listed, skipped } = summary;
+      this.log.info(`dry run: listed ${listed}, would download ${this.tally.planned}, skipped ${skipped}`);
+      return;
+    }
     const parts = [
       `listed ${summary.listed}`,
       `downloaded ${summary.downloaded}`,
@@ -140,9 +152,10 @@ class SpinnerReporter extends PlainReporter {
   constructor(
     log: Logger,
     dir: string,
+    dryRun: boolean,
     private readonly spinner: Spinner,
   ) {
-    super(log, dir);
+    super(log, dir, dryRun);
   }
 
   /** The spinner starts only once the run really starts (login found, folder locked). */

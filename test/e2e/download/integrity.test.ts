@@ -95,6 +95,7 @@ describe("download: every file byte-exact", () => {
     expect(lines.every((l) => /^\d{4}-\d{2}-\d{2}\/\d{6}_.+\.mp3$/.test(l))).toBe(true);
     expect(e.emu.stats.contentRequests).toBe(0);
     expect(existsSync(e.out)).toBe(false);
+    expect(result.stderr).toContain(`would download ${lines.length}`);
 
     const json = await e.download(["--dry-run", "--json"]);
     expect(summaryOf(json.stdout).planned).toEqual(lines);

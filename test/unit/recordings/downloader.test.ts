@@ -53,6 +53,7 @@ const quietSink: ProgressSink = {
   started() {},
   listed() {},
   skipped() {},
+  planned() {},
   bytes() {},
   saved() {},
   failed() {},
@@ -178,6 +179,15 @@ describe("runDownload", () => {
     expect(outcome.summary.planned).toHaveLength(2);
     expect(stats.requests).toBe(0);
     expect(existsSync(join(dir.path, ".rc-recordings"))).toBe(false);
+
+    const streamed: string[] = [];
+    const onPlanned = (path: string) => streamed.push(path);
+    const again = await runDownload(
+      options({ dryRun: true }),
+      deps(api, () => listOf([item("1")]), { onPlanned }),
+    );
+    expect(streamed).toEqual(["call-1.mp3"]);
+    expect(again.summary.planned).toBeUndefined();
   });
 
   it("writes metadata sidecars, also for recordings saved by an earlier run", async () => {
