@@ -1,4 +1,5 @@
 import { randomBytes } from "node:crypto";
+import { readFileSync } from "node:fs";
 import { link, mkdir, readFile, rmdir, stat, unlink, writeFile } from "node:fs/promises";
 import { hostname } from "node:os";
 import { join } from "node:path";
@@ -12,6 +13,11 @@ export interface LockHolder {
   startedAt: string;
   /** Unique per acquisition, so a process only ever removes its own lock. */
   token: string;
+  /**
+   * Boot id and process start time where the OS tells them (Linux): a pid reused after a reboot or by another
+   * program then does not pass for the holder. Absent elsewhere; the pid check alone applies.
+   */
+  identity?: string;
 }
 
 export interface FolderLock {
@@ -20,8 +26,8 @@ export interface FolderLock {
 }
 
 export interface FolderLockOptions {
-  /** Injected in tests; default: signal 0 to the pid. */
-  isAlive?: (pid: number) => boolean;
+  /** Injected in tests; default: the pid exists and (where known) is the same process. */
+  isAlive?: (holder: LockHolder) => boolean;
   host?: string;
   pid?: number;
 }
@@ -40,12 +46,15 @@ export async function acquireFolderLock(
   stateDir: string,
   options: FolderLockOptions = {},
 ): Promise<FolderLock> {
-  const isAlive = options.isAlive ?? processIsAlive;
+  const isAlive = options.isAlive ?? holderIsAlive;
+  const pid = options.pid ?? process.pid;
+  const identity = processIdentity(pid);
   const me: LockHolder = {
-    pid: options.pid ?? process.pid,
+    pid,
     host: options.host ?? hostname(),
     startedAt: new Date().toISOString(),
     token: randomBytes(8).toString("hex"),
+    ...(identity === undefined ? {} : { identity }),
   };
   const file = join(stateDir, "lock");
   await mkdir(stateDir, { recursive: true });
@@ -57,7 +66,7 @@ export async function acquireFolderLock(
     if (holder !== "unreadable") {
       if (holder.host !== me.host) throw busy(stateDir, holder, " (cannot check a process on another host)");
       // Our own pid in someone else's lock means that holder died and its pid was reused (e.g. containers).
-      const dead = holder.pid === me.pid || !isAlive(holder.pid);
+      const dead = holder.pid === me.pid || !isAlive(holder);
       if (!dead) throw busy(stateDir, holder, "");
     }
     await takeOver(file, holder === "unreadable" ? undefined : holder.token);
@@ -71,13 +80,26 @@ function busy(stateDir: string, holder: LockHolder, note: string): BusyError {
   );
 }
 
-export function processIsAlive(pid: number): boolean {
+export function holderIsAlive(holder: LockHolder): boolean {
   try {
-    process.kill(pid, 0);
-    return true;
+    process.kill(holder.pid, 0);
   } catch (error) {
     // EPERM: it exists but belongs to someone else.
-    return (error as NodeJS.ErrnoException).code === "EPERM";
+    if ((error as NodeJS.ErrnoException).code !== "EPERM") return false;
+  }
+  return holder.identity === undefined || processIdentity(holder.pid) === holder.identity;
+}
+
+/** "<boot id>:<start time in clock ticks>" of a process on Linux; undefined where /proc does not tell. */
+export function processIdentity(pid: number): string | undefined {
+  try {
+    const boot = readFileSync("/proc/sys/kernel/random/boot_id", "utf8").trim();
+    const stat = readFileSync(`/proc/${pid}/stat`, "utf8");
+    // Fields after the command name (which may contain spaces) start at field 3; starttime is field 22.
+    const startTime = stat.slice(stat.lastIndexOf(")") + 2).split(" ")[19];
+    return startTime ? `${boot}:${startTime}` : undefined;
+  } catch {
+    return undefined;
   }
 }
 
@@ -107,6 +129,7 @@ async function readHolder(file: string): Promise<LockHolder | "gone" | "unreadab
       host: value.host,
       startedAt: String(value.startedAt ?? "?"),
       token: value.token,
+      ...(typeof value.identity === "string" ? { identity: value.identity } : {}),
     };
   } catch (error) {
     if (isNotFound(error)) return "gone";

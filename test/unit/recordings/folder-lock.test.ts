@@ -1,5 +1,6 @@
 import { spawnSync } from "node:child_process";
 import { existsSync, writeFileSync } from "node:fs";
+import { hostname } from "node:os";
 import { join } from "node:path";
 import { afterEach, beforeEach, describe, expect, it } from "vitest";
 import { BusyError } from "../../../src/errors.js";
@@ -57,9 +58,35 @@ describe("acquireFolderLock", () => {
     await acquireFolderLock(dir.path, { pid: deadPid() });
     const results = await Promise.allSettled(
       [1, 2, 3, 4].map((n) =>
-        acquireFolderLock(dir.path, { pid: 900_000 + n, isAlive: (p) => p >= 900_000 }),
+        acquireFolderLock(dir.path, { pid: 900_000 + n, isAlive: (h) => h.pid >= 900_000 }),
       ),
     );
     expect(results.filter((r) => r.status === "fulfilled")).toHaveLength(1);
   });
+
+  it.runIf(process.platform === "linux")("does not mistake a reused pid for the holder", async () => {
+    // The parent process is alive, but it is not the process that wrote this lock.
+    writeFileSync(
+      join(dir.path, "lock"),
+      JSON.stringify({
+        pid: process.ppid,
+        host: hostname(),
+        startedAt: "then",
+        token: "old",
+        identity: "x:1",
+      }),
+    );
+    const lock = await acquireFolderLock(dir.path);
+    expect(lock.holder.identity).toMatch(/^[0-9a-f-]+:\d+$/);
+    await lock.release();
+  });
+
+  it.runIf(process.platform === "linux")(
+    "still sees a live holder with the right identity as busy",
+    async () => {
+      const first = await acquireFolderLock(dir.path, { pid: process.ppid });
+      await expect(acquireFolderLock(dir.path)).rejects.toBeInstanceOf(BusyError);
+      await first.release();
+    },
+  );
 });
