@@ -64,9 +64,9 @@ export async function runDownload(ctx: CommandContext, flags: DownloadFlags): Pr
     { dir, from, to, concurrency: flags.concurrency, metadata: flags.metadata, dryRun: flags.dryRun },
     {
       api,
-      list: (range) =>
+      list: (range, client) =>
         listRecordings(
-          api,
+          client,
           { scope: flags.scope, from: range.from, to: range.to, type: flags.type },
           ctx.log,
         ),

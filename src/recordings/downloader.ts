@@ -6,6 +6,7 @@ import { CliError, ExitCode } from "../errors.js";
 import type { Logger } from "../ui/logger.js";
 import { acquireFolderLock } from "./folder-lock.js";
 import { fileSize, writeFileAtomic } from "./fs-util.js";
+import { listingClient } from "./listing-client.js";
 import { Manifest, type ManifestEntry, STATE_DIR_NAME } from "./manifest.js";
 import { FilePartialJournal, partPathOf } from "./partials.js";
 import { type RetryPolicy, TransferFailedError, type TransferResult, transferRecording } from "./transfer.js";
@@ -45,8 +46,8 @@ export interface ProgressSink {
 export interface DownloaderDeps {
   api: ApiClient;
   /**
-   * The call-log listing for a range: streamed page by page, deduplicated across legs. `api` carries the run's
-   * signal, so a page request waiting in the rate limiter ends on Ctrl-C instead of holding the process.
+   * The call-log listing for a range: streamed page by page, deduplicated across legs. It must use `api`, which
+   * carries the run's signal and retries transient page failures (see listing-client.ts).
    */
   list(range: TimeRange, api: ApiClient): AsyncIterable<RecordingItem>;
   /**
@@ -173,7 +174,12 @@ class Run {
     const maxQueued = this.options.concurrency * 2;
     let complete = false;
     try {
-      const listing = this.deps.list(range, withSignal(this.deps.api, this.signal));
+      const client = listingClient(this.deps.api, {
+        signal: this.signal,
+        log: this.deps.log,
+        ...(this.deps.retry ? { retry: this.deps.retry } : {}),
+      });
+      const listing = this.deps.list(range, client);
       for await (const item of untilAborted(listing, this.signal)) {
         this.summary.listed += 1;
         this.deps.progress.listed(this.summary.listed);
@@ -327,14 +333,6 @@ async function writeSidecar(recordingPath: string, item: RecordingItem): Promise
 
 function describe(error: unknown): string {
   return error instanceof Error ? error.message : String(error);
-}
-
-/** The same client, with `signal` on every request that does not bring its own. */
-export function withSignal(api: ApiClient, signal: AbortSignal): ApiClient {
-  return {
-    get: (url, init) => api.get(url, { ...init, signal: init?.signal ?? signal }),
-    getJson: (url, init) => api.getJson(url, { ...init, signal: init?.signal ?? signal }),
-  };
 }
 
 /**

@@ -51,6 +51,15 @@ describe("download: every file byte-exact", () => {
     expect(e.emu.stats.contentRequests).toBe(contentRequests);
   });
 
+  it("asks a call-log page again after a 503 instead of failing the run", async () => {
+    e = await setupDownload();
+    e.emu.control.setFaults({ unavailable: { firstRequests: 2, scope: "api", retryAfterSec: 0 } });
+    const result = await e.download(["--json"]);
+    expect(result.code, result.stderr).toBe(0);
+    expect(e.emu.stats.faultsInjected.unavailable).toBe(2);
+    await expectAllSaved(e);
+  });
+
   it("resumes a file killed mid-transfer (SIGKILL) with a Range request", async () => {
     e = await setupDownload({ calls: 2, recordingBytes: 400_000, faults: { bandwidth: 100_000 } });
     const env = e;

@@ -2,6 +2,7 @@ import { createHash } from "node:crypto";
 import { existsSync, readFileSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { afterEach, beforeEach, describe, expect, it } from "vitest";
+import { ApiError } from "../../../src/api/errors.js";
 import type { ApiClient } from "../../../src/api/types.js";
 import {
   type DownloaderDeps,
@@ -240,5 +241,38 @@ describe("runDownload", () => {
     const outcome = await runDownload(options(), deps(waitingApi, pages, { signal: controller.signal }));
     expect(outcome.interrupted).toBe(true);
     expect(listingSignal?.aborted).toBe(true);
+  });
+
+  it("asks a call-log page again after a transient failure instead of ending the run", async () => {
+    const { api } = fakeApi();
+    let calls = 0;
+    const flaky: ApiClient = {
+      ...api,
+      async getJson<T>() {
+        calls += 1;
+        if (calls < 3) throw new ApiError(503, "CMN-503", "try later", "/restapi/v1.0/account/~/call-log");
+        return {} as T;
+      },
+    };
+    async function* pages(_range: unknown, client: ApiClient) {
+      await client.getJson("/restapi/v1.0/account/~/call-log");
+      yield item("1");
+    }
+    const outcome = await runDownload(options(), deps(flaky, pages));
+    expect(calls).toBe(3);
+    expect(outcome.summary).toMatchObject({ listed: 1, downloaded: 1 });
+  });
+
+  it("still fails the run when the listing is refused for good", async () => {
+    const { api } = fakeApi();
+    const refused: ApiClient = {
+      ...api,
+      getJson: () => Promise.reject(new ApiError(403, "CMN-401", "no", "/restapi/v1.0/account/~/call-log")),
+    };
+    async function* pages(_range: unknown, client: ApiClient) {
+      await client.getJson("/restapi/v1.0/account/~/call-log");
+      yield item("1");
+    }
+    await expect(runDownload(options(), deps(refused, pages))).rejects.toMatchObject({ status: 403 });
   });
 });

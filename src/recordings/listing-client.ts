@@ -1,0 +1,41 @@
+import { setTimeout as sleep } from "node:timers/promises";
+import { ApiError, NetworkError } from "../api/errors.js";
+import type { ApiClient, ApiRequestInit } from "../api/types.js";
+import type { Logger } from "../ui/logger.js";
+import { backoffMs, DEFAULT_RETRY, type RetryPolicy } from "./transfer.js";
+
+/**
+ * The client the call-log listing uses inside a run: every request carries the run's signal (a page held by the
+ * rate limiter ends on Ctrl-C instead of keeping the process alive), and a page that fails transiently (network
+ * error, 5xx) is asked again with backoff instead of ending a nightly run that has already saved half its files.
+ */
+export function listingClient(
+  api: ApiClient,
+  options: { signal: AbortSignal; log: Logger; retry?: Partial<RetryPolicy> },
+): ApiClient {
+  const policy = { ...DEFAULT_RETRY, ...options.retry };
+  const withSignal = (init: ApiRequestInit | undefined): ApiRequestInit => ({
+    ...init,
+    signal: init?.signal ?? options.signal,
+  });
+  return {
+    get: (url, init) => api.get(url, withSignal(init)),
+    async getJson<T>(url: string, init?: ApiRequestInit): Promise<T> {
+      for (let failures = 1; ; failures++) {
+        try {
+          return await api.getJson<T>(url, withSignal(init));
+        } catch (error) {
+          if (!isTransient(error) || failures >= policy.attempts || options.signal.aborted) throw error;
+          const delayMs = backoffMs(failures, policy);
+          options.log.debug(`call-log page: ${(error as Error).message}; retrying in ${delayMs} ms`);
+          await sleep(delayMs, undefined, { signal: options.signal });
+        }
+      }
+    },
+  };
+}
+
+function isTransient(error: unknown): boolean {
+  if (error instanceof NetworkError) return true;
+  return error instanceof ApiError && (error.status >= 500 || error.status === 408);
+}
