@@ -341,13 +341,9 @@ function describe(error: unknown): string {
  */
 async function* untilAborted<T>(source: AsyncIterable<T>, signal: AbortSignal): AsyncGenerator<T> {
   const iterator = source[Symbol.asyncIterator]();
-  const aborted = new Promise<"aborted">((resolve) => {
-    if (signal.aborted) resolve("aborted");
-    signal.addEventListener("abort", () => resolve("aborted"), { once: true });
-  });
   try {
     for (;;) {
-      const next = await Promise.race([iterator.next(), aborted]);
+      const next = await nextOrAbort(iterator, signal);
       if (next === "aborted" || next.done) return;
       yield next.value;
     }
@@ -355,4 +351,29 @@ async function* untilAborted<T>(source: AsyncIterable<T>, signal: AbortSignal): 
     // Do not await: a generator busy with a request finishes it first; its result is simply dropped.
     void iterator.return?.()?.catch(() => undefined);
   }
+}
+
+/**
+ * One `next()`, or "aborted" as soon as the signal fires. The abort listener lives for this call only: racing
+ * every `next()` against one long-lived promise would keep every item of the listing reachable.
+ */
+function nextOrAbort<T>(
+  iterator: AsyncIterator<T>,
+  signal: AbortSignal,
+): Promise<IteratorResult<T> | "aborted"> {
+  if (signal.aborted) return Promise.resolve("aborted");
+  return new Promise((resolve, reject) => {
+    const onAbort = () => resolve("aborted");
+    signal.addEventListener("abort", onAbort, { once: true });
+    iterator.next().then(
+      (result) => {
+        signal.removeEventListener("abort", onAbort);
+        resolve(result);
+      },
+      (error: unknown) => {
+        signal.removeEventListener("abort", onAbort);
+        reject(error);
+      },
+    );
+  });
 }
