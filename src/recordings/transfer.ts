@@ -150,14 +150,23 @@ interface AttemptProgress {
 }
 
 async function runAttempt(job: TransferJob, deps: TransferDeps, idleTimeoutMs: number): Promise<Attempt> {
-  const stall = new AbortController();
-  const signal = AbortSignal.any([deps.signal, stall.signal]);
+  // One controller per attempt, fed by the run's signal through a listener removed afterwards (AbortSignal.any
+  // would tie one dependent signal per attempt to the long-lived run signal).
+  const attempt = new AbortController();
+  const signal = attempt.signal;
+  const forward = () => attempt.abort(deps.signal.reason);
+  if (deps.signal.aborted) forward();
+  else deps.signal.addEventListener("abort", forward, { once: true });
+  let stalled = false;
   let idle: NodeJS.Timeout | undefined;
   // Armed only once the response is there: before that the request may wait in the rate limiter for a minute
   // or more, which is not a stall (and undici bounds a server that never answers).
   const touch = () => {
     clearTimeout(idle);
-    idle = setTimeout(() => stall.abort(new Error("stalled")), idleTimeoutMs);
+    idle = setTimeout(() => {
+      stalled = true;
+      attempt.abort(new Error("stalled"));
+    }, idleTimeoutMs);
   };
   let progressed = false;
   try {
@@ -173,12 +182,13 @@ async function runAttempt(job: TransferJob, deps: TransferDeps, idleTimeoutMs: n
     throwIfInterrupted(deps.signal);
     if (endsTheRun(error)) throw error;
     if (error instanceof ForeignHostError) return { kind: "fail", reason: error.message };
-    const reason = stall.signal.aborted
+    const reason = stalled
       ? `no data for ${Math.round(idleTimeoutMs / 1000)} s`
       : describeNetworkError(error);
     return { kind: "retry", reason, progressed };
   } finally {
     clearTimeout(idle);
+    deps.signal.removeEventListener("abort", forward);
   }
 }
 
