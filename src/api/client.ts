@@ -4,14 +4,15 @@ import { registerSecret } from "../ui/redact.js";
 import { ApiError, ForeignHostError, NetworkError, parseErrorBody, RateLimitedError } from "./errors.js";
 import { isTokenHost } from "./hosts.js";
 import type { RateLimiter } from "./rate-limiter.js";
-import type { ApiClient, ApiRequestInit } from "./types.js";
+import { createHttpTransport, type Transport } from "./transport.js";
+import type { ApiClient, ApiRequestInit, ApiResponse } from "./types.js";
 
 export interface ApiClientOptions {
   tokens: AccessTokenProvider;
   limiter: RateLimiter;
   log: Logger;
-  /** Node's global fetch (undici) unless a test injects one. */
-  fetch?: typeof fetch;
+  /** Node's `http`/`https` (see transport.ts) unless a test injects another. */
+  transport?: Transport;
   /** 401 → recover → retry, at most this many times per request. */
   maxAuthRetries?: number;
   /** 429 → wait out the group's penalty → retry, at most this many times per request. */
@@ -23,13 +24,13 @@ const REDIRECTS = new Set([301, 302, 303, 307, 308]);
 
 export function createApiClient(options: ApiClientOptions): ApiClient {
   const { tokens, limiter, log } = options;
-  const doFetch = options.fetch ?? fetch;
+  const send = options.transport ?? createHttpTransport();
   const maxAuthRetries = options.maxAuthRetries ?? 2;
   const maxRateLimitRetries = options.maxRateLimitRetries ?? 3;
   const maxRedirects = options.maxRedirects ?? 5;
   const server = new URL(tokens.server);
 
-  async function get(url: string, init: ApiRequestInit = {}): Promise<Response> {
+  async function get(url: string, init: ApiRequestInit = {}): Promise<ApiResponse> {
     let target = new URL(url, server);
     let authRetries = 0;
     let rateLimitRetries = 0;
@@ -47,13 +48,11 @@ export function createApiClient(options: ApiClientOptions): ApiClient {
         throw error;
       }
       registerSecret(token);
-      let response: Response;
+      let response: ApiResponse;
       try {
-        response = await doFetch(target, {
-          method: "GET",
+        response = await send(target, {
           headers: { ...init.headers, Authorization: `Bearer ${token}` },
-          redirect: "manual",
-          signal: init.signal ?? null,
+          ...(init.signal ? { signal: init.signal } : {}),
         });
       } catch (error) {
         permit.abandon();
@@ -65,7 +64,7 @@ export function createApiClient(options: ApiClientOptions): ApiClient {
 
       const location = response.headers.get("location");
       if (REDIRECTS.has(response.status) && location) {
-        await discard(response);
+        response.discard();
         if (++redirects > maxRedirects)
           throw new ApiError(response.status, undefined, "too many redirects", target.pathname);
         target = new URL(location, target);
@@ -95,8 +94,15 @@ export function createApiClient(options: ApiClientOptions): ApiClient {
 
   async function getJson<T>(url: string, init?: ApiRequestInit): Promise<T> {
     const response = await get(url, { ...init, headers: { Accept: "application/json", ...init?.headers } });
-    const text = await response.text();
     const path = new URL(response.url || url, server).pathname;
+    let text: string;
+    try {
+      text = await response.text();
+    } catch (error) {
+      // The connection broke mid-body: as retryable as one that broke before the headers.
+      if (init?.signal?.aborted) throw init.signal.reason;
+      throw new NetworkError(path, error);
+    }
     if (!response.ok) {
       const body = parseErrorBody(text);
       throw new ApiError(response.status, body.errorCode, body.message, path);
@@ -109,13 +115,4 @@ export function createApiClient(options: ApiClientOptions): ApiClient {
   }
 
   return { get, getJson };
-}
-
-/** Release the connection of a response we do not read. */
-async function discard(response: Response): Promise<void> {
-  try {
-    await response.body?.cancel();
-  } catch {
-    // already closed
-  }
 }

@@ -38,7 +38,7 @@ export class NetworkError extends OperationError {
   }
 }
 
-/** undici reports "fetch failed" and hides the useful part (ECONNRESET, ...) in `cause`. */
+/** A wrapped error ("fetch failed" and the like) hides the useful part (ECONNRESET, ...) in `cause`. */
 function causeText(error: Error): string {
   const inner = error.cause;
   if (inner instanceof Error) {

@@ -1,4 +1,5 @@
 import { type Route, routeOf } from "./routes.js";
+import type { ApiHeaders } from "./types.js";
 
 /**
  * One request budget per rate-limit group, shared by every caller of the process (listing and downloads).
@@ -57,7 +58,7 @@ export interface RateLimitPermit {
   /** The group the request was charged to (may change when the response names another). */
   readonly group: string;
   /** The response headers arrived (any status, 429 included): frees the slot and teaches the budget. */
-  settle(status: number, headers: Headers): void;
+  settle(status: number, headers: ApiHeaders): void;
   /** No response (network error, abort): the server may have counted it, so the slot stays booked. */
   abandon(): void;
   /** The request was never sent (e.g. no access token): give the slot back. */
@@ -263,7 +264,7 @@ class GroupBudget {
     });
   }
 
-  private settle(ticket: Ticket, status: number, headers: Headers): void {
+  private settle(ticket: Ticket, status: number, headers: ApiHeaders): void {
     if (ticket.done) return;
     const named = headers.get("x-rate-limit-group")?.trim().toLowerCase();
     if (named && named !== this.name) {
@@ -310,7 +311,7 @@ class GroupBudget {
   }
 
   /** Returns whether the response carried any budget header. */
-  private learnBudget(headers: Headers): boolean {
+  private learnBudget(headers: ApiHeaders): boolean {
     const limit = positiveNumber(headers.get("x-rate-limit-limit"));
     const windowSec = positiveNumber(headers.get("x-rate-limit-window"));
     if (limit !== undefined) this.limit = Math.max(1, Math.floor(limit));
@@ -337,7 +338,7 @@ class GroupBudget {
     }
   }
 
-  private startPenalty(now: number, headers: Headers): void {
+  private startPenalty(now: number, headers: ApiHeaders): void {
     this.rateLimited++;
     const penaltyMs =
       retryAfterMs(headers.get("retry-after"), now) ?? this.options.defaultPenaltyMs ?? 60_000;
@@ -352,7 +353,7 @@ class GroupBudget {
    * have counted yet) with what our log allows; book the shortfall as foreign use, or give back foreign
    * slots when the server shows more room.
    */
-  private trustRemaining(ticket: Ticket, headers: Headers, now: number): void {
+  private trustRemaining(ticket: Ticket, headers: ApiHeaders, now: number): void {
     const remaining = nonNegativeNumber(headers.get("x-rate-limit-remaining"));
     if (remaining === undefined || ticket.seq < this.newestHintSeq) return;
     this.newestHintSeq = ticket.seq;

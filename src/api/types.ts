@@ -1,3 +1,5 @@
+import type { Readable } from "node:stream";
+
 /** Rate-limit groups of the RingCentral API (compared case-insensitively; the server names them). */
 export type RateLimitGroup = "auth" | "light" | "medium" | "heavy";
 
@@ -5,6 +7,29 @@ export interface ApiRequestInit {
   /** Extra request headers, e.g. `Range`. Never `Authorization`: the client adds it. */
   headers?: Record<string, string>;
   signal?: AbortSignal;
+}
+
+/** Response headers; names are case-insensitive, repeated headers come joined with ", ". */
+export interface ApiHeaders {
+  get(name: string): string | null;
+}
+
+/**
+ * One HTTP response with its body unread. The body must be consumed (`body`, `text()`, `json()`) or dropped
+ * with `discard()`, which frees the connection.
+ */
+export interface ApiResponse {
+  readonly status: number;
+  /** 2xx. */
+  readonly ok: boolean;
+  /** The URL that answered (the last hop of a redirect chain). */
+  readonly url: string;
+  readonly headers: ApiHeaders;
+  /** The body as a Node stream: chunks arrive as Buffers; an abort or a reset makes it error. */
+  readonly body: Readable;
+  text(): Promise<string>;
+  json<T>(): Promise<T>;
+  discard(): void;
 }
 
 /**
@@ -17,7 +42,7 @@ export interface ApiClient {
    * GET an absolute URL or a path relative to the server. Resolves with the response (body unread) for any
    * status other than 401 and 429, which it handles itself; the caller decides what 2xx/4xx/5xx mean.
    */
-  get(url: string, init?: ApiRequestInit): Promise<Response>;
+  get(url: string, init?: ApiRequestInit): Promise<ApiResponse>;
   /** GET and parse JSON; a non-2xx status throws ApiError. */
   getJson<T>(url: string, init?: ApiRequestInit): Promise<T>;
 }

@@ -4,7 +4,7 @@ import { open, rename, rm } from "node:fs/promises";
 import { dirname } from "node:path";
 import { setTimeout as sleep } from "node:timers/promises";
 import { ForeignHostError } from "../api/errors.js";
-import type { ApiClient } from "../api/types.js";
+import type { ApiClient, ApiResponse } from "../api/types.js";
 import { CliError, ExitCode, InterruptedError, OperationError } from "../errors.js";
 import type { Logger } from "../ui/logger.js";
 import { fileSize, fsyncDir, fsyncFile } from "./fs-util.js";
@@ -130,7 +130,7 @@ export function parseContentRange(header: string | null): ContentRange | undefin
   return { start, end, total };
 }
 
-function mediaTypeOf(res: Response): string {
+function mediaTypeOf(res: ApiResponse): string {
   return (res.headers.get("content-type") ?? "").split(";")[0]?.trim().toLowerCase() ?? "";
 }
 
@@ -160,7 +160,7 @@ async function runAttempt(job: TransferJob, deps: TransferDeps, idleTimeoutMs: n
   let stalled = false;
   let idle: NodeJS.Timeout | undefined;
   // Armed only once the response is there: before that the request may wait in the rate limiter for a minute
-  // or more, which is not a stall (and undici bounds a server that never answers).
+  // or more, which is not a stall (and the transport bounds a server that never answers).
   const touch = () => {
     clearTimeout(idle);
     idle = setTimeout(() => {
@@ -217,7 +217,7 @@ async function attemptOnce(
 
   if (status === 200 || status === 206)
     return receive(job, deps, res, partial, offset, signal, progress.bytes);
-  await res.body?.cancel().catch(() => undefined);
+  res.discard();
   if (status === 416 && partial && offset > 0) {
     // The partial may already hold every byte (a crash between the last write and the rename).
     if (partial.total === offset)
@@ -264,7 +264,7 @@ async function adoptRenamed(
 async function receive(
   job: TransferJob,
   deps: TransferDeps,
-  res: Response,
+  res: ApiResponse,
   partial: PartialRecord | undefined,
   offset: number,
   signal: AbortSignal,
@@ -272,12 +272,12 @@ async function receive(
 ): Promise<Attempt> {
   const contentType = mediaTypeOf(res);
   const restart = async (reason: string): Promise<Attempt> => {
-    await res.body?.cancel().catch(() => undefined);
+    res.discard();
     await discard(job, deps, partial);
     return { kind: "retry", reason: `${reason}; starting over`, progressed: false, delayMs: 0 };
   };
   if (!contentType.startsWith("audio/")) {
-    await res.body?.cancel().catch(() => undefined);
+    res.discard();
     return {
       kind: "fail",
       reason: `not a recording: HTTP ${res.status} with ${contentType || "no"} Content-Type`,
@@ -340,7 +340,7 @@ function headerNumber(value: string | null): number | undefined {
  * memory stays constant and every byte received before a reset is on disk for the resume.
  */
 async function writeBody(
-  res: Response,
+  res: ApiResponse,
   partPath: string,
   append: boolean,
   hash: Hash,
@@ -349,20 +349,19 @@ async function writeBody(
 ): Promise<number> {
   let written = 0;
   const handle = await open(partPath, append ? "a" : "w");
-  const reader = res.body?.getReader();
   // Stop reading on abort even when the body itself ignores the signal; the bytes so far stay on disk.
-  const stop = () => void reader?.cancel().catch(() => undefined);
+  const stop = () => res.body.destroy();
   signal.addEventListener("abort", stop, { once: true });
   try {
-    for (;;) {
-      const next = await reader?.read();
-      signal.throwIfAborted();
-      if (!next || next.done) return written;
-      await handle.write(next.value);
-      hash.update(next.value);
-      written += next.value.length;
-      onBytes(next.value.length);
+    for await (const chunk of res.body) {
+      const bytes = chunk as Buffer;
+      await handle.write(bytes);
+      hash.update(bytes);
+      written += bytes.length;
+      onBytes(bytes.length);
     }
+    signal.throwIfAborted();
+    return written;
   } finally {
     signal.removeEventListener("abort", stop);
     await handle.close();

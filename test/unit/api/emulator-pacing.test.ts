@@ -45,7 +45,7 @@ describe("rate limiter against the emulator", () => {
       for (let item = queue.shift(); item; item = queue.shift()) {
         const res = await api.get(item.contentUri);
         expect(res.status).toBe(200);
-        await res.arrayBuffer();
+        await res.text();
       }
     };
     await Promise.all([worker(), worker(), worker(), worker()]);

@@ -3,6 +3,7 @@ import { existsSync, readFileSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { afterEach, beforeEach, describe, expect, it } from "vitest";
 import { ApiError } from "../../../src/api/errors.js";
+import { createResponse } from "../../../src/api/response.js";
 import type { ApiClient } from "../../../src/api/types.js";
 import {
   type DownloaderDeps,
@@ -37,9 +38,12 @@ function fakeApi(status: (id: string) => number = () => 200) {
       await new Promise((r) => setTimeout(r, 5));
       stats.active -= 1;
       const code = status(id);
-      if (code !== 200) return new Response("{}", { status: code });
+      if (code !== 200) return createResponse({ status: code, url, body: "{}" });
       const body = bodyOf(id);
-      return new Response(new Uint8Array(body), {
+      return createResponse({
+        status: 200,
+        url,
+        body,
         headers: { "content-type": "audio/mpeg", "content-length": String(body.length) },
       });
     },

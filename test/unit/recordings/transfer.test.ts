@@ -1,9 +1,11 @@
 import { createHash } from "node:crypto";
 import { existsSync, readFileSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
+import { Readable } from "node:stream";
 import { afterEach, beforeEach, describe, expect, it } from "vitest";
 import { ForeignHostError } from "../../../src/api/errors.js";
-import type { ApiClient, ApiRequestInit } from "../../../src/api/types.js";
+import { createResponse, type ResponseInit } from "../../../src/api/response.js";
+import type { ApiClient, ApiRequestInit, ApiResponse } from "../../../src/api/types.js";
 import { InterruptedError } from "../../../src/errors.js";
 import { MemoryPartialJournal } from "../../../src/recordings/partials.js";
 import {
@@ -20,7 +22,11 @@ import { tempDir } from "../../helpers/cli.js";
 const CONTENT = Buffer.from(Array.from({ length: 5000 }, (_, i) => (i * 7) % 256));
 const sha = (b: Buffer) => createHash("sha256").update(b).digest("hex");
 
-type Handler = (init: ApiRequestInit | undefined) => Response | Promise<Response>;
+type Handler = (init: ApiRequestInit | undefined) => ApiResponse | Promise<ApiResponse>;
+
+const URL_ = "http://media.test/restapi/v1.0/account/1/recording/42/content";
+const respond = (init: Omit<ResponseInit, "url" | "status"> & { status?: number }) =>
+  createResponse({ status: 200, url: URL_, ...init });
 
 /** An ApiClient that answers each request with the next scripted handler and records the requests. */
 function scriptedApi(...handlers: Handler[]) {
@@ -40,7 +46,8 @@ function scriptedApi(...handlers: Handler[]) {
 }
 
 function audio(body: Buffer, init: { status?: number; headers?: Record<string, string> } = {}) {
-  return new Response(new Uint8Array(body), {
+  return respond({
+    body,
     status: init.status ?? 200,
     headers: { "content-type": "audio/mpeg", "content-length": String(body.length), ...init.headers },
   });
@@ -48,24 +55,21 @@ function audio(body: Buffer, init: { status?: number; headers?: Record<string, s
 
 /** A body that sends `bytes` and then fails like a reset connection (or ends early when `clean`). */
 function broken(bytes: Buffer, announced: number, clean = false) {
-  let sent = false;
-  const stream = new ReadableStream<Uint8Array>({
-    pull(controller) {
-      if (!sent) {
-        sent = true;
-        controller.enqueue(new Uint8Array(bytes));
-      } else if (clean) controller.close();
-      else controller.error(new TypeError("terminated", { cause: { code: "ECONNRESET" } }));
-    },
-  });
-  return new Response(stream, {
-    status: 200,
+  const stream = Readable.from(
+    (async function* () {
+      yield Buffer.from(bytes);
+      if (!clean) throw Object.assign(new Error("aborted"), { code: "ECONNRESET" });
+    })(),
+    { objectMode: false },
+  );
+  return respond({
+    body: stream,
     headers: { "content-type": "audio/mpeg", "content-length": String(announced) },
   });
 }
 
 /** The part of CONTENT a Range header asks for, as a 206. */
-function ranged(init: ApiRequestInit | undefined): Response {
+function ranged(init: ApiRequestInit | undefined): ApiResponse {
   const range = /bytes=(\d+)-/.exec(init?.headers?.Range ?? "");
   const start = Number(range?.[1] ?? 0);
   return audio(CONTENT.subarray(start), {
@@ -89,7 +93,7 @@ afterEach(() => dir.cleanup());
 function job(): TransferJob {
   return {
     recordingId: "42",
-    contentUri: "http://media.test/restapi/v1.0/account/1/recording/42/content",
+    contentUri: URL_,
     choosePath: async (type) => join(dir.path, type === "audio/wav" ? "rec.wav" : "rec.mp3"),
     commit: async (result) => {
       commits.push(result);
@@ -126,8 +130,8 @@ describe("transferRecording", () => {
   });
 
   it("never writes a non-audio body as a recording", async () => {
-    const { api, requests } = scriptedApi(
-      () => new Response("<html>error</html>", { headers: { "content-type": "text/html" } }),
+    const { api, requests } = scriptedApi(() =>
+      respond({ body: "<html>error</html>", headers: { "content-type": "text/html" } }),
     );
     await expect(run(api)).rejects.toMatchObject({
       permanent: true,
@@ -188,7 +192,7 @@ describe("transferRecording", () => {
 
   it("finishes a complete partial on 416 without downloading again", async () => {
     leavePartial(CONTENT.length);
-    const { api, requests } = scriptedApi(() => new Response(null, { status: 416 }));
+    const { api, requests } = scriptedApi(() => respond({ status: 416 }));
     const result = await run(api);
     expect(requests).toHaveLength(1);
     expect(result).toMatchObject({ bytes: CONTENT.length, sha256: sha(CONTENT) });
@@ -197,7 +201,7 @@ describe("transferRecording", () => {
   it("restarts on 416 when the partial cannot be whole", async () => {
     leavePartial(2500, undefined);
     const { api, requests } = scriptedApi(
-      () => new Response(null, { status: 416 }),
+      () => respond({ status: 416 }),
       () => audio(CONTENT),
     );
     const result = await run(api);
@@ -219,7 +223,7 @@ describe("transferRecording", () => {
 
   it("retries 503 honouring Retry-After", async () => {
     const { api, requests } = scriptedApi(
-      () => new Response("busy", { status: 503, headers: { "retry-after": "0" } }),
+      () => respond({ body: "busy", status: 503, headers: { "retry-after": "0" } }),
       () => audio(CONTENT),
     );
     expect((await run(api)).sha256).toBe(sha(CONTENT));
@@ -227,13 +231,13 @@ describe("transferRecording", () => {
   });
 
   it("fails a 404 at once, permanently", async () => {
-    const { api, requests } = scriptedApi(() => new Response("{}", { status: 404 }));
+    const { api, requests } = scriptedApi(() => respond({ body: "{}", status: 404 }));
     await expect(run(api)).rejects.toMatchObject({ permanent: true, reason: expect.stringContaining("404") });
     expect(requests).toHaveLength(1);
   });
 
   it("gives up after the bounded number of attempts", async () => {
-    const { api, requests } = scriptedApi(() => new Response("oops", { status: 500 }));
+    const { api, requests } = scriptedApi(() => respond({ body: "oops", status: 500 }));
     const error = await run(api).catch((e: unknown) => e);
     expect(error).toBeInstanceOf(TransferFailedError);
     expect(error).toMatchObject({ permanent: false });
@@ -251,15 +255,14 @@ describe("transferRecording", () => {
   });
 
   it("does not count a long wait for the response (rate limiter) as a stall, but a silent body", async () => {
-    const hanging = () =>
-      new Response(
-        new ReadableStream<Uint8Array>({
-          start(c) {
-            c.enqueue(new Uint8Array(CONTENT.subarray(0, 700)));
-          },
-        }),
-        { headers: { "content-type": "audio/mpeg", "content-length": String(CONTENT.length) } },
-      );
+    const hanging = () => {
+      const body = new Readable({ read() {} }); // sends 700 bytes, then nothing
+      body.push(CONTENT.subarray(0, 700));
+      return respond({
+        body,
+        headers: { "content-type": "audio/mpeg", "content-length": String(CONTENT.length) },
+      });
+    };
     const { api, requests } = scriptedApi(async () => {
       await new Promise((r) => setTimeout(r, 150)); // queued in the limiter
       return hanging();
@@ -278,14 +281,11 @@ describe("transferRecording", () => {
 
   it("stops on abort, keeping the partial for the next run", async () => {
     const controller = new AbortController();
-    const stream = new ReadableStream<Uint8Array>({
-      start(c) {
-        c.enqueue(new Uint8Array(CONTENT.subarray(0, 1000)));
-        setTimeout(() => controller.abort(new InterruptedError()), 20);
-      },
-    });
-    const { api } = scriptedApi(
-      () => new Response(stream, { headers: { "content-type": "audio/mpeg", "content-length": "5000" } }),
+    const body = new Readable({ read() {} }); // ignores the signal: the transfer must stop reading itself
+    body.push(CONTENT.subarray(0, 1000));
+    setTimeout(() => controller.abort(new InterruptedError()), 20);
+    const { api } = scriptedApi(() =>
+      respond({ body, headers: { "content-type": "audio/mpeg", "content-length": "5000" } }),
     );
     await expect(run(api, controller.signal)).rejects.toBeInstanceOf(InterruptedError);
     expect(readFileSync(join(dir.path, "rec.mp3.part")).length).toBe(1000);

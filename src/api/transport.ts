@@ -1,0 +1,60 @@
+import { Agent as HttpAgent, request as httpRequest, type IncomingMessage } from "node:http";
+import { Agent as HttpsAgent, request as httpsRequest } from "node:https";
+import { createResponse } from "./response.js";
+import type { ApiResponse } from "./types.js";
+
+export interface TransportRequest {
+  headers: Record<string, string>;
+  signal?: AbortSignal;
+}
+
+/**
+ * Sends one GET and resolves once the response headers are there (body unread). Rejects with the signal's
+ * reason on abort, or with the socket's error (ECONNREFUSED, ECONNRESET, timeout ...). No redirects: the
+ * ApiClient follows them itself, re-checking each host.
+ */
+export type Transport = (url: URL, request: TransportRequest) => Promise<ApiResponse>;
+
+/**
+ * No response headers, or no body bytes, for this long: the socket is given up. The same bound undici's fetch
+ * applies by default (headersTimeout, bodyTimeout), so a server that never answers cannot hang a run.
+ */
+const IDLE_TIMEOUT_MS = 300_000;
+
+/**
+ * Node's own `http`/`https` with keep-alive agents rather than the global `fetch`: undici's WebAssembly parser
+ * and web-stream chunks cost 10-25 MiB of resident memory on a large download, which this client cannot spare.
+ */
+export function createHttpTransport(options: { idleTimeoutMs?: number } = {}): Transport {
+  const agents = { http: new HttpAgent({ keepAlive: true }), https: new HttpsAgent({ keepAlive: true }) };
+  const timeout = options.idleTimeoutMs ?? IDLE_TIMEOUT_MS;
+  return (url, { headers, signal }) =>
+    new Promise<ApiResponse>((resolve, reject) => {
+      const secure = url.protocol === "https:";
+      const send = secure ? httpsRequest : httpRequest;
+      const req = send(url, {
+        method: "GET",
+        headers,
+        agent: secure ? agents.https : agents.http,
+        timeout,
+        ...(signal ? { signal } : {}),
+      });
+      req.on("timeout", () => req.destroy(new TimeoutError(timeout)));
+      req.on("error", (error) => reject(signal?.aborted ? signal.reason : error));
+      req.on("response", (res: IncomingMessage) => {
+        // A reset after the headers surfaces on the body stream, where the reader sees it.
+        resolve(
+          createResponse({ status: res.statusCode ?? 0, url: url.href, headers: res.headers, body: res }),
+        );
+      });
+      req.end();
+    });
+}
+
+class TimeoutError extends Error {
+  readonly code = "ETIMEDOUT";
+
+  constructor(ms: number) {
+    super(`no data for ${Math.round(ms / 1000)} s`);
+  }
+}
