@@ -67,7 +67,7 @@ export async function runDownload(ctx: CommandContext, flags: DownloadFlags): Pr
       list: (range, client) =>
         listRecordings(
           client,
-          { scope: flags.scope, from: range.from, to: range.to, type: flags.type },
+          { scope: flags.scope, from: range.from, to: range.to, type: flags.type, raw: flags.metadata },
           ctx.log,
         ),
       pathFor: (item, contentType) => template.render(item, contentType),

@@ -1,7 +1,7 @@
 import { ApiError } from "../api/errors.js";
 import type { ApiClient } from "../api/types.js";
 import type { Logger } from "../ui/logger.js";
-import type { CallLogRecord, RecordingItem } from "./types.js";
+import type { CallLogRecord, CallParty, RecordingItem } from "./types.js";
 
 export type CallLogScope = "account" | "extension";
 export type RecordingTypeFilter = "Automatic" | "OnDemand" | "All";
@@ -14,6 +14,11 @@ export interface ListOptions {
   type: RecordingTypeFilter;
   /** 1..1000; the platform's maximum keeps Heavy requests (10 a minute by default) for the downloads. */
   perPage?: number;
+  /**
+   * Keep each record as the platform sent it (for `--metadata` sidecars). Otherwise only the fields
+   * rc-recordings reads are copied out and the parsed page is dropped at once, which keeps a long listing small.
+   */
+  raw?: boolean;
   /** Filled while listing: call-log records seen and distinct recordings yielded. */
   stats?: ListingStats;
 }
@@ -51,21 +56,59 @@ export async function* listRecordings(
     recordingType: options.type,
     perPage: String(options.perPage ?? 1000),
   });
-  let page = await firstPage(api, options.scope, query, log);
-  for (;;) {
-    for (const record of page.records ?? []) {
+  const keep = options.raw ? (record: CallLogRecord) => record : slim;
+  // Only the page's items stay referenced while they are yielded, never the parsed page itself.
+  const itemsOf = (page: CallLogPage): { items: RecordingItem[]; next: string | undefined } => {
+    const items: RecordingItem[] = [];
+    const records = page.records ?? [];
+    for (const record of records) {
       stats.records++;
       const recording = record.recording;
       if (!recording?.id || !recording.contentUri || seen.has(String(recording.id))) continue;
       const recordingId = String(recording.id);
       seen.add(recordingId);
       stats.recordings++;
-      yield { recordingId, contentUri: recording.contentUri, record };
+      items.push({ recordingId, contentUri: recording.contentUri, record: keep(record) });
     }
-    const next = page.navigation?.nextPage?.uri;
-    if (!next || (page.records ?? []).length === 0) return;
-    page = await api.getJson<CallLogPage>(next);
+    return { items, next: records.length > 0 ? page.navigation?.nextPage?.uri : undefined };
+  };
+  let page = itemsOf(await firstPage(api, options.scope, query, log));
+  for (;;) {
+    yield* page.items;
+    if (!page.next) return;
+    page = itemsOf(await api.getJson<CallLogPage>(page.next));
   }
+}
+
+/** The fields of a record that naming, the manifest and retries read; nothing else of the page stays alive. */
+function slim(record: CallLogRecord): CallLogRecord {
+  const { id, sessionId, startTime, direction, from, to, extension, recording } = record;
+  return {
+    id,
+    startTime,
+    ...(sessionId === undefined ? {} : { sessionId }),
+    ...(direction === undefined ? {} : { direction }),
+    ...(from ? { from: party(from) } : {}),
+    ...(to ? { to: party(to) } : {}),
+    ...(extension?.id === undefined ? {} : { extension: { id: extension.id } }),
+    ...(recording
+      ? {
+          recording: {
+            id: recording.id,
+            contentUri: recording.contentUri,
+            ...(recording.type === undefined ? {} : { type: recording.type }),
+          },
+        }
+      : {}),
+  };
+}
+
+function party({ phoneNumber, extensionNumber, name }: CallParty): CallParty {
+  return {
+    ...(phoneNumber === undefined ? {} : { phoneNumber }),
+    ...(extensionNumber === undefined ? {} : { extensionNumber }),
+    ...(name === undefined ? {} : { name }),
+  };
 }
 
 async function firstPage(

@@ -5,6 +5,7 @@ import type { ApiClient } from "../api/types.js";
 import { CliError, ExitCode } from "../errors.js";
 import type { Logger } from "../ui/logger.js";
 import { acquireFolderLock } from "./folder-lock.js";
+import { FolderNames } from "./folder-names.js";
 import { fileSize, writeFileAtomic } from "./fs-util.js";
 import { listingClient } from "./listing-client.js";
 import { Manifest, type ManifestEntry, STATE_DIR_NAME } from "./manifest.js";
@@ -127,6 +128,8 @@ class Run {
   private readonly planned: string[] = [];
   /** Paths claimed by this run (relative), so two recordings never pick the same free name. */
   private readonly claimed = new Set<string>();
+  /** What was on disk before this run; anything the run writes is in `claimed`. */
+  private readonly onDisk = new FolderNames();
   /** Start time of the oldest recording that failed but may succeed later: the next run must list it again. */
   private oldestRetryable: number | undefined;
   /** An error that ends the whole run (e.g. the login is gone); set by the first task that meets one. */
@@ -298,7 +301,7 @@ class Run {
 
   private async occupied(path: string): Promise<boolean> {
     const absolute = this.manifest.absolute(path);
-    return (await fileSize(absolute)) !== undefined || (await fileSize(partPathOf(absolute))) !== undefined;
+    return (await this.onDisk.has(absolute)) || (await this.onDisk.has(partPathOf(absolute)));
   }
 
   private async saveState(range: TimeRange): Promise<void> {

@@ -139,3 +139,34 @@ describe("listRecordings", () => {
     expect(requested).toHaveLength(2);
   });
 });
+
+describe("listRecordings: what each item keeps", () => {
+  const full = {
+    ...record(1, 101),
+    direction: "Inbound",
+    from: { phoneNumber: "+16505550100", name: "Caller", location: "Palo Alto" },
+    billing: { costIncluded: 0 },
+    legs: [{ action: "Phone Call" }],
+  } as CallLogRecord;
+
+  it("copies only the fields naming and the manifest read", async () => {
+    const { api } = fakeApi([[full]]);
+    const items = [];
+    for await (const item of listRecordings(api, OPTIONS, logCollector().log)) items.push(item);
+    expect(items[0]?.record).toEqual({
+      id: "call-1",
+      startTime: full.startTime,
+      direction: "Inbound",
+      from: { phoneNumber: "+16505550100", name: "Caller" },
+      recording: full.recording,
+    });
+  });
+
+  it("keeps the record as sent with raw (for --metadata sidecars)", async () => {
+    const { api } = fakeApi([[full]]);
+    const items = [];
+    for await (const item of listRecordings(api, { ...OPTIONS, raw: true }, logCollector().log))
+      items.push(item);
+    expect(items[0]?.record).toBe(full);
+  });
+});

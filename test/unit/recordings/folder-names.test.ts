@@ -1,0 +1,27 @@
+import { mkdirSync, writeFileSync } from "node:fs";
+import { join } from "node:path";
+import { afterEach, beforeEach, describe, expect, it } from "vitest";
+import { FolderNames } from "../../../src/recordings/folder-names.js";
+import { tempDir } from "../../helpers/cli.js";
+
+let dir: ReturnType<typeof tempDir>;
+beforeEach(() => {
+  dir = tempDir("rcr-names-");
+});
+afterEach(() => dir.cleanup());
+
+describe("FolderNames", () => {
+  it("answers from one listing per folder, as the folder was when first read", async () => {
+    mkdirSync(join(dir.path, "a"));
+    writeFileSync(join(dir.path, "a", "x.mp3"), "");
+    const names = new FolderNames();
+    expect(await names.has(join(dir.path, "a", "x.mp3"))).toBe(true);
+    expect(await names.has(join(dir.path, "a", "y.mp3"))).toBe(false);
+    writeFileSync(join(dir.path, "a", "y.mp3"), ""); // written later: the run tracks its own names
+    expect(await names.has(join(dir.path, "a", "y.mp3"))).toBe(false);
+  });
+
+  it("treats a missing folder as empty", async () => {
+    expect(await new FolderNames().has(join(dir.path, "missing", "x.mp3"))).toBe(false);
+  });
+});
