@@ -92,27 +92,33 @@ export function createApiClient(options: ApiClientOptions): ApiClient {
     }
   }
 
-  async function getJson<T>(url: string, init?: ApiRequestInit): Promise<T> {
+  async function getJsonWith<T>(
+    url: string,
+    init: ApiRequestInit | undefined,
+    read: (response: ApiResponse) => Promise<T>,
+  ): Promise<T> {
     const response = await get(url, { ...init, headers: { Accept: "application/json", ...init?.headers } });
     const path = new URL(response.url || url, server).pathname;
-    let text: string;
     try {
-      text = await response.text();
+      if (!response.ok) {
+        const body = parseErrorBody(await response.text());
+        throw new ApiError(response.status, body.errorCode, body.message, path);
+      }
+      return await read(response);
     } catch (error) {
-      // The connection broke mid-body: as retryable as one that broke before the headers.
+      if (error instanceof ApiError) throw error;
       if (init?.signal?.aborted) throw init.signal.reason;
+      if (error instanceof SyntaxError)
+        throw new ApiError(response.status, undefined, "response is not JSON", path);
+      // The connection broke mid-body: as retryable as one that broke before the headers.
       throw new NetworkError(path, error);
-    }
-    if (!response.ok) {
-      const body = parseErrorBody(text);
-      throw new ApiError(response.status, body.errorCode, body.message, path);
-    }
-    try {
-      return JSON.parse(text) as T;
-    } catch {
-      throw new ApiError(response.status, undefined, "response is not JSON", path);
+    } finally {
+      response.discard(); // nothing left to drop once the body was read
     }
   }
 
-  return { get, getJson };
+  const getJson = <T>(url: string, init?: ApiRequestInit): Promise<T> =>
+    getJsonWith(url, init, (response) => response.json<T>());
+
+  return { get, getJson, getJsonWith };
 }

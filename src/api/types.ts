@@ -45,4 +45,13 @@ export interface ApiClient {
   get(url: string, init?: ApiRequestInit): Promise<ApiResponse>;
   /** GET and parse JSON; a non-2xx status throws ApiError. */
   getJson<T>(url: string, init?: ApiRequestInit): Promise<T>;
+  /**
+   * getJson with a reader of its own: `read` gets the 2xx response and consumes its body. A SyntaxError from
+   * `read` becomes ApiError ("not JSON"), any other error NetworkError (the connection broke mid-body).
+   */
+  getJsonWith<T>(
+    url: string,
+    init: ApiRequestInit | undefined,
+    read: (response: ApiResponse) => Promise<T>,
+  ): Promise<T>;
 }

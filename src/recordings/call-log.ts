@@ -1,6 +1,7 @@
 import { ApiError } from "../api/errors.js";
 import type { ApiClient } from "../api/types.js";
 import type { Logger } from "../ui/logger.js";
+import { PageBuffer, type RecordSpan } from "./page-buffer.js";
 import type { CallLogRecord, CallParty, RecordingItem } from "./types.js";
 
 export type CallLogScope = "account" | "extension";
@@ -28,9 +29,12 @@ export interface ListingStats {
   recordings: number;
 }
 
+/** A page whose records are still bytes in the listing's PageBuffer. */
 interface CallLogPage {
-  records?: CallLogRecord[];
-  navigation?: { nextPage?: { uri?: string } };
+  records: RecordSpan[];
+  next: string | undefined;
+  /** The request's path, for errors. */
+  path: string;
 }
 
 const PATHS: Record<CallLogScope, string> = {
@@ -57,27 +61,47 @@ export async function* listRecordings(
     perPage: String(options.perPage ?? 1000),
   });
   const keep = options.raw ? (record: CallLogRecord) => record : slim;
-  // Only the page's items stay referenced while they are yielded, never the parsed page itself.
-  const itemsOf = (page: CallLogPage): { items: RecordingItem[]; next: string | undefined } => {
-    const items: RecordingItem[] = [];
-    const records = page.records ?? [];
-    for (const record of records) {
+  // One buffer for every page: the next page is read only once every record of this one has been yielded.
+  const buffer = new PageBuffer();
+  let page = await firstPage(api, buffer, options.scope, query, log);
+  for (;;) {
+    for (const span of page.records) {
       stats.records++;
-      const recording = record.recording;
-      if (!recording?.id || !recording.contentUri || seen.has(String(recording.id))) continue;
+      const record = parseRecord(buffer, span, page.path);
+      const recording = record?.recording;
+      if (!record || !recording?.id || !recording.contentUri || seen.has(String(recording.id))) continue;
       const recordingId = String(recording.id);
       seen.add(recordingId);
       stats.recordings++;
-      items.push({ recordingId, contentUri: recording.contentUri, record: keep(record) });
+      yield { recordingId, contentUri: recording.contentUri, record: keep(record) };
     }
-    return { items, next: records.length > 0 ? page.navigation?.nextPage?.uri : undefined };
-  };
-  let page = itemsOf(await firstPage(api, options.scope, query, log));
-  for (;;) {
-    yield* page.items;
-    if (!page.next) return;
-    page = itemsOf(await api.getJson<CallLogPage>(page.next));
+    if (!page.next || page.records.length === 0) return;
+    page = await getPage(api, buffer, page.next);
   }
+}
+
+function getPage(api: ApiClient, buffer: PageBuffer, url: string): Promise<CallLogPage> {
+  return api.getJsonWith(url, undefined, async (response) => {
+    await buffer.fill(response.body);
+    const { records, rest } = buffer.split();
+    const next = (rest as { navigation?: { nextPage?: { uri?: unknown } } } | null)?.navigation?.nextPage
+      ?.uri;
+    return {
+      records,
+      next: typeof next === "string" ? next : undefined,
+      path: new URL(response.url).pathname,
+    };
+  });
+}
+
+function parseRecord(buffer: PageBuffer, span: RecordSpan, path: string): CallLogRecord | undefined {
+  let record: unknown;
+  try {
+    record = buffer.parse(span);
+  } catch {
+    throw new ApiError(200, undefined, "response is not JSON", path);
+  }
+  return typeof record === "object" && record !== null ? (record as CallLogRecord) : undefined;
 }
 
 /** The fields of a record that naming, the manifest and retries read; nothing else of the page stays alive. */
@@ -113,19 +137,20 @@ function party({ phoneNumber, extensionNumber, name }: CallParty): CallParty {
 
 async function firstPage(
   api: ApiClient,
+  buffer: PageBuffer,
   scope: CallLogScope | undefined,
   query: URLSearchParams,
   log: Logger,
 ): Promise<CallLogPage> {
   const url = (s: CallLogScope) => `${PATHS[s]}?${query}`;
-  if (scope) return api.getJson<CallLogPage>(url(scope));
+  if (scope) return getPage(api, buffer, url(scope));
   try {
-    return await api.getJson<CallLogPage>(url("account"));
+    return await getPage(api, buffer, url("account"));
   } catch (error) {
     if (!(error instanceof ApiError) || error.status !== 403) throw error;
     log.info(
       "no permission for the account-wide call log; listing your own extension's calls (--scope extension)",
     );
-    return api.getJson<CallLogPage>(url("extension"));
+    return getPage(api, buffer, url("extension"));
   }
 }

@@ -18,20 +18,23 @@ export function listingClient(
     ...init,
     signal: init?.signal ?? options.signal,
   });
+  /** One page request, asked again with backoff while it fails transiently. */
+  async function retried<T>(request: () => Promise<T>): Promise<T> {
+    for (let failures = 1; ; failures++) {
+      try {
+        return await request();
+      } catch (error) {
+        if (!isTransient(error) || failures >= policy.attempts || options.signal.aborted) throw error;
+        const delayMs = backoffMs(failures, policy);
+        options.log.debug(`call-log page: ${(error as Error).message}; retrying in ${delayMs} ms`);
+        await sleep(delayMs, undefined, { signal: options.signal });
+      }
+    }
+  }
   return {
     get: (url, init) => api.get(url, withSignal(init)),
-    async getJson<T>(url: string, init?: ApiRequestInit): Promise<T> {
-      for (let failures = 1; ; failures++) {
-        try {
-          return await api.getJson<T>(url, withSignal(init));
-        } catch (error) {
-          if (!isTransient(error) || failures >= policy.attempts || options.signal.aborted) throw error;
-          const delayMs = backoffMs(failures, policy);
-          options.log.debug(`call-log page: ${(error as Error).message}; retrying in ${delayMs} ms`);
-          await sleep(delayMs, undefined, { signal: options.signal });
-        }
-      }
-    },
+    getJson: (url, init) => retried(() => api.getJson(url, withSignal(init))),
+    getJsonWith: (url, init, read) => retried(() => api.getJsonWith(url, withSignal(init), read)),
   };
 }
 

@@ -208,6 +208,26 @@ describe("ApiClient", () => {
     expect((error as Error).message).not.toContain("dateFrom");
   });
 
+  it("getJsonWith hands a 2xx body to the reader and types what goes wrong while reading", async () => {
+    const api = await serve((req, res) => {
+      if (req.url === "/cut") {
+        res.writeHead(200, { "content-type": "application/json", "content-length": "1000" });
+        res.write('{"records":[');
+        setTimeout(() => res.destroy(), 20); // connection lost mid-body
+      } else json(res, 200, { ok: true });
+    });
+    const { api: client_ } = client(api.origin);
+    await expect(client_.getJsonWith("/ok", undefined, (r) => r.text())).resolves.toBe('{"ok":true}');
+    await expect(
+      client_.getJsonWith("/ok", undefined, async () => {
+        throw new SyntaxError("bad");
+      }),
+    ).rejects.toMatchObject({ status: 200, message: expect.stringContaining("not JSON") });
+    await expect(client_.getJsonWith("/cut", undefined, (r) => r.text())).rejects.toBeInstanceOf(
+      NetworkError,
+    );
+  });
+
   it("get hands other statuses (404, 5xx) to the caller untouched", async () => {
     const api = await serve((_req, res) => json(res, 404, { errors: [{ errorCode: "CMN-102" }] }));
     const { api: client_ } = client(api.origin);

@@ -1,5 +1,6 @@
 import { describe, expect, it } from "vitest";
 import { ApiError } from "../../../src/api/errors.js";
+import { createResponse } from "../../../src/api/response.js";
 import type { ApiClient } from "../../../src/api/types.js";
 import { type ListingStats, type ListOptions, listRecordings } from "../../../src/recordings/call-log.js";
 import type { CallLogRecord } from "../../../src/recordings/types.js";
@@ -28,7 +29,8 @@ function fakeApi(pages: CallLogRecord[][], options: { forbidAccount?: boolean } 
   const requested: string[] = [];
   const api: ApiClient = {
     get: () => Promise.reject(new Error("not used")),
-    getJson: async <T>(url: string): Promise<T> => {
+    getJson: () => Promise.reject(new Error("not used")),
+    getJsonWith: async (url, _init, read) => {
       requested.push(url);
       const parsed = new URL(url, "https://platform.ringcentral.com");
       if (options.forbidAccount && parsed.pathname === ACCOUNT) {
@@ -39,7 +41,11 @@ function fakeApi(pages: CallLogRecord[][], options: { forbidAccount?: boolean } 
         page < pages.length
           ? `https://platform.ringcentral.com${parsed.pathname}?page=${page + 1}`
           : undefined;
-      return { records: pages[page - 1] ?? [], navigation: next ? { nextPage: { uri: next } } : {} } as T;
+      const body = JSON.stringify({
+        records: pages[page - 1] ?? [],
+        navigation: next ? { nextPage: { uri: next } } : {},
+      });
+      return read(createResponse({ status: 200, url: parsed.href, body }));
     },
   };
   return { api, requested };
@@ -167,6 +173,6 @@ describe("listRecordings: what each item keeps", () => {
     const items = [];
     for await (const item of listRecordings(api, { ...OPTIONS, raw: true }, logCollector().log))
       items.push(item);
-    expect(items[0]?.record).toBe(full);
+    expect(items[0]?.record).toEqual(full);
   });
 });

@@ -50,6 +50,9 @@ function fakeApi(status: (id: string) => number = () => 200) {
     async getJson() {
       throw new Error("unused");
     },
+    async getJsonWith() {
+      throw new Error("unused");
+    },
   };
   return { api, stats };
 }

@@ -41,6 +41,9 @@ function scriptedApi(...handlers: Handler[]) {
     async getJson() {
       throw new Error("not used");
     },
+    async getJsonWith() {
+      throw new Error("not used");
+    },
   };
   return { api, requests };
 }
