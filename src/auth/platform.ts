@@ -43,7 +43,7 @@ const { version } = createRequire(import.meta.url)("../../package.json") as { ve
  * The token endpoint through @ringcentral/sdk, with guardrails, because the SDK's defaults fight a shared store:
  *  - it refreshes on its own inside every API request (`ensureLoggedIn`) and retries a 401 after cancelling the
  *    access token, which makes the next refresh send `access_token_ttl=-1`. So API calls never go through the
- *    SDK (our ApiClient does them with fetch and asks the auth session), and every SDK request here is sent with
+ *    SDK (our ApiClient does them over node:http and asks the auth session), and every SDK request here is sent with
  *    `retry: true`, which turns off its 401/429 re-send;
  *  - `clearCacheOnRefreshError` (default true) wipes its store on any failed refresh: off, and its store is an
  *    in-memory map private to one short-lived instance (unique cachePrefix), never the user's token store;

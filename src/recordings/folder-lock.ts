@@ -4,7 +4,7 @@ import { link, mkdir, readFile, rmdir, stat, unlink, writeFile } from "node:fs/p
 import { hostname } from "node:os";
 import { join } from "node:path";
 import { BusyError } from "../errors.js";
-import { isNotFound } from "./fs-util.js";
+import { isNotFound } from "../fs-util.js";
 
 /** Who holds a folder: enough to tell a live holder from a dead one, and to name it in the busy message. */
 export interface LockHolder {

@@ -1,6 +1,6 @@
 import { readdir } from "node:fs/promises";
 import { basename, dirname } from "node:path";
-import { isNotFound } from "./fs-util.js";
+import { isNotFound } from "../fs-util.js";
 
 /**
  * The names each folder held when this run first looked into it: one `readdir` per folder instead of a `stat`

@@ -1,7 +1,7 @@
 import { createReadStream } from "node:fs";
 import { type FileHandle, mkdir, open, readFile, truncate } from "node:fs/promises";
 import { isAbsolute, join, relative, sep } from "node:path";
-import { fileSize, isNotFound, writeFileAtomic } from "./fs-util.js";
+import { fileSize, isNotFound, writeFileAtomic } from "../fs-util.js";
 
 /** One verified recording on disk. `path` is relative to DIR with "/" separators, so a DIR can move. */
 export interface ManifestEntry {

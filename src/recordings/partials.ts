@@ -1,6 +1,6 @@
 import { mkdir, readFile, rm } from "node:fs/promises";
 import { join } from "node:path";
-import { isNotFound, writeFileAtomic } from "./fs-util.js";
+import { isNotFound, writeFileAtomic } from "../fs-util.js";
 
 /**
  * Where an unfinished transfer is going. The final name depends on `{ext}`, which only the response's

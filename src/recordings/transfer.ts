@@ -6,8 +6,8 @@ import { setTimeout as sleep } from "node:timers/promises";
 import { ForeignHostError } from "../api/errors.js";
 import type { ApiClient, ApiResponse } from "../api/types.js";
 import { CliError, ExitCode, InterruptedError, OperationError } from "../errors.js";
+import { fileSize, fsyncDir, fsyncFile } from "../fs-util.js";
 import type { Logger } from "../ui/logger.js";
-import { fileSize, fsyncDir, fsyncFile } from "./fs-util.js";
 import { type PartialJournal, type PartialRecord, partPathOf } from "./partials.js";
 
 /** One recording to fetch. The caller decides names and what "recorded" means; the transfer moves bytes. */

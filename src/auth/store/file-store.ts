@@ -1,7 +1,8 @@
 import { rm } from "node:fs/promises";
+import { readIfExists } from "../../fs-util.js";
 import { StoreCorruptError } from "../errors.js";
 import { InvalidRecordError, type ProfileRecord, parseProfileRecord } from "../profile.js";
-import { readIfExists, writeFileAtomic } from "./atomic-file.js";
+import { writePrivateFileAtomic } from "./atomic-file.js";
 import type { ProfileStore } from "./types.js";
 
 /** Store `file`: the record as plain JSON, mode 0600 in a 0700 directory, for headless hosts without a keychain. */
@@ -20,7 +21,7 @@ export class FileStore implements ProfileStore {
   }
 
   async write(record: ProfileRecord): Promise<void> {
-    await writeFileAtomic(this.path, `${JSON.stringify(record, null, 2)}\n`);
+    await writePrivateFileAtomic(this.path, `${JSON.stringify(record, null, 2)}\n`);
   }
 
   async remove(): Promise<void> {

@@ -1,7 +1,8 @@
 import { rm } from "node:fs/promises";
+import { readIfExists } from "../../fs-util.js";
 import { StoreCorruptError } from "../errors.js";
 import type { ProfileRecord } from "../profile.js";
-import { readIfExists, writeFileAtomic } from "./atomic-file.js";
+import { writePrivateFileAtomic } from "./atomic-file.js";
 import { parseStoredJson } from "./file-store.js";
 import type { KeyVault } from "./keychain.js";
 import { newKey, newKeyId, parseEnvelope, SealError, seal, unseal } from "./sealed.js";
@@ -40,7 +41,7 @@ export class KeychainStore implements ProfileStore {
   async write(record: ProfileRecord): Promise<void> {
     const key = this.cachedKey ?? (await this.existingKey()) ?? (await this.createKey());
     const envelope = seal(JSON.stringify(record), key.key, key.id, this.profile);
-    await writeFileAtomic(this.path, `${JSON.stringify(envelope, null, 2)}\n`);
+    await writePrivateFileAtomic(this.path, `${JSON.stringify(envelope, null, 2)}\n`);
   }
 
   async remove(): Promise<void> {

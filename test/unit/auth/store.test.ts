@@ -3,7 +3,7 @@ import * as fsp from "node:fs/promises";
 import { join } from "node:path";
 import { afterEach, beforeEach, describe, expect, it, vi } from "vitest";
 import { KeychainUnavailableError, StoreCorruptError } from "../../../src/auth/errors.js";
-import { writeFileAtomic } from "../../../src/auth/store/atomic-file.js";
+import { writePrivateFileAtomic } from "../../../src/auth/store/atomic-file.js";
 import { locateStore, storeOf, writeToChosenStore } from "../../../src/auth/store/select.js";
 import { tempDir } from "../../helpers/cli.js";
 import { activeRecord, MemoryVault, memoryLogger, pair } from "./fakes.js";
@@ -160,17 +160,17 @@ describe("choosing and locating the backend", () => {
 describe("atomic write", () => {
   it("replaces the whole file and leaves no temp files behind", async () => {
     const path = join(dir.path, "sub", "x.json");
-    await writeFileAtomic(path, "first");
-    await writeFileAtomic(path, "second");
+    await writePrivateFileAtomic(path, "first");
+    await writePrivateFileAtomic(path, "second");
     expect(readFileSync(path, "utf8")).toBe("second");
     expect(readdirSync(join(dir.path, "sub"))).toEqual(["x.json"]);
   });
 
   it("keeps the old content intact when the write fails before the rename", async () => {
     const path = join(dir.path, "x.json");
-    await writeFileAtomic(path, "old content");
+    await writePrivateFileAtomic(path, "old content");
     vi.mocked(fsp.rename).mockRejectedValueOnce(Object.assign(new Error("EIO"), { code: "EIO" }));
-    await expect(writeFileAtomic(path, "new content")).rejects.toThrow("EIO");
+    await expect(writePrivateFileAtomic(path, "new content")).rejects.toThrow("EIO");
     expect(readFileSync(path, "utf8")).toBe("old content");
     expect(readdirSync(dir.path)).toEqual(["x.json"]);
   });

@@ -1,5 +1,5 @@
 import { randomBytes } from "node:crypto";
-import { open, rename, rm, stat } from "node:fs/promises";
+import { open, readFile, rename, rm, stat } from "node:fs/promises";
 import { basename, dirname, join } from "node:path";
 
 /** Size of a regular file, or undefined when it does not exist. */
@@ -41,12 +41,32 @@ export async function fsyncDir(dir: string): Promise<void> {
   }
 }
 
-/** Write a whole small file so that readers see either the old or the new content, never a torn one. */
-export async function writeFileAtomic(path: string, data: string): Promise<void> {
-  const temp = join(dirname(path), `.${basename(path)}.${randomBytes(4).toString("hex")}.tmp`);
+/** The file's text, or undefined when it does not exist. */
+export async function readIfExists(path: string): Promise<string | undefined> {
   try {
-    const handle = await open(temp, "w");
+    return await readFile(path, "utf8");
+  } catch (error) {
+    if (isNotFound(error)) return undefined;
+    throw error;
+  }
+}
+
+/**
+ * Replace `path` with `data` so that a crash at any moment leaves either the old or the new content, never a
+ * torn file: temp file beside it -> fsync -> rename -> fsync the directory so the rename itself is durable.
+ * With `mode`, the file is created with exactly that mode (the umask may narrow it; chmod restores it).
+ */
+export async function writeFileAtomic(
+  path: string,
+  data: string,
+  options: { mode?: number } = {},
+): Promise<void> {
+  const dir = dirname(path);
+  const temp = join(dir, `.${basename(path)}.${process.pid}.${randomBytes(4).toString("hex")}.tmp`);
+  try {
+    const handle = await open(temp, "wx", options.mode ?? 0o666);
     try {
+      if (options.mode !== undefined) await handle.chmod(options.mode);
       await handle.writeFile(data, "utf8");
       await handle.sync();
     } finally {
@@ -57,5 +77,5 @@ export async function writeFileAtomic(path: string, data: string): Promise<void>
     await rm(temp, { force: true });
     throw error;
   }
-  await fsyncDir(dirname(path));
+  await fsyncDir(dir);
 }
