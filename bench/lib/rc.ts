@@ -1,20 +1,12 @@
 import { mkdirSync } from "node:fs";
 import { join, resolve } from "node:path";
 import { fileURLToPath } from "node:url";
+import type { DownloadSummary } from "../../src/recordings/downloader.js";
 import type { StartedEmulator } from "./emulator-protocol.js";
 import { lastJsonLine, type Measured, measure } from "./measure.js";
 
 /** The built CLI, run exactly as users run it. */
 export const CLI = resolve(fileURLToPath(new URL("../../bin/rc-recordings.js", import.meta.url)));
-
-/** The `--json` summary of `download` (the fields the benchmark reads). */
-export interface DownloadSummary {
-  listed: number;
-  downloaded: number;
-  skipped: number;
-  failed: number;
-  bytes: number;
-}
 
 export interface RcRun extends Measured {
   summary: DownloadSummary | undefined;

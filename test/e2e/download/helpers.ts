@@ -2,6 +2,7 @@ import { createHash } from "node:crypto";
 import { createReadStream, existsSync, readdirSync, readFileSync, statSync } from "node:fs";
 import { join, relative } from "node:path";
 import { expect } from "vitest";
+import type { DownloadSummary } from "../../../src/recordings/downloader.js";
 import type { ManifestEntry } from "../../../src/recordings/manifest.js";
 import type { EmulatorOptions } from "../../emulator/index.js";
 import { type CliOptions, spawnCli } from "../../helpers/cli.js";
@@ -31,17 +32,8 @@ export async function setupDownload(emulator: EmulatorOptions = {}): Promise<Dow
   };
 }
 
-export function summaryOf(stdout: string) {
-  return JSON.parse(stdout) as {
-    listed: number;
-    downloaded: number;
-    skipped: number;
-    failed: number;
-    bytes: number;
-    durationMs: number;
-    failures: { recordingId: string; error: string }[];
-    planned?: string[];
-  };
+export function summaryOf(stdout: string): DownloadSummary {
+  return JSON.parse(stdout) as DownloadSummary;
 }
 
 export function manifestOf(out: string): ManifestEntry[] {
