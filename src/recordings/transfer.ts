@@ -284,6 +284,15 @@ async function receive(
     };
   }
   const length = headerNumber(res.headers.get("content-length"));
+  if (length === undefined && res.status === 200 && !isChunked(res)) {
+    // The body ends when the connection closes, so a cut-short body looks exactly like a complete one.
+    res.discard();
+    return {
+      kind: "retry",
+      reason: "no Content-Length and not chunked: a complete body cannot be told from a truncated one",
+      progressed: false,
+    };
+  }
 
   let start = 0;
   let total = length;
@@ -328,6 +337,11 @@ async function receive(
     };
   }
   return finish(job, deps, record, start + written, hash, start);
+}
+
+/** Chunked framing has an explicit end; Node's parser reports a body cut before it as an error. */
+function isChunked(res: ApiResponse): boolean {
+  return /(^|,)\s*chunked\s*$/i.test(res.headers.get("transfer-encoding") ?? "");
 }
 
 function headerNumber(value: string | null): number | undefined {
