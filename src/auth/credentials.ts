@@ -1,4 +1,5 @@
 import { readFile } from "node:fs/promises";
+import { isLoopback } from "../api/hosts.js";
 import { UsageError } from "../errors.js";
 import { registerSecret } from "../ui/redact.js";
 import type { AppCredentials } from "./profile.js";
@@ -119,8 +120,6 @@ async function fromFile(
   return value;
 }
 
-const LOOPBACK = new Set(["localhost", "127.0.0.1", "[::1]"]);
-
 /**
  * The API origin without a trailing slash. Plain http only for loopback hosts (a local emulator): anywhere else
  * it would send the client secret and tokens in the clear.
@@ -132,7 +131,7 @@ export function normalizeServer(value: string): string {
   } catch {
     throw new UsageError(`--server: "${value}" is not a URL (e.g. ${DEFAULT_SERVER})`);
   }
-  if (url.protocol !== "https:" && !(url.protocol === "http:" && LOOPBACK.has(url.hostname))) {
+  if (url.protocol !== "https:" && !(url.protocol === "http:" && isLoopback(url))) {
     throw new UsageError(`--server: "${value}" must be an https:// URL`);
   }
   return url.origin;

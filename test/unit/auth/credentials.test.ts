@@ -1,6 +1,7 @@
 import { writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { afterEach, beforeEach, describe, expect, it } from "vitest";
+import { isLoopback } from "../../../src/api/hosts.js";
 import { DEFAULT_SERVER, normalizeServer, resolveCredentials } from "../../../src/auth/credentials.js";
 import { UsageError } from "../../../src/errors.js";
 import { redact } from "../../../src/ui/redact.js";
@@ -149,5 +150,20 @@ describe("normalizeServer", () => {
     expect(normalizeServer("http://127.0.0.1:4000")).toBe("http://127.0.0.1:4000");
     expect(() => normalizeServer("http://platform.example.com")).toThrow(UsageError);
     expect(() => normalizeServer("not a url")).toThrow(UsageError);
+  });
+
+  it("accepts plain http exactly where the bearer-token rule treats the host as loopback", () => {
+    for (const host of ["localhost", "127.0.0.1", "[::1]", "127.0.0.2", "0.0.0.0", "example.com"]) {
+      const url = `http://${host}:4000`;
+      const accepted = (() => {
+        try {
+          normalizeServer(url);
+          return true;
+        } catch {
+          return false;
+        }
+      })();
+      expect(accepted, url).toBe(isLoopback(new URL(url)));
+    }
   });
 });
