@@ -25,11 +25,12 @@ export interface RunState {
 export const STATE_DIR_NAME = ".rc-recordings";
 
 /**
- * New calls reach the call log 15-30 s late, and a call is logged (with its start time) only once it ends, so
- * the next run re-reads a window before the last `to` that covers long calls too. Re-listed recordings cost a
- * line in a call-log page, never a content request: the manifest skips them.
+ * The call log is filtered by a call's start time, but a call is logged only once it ends (and 15-30 s late),
+ * so the next run re-reads this window before the last `to`. A call longer than 12 h that spans a run boundary
+ * can still be missed; `--from` covers it. Re-listed recordings cost a line in a call-log page, never a
+ * content request: the manifest skips them.
  */
-export const INCREMENTAL_OVERLAP_MS = 2 * 60 * 60 * 1000;
+export const INCREMENTAL_OVERLAP_MS = 12 * 60 * 60 * 1000;
 export const FIRST_RUN_WINDOW_MS = 24 * 60 * 60 * 1000;
 
 type Saved = Pick<ManifestEntry, "path" | "bytes">;

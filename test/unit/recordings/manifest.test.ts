@@ -88,6 +88,17 @@ describe("Manifest", () => {
     await manifest.close();
   });
 
+  it("re-reads enough before the last run's end to find a 10-hour call that ended just after it", async () => {
+    const manifest = await Manifest.open(dir.path, { writable: true });
+    const lastTo = Date.parse("2026-01-01T12:00:00Z");
+    await manifest.writeState({ lastTo: new Date(lastTo).toISOString(), finishedAt: "x" });
+    // Logged only once it ended (after lastTo), but filtered by its start, 10 h before lastTo.
+    const callStart = lastTo - 10 * 60 * 60 * 1000;
+    const next = await manifest.incrementalFrom(new Date("2026-01-02T00:00:00Z"));
+    expect(next.getTime()).toBeLessThanOrEqual(callStart);
+    await manifest.close();
+  });
+
   it("refuses paths outside DIR", async () => {
     const manifest = await Manifest.open(dir.path, { writable: false });
     expect(manifest.relativePath(join(dir.path, "a", "b.mp3"))).toBe("a/b.mp3");
