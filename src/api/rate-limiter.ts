@@ -1,3 +1,4 @@
+import { parseRetryAfter } from "../retry.js";
 import { type Route, routeOf } from "./routes.js";
 import type { ApiHeaders } from "./types.js";
 
@@ -341,7 +342,7 @@ class GroupBudget {
   private startPenalty(now: number, headers: ApiHeaders): void {
     this.rateLimited++;
     const penaltyMs =
-      retryAfterMs(headers.get("retry-after"), now) ?? this.options.defaultPenaltyMs ?? 60_000;
+      parseRetryAfter(headers.get("retry-after"), now) ?? this.options.defaultPenaltyMs ?? 60_000;
     this.penaltyUntil = Math.max(this.penaltyUntil, now + penaltyMs);
     // After the penalty the server's count is unknown: learn it again with a single request.
     this.mode = "learning";
@@ -389,13 +390,4 @@ function positiveNumber(value: string | null): number | undefined {
 function nonNegativeNumber(value: string | null): number | undefined {
   const n = value === null || value.trim() === "" ? Number.NaN : Number(value);
   return Number.isFinite(n) && n >= 0 ? n : undefined;
-}
-
-/** Retry-After is seconds or an HTTP date. */
-export function retryAfterMs(value: string | null, now: number): number | undefined {
-  if (value === null || value.trim() === "") return undefined;
-  const seconds = Number(value);
-  if (Number.isFinite(seconds)) return seconds >= 0 ? seconds * 1000 : undefined;
-  const date = Date.parse(value);
-  return Number.isNaN(date) ? undefined : Math.max(0, date - now);
 }

@@ -20,3 +20,11 @@ export class KeychainUnavailableError extends OperationError {}
 export class CredentialsRejectedError extends CliError {
   readonly exitCode = ExitCode.loginRequired;
 }
+
+/**
+ * The token endpoint stayed unreachable (network error, 408, 5xx) through its own retries. Nothing is wrong
+ * with the login, so a caller with a longer patience (the listing, a transfer) may try again later.
+ */
+export class TokenEndpointUnavailableError extends OperationError {
+  readonly retryable = true;
+}

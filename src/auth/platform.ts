@@ -2,10 +2,11 @@ import { randomUUID } from "node:crypto";
 import { createRequire } from "node:module";
 import type { ExternalsOptions, SDK } from "@ringcentral/sdk";
 import { InterruptedError, OperationError } from "../errors.js";
+import { backoffMs, sleep } from "../retry.js";
 import type { Logger } from "../ui/logger.js";
 import { registerSecret } from "../ui/redact.js";
+import { TokenEndpointUnavailableError } from "./errors.js";
 import { type AppCredentials, registerTokenSecrets, type TokenPair } from "./profile.js";
-import { sleep } from "./sleep.js";
 import { classify, stringField, type TokenFailure, TokenRequestRejected } from "./token-failure.js";
 
 /**
@@ -19,7 +20,7 @@ export interface TokenEndpoint {
   revoke(app: AppCredentials, token: string, signal?: AbortSignal): Promise<void>;
 }
 
-export interface RetryPolicy {
+export interface TokenRetryPolicy {
   /** Tries for a request that fails on the network or with 5xx/408 (RingCentral: 3 tries). */
   attempts: number;
   /** Wait before retry n (1-based) after a network error or 5xx. */
@@ -30,9 +31,9 @@ export interface RetryPolicy {
   defaultRetryAfterMs: number;
 }
 
-export const DEFAULT_RETRY: RetryPolicy = {
+export const DEFAULT_TOKEN_RETRY: TokenRetryPolicy = {
   attempts: 3,
-  backoffMs: (retry) => 2_000 * 2 ** (retry - 1),
+  backoffMs: (retry) => backoffMs(retry, { baseDelayMs: 2_000, maxDelayMs: 30_000, jitter: "none" }),
   rateLimitWaits: 2,
   defaultRetryAfterMs: 60_000,
 };
@@ -53,7 +54,7 @@ const { version } = createRequire(import.meta.url)("../../package.json") as { ve
 export class SdkTokenEndpoint implements TokenEndpoint {
   constructor(
     private readonly log: Logger,
-    private readonly retry: RetryPolicy = DEFAULT_RETRY,
+    private readonly retry: TokenRetryPolicy = DEFAULT_TOKEN_RETRY,
     private readonly now: () => number = Date.now,
   ) {}
 
@@ -197,7 +198,9 @@ export class SdkTokenEndpoint implements TokenEndpoint {
       }
       failures += 1;
       if (failures >= attempts) {
-        throw new OperationError(`could not ${what}: ${failure.reason}`, { cause: failure.cause });
+        throw new TokenEndpointUnavailableError(`could not ${what}: ${failure.reason}`, {
+          cause: failure.cause,
+        });
       }
       const waitMs = this.retry.backoffMs(failures);
       this.log.debug(`could not ${what} (${failure.reason}); retrying in ${Math.ceil(waitMs / 1000)} s`);

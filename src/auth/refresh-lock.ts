@@ -1,7 +1,7 @@
 import { dirname } from "node:path";
 import lockfile from "proper-lockfile";
 import { OperationError } from "../errors.js";
-import { sleep } from "./sleep.js";
+import { sleep } from "../retry.js";
 import { ensurePrivateDir } from "./store/atomic-file.js";
 
 /** Mutual exclusion for everything that changes a profile's tokens, across processes. */

@@ -1,5 +1,7 @@
 // How a token request failed, sorted by what to do next (RingCentral's rules for the token endpoint).
 
+import { parseRetryAfter } from "../retry.js";
+
 /** The server answered the token request with a definite "no" (4xx): retrying the same request cannot help. */
 export class TokenRequestRejected extends Error {
   constructor(
@@ -39,7 +41,7 @@ export async function classify(error: unknown): Promise<TokenFailure> {
   }
   const status = response.status;
   if (status === 429)
-    return { kind: "rate-limited", retryAfterMs: retryAfterMs(response.headers.get("retry-after")) };
+    return { kind: "rate-limited", retryAfterMs: parseRetryAfter(response.headers.get("retry-after")) };
   if (status === 408 || status >= 500) return { kind: "transient", reason: `HTTP ${status}`, cause: error };
   const body: Record<string, unknown> = await response
     .clone()
@@ -57,14 +59,6 @@ export async function classify(error: unknown): Promise<TokenFailure> {
     kind: "rejected",
     error: new TokenRequestRejected(status, stringField(body.error), errorCode, description),
   };
-}
-
-function retryAfterMs(header: string | null): number | undefined {
-  if (!header) return undefined;
-  const seconds = Number(header);
-  if (Number.isFinite(seconds) && seconds >= 0) return seconds * 1000;
-  const date = Date.parse(header);
-  return Number.isNaN(date) ? undefined : Math.max(0, date - Date.now());
 }
 
 export function stringField(value: unknown): string {

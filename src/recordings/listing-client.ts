@@ -1,8 +1,7 @@
-import { setTimeout as sleep } from "node:timers/promises";
 import { ApiError, NetworkError } from "../api/errors.js";
 import type { ApiClient, ApiRequestInit } from "../api/types.js";
+import { backoffMs, LISTING_RETRY, type RetryBudget, sleep } from "../retry.js";
 import type { Logger } from "../ui/logger.js";
-import { backoffMs, DEFAULT_RETRY, type RetryPolicy } from "./transfer.js";
 
 /**
  * The client the call-log listing uses inside a run: every request carries the run's signal (a page held by the
@@ -11,9 +10,9 @@ import { backoffMs, DEFAULT_RETRY, type RetryPolicy } from "./transfer.js";
  */
 export function listingClient(
   api: ApiClient,
-  options: { signal: AbortSignal; log: Logger; retry?: Partial<RetryPolicy> },
+  options: { signal: AbortSignal; log: Logger; retry?: Partial<RetryBudget> },
 ): ApiClient {
-  const policy = { ...DEFAULT_RETRY, ...options.retry };
+  const policy = { ...LISTING_RETRY, ...options.retry };
   const withSignal = (init: ApiRequestInit | undefined): ApiRequestInit => ({
     ...init,
     signal: init?.signal ?? options.signal,
@@ -27,7 +26,7 @@ export function listingClient(
         if (!isTransient(error) || failures >= policy.attempts || options.signal.aborted) throw error;
         const delayMs = backoffMs(failures, policy);
         options.log.debug(`call-log page: ${(error as Error).message}; retrying in ${delayMs} ms`);
-        await sleep(delayMs, undefined, { signal: options.signal });
+        await sleep(delayMs, options.signal);
       }
     }
   }

@@ -2,11 +2,11 @@ import { createHash, type Hash } from "node:crypto";
 import { createReadStream } from "node:fs";
 import { open, rename, rm } from "node:fs/promises";
 import { dirname } from "node:path";
-import { setTimeout as sleep } from "node:timers/promises";
 import { ForeignHostError } from "../api/errors.js";
 import type { ApiClient, ApiResponse } from "../api/types.js";
 import { CliError, ExitCode, InterruptedError, OperationError } from "../errors.js";
 import { fileSize, fsyncDir, fsyncFile } from "../fs-util.js";
+import { backoffMs, parseRetryAfter, type RetryBudget, sleep } from "../retry.js";
 import type { Logger } from "../ui/logger.js";
 import { type PartialJournal, type PartialRecord, partPathOf } from "./partials.js";
 
@@ -29,13 +29,10 @@ export interface TransferResult {
   resumedFrom: number;
 }
 
-export interface RetryPolicy {
-  /** Attempts in a row that may fail without writing a byte before the recording fails. */
-  attempts: number;
+/** `attempts`: attempts in a row that may fail without writing a byte before the recording fails. */
+export interface RetryPolicy extends RetryBudget {
   /** Hard cap on requests per recording, even when every attempt makes some progress. */
   maxRequests: number;
-  baseDelayMs: number;
-  maxDelayMs: number;
   /** No byte (or no response) for this long: the attempt is abandoned and retried. */
   idleTimeoutMs: number;
 }
@@ -94,25 +91,16 @@ export async function transferRecording(job: TransferJob, deps: TransferDeps): P
     if (failuresInARow >= policy.attempts) break;
     const delayMs = attempt.delayMs ?? backoffMs(failuresInARow, policy);
     deps.log.debug(`recording ${job.recordingId}: ${attempt.reason}; retrying in ${delayMs} ms`);
-    if (delayMs > 0) await sleep(delayMs, undefined, { signal: deps.signal }).catch(() => undefined);
+    if (delayMs > 0) await sleep(delayMs, deps.signal).catch(() => throwIfInterrupted(deps.signal));
   }
   throwIfInterrupted(deps.signal);
   throw new TransferFailedError(`${lastReason} (gave up after retries)`, false);
 }
 
-/** Exponential backoff with "equal jitter": half fixed, half random, so parallel retries spread out. */
-export function backoffMs(failures: number, policy: Pick<RetryPolicy, "baseDelayMs" | "maxDelayMs">): number {
-  const ceiling = Math.min(policy.maxDelayMs, policy.baseDelayMs * 2 ** Math.max(0, failures - 1));
-  return Math.round(ceiling / 2 + Math.random() * (ceiling / 2));
-}
-
-/** Retry-After as seconds or an HTTP date; undefined when absent or unreadable. Capped so a typo cannot stall a run. */
-export function retryAfterMs(header: string | null, now = Date.now()): number | undefined {
-  if (!header) return undefined;
-  const seconds = Number(header.trim());
-  const ms = Number.isFinite(seconds) ? seconds * 1000 : Date.parse(header) - now;
-  if (!Number.isFinite(ms)) return undefined;
-  return Math.min(MAX_RETRY_AFTER_MS, Math.max(0, Math.round(ms)));
+/** A Retry-After of hours (a typo, a confused proxy) must not stall a run: past this, back off as usual. */
+function retryAfterMs(header: string | null): number | undefined {
+  const ms = parseRetryAfter(header);
+  return ms === undefined ? undefined : Math.min(MAX_RETRY_AFTER_MS, ms);
 }
 
 interface ContentRange {

@@ -1,7 +1,7 @@
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from "node:http";
 import type { AddressInfo } from "node:net";
 import { afterEach, beforeEach, describe, expect, it } from "vitest";
-import { type RetryPolicy, SdkTokenEndpoint } from "../../../src/auth/platform.js";
+import { SdkTokenEndpoint, type TokenRetryPolicy } from "../../../src/auth/platform.js";
 import { TokenRequestRejected } from "../../../src/auth/token-failure.js";
 import { OperationError } from "../../../src/errors.js";
 import { APP, memoryLogger, pair } from "./fakes.js";
@@ -65,7 +65,12 @@ afterEach(async () => {
   await new Promise((r) => server.close(r));
 });
 
-const FAST: RetryPolicy = { attempts: 3, backoffMs: () => 10, rateLimitWaits: 2, defaultRetryAfterMs: 10 };
+const FAST: TokenRetryPolicy = {
+  attempts: 3,
+  backoffMs: () => 10,
+  rateLimitWaits: 2,
+  defaultRetryAfterMs: 10,
+};
 const endpoint = () => new SdkTokenEndpoint(memoryLogger().log, FAST);
 const app = () => ({ ...APP, server: origin });
 

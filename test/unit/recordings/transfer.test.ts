@@ -10,7 +10,6 @@ import { InterruptedError } from "../../../src/errors.js";
 import { MemoryPartialJournal } from "../../../src/recordings/partials.js";
 import {
   parseContentRange,
-  retryAfterMs,
   TransferFailedError,
   type TransferJob,
   type TransferResult,
@@ -302,12 +301,5 @@ describe("header parsing", () => {
     expect(parseContentRange("bytes 10-99/*")).toEqual({ start: 10, end: 99, total: undefined });
     expect(parseContentRange("bytes 10-100/100")).toBeUndefined();
     expect(parseContentRange(null)).toBeUndefined();
-  });
-
-  it("reads Retry-After as seconds or a date, capped", () => {
-    expect(retryAfterMs("3")).toBe(3000);
-    expect(retryAfterMs(new Date(10_000).toUTCString(), 5_000)).toBe(5000);
-    expect(retryAfterMs("99999")).toBe(120_000);
-    expect(retryAfterMs("soon")).toBeUndefined();
   });
 });
