@@ -1,6 +1,6 @@
-import { ApiError, NetworkError } from "../api/errors.js";
+import { ApiError } from "../api/errors.js";
 import type { ApiClient, ApiRequestInit } from "../api/types.js";
-import { backoffMs, LISTING_RETRY, type RetryBudget, sleep } from "../retry.js";
+import { backoffMs, isRetryable, LISTING_RETRY, type RetryBudget, sleep } from "../retry.js";
 import type { Logger } from "../ui/logger.js";
 
 /**
@@ -37,7 +37,8 @@ export function listingClient(
   };
 }
 
+/** Typed retryable errors (network, token endpoint outage) and a server's own 5xx/408 answer to the page. */
 function isTransient(error: unknown): boolean {
-  if (error instanceof NetworkError) return true;
+  if (isRetryable(error)) return true;
   return error instanceof ApiError && (error.status >= 500 || error.status === 408);
 }
