@@ -163,7 +163,9 @@ class Run {
     const listingComplete = await this.pump(range);
     if (this.fatal) throw this.fatal;
     const interrupted = deps.signal.aborted;
-    if (listingComplete && !interrupted && !options.dryRun) await this.saveState(range);
+    if (listingComplete && !interrupted && !options.dryRun) {
+      await this.manifest.recordRun({ ...range, oldestRetryable: this.oldestRetryable });
+    }
 
     this.summary.durationMs = Date.now() - this.started;
     if (options.dryRun && !deps.onPlanned) this.summary.planned = this.planned;
@@ -302,14 +304,6 @@ class Run {
   private async occupied(path: string): Promise<boolean> {
     const absolute = this.manifest.absolute(path);
     return (await this.onDisk.has(absolute)) || (await this.onDisk.has(partPathOf(absolute)));
-  }
-
-  private async saveState(range: TimeRange): Promise<void> {
-    const lastTo = Math.min(range.to.getTime(), this.oldestRetryable ?? Number.POSITIVE_INFINITY);
-    await this.manifest.writeState({
-      lastTo: new Date(lastTo).toISOString(),
-      finishedAt: new Date().toISOString(),
-    });
   }
 }
 

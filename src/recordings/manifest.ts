@@ -16,9 +16,32 @@ export interface ManifestEntry {
 
 /** Where the next run without `--from` starts. */
 export interface RunState {
-  /** The `to` of the last completed run (held back to the oldest recording that still has to be retried). */
+  /** The incremental high-water mark: everything before it was listed (see `nextLastTo`). */
   lastTo: string;
   finishedAt: string;
+}
+
+/** A run whose listing reached its end, as far as the incremental state is concerned. */
+export interface ListedRun {
+  from: Date;
+  to: Date;
+  /** Start time (ms) of the oldest recording that failed but may succeed later, if any. */
+  oldestRetryable: number | undefined;
+}
+
+/**
+ * The next high-water mark after `run`. It advances to `run.to` only when the run's listing joined up with
+ * the previous mark (otherwise the gap between them was never listed: a `--from 1h` test run after nights
+ * that failed must not make the next nightly skip those days), and a range that ends earlier never moves it
+ * back. A recording that failed but may succeed later holds the mark at its start, even below the previous
+ * mark, so that the next incremental run lists it again.
+ */
+export function nextLastTo(previous: number | undefined, run: ListedRun): number {
+  const retryFrom = run.oldestRetryable ?? Number.POSITIVE_INFINITY;
+  if (previous === undefined) return Math.min(run.to.getTime(), retryFrom);
+  const joined = run.from.getTime() <= previous;
+  const reached = joined ? Math.max(previous, run.to.getTime()) : previous;
+  return Math.min(reached, retryFrom);
 }
 
 /** The folder inside DIR for everything that is not a recording: manifest, state, lock, partial records. */
@@ -132,6 +155,13 @@ export class Manifest {
       if (isNotFound(error) || error instanceof SyntaxError) return undefined;
       throw error;
     }
+  }
+
+  /** Move the incremental mark for a run whose listing completed (see `nextLastTo`). */
+  async recordRun(run: ListedRun, finishedAt = new Date()): Promise<void> {
+    const previous = await this.readState();
+    const lastTo = nextLastTo(previous === undefined ? undefined : Date.parse(previous.lastTo), run);
+    await this.writeState({ lastTo: new Date(lastTo).toISOString(), finishedAt: finishedAt.toISOString() });
   }
 
   async writeState(state: RunState): Promise<void> {

@@ -178,6 +178,22 @@ describe("runDownload", () => {
     expect(state.lastTo).toBe("2026-01-01T06:00:00.000Z");
   });
 
+  it("keeps the incremental mark when an explicit range leaves a gap after it", async () => {
+    const { api } = fakeApi();
+    const stateFile = join(dir.path, ".rc-recordings", "state.json");
+    await runDownload(
+      options({ to: new Date("2025-12-31T00:00:00Z") }),
+      deps(api, () => listOf([])),
+    );
+    const nightly = JSON.parse(readFileSync(stateFile, "utf8")).lastTo;
+    // A test run over the last hour, days later: the days in between were never listed.
+    await runDownload(
+      options({ from: new Date("2026-01-01T23:00:00Z"), to: new Date("2026-01-02T00:00:00Z") }),
+      deps(api, () => listOf([item("1")])),
+    );
+    expect(JSON.parse(readFileSync(stateFile, "utf8")).lastTo).toBe(nightly);
+  });
+
   it("plans paths in a dry run without content requests or files", async () => {
     const { api, stats } = fakeApi();
     const outcome = await runDownload(

@@ -6,6 +6,7 @@ import {
   INCREMENTAL_OVERLAP_MS,
   Manifest,
   type ManifestEntry,
+  nextLastTo,
 } from "../../../src/recordings/manifest.js";
 import { tempDir } from "../../helpers/cli.js";
 
@@ -97,6 +98,37 @@ describe("Manifest", () => {
     const next = await manifest.incrementalFrom(new Date("2026-01-02T00:00:00Z"));
     expect(next.getTime()).toBeLessThanOrEqual(callStart);
     await manifest.close();
+  });
+
+  it("moves the incremental mark only for a range that joins the previous one, never backwards", async () => {
+    const manifest = await Manifest.open(dir.path, { writable: true });
+    const at = (iso: string) => new Date(`2026-01-${iso}Z`);
+    const lastTo = async () => (await manifest.readState())?.lastTo;
+    const run = (from: string, to: string, oldestRetryable?: string) =>
+      manifest.recordRun({
+        from: at(from),
+        to: at(to),
+        oldestRetryable: oldestRetryable === undefined ? undefined : at(oldestRetryable).getTime(),
+      });
+
+    await run("01T00:00", "02T00:00"); // first run: its end
+    expect(await lastTo()).toBe(at("02T00:00").toISOString());
+    await run("05T23:00", "06T00:00"); // `--from 1h` after nights that failed: the days between stay unlisted
+    expect(await lastTo()).toBe(at("02T00:00").toISOString());
+    await run("01T12:00", "03T00:00"); // joins the mark: advances
+    expect(await lastTo()).toBe(at("03T00:00").toISOString());
+    await run("01T00:00", "02T12:00"); // an older range: the mark stays
+    expect(await lastTo()).toBe(at("03T00:00").toISOString());
+    await run("02T12:00", "04T00:00", "02T20:00"); // a retryable failure holds it at that recording
+    expect(await lastTo()).toBe(at("02T20:00").toISOString());
+    await manifest.close();
+  });
+
+  it("lets a retryable failure hold the mark even below the previous one, so the next run lists it again", () => {
+    const run = { from: new Date(0), to: new Date(100), oldestRetryable: 20 };
+    expect(nextLastTo(50, run)).toBe(20);
+    expect(nextLastTo(undefined, run)).toBe(20);
+    expect(nextLastTo(undefined, { ...run, oldestRetryable: undefined })).toBe(100);
   });
 
   it("refuses paths outside DIR", async () => {
