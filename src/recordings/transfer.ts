@@ -2,11 +2,11 @@ import { createHash, type Hash } from "node:crypto";
 import { createReadStream } from "node:fs";
 import { open, rename, rm } from "node:fs/promises";
 import { dirname } from "node:path";
-import { ForeignHostError } from "../api/errors.js";
+import { ForeignHostError, NetworkError, RateLimitedError } from "../api/errors.js";
 import type { ApiClient, ApiResponse } from "../api/types.js";
-import { CliError, ExitCode, InterruptedError, OperationError } from "../errors.js";
+import { CliError, InterruptedError, LoginRequiredError, OperationError } from "../errors.js";
 import { fileSize, fsyncDir, fsyncFile } from "../fs-util.js";
-import { backoffMs, parseRetryAfter, type RetryBudget, sleep } from "../retry.js";
+import { backoffMs, isRetryable, parseRetryAfter, type RetryBudget, sleep } from "../retry.js";
 import type { Logger } from "../ui/logger.js";
 import { type PartialJournal, type PartialRecord, partPathOf } from "./partials.js";
 
@@ -68,7 +68,8 @@ export class TransferFailedError extends OperationError {
 type Attempt =
   | { kind: "done"; result: TransferResult }
   | { kind: "retry"; reason: string; progressed: boolean; delayMs?: number }
-  | { kind: "fail"; reason: string };
+  /** `permanent`: retrying later will not help either (404, 403, a foreign host). */
+  | { kind: "fail"; reason: string; permanent: boolean };
 
 const MAX_RETRY_AFTER_MS = 120_000;
 
@@ -85,7 +86,7 @@ export async function transferRecording(job: TransferJob, deps: TransferDeps): P
     throwIfInterrupted(deps.signal);
     const attempt = await runAttempt(job, deps, policy.idleTimeoutMs);
     if (attempt.kind === "done") return attempt.result;
-    if (attempt.kind === "fail") throw new TransferFailedError(attempt.reason, true);
+    if (attempt.kind === "fail") throw new TransferFailedError(attempt.reason, attempt.permanent);
     lastReason = attempt.reason;
     failuresInARow = attempt.progressed ? 0 : failuresInARow + 1;
     if (failuresInARow >= policy.attempts) break;
@@ -127,8 +128,13 @@ function throwIfInterrupted(signal: AbortSignal): void {
 }
 
 /** Errors that end the whole run rather than one recording: no login, or the user stopped us. */
-function endsTheRun(error: unknown): boolean {
-  return error instanceof CliError && error.exitCode !== ExitCode.error;
+export function endsTheRun(error: unknown): boolean {
+  return error instanceof LoginRequiredError || error instanceof InterruptedError;
+}
+
+/** Worth another attempt: typed network/server failures only, so a bug or a bad path fails at once. */
+function isTransient(error: unknown): boolean {
+  return isRetryable(error) || error instanceof RateLimitedError;
 }
 
 /** What an attempt reports while it runs: the response arrived, bytes arrived. */
@@ -169,18 +175,18 @@ async function runAttempt(job: TransferJob, deps: TransferDeps, idleTimeoutMs: n
   } catch (error) {
     throwIfInterrupted(deps.signal);
     if (endsTheRun(error)) throw error;
-    if (error instanceof ForeignHostError) return { kind: "fail", reason: error.message };
-    const reason = stalled
-      ? `no data for ${Math.round(idleTimeoutMs / 1000)} s`
-      : describeNetworkError(error);
-    return { kind: "retry", reason, progressed };
+    if (stalled)
+      return { kind: "retry", reason: `no data for ${Math.round(idleTimeoutMs / 1000)} s`, progressed };
+    if (error instanceof ForeignHostError) return { kind: "fail", reason: error.message, permanent: true };
+    if (isTransient(error)) return { kind: "retry", reason: describeError(error), progressed };
+    return { kind: "fail", reason: describeError(error), permanent: false };
   } finally {
     clearTimeout(idle);
     deps.signal.removeEventListener("abort", forward);
   }
 }
 
-function describeNetworkError(error: unknown): string {
+function describeError(error: unknown): string {
   if (!(error instanceof Error)) return String(error);
   const cause = (error as { cause?: { code?: string; message?: string } }).cause;
   return cause?.code ? `${error.message} (${cause.code})` : error.message;
@@ -213,8 +219,8 @@ async function attemptOnce(
     await discard(job, deps, partial);
     return { kind: "retry", reason: "range not satisfiable; starting over", progressed: false, delayMs: 0 };
   }
-  if (status === 404) return { kind: "fail", reason: "recording not found (HTTP 404)" };
-  if (status === 403) return { kind: "fail", reason: "access denied (HTTP 403)" };
+  if (status === 404) return { kind: "fail", reason: "recording not found (HTTP 404)", permanent: true };
+  if (status === 403) return { kind: "fail", reason: "access denied (HTTP 403)", permanent: true };
   if (status === 408 || status >= 500) {
     const delayMs = retryAfterMs(res.headers.get("retry-after"));
     return {
@@ -224,7 +230,7 @@ async function attemptOnce(
       ...(delayMs === undefined ? {} : { delayMs }),
     };
   }
-  return { kind: "fail", reason: `unexpected HTTP ${status}` };
+  return { kind: "fail", reason: `unexpected HTTP ${status}`, permanent: true };
 }
 
 /** Crash after the rename but before the manifest line: the final file is complete; record it, fetch nothing. */
@@ -269,6 +275,7 @@ async function receive(
     return {
       kind: "fail",
       reason: `not a recording: HTTP ${res.status} with ${contentType || "no"} Content-Type`,
+      permanent: true,
     };
   }
   const length = headerNumber(res.headers.get("content-length"));
@@ -355,8 +362,7 @@ async function writeBody(
   const stop = () => res.body.destroy();
   signal.addEventListener("abort", stop, { once: true });
   try {
-    for await (const chunk of res.body) {
-      const bytes = chunk as Buffer;
+    for await (const bytes of received(res)) {
       await handle.write(bytes);
       hash.update(bytes);
       written += bytes.length;
@@ -367,6 +373,15 @@ async function writeBody(
   } finally {
     signal.removeEventListener("abort", stop);
     await handle.close();
+  }
+}
+
+/** The body's chunks; a failure of the stream itself (reset, abort, stall) is a NetworkError, a disk error is not. */
+async function* received(res: ApiResponse): AsyncGenerator<Buffer> {
+  try {
+    for await (const chunk of res.body) yield chunk as Buffer;
+  } catch (error) {
+    throw new NetworkError(URL.canParse(res.url) ? new URL(res.url).pathname : res.url, error);
   }
 }
 

@@ -3,10 +3,10 @@ import { existsSync, readFileSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { Readable } from "node:stream";
 import { afterEach, beforeEach, describe, expect, it } from "vitest";
-import { ForeignHostError } from "../../../src/api/errors.js";
+import { ForeignHostError, NetworkError } from "../../../src/api/errors.js";
 import { createResponse, type ResponseInit } from "../../../src/api/response.js";
 import type { ApiClient, ApiRequestInit, ApiResponse } from "../../../src/api/types.js";
-import { InterruptedError } from "../../../src/errors.js";
+import { BusyError, InterruptedError, LoginRequiredError } from "../../../src/errors.js";
 import { MemoryPartialJournal } from "../../../src/recordings/partials.js";
 import {
   parseContentRange,
@@ -292,6 +292,54 @@ describe("transferRecording", () => {
     await expect(run(api, controller.signal)).rejects.toBeInstanceOf(InterruptedError);
     expect(readFileSync(join(dir.path, "rec.mp3.part")).length).toBe(1000);
     expect(journal.records.get("42")?.total).toBe(5000);
+  });
+});
+
+describe("what is retried", () => {
+  it("fails a programming or containment error at once instead of retrying it like a network error", async () => {
+    const { api, requests } = scriptedApi(() => audio(CONTENT));
+    let commitCalls = 0;
+    const failing: TransferJob = {
+      ...job(),
+      commit: async () => {
+        commitCalls += 1;
+        throw new Error("path escapes DIR");
+      },
+    };
+    const error = await transferRecording(failing, {
+      api,
+      journal,
+      signal: new AbortController().signal,
+      log: new Logger("quiet"),
+      retry: FAST,
+    }).catch((e: unknown) => e);
+    expect(error).toBeInstanceOf(TransferFailedError);
+    expect(error).toMatchObject({ permanent: false, reason: expect.stringContaining("escapes DIR") });
+    expect(requests).toHaveLength(1);
+    expect(commitCalls).toBe(1);
+  });
+
+  it("retries a typed network error", async () => {
+    const { api, requests } = scriptedApi(
+      () => {
+        throw new NetworkError("/content", Object.assign(new Error("reset"), { code: "ECONNRESET" }));
+      },
+      () => audio(CONTENT),
+    );
+    expect((await run(api)).sha256).toBe(sha(CONTENT));
+    expect(requests).toHaveLength(2);
+  });
+
+  it("ends the run on a lost login, but fails only the recording on any other typed error", async () => {
+    const lost = scriptedApi(() => {
+      throw new LoginRequiredError("the stored login was rejected");
+    });
+    await expect(run(lost.api)).rejects.toBeInstanceOf(LoginRequiredError);
+    const busy = scriptedApi(() => {
+      throw new BusyError("someone else");
+    });
+    await expect(run(busy.api)).rejects.toBeInstanceOf(TransferFailedError);
+    expect(busy.requests).toHaveLength(1);
   });
 });
 
