@@ -4,10 +4,19 @@ import { OperationError } from "../errors.js";
 import { sleep } from "../retry.js";
 import { ensurePrivateDir } from "./store/atomic-file.js";
 
+/** Proof that the holder still owns the lock, checked right before every step that cannot be undone. */
+export interface LockLease {
+  /** Throws LockLostError when the lock may have passed to another process. */
+  assertHeld(): void;
+}
+
 /** Mutual exclusion for everything that changes a profile's tokens, across processes. */
 export interface ProfileLock {
-  withLock<T>(work: () => Promise<T>, signal?: AbortSignal): Promise<T>;
+  withLock<T>(work: (lease: LockLease) => Promise<T>, signal?: AbortSignal): Promise<T>;
 }
+
+/** The lock was (or may have been) taken over while held; the step it guarded was not started. */
+export class LockLostError extends OperationError {}
 
 export interface RefreshLockOptions {
   /** A lock whose holder stopped touching it this long ago is taken over (the holder crashed). Min 2000. */
@@ -20,12 +29,19 @@ export interface RefreshLockOptions {
 
 // A refresh takes well under a second, but a holder may sit out an Auth-group 429 (Retry-After up to 60 s), so
 // contenders wait long; a crashed holder stops renewing its lock's mtime and loses it after `staleMs`.
-const DEFAULT_OPTIONS: RefreshLockOptions = { staleMs: 10_000, maxWaitMs: 180_000, pollMs: 50 };
+const DEFAULT_OPTIONS: RefreshLockOptions = { staleMs: 20_000, maxWaitMs: 180_000, pollMs: 50 };
 
 /**
- * The profile's refresh lock: a `<target>.lock` directory (mkdir is atomic) whose mtime the holder renews;
- * proper-lockfile treats it as stale once the renewals stop, which is what a short lock held by a process that
- * may be SIGKILLed needs. The lock is released on normal exit and on signals.
+ * The profile's refresh lock: a `<target>.lock` directory (mkdir is atomic) whose mtime the holder renews every
+ * tenth of `staleMs`; proper-lockfile treats it as stale once the renewals stop, which is what a short lock held
+ * by a process that may be SIGKILLed needs. The lock is released on normal exit and on signals.
+ *
+ * A live holder can still lose the lock: if its event loop stalls (or the disk hangs) for about `staleMs`, a
+ * contender takes it over. Two processes refreshing with the same refresh token would cost the loser its pair
+ * (invalid_grant) and an extra session, so the holder calls `lease.assertHeld()` before each token request.
+ * It fails when proper-lockfile reported the lock compromised, or — because that report comes from a timer that
+ * may not have run yet after a stall — when our own heartbeat has not ticked for half of `staleMs`: a takeover
+ * needs the mtime to be a full `staleMs` old, so a recent tick proves the lock is still ours.
  */
 export class RefreshLock implements ProfileLock {
   private readonly options: RefreshLockOptions;
@@ -37,16 +53,45 @@ export class RefreshLock implements ProfileLock {
     this.options = { ...DEFAULT_OPTIONS, ...options };
   }
 
-  async withLock<T>(work: () => Promise<T>, signal?: AbortSignal): Promise<T> {
-    const release = await this.acquire(signal);
+  async withLock<T>(work: (lease: LockLease) => Promise<T>, signal?: AbortSignal): Promise<T> {
+    const { staleMs } = this.options;
+    const heartbeatMs = Math.max(1_000, Math.floor(staleMs / 10));
+    let compromised: Error | undefined;
+    const release = await this.acquire(
+      heartbeatMs,
+      (error) => {
+        compromised = error;
+      },
+      signal,
+    );
+    let lastTick = Date.now();
+    const ticker = setInterval(() => {
+      lastTick = Date.now();
+    }, heartbeatMs);
+    ticker.unref();
+    const lease: LockLease = {
+      assertHeld: () => {
+        const silentMs = Date.now() - lastTick;
+        if (compromised === undefined && silentMs < staleMs / 2) return;
+        const why = compromised ? compromised.message : `this process stalled for ${silentMs} ms`;
+        throw new LockLostError(
+          `lost the token lock ${this.target}.lock (${why}); another rc-recordings process may be renewing the tokens, so this one did not`,
+        );
+      },
+    };
     try {
-      return await work();
+      return await work(lease);
     } finally {
+      clearInterval(ticker);
       await release().catch(() => undefined); // already released when compromised; nothing left to do
     }
   }
 
-  private async acquire(signal?: AbortSignal): Promise<() => Promise<void>> {
+  private async acquire(
+    heartbeatMs: number,
+    onCompromised: (error: Error) => void,
+    signal?: AbortSignal,
+  ): Promise<() => Promise<void>> {
     await ensurePrivateDir(dirname(this.target));
     const deadline = Date.now() + this.options.maxWaitMs;
     for (;;) {
@@ -54,11 +99,10 @@ export class RefreshLock implements ProfileLock {
         return await lockfile.lock(this.target, {
           realpath: false,
           stale: this.options.staleMs,
-          update: Math.max(1_000, Math.floor(this.options.staleMs / 4)),
+          update: heartbeatMs,
           retries: 0,
-          // The default throws from a timer and kills the process. A lost lock only means another process may
-          // refresh too; the store's re-read keeps that safe enough, so carry on.
-          onCompromised: () => undefined,
+          // The default throws from a timer and kills the process; the lease reports it to the holder instead.
+          onCompromised,
         });
       } catch (error) {
         if ((error as NodeJS.ErrnoException).code !== "ELOCKED") {

@@ -3,7 +3,7 @@ import { type CliError, LoginRequiredError } from "../errors.js";
 import type { Logger } from "../ui/logger.js";
 import type { TokenEndpoint } from "./platform.js";
 import { type AppCredentials, type ProfileRecord, refreshTokenAlive, type TokenPair } from "./profile.js";
-import type { ProfileLock } from "./refresh-lock.js";
+import { type LockLease, LockLostError, type ProfileLock } from "./refresh-lock.js";
 import { authServices } from "./services.js";
 import type { ProfileStore } from "./store/types.js";
 import { TokenRequestRejected } from "./token-failure.js";
@@ -38,8 +38,10 @@ export interface SessionSnapshot {
  * or a request reports a 401, it recovers ONCE for all concurrent callers of this process: new callers wait,
  * the profile's cross-process lock is taken, the store is RE-READ (another process may already have rotated the
  * pair: then that pair is used), otherwise the pair is refreshed and PERSISTED before anyone uses it. A refresh
- * rejected with invalid_grant leads to one re-login with the stored JWT (the old session is dead anyway, so this
- * cannot push out a live one); if that is rejected too, the login is marked ended and LoginRequiredError follows.
+ * rejected with invalid_grant first re-reads the store (another process may have rotated the pair while this
+ * one's lock was lost); only if the pair there is the rejected one does it log in once with the stored JWT (the
+ * old session is dead anyway, so this cannot push out a live one); if that is rejected too, the login is marked
+ * ended and LoginRequiredError follows.
  */
 export class AuthSession implements AccessTokenProvider {
   readonly server: string;
@@ -96,8 +98,19 @@ export class AuthSession implements AccessTokenProvider {
   }
 
   private async recoverUnderLock(rejectedToken: string | undefined): Promise<void> {
+    try {
+      await this.recoverOnce(rejectedToken);
+    } catch (error) {
+      if (!(error instanceof LockLostError)) throw error;
+      // Nothing was sent: take the lock again; the re-read then finds what the other process stored.
+      this.deps.log.debug(error.message);
+      await this.recoverOnce(rejectedToken);
+    }
+  }
+
+  private async recoverOnce(rejectedToken: string | undefined): Promise<void> {
     const { lock, store, log, signal } = this.deps;
-    await lock.withLock(async () => {
+    await lock.withLock(async (lease) => {
       const record = requireActive(await store.read(), this.profile);
       this.credentials = record.credentials;
       const stored = record.login.tokens;
@@ -108,24 +121,28 @@ export class AuthSession implements AccessTokenProvider {
         this.tokens = stored;
         return;
       }
-      const renewed = await this.renew(record);
+      const renewal = await this.renew(record, lease);
       // Persist BEFORE use: if this process dies right after, the next one must find the live pair, because the
       // refresh has just killed the old one.
-      await store.write(renewed);
-      this.tokens = renewed.login.tokens;
+      if (renewal.kind === "renewed") await store.write(renewal.record);
+      this.tokens = renewal.record.login.tokens;
     }, signal);
   }
 
-  /** Refresh, or once log in again with the stored JWT when the refresh token is dead. */
-  private async renew(record: ActiveRecord): Promise<ActiveRecord> {
+  /**
+   * Refresh, or once log in again with the stored JWT when the refresh token is dead — unless the store by then
+   * holds a pair another process rotated (then that one is adopted and nothing needs writing).
+   */
+  private async renew(record: ActiveRecord, lease: LockLease): Promise<Renewal> {
     const { endpoint, log, signal } = this.deps;
     const stored = record.login.tokens;
     const now = this.now();
     if (refreshTokenAlive(stored, now)) {
       try {
+        lease.assertHeld();
         const tokens = await endpoint.refreshGrant(record.credentials, stored, signal);
         log.debug("token pair refreshed");
-        return { ...record, login: { ...record.login, tokens, lastRefreshAt: this.now() } };
+        return renewed({ ...record, login: { ...record.login, tokens, lastRefreshAt: this.now() } });
       } catch (error) {
         if (!(error instanceof TokenRequestRejected)) throw error; // network/5xx: the store stays untouched
         if (!error.invalidGrant) {
@@ -133,14 +150,20 @@ export class AuthSession implements AccessTokenProvider {
             cause: error,
           });
         }
+        const latest = requireActive(await this.deps.store.read(), this.profile);
+        if (latest.login.tokens.refreshToken !== stored.refreshToken) {
+          log.debug("the refresh token was rejected, but another process has stored a newer pair; using it");
+          return { kind: "adopted", record: latest };
+        }
         log.info(`the refresh token was rejected (${error.message}); logging in again with the stored JWT`);
       }
     } else {
       log.info("the refresh token has expired; logging in again with the stored JWT");
     }
     try {
+      lease.assertHeld();
       const tokens = await endpoint.jwtGrant(record.credentials, signal);
-      return { ...record, login: { state: "active", tokens, loggedInAt: this.now() } };
+      return renewed({ ...record, login: { state: "active", tokens, loggedInAt: this.now() } });
     } catch (error) {
       if (!(error instanceof TokenRequestRejected)) throw error;
       // Both dead: remember it, so later runs fail fast instead of spending Auth-group requests on it again.
@@ -158,6 +181,11 @@ export class AuthSession implements AccessTokenProvider {
     return tokens.accessTokenExpiresAt - margin <= this.now();
   }
 }
+
+/** A pair this process obtained (must be stored before use), or one another process already stored. */
+type Renewal = { kind: "renewed"; record: ActiveRecord } | { kind: "adopted"; record: ActiveRecord };
+
+const renewed = (record: ActiveRecord): Renewal => ({ kind: "renewed", record });
 
 /** The record if its login is active; otherwise the LoginRequiredError that explains why not. */
 export function requireActive(record: ProfileRecord | undefined, profile: string): ActiveRecord {

@@ -1,7 +1,7 @@
 import { KeychainUnavailableError } from "../../../src/auth/errors.js";
 import type { TokenEndpoint } from "../../../src/auth/platform.js";
 import type { AppCredentials, ProfileRecord, TokenPair } from "../../../src/auth/profile.js";
-import type { ProfileLock } from "../../../src/auth/refresh-lock.js";
+import { type LockLease, LockLostError, type ProfileLock } from "../../../src/auth/refresh-lock.js";
 import type { KeyVault } from "../../../src/auth/store/keychain.js";
 import type { ProfileStore } from "../../../src/auth/store/types.js";
 import { Logger } from "../../../src/ui/logger.js";
@@ -57,12 +57,16 @@ export class MemoryStore implements ProfileStore {
   }
 }
 
-/** A lock within one process that records whether work ever overlapped. */
+/**
+ * A lock within one process that records whether work ever overlapped. `loseNext` makes the next holder's
+ * lease report the lock lost (as if another process had taken it over).
+ */
 export class MemoryLock implements ProfileLock {
   held = false;
   acquisitions = 0;
+  loseNext = false;
   private queue: Promise<void> = Promise.resolve();
-  async withLock<T>(work: () => Promise<T>): Promise<T> {
+  async withLock<T>(work: (lease: LockLease) => Promise<T>): Promise<T> {
     const previous = this.queue;
     let release!: () => void;
     this.queue = new Promise((r) => {
@@ -71,8 +75,15 @@ export class MemoryLock implements ProfileLock {
     await previous;
     this.held = true;
     this.acquisitions += 1;
+    const lost = this.loseNext;
+    this.loseNext = false;
+    const lease: LockLease = {
+      assertHeld: () => {
+        if (lost) throw new LockLostError("lost the token lock (test)");
+      },
+    };
     try {
-      return await work();
+      return await work(lease);
     } finally {
       this.held = false;
       release();

@@ -1,7 +1,7 @@
-import { mkdirSync, utimesSync } from "node:fs";
+import { mkdirSync, rmSync, utimesSync } from "node:fs";
 import { join } from "node:path";
 import { afterEach, beforeEach, describe, expect, it } from "vitest";
-import { RefreshLock } from "../../../src/auth/refresh-lock.js";
+import { LockLostError, RefreshLock } from "../../../src/auth/refresh-lock.js";
 import { OperationError } from "../../../src/errors.js";
 import { tempDir } from "../../helpers/cli.js";
 
@@ -57,5 +57,38 @@ describe("RefreshLock", () => {
       .catch((e: unknown) => e);
     expect(error).toBeInstanceOf(OperationError);
     expect((error as Error).message).toMatch(/held the token lock/);
+  });
+
+  it("the lease confirms a lock that is still held", async () => {
+    const lock = new RefreshLock(join(dir.path, "default"), { staleMs: 2_000 });
+    await lock.withLock(async (lease) => {
+      await delay(50);
+      expect(() => lease.assertHeld()).not.toThrow();
+    });
+  });
+
+  it("the lease reports the lock lost when proper-lockfile finds it compromised", async () => {
+    const target = join(dir.path, "default");
+    const error = await new RefreshLock(target, { staleMs: 2_000 })
+      .withLock(async (lease) => {
+        rmSync(`${target}.lock`, { recursive: true }); // what a takeover by another process looks like
+        await delay(1_400); // the heartbeat (every 1 s here) notices
+        lease.assertHeld();
+      })
+      .catch((e: unknown) => e);
+    expect(error).toBeInstanceOf(LockLostError);
+  });
+
+  it("the lease reports the lock lost after a stall long enough for a takeover, before any timer ran", async () => {
+    const error = await new RefreshLock(join(dir.path, "default"), { staleMs: 2_000 })
+      .withLock(async (lease) => {
+        const until = Date.now() + 1_100; // the event loop is blocked for over half of staleMs
+        while (Date.now() < until) {
+          // busy wait
+        }
+        lease.assertHeld();
+      })
+      .catch((e: unknown) => e);
+    expect(error).toBeInstanceOf(LockLostError);
   });
 });

@@ -119,6 +119,36 @@ describe("AuthSession", () => {
     expect(endpoint.jwtGrants).toBe(1);
   });
 
+  it("re-reads the store after invalid_grant and adopts a pair another process rotated meanwhile", async () => {
+    const { session, endpoint, store, clock, tokens } = setup();
+    const rotated = pair(clock.now());
+    endpoint.onRefresh = () => {
+      store.record = activeRecord(rotated); // the other process won the race for the same refresh token
+      throw invalidGrant();
+    };
+    await session.recover(tokens.accessToken);
+    expect(endpoint.jwtGrants).toBe(0);
+    expect(store.writes).toHaveLength(0);
+    expect(await session.getAccessToken()).toBe(rotated.accessToken);
+  });
+
+  it("sends no refresh under a lost lock; takes the lock again and uses what the other process stored", async () => {
+    const { session, endpoint, store, lock, clock, tokens } = setup();
+    lock.loseNext = true;
+    const rotated = pair(clock.now());
+    const originalRead = store.read.bind(store);
+    let reads = 0;
+    store.read = async () => {
+      reads += 1;
+      if (reads === 2) store.record = activeRecord(rotated); // rotated while this process held a lost lock
+      return originalRead();
+    };
+    await session.recover(tokens.accessToken);
+    expect(endpoint.refreshGrants + endpoint.jwtGrants).toBe(0);
+    expect(lock.acquisitions).toBe(2);
+    expect(await session.getAccessToken()).toBe(rotated.accessToken);
+  });
+
   it("marks the login ended and fails fast for every later caller when the JWT is rejected too", async () => {
     const { session, endpoint, store, tokens } = setup();
     endpoint.onRefresh = () => {
