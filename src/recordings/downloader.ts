@@ -115,6 +115,9 @@ export async function runDownload(options: DownloadOptions, deps: DownloaderDeps
   }
 }
 
+/** The holder of a name that a file not written by this run already has. */
+const TAKEN_ON_DISK = Symbol("taken on disk");
+
 class Run {
   private readonly summary: DownloadSummary = {
     listed: 0,
@@ -126,9 +129,12 @@ class Run {
     failures: [],
   };
   private readonly planned: string[] = [];
-  /** Paths claimed by this run (relative), so two recordings never pick the same free name. */
-  private readonly claimed = new Set<string>();
-  /** What was on disk before this run; anything the run writes is in `claimed`. */
+  /**
+   * Names (relative paths) this run handed out, each with the recording it went to, so two recordings never
+   * pick the same free name and a recording that asks again (its transfer restarted) gets its own name back.
+   */
+  private readonly claims = new Map<string, string | typeof TAKEN_ON_DISK>();
+  /** What was on disk before this run; anything the run writes is in `claims`. */
   private readonly onDisk = new FolderNames();
   /** Start time of the oldest recording that failed but may succeed later: the next run must list it again. */
   private oldestRetryable: number | undefined;
@@ -282,19 +288,25 @@ class Run {
   }
 
   /**
-   * A free DIR-relative path for this recording: its own earlier path is reused; another recording's file,
-   * a stranger's file, or a path claimed by this run gets a suffix.
+   * A free DIR-relative path for this recording: its own earlier path (saved, or claimed earlier in this run)
+   * is reused; another recording's file, a stranger's file, or a name claimed by another recording gets a
+   * suffix.
    */
   private async claim(item: RecordingItem, contentType: string | undefined): Promise<string> {
     const base = this.deps.pathFor(item, contentType);
     for (let n = 1; ; n++) {
       const candidate = n === 1 ? base : this.deps.withSuffix(base, n);
-      if (this.claimed.has(candidate)) continue;
+      const holder = this.claims.get(candidate);
+      if (holder === item.recordingId) return candidate;
+      if (holder !== undefined) continue;
       const owner = this.manifest.ownerOf(candidate);
       if (owner !== undefined && owner !== item.recordingId) continue;
       // Claimed before the disk check awaits, so a concurrent claim cannot pick the same name.
-      this.claimed.add(candidate);
-      if (owner === undefined && (await this.occupied(candidate))) continue;
+      this.claims.set(candidate, item.recordingId);
+      if (owner === undefined && (await this.occupied(candidate))) {
+        this.claims.set(candidate, TAKEN_ON_DISK);
+        continue;
+      }
       // Guards against a template that escapes DIR even if naming let it through.
       this.manifest.relativePath(this.manifest.absolute(candidate));
       return candidate;
@@ -303,7 +315,9 @@ class Run {
 
   private async occupied(path: string): Promise<boolean> {
     const absolute = this.manifest.absolute(path);
-    return (await this.onDisk.has(absolute)) || (await this.onDisk.has(partPathOf(absolute)));
+    // A `.part` from an earlier run counts only while it is still there: a transfer that starts over discards
+    // its own `.part` before it asks for a name, possibly after the folder was read.
+    return (await this.onDisk.has(absolute)) || (await this.onDisk.stillHas(partPathOf(absolute)));
   }
 }
 

@@ -1,4 +1,4 @@
-import { readdir } from "node:fs/promises";
+import { lstat, readdir } from "node:fs/promises";
 import { basename, dirname } from "node:path";
 import { isNotFound } from "../fs-util.js";
 
@@ -13,6 +13,18 @@ export class FolderNames {
   /** Whether an entry named like `path` was in its folder. */
   async has(path: string): Promise<boolean> {
     return (await this.namesIn(dirname(path))).has(basename(path));
+  }
+
+  /** Like `has`, but an entry removed since its folder was read no longer counts (a stat, only for a hit). */
+  async stillHas(path: string): Promise<boolean> {
+    if (!(await this.has(path))) return false;
+    try {
+      await lstat(path);
+      return true;
+    } catch (error) {
+      if (isNotFound(error)) return false;
+      throw error;
+    }
   }
 
   private namesIn(folder: string): Promise<ReadonlySet<string>> {

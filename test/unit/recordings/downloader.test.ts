@@ -1,6 +1,7 @@
 import { createHash } from "node:crypto";
-import { existsSync, readFileSync, writeFileSync } from "node:fs";
+import { existsSync, readdirSync, readFileSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
+import { Readable } from "node:stream";
 import { afterEach, beforeEach, describe, expect, it } from "vitest";
 import { ApiError } from "../../../src/api/errors.js";
 import { createResponse } from "../../../src/api/response.js";
@@ -55,6 +56,38 @@ function fakeApi(status: (id: string) => number = () => 200) {
     },
   };
   return { api, stats };
+}
+
+/** The first content request of each listed recording gets a connection reset before the first byte. */
+function resetFirstAttempt(api: ApiClient, ids: string[], onReset: () => void = () => {}): ApiClient {
+  const reset = new Set<string>();
+  return {
+    ...api,
+    async get(url, init) {
+      const id = /recording\/([^/]+)\/content/.exec(url)?.[1] ?? "";
+      if (!ids.includes(id) || reset.has(id)) return api.get(url, init);
+      reset.add(id);
+      onReset();
+      const body = new Readable({
+        read() {
+          this.destroy(Object.assign(new Error("socket hang up"), { code: "ECONNRESET" }));
+        },
+      });
+      return createResponse({
+        status: 200,
+        url,
+        body,
+        headers: { "content-type": "audio/mpeg", "content-length": String(bodyOf(id).length) },
+      });
+    },
+  };
+}
+
+/** The files in DIR (the state folder aside), sorted. */
+function filesIn(folder: string): string[] {
+  return readdirSync(folder)
+    .filter((name) => name !== ".rc-recordings")
+    .sort();
 }
 
 const quietSink: ProgressSink = {
@@ -135,6 +168,40 @@ describe("runDownload", () => {
     expect(readFileSync(join(dir.path, "same.mp3"), "utf8")).toBe("not ours");
     const saved = [readFileSync(join(dir.path, "same_2.mp3")), readFileSync(join(dir.path, "same_3.mp3"))];
     expect(saved.map(sha).sort()).toEqual([sha(bodyOf("1")), sha(bodyOf("2"))].sort());
+  });
+
+  it("keeps the base name when a transfer starts over after a reset before the first byte", async () => {
+    const { api, stats } = fakeApi();
+    const resetting = resetFirstAttempt(api, ["1"]);
+    await runDownload(
+      options(),
+      deps(resetting, () => listOf([item("1")])),
+    );
+    expect(stats.requests).toBe(1); // the reset attempt never reached the counting server
+    expect(filesIn(dir.path)).toEqual(["call-1.mp3"]);
+    expect(sha(readFileSync(join(dir.path, "call-1.mp3")))).toBe(sha(bodyOf("1")));
+  });
+
+  it("keeps the base name when a rerun starts over a .part that an interrupted run left", async () => {
+    const { api } = fakeApi();
+    const controller = new AbortController();
+    // Run 1: recording 1 resets before its first byte, then the run is stopped while it waits to retry.
+    const resetting = resetFirstAttempt(api, ["1"], () => setTimeout(() => controller.abort(), 20));
+    const first = await runDownload(
+      options({ concurrency: 1 }),
+      deps(resetting, () => listOf([item("1")]), {
+        signal: controller.signal,
+        retry: { baseDelayMs: 10_000, maxDelayMs: 10_000 },
+      }),
+    );
+    expect(first.interrupted).toBe(true);
+    expect(filesIn(dir.path)).toEqual(["call-1.mp3.part"]);
+    // Run 2: recording 0 reads the folder (with the .part) before recording 1 discards it and starts over.
+    await runDownload(
+      options({ concurrency: 1 }),
+      deps(api, () => listOf([item("0", "call-1x"), item("1")])),
+    );
+    expect(filesIn(dir.path)).toEqual(["call-1.mp3", "call-1x.mp3"]);
   });
 
   it("consumes the listing lazily with a bounded queue and bounded concurrency", async () => {

@@ -1,4 +1,4 @@
-import { mkdirSync, writeFileSync } from "node:fs";
+import { mkdirSync, rmSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { afterEach, beforeEach, describe, expect, it } from "vitest";
 import { FolderNames } from "../../../src/recordings/folder-names.js";
@@ -19,6 +19,15 @@ describe("FolderNames", () => {
     expect(await names.has(join(dir.path, "a", "y.mp3"))).toBe(false);
     writeFileSync(join(dir.path, "a", "y.mp3"), ""); // written later: the run tracks its own names
     expect(await names.has(join(dir.path, "a", "y.mp3"))).toBe(false);
+  });
+
+  it("stillHas: an entry removed since the folder was read no longer counts", async () => {
+    writeFileSync(join(dir.path, "x.mp3.part"), "");
+    const names = new FolderNames();
+    expect(await names.stillHas(join(dir.path, "x.mp3.part"))).toBe(true);
+    rmSync(join(dir.path, "x.mp3.part"));
+    expect(await names.has(join(dir.path, "x.mp3.part"))).toBe(true);
+    expect(await names.stillHas(join(dir.path, "x.mp3.part"))).toBe(false);
   });
 
   it("treats a missing folder as empty", async () => {
