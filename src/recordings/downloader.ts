@@ -6,7 +6,7 @@ import { CliError, ExitCode } from "../errors.js";
 import { fileSize, writeFileAtomic } from "../fs-util.js";
 import type { Logger } from "../ui/logger.js";
 import { acquireFolderLock } from "./folder-lock.js";
-import { FolderNames } from "./folder-names.js";
+import { collisionKey, FolderNames } from "./folder-names.js";
 import { listingClient } from "./listing-client.js";
 import { Manifest, type ManifestEntry, STATE_DIR_NAME } from "./manifest.js";
 import { FilePartialJournal, partPathOf } from "./partials.js";
@@ -130,8 +130,9 @@ class Run {
   };
   private readonly planned: string[] = [];
   /**
-   * Names (relative paths) this run handed out, each with the recording it went to, so two recordings never
-   * pick the same free name and a recording that asks again (its transfer restarted) gets its own name back.
+   * Names this run handed out (collision keys of relative paths), each with the recording it went to, so two
+   * recordings never pick the same free name and a recording that asks again (its transfer restarted) gets its
+   * own name back.
    */
   private readonly claims = new Map<string, string | typeof TAKEN_ON_DISK>();
   /** What was on disk before this run; anything the run writes is in `claims`. */
@@ -296,15 +297,16 @@ class Run {
     const base = this.deps.pathFor(item, contentType);
     for (let n = 1; ; n++) {
       const candidate = n === 1 ? base : this.deps.withSuffix(base, n);
-      const holder = this.claims.get(candidate);
+      const key = collisionKey(candidate);
+      const holder = this.claims.get(key);
       if (holder === item.recordingId) return candidate;
       if (holder !== undefined) continue;
       const owner = this.manifest.ownerOf(candidate);
       if (owner !== undefined && owner !== item.recordingId) continue;
       // Claimed before the disk check awaits, so a concurrent claim cannot pick the same name.
-      this.claims.set(candidate, item.recordingId);
+      this.claims.set(key, item.recordingId);
       if (owner === undefined && (await this.occupied(candidate))) {
-        this.claims.set(candidate, TAKEN_ON_DISK);
+        this.claims.set(key, TAKEN_ON_DISK);
         continue;
       }
       // Guards against a template that escapes DIR even if naming let it through.

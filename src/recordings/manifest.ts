@@ -2,6 +2,7 @@ import { createReadStream } from "node:fs";
 import { type FileHandle, mkdir, open, readFile, truncate } from "node:fs/promises";
 import { isAbsolute, join, relative, sep } from "node:path";
 import { fileSize, isNotFound, writeFileAtomic } from "../fs-util.js";
+import { collisionKey } from "./folder-names.js";
 
 /** One verified recording on disk. `path` is relative to DIR with "/" separators, so a DIR can move. */
 export interface ManifestEntry {
@@ -65,6 +66,7 @@ type Saved = Pick<ManifestEntry, "path" | "bytes">;
 export class Manifest {
   readonly stateDir: string;
   private readonly saved = new Map<string, Saved>();
+  /** Collision key of a saved path (see `collisionKey`) → its recording. */
   private readonly owners = new Map<string, string>();
   private handle: FileHandle | undefined;
   private writes: Promise<void> = Promise.resolve();
@@ -111,7 +113,7 @@ export class Manifest {
 
   /** The recording whose file this is (relative path), if the manifest knows it. */
   ownerOf(path: string): string | undefined {
-    return this.owners.get(path);
+    return this.owners.get(collisionKey(path));
   }
 
   /** DIR-relative "/" path for an absolute path inside DIR. */
@@ -178,9 +180,10 @@ export class Manifest {
 
   private remember(entry: ManifestEntry): void {
     const previous = this.saved.get(entry.recordingId);
-    if (previous && this.owners.get(previous.path) === entry.recordingId) this.owners.delete(previous.path);
+    if (previous && this.ownerOf(previous.path) === entry.recordingId)
+      this.owners.delete(collisionKey(previous.path));
     this.saved.set(entry.recordingId, { path: entry.path, bytes: entry.bytes });
-    this.owners.set(entry.path, entry.recordingId);
+    this.owners.set(collisionKey(entry.path), entry.recordingId);
   }
 
   /** Stream the lines in; returns the byte offset to truncate to when the last line is torn. */

@@ -170,6 +170,19 @@ describe("runDownload", () => {
     expect(saved.map(sha).sort()).toEqual([sha(bodyOf("1")), sha(bodyOf("2"))].sort());
   });
 
+  it("treats names that differ only in case or Unicode normalisation as one file", async () => {
+    writeFileSync(join(dir.path, "SMITH.mp3"), "not ours");
+    const { api } = fakeApi();
+    const names = ["smith", "José", "Jose\u0301", "JOSÉ"];
+    await runDownload(
+      options({ concurrency: 1 }),
+      deps(api, () => listOf(names.map((name, i) => item(String(i), name)))),
+    );
+    expect(readFileSync(join(dir.path, "SMITH.mp3"), "utf8")).toBe("not ours");
+    const expected = ["SMITH.mp3", "smith_2.mp3", "José.mp3", "Jose\u0301_2.mp3", "JOSÉ_3.mp3"];
+    expect(filesIn(dir.path)).toEqual(expected.sort());
+  });
+
   it("keeps the base name when a transfer starts over after a reset before the first byte", async () => {
     const { api, stats } = fakeApi();
     const resetting = resetFirstAttempt(api, ["1"]);

@@ -1,7 +1,7 @@
 import { mkdirSync, rmSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { afterEach, beforeEach, describe, expect, it } from "vitest";
-import { FolderNames } from "../../../src/recordings/folder-names.js";
+import { collisionKey, FolderNames } from "../../../src/recordings/folder-names.js";
 import { tempDir } from "../../helpers/cli.js";
 
 let dir: ReturnType<typeof tempDir>;
@@ -28,6 +28,21 @@ describe("FolderNames", () => {
     rmSync(join(dir.path, "x.mp3.part"));
     expect(await names.has(join(dir.path, "x.mp3.part"))).toBe(true);
     expect(await names.stillHas(join(dir.path, "x.mp3.part"))).toBe(false);
+  });
+
+  it("matches names that differ only in case or Unicode normalisation", async () => {
+    writeFileSync(join(dir.path, "Smith.mp3"), "");
+    writeFileSync(join(dir.path, "Jose\u0301.mp3"), ""); // NFD, as macOS may spell it
+    const names = new FolderNames();
+    expect(await names.has(join(dir.path, "smith.MP3"))).toBe(true);
+    expect(await names.has(join(dir.path, "JOSÉ.mp3"))).toBe(true);
+    expect(await names.stillHas(join(dir.path, "josé.mp3"))).toBe(true);
+    expect(await names.has(join(dir.path, "Smith_2.mp3"))).toBe(false);
+  });
+
+  it("keys are NFC and lower case, independent of the locale", () => {
+    expect(collisionKey("A/Jose\u0301 SMITH.mp3")).toBe("a/josé smith.mp3");
+    expect(collisionKey("İSTANBUL")).toBe("İSTANBUL".toLowerCase().normalize("NFC"));
   });
 
   it("treats a missing folder as empty", async () => {
