@@ -1,6 +1,6 @@
 import { randomBytes } from "node:crypto";
 import { readFileSync } from "node:fs";
-import { link, mkdir, readFile, rmdir, stat, unlink, writeFile } from "node:fs/promises";
+import { link, mkdir, readFile, rmdir, stat, unlink, utimes, writeFile } from "node:fs/promises";
 import { hostname } from "node:os";
 import { join } from "node:path";
 import { BusyError } from "../errors.js";
@@ -20,6 +20,11 @@ export interface LockHolder {
   identity?: string;
 }
 
+/** A holder as read from the lock file, with the file's mtime: the holder's last heartbeat. */
+interface SeenHolder extends LockHolder {
+  aliveAt: number;
+}
+
 export interface FolderLock {
   readonly holder: LockHolder;
   release(): Promise<void>;
@@ -30,7 +35,14 @@ export interface FolderLockOptions {
   isAlive?: (holder: LockHolder) => boolean;
   host?: string;
   pid?: number;
+  /** How often the holder refreshes the lock file's mtime. Default 30 s. */
+  heartbeatMs?: number;
+  /** A holder on another host whose heartbeat is older than this is dead. Default 2 min. */
+  staleAfterMs?: number;
 }
+
+const HEARTBEAT_MS = 30_000;
+const STALE_AFTER_MS = 120_000;
 
 /** A takeover (check the holder is dead, remove its file) lasts milliseconds; a mutex older than this is debris. */
 const TAKEOVER_MUTEX_STALE_MS = 10_000;
@@ -39,8 +51,10 @@ const MAX_TRIES = 5;
 /**
  * One download per DIR. The lock is a file created atomically (link of a complete temp file) holding pid, host
  * and start time. A second run fails at once with BusyError naming the holder. A run that was killed leaves
- * its file behind; the next run sees the pid is gone (same host) and takes over at once. Age cannot decide
- * this: a legitimate run may last hours.
+ * its file behind; the next run on the same host sees the pid is gone and takes over at once. A process on
+ * another host (every Docker container has its own hostname) cannot be checked, so the holder refreshes the
+ * file's mtime every `heartbeatMs`, and a foreign holder silent for `staleAfterMs` is dead. The start time
+ * cannot decide this: a legitimate run may last hours.
  */
 export async function acquireFolderLock(
   stateDir: string,
@@ -59,19 +73,56 @@ export async function acquireFolderLock(
   const file = join(stateDir, "lock");
   await mkdir(stateDir, { recursive: true });
 
+  const staleAfterMs = options.staleAfterMs ?? STALE_AFTER_MS;
+
   for (let tries = 0; tries < MAX_TRIES; tries++) {
-    if (await createExclusive(file, me)) return { holder: me, release: () => releaseIfOurs(file, me.token) };
+    if (await createExclusive(file, me)) return holdLock(file, me, options.heartbeatMs ?? HEARTBEAT_MS);
     const holder = await readHolder(file);
     if (holder === "gone") continue;
     if (holder !== "unreadable") {
-      if (holder.host !== me.host) throw busy(stateDir, holder, " (cannot check a process on another host)");
-      // Our own pid in someone else's lock means that holder died and its pid was reused (e.g. containers).
-      const dead = holder.pid === me.pid || !isAlive(holder);
-      if (!dead) throw busy(stateDir, holder, "");
+      const aliveNote = signOfLife(holder, me, isAlive, staleAfterMs);
+      if (aliveNote !== undefined) throw busy(stateDir, holder, aliveNote);
     }
-    await takeOver(file, holder === "unreadable" ? undefined : holder.token);
+    await takeOver(file, holder === "unreadable" ? undefined : holder);
   }
   throw new BusyError(`could not take the lock ${file}: it keeps changing hands`);
+}
+
+/** Why the holder counts as alive (a note for the busy message), or undefined when it is dead. */
+function signOfLife(
+  holder: SeenHolder,
+  me: LockHolder,
+  isAlive: (holder: LockHolder) => boolean,
+  staleAfterMs: number,
+): string | undefined {
+  if (holder.host === me.host) {
+    // Our own pid in someone else's lock means that holder died and its pid was reused (e.g. containers).
+    return holder.pid === me.pid || !isAlive(holder) ? undefined : "";
+  }
+  const silentMs = Date.now() - holder.aliveAt;
+  if (silentMs > staleAfterMs) return undefined;
+  const seen = `${new Date(holder.aliveAt).toISOString()}, ${Math.round(silentMs / 1000)} s ago`;
+  return ` (on another host, so its pid cannot be checked; last alive ${seen})`;
+}
+
+/** Keep the lock file's mtime fresh while we hold it (unref'd: the heartbeat never keeps the process alive). */
+function holdLock(file: string, me: LockHolder, heartbeatMs: number): FolderLock {
+  const timer = setInterval(() => void touchIfOurs(file, me.token), heartbeatMs);
+  timer.unref();
+  return {
+    holder: me,
+    release: async () => {
+      clearInterval(timer);
+      await releaseIfOurs(file, me.token);
+    },
+  };
+}
+
+async function touchIfOurs(file: string, token: string): Promise<void> {
+  const holder = await readHolder(file).catch(() => "gone" as const);
+  if (typeof holder !== "object" || holder.token !== token) return; // taken over: never revive someone else's
+  const now = new Date();
+  await utimes(file, now, now).catch(() => undefined);
 }
 
 function busy(stateDir: string, holder: LockHolder, note: string): BusyError {
@@ -118,9 +169,10 @@ async function createExclusive(file: string, holder: LockHolder): Promise<boolea
   }
 }
 
-async function readHolder(file: string): Promise<LockHolder | "gone" | "unreadable"> {
+async function readHolder(file: string): Promise<SeenHolder | "gone" | "unreadable"> {
   try {
     const value = JSON.parse(await readFile(file, "utf8")) as Partial<LockHolder>;
+    const aliveAt = (await stat(file)).mtimeMs;
     if (typeof value.pid !== "number" || typeof value.host !== "string" || typeof value.token !== "string") {
       return "unreadable";
     }
@@ -130,6 +182,7 @@ async function readHolder(file: string): Promise<LockHolder | "gone" | "unreadab
       startedAt: String(value.startedAt ?? "?"),
       token: value.token,
       ...(typeof value.identity === "string" ? { identity: value.identity } : {}),
+      aliveAt,
     };
   } catch (error) {
     if (isNotFound(error)) return "gone";
@@ -140,9 +193,10 @@ async function readHolder(file: string): Promise<LockHolder | "gone" | "unreadab
 
 /**
  * Remove a dead holder's file. Two runs may find the same dead holder; the mkdir mutex lets one remove it, and
- * re-reading under the mutex keeps anyone from removing a lock that a third run has just created.
+ * re-reading under the mutex keeps anyone from removing a lock that a third run has just created, or one whose
+ * holder has just shown a heartbeat.
  */
-async function takeOver(file: string, deadToken: string | undefined): Promise<void> {
+async function takeOver(file: string, dead: SeenHolder | undefined): Promise<void> {
   const mutex = `${file}.takeover`;
   try {
     await mkdir(mutex);
@@ -159,7 +213,9 @@ async function takeOver(file: string, deadToken: string | undefined): Promise<vo
   try {
     const current = await readHolder(file);
     const sameHolder =
-      current === "unreadable" ? deadToken === undefined : current !== "gone" && current.token === deadToken;
+      current === "unreadable"
+        ? dead === undefined
+        : current !== "gone" && current.token === dead?.token && current.aliveAt === dead.aliveAt;
     if (sameHolder) await unlink(file).catch(() => undefined);
   } finally {
     await rmdir(mutex).catch(() => undefined);

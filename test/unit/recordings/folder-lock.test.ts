@@ -1,5 +1,5 @@
 import { spawnSync } from "node:child_process";
-import { existsSync, writeFileSync } from "node:fs";
+import { existsSync, statSync, utimesSync, writeFileSync } from "node:fs";
 import { hostname } from "node:os";
 import { join } from "node:path";
 import { afterEach, beforeEach, describe, expect, it } from "vitest";
@@ -46,6 +46,35 @@ describe("acquireFolderLock", () => {
   it("treats a holder on another host as busy (its pid cannot be checked)", async () => {
     await acquireFolderLock(dir.path, { host: "elsewhere", pid: deadPid() });
     await expect(acquireFolderLock(dir.path)).rejects.toThrow(/elsewhere.*another host/);
+  });
+
+  it("takes over from a holder on another host whose heartbeat stopped (a killed container)", async () => {
+    await acquireFolderLock(dir.path, { host: "container-1", pid: 1 });
+    const threeMinutesAgo = new Date(Date.now() - 180_000);
+    utimesSync(join(dir.path, "lock"), threeMinutesAgo, threeMinutesAgo);
+    const lock = await acquireFolderLock(dir.path, { host: "container-2", pid: 1 });
+    expect(lock.holder.host).toBe("container-2");
+    await lock.release();
+  });
+
+  it("says when a holder on another host was last alive", async () => {
+    await acquireFolderLock(dir.path, { host: "container-1", pid: 1 });
+    const aMinuteAgo = new Date(Date.now() - 60_000);
+    utimesSync(join(dir.path, "lock"), aMinuteAgo, aMinuteAgo);
+    const error = await acquireFolderLock(dir.path, { host: "container-2", pid: 1 }).catch((e: unknown) => e);
+    expect(error).toBeInstanceOf(BusyError);
+    expect((error as Error).message).toMatch(/pid 1 on container-1.*last alive .*, 60 s ago/);
+  });
+
+  it("keeps its own heartbeat while held, and stops it on release", async () => {
+    const lock = await acquireFolderLock(dir.path, { heartbeatMs: 20 });
+    const file = join(dir.path, "lock");
+    const longAgo = new Date(Date.now() - 600_000);
+    utimesSync(file, longAgo, longAgo);
+    await new Promise((resolve) => setTimeout(resolve, 120));
+    expect(Date.now() - statSync(file).mtimeMs).toBeLessThan(5_000);
+    await lock.release();
+    expect(existsSync(file)).toBe(false);
   });
 
   it("replaces an unreadable lock file", async () => {
