@@ -7,7 +7,7 @@ import type { TokenEndpoint } from "./platform.js";
 import { type AppCredentials, type ProfileRecord, refreshTokenAlive, type TokenPair } from "./profile.js";
 import { revokeServerSide } from "./revoke.js";
 import type { AuthServices } from "./services.js";
-import { writeToChosenStore } from "./store/select.js";
+import { chooseStore, writeAsOnlyCopy } from "./store/select.js";
 import type { ProfileStore } from "./store/types.js";
 import { TokenRequestRejected } from "./token-failure.js";
 
@@ -31,7 +31,8 @@ export interface LoginOutcome {
 /**
  * `login`: one JWT grant, and the pair plus the app credentials stored so unattended runs can recover later.
  * A usable pair for the same server, app and JWT is kept without any token request (a new login would open
- * another of the user's five sessions). Runs under the profile's lock so it never races a refreshing download.
+ * another of the user's five sessions). Runs under the profile's lock so it never races a refreshing download. The store is
+ * checked writable before any token request, and a new session that still cannot be stored is revoked again.
  */
 export async function login(
   services: AuthServices,
@@ -43,7 +44,7 @@ export async function login(
   const previous = await readForLogin(located, services.requestedStore, (line) => log.warn(line));
   const credentials = await resolveCredentials({ ...request.sources, stored: previous?.credentials });
 
-  return services.lock.withLock(async () => {
+  return services.lock.withLock(async (lease) => {
     // Re-read under the lock: a download may have rotated the pair since the first read (warned once already).
     const current = await readForLogin(located, services.requestedStore, () => undefined);
     const active = current?.login.state === "active" ? current.login : undefined;
@@ -61,26 +62,37 @@ export async function login(
     if (usable && !request.force && sameLogin(current.credentials, credentials)) {
       const unchanged =
         located?.kind === target && current.credentials.clientSecret === credentials.clientSecret;
-      const store =
-        unchanged && located
-          ? located
-          : await persist({ ...current, credentials }, target, located, services, log);
+      if (unchanged && located) return outcome(located, active.tokens, true);
+      const store = await destination(target, located, services, log);
+      await save(store, { ...current, credentials }, services);
       return outcome(store, active.tokens, true);
     }
+
+    // A new session follows. Check first that it can be stored: one that cannot would stay open as one of the
+    // user's five sessions (and with --force the old one would already be gone).
+    const store = await destination(target, located, services, log);
     if (usable && located) {
-      // --force, or other credentials: end the old session first so it does not linger as one of the five.
+      if (located !== store) await located.checkWritable(); // it is marked ended below
+      // End the old session first so it does not linger as one of the five.
+      lease.assertHeld();
       await revokeServerSide(services.endpoint, current.credentials, active.tokens, log, signal);
       await located.write({ ...current, login: { state: "ended", reason: "revoked", endedAt: Date.now() } });
       log.info(`revoked the previous login of profile "${services.profile}"`);
     }
 
+    lease.assertHeld();
     const tokens = await grant(services.endpoint, credentials, signal);
     const record: ProfileRecord = {
       version: 1,
       credentials,
       login: { state: "active", tokens, loggedInAt: Date.now() },
     };
-    return outcome(await persist(record, target, located, services, log), tokens, false);
+    try {
+      await save(store, record, services);
+    } catch (error) {
+      throw await endUnstoredSession(services.endpoint, credentials, tokens, error, log);
+    }
+    return outcome(store, tokens, false);
   }, signal);
 }
 
@@ -131,21 +143,57 @@ async function readForLogin(
   }
 }
 
-async function persist(
-  record: ProfileRecord,
+/** The store this login writes to, checked writable (no token request has been made yet). */
+async function destination(
   target: StoreKind | undefined,
   located: ProfileStore | undefined,
   services: AuthServices,
   log: Logger,
 ): Promise<ProfileStore> {
-  if (located && located.kind === target) {
-    await located.write(record);
-    return located;
-  }
   try {
-    return await writeToChosenStore(record, services.profile, target, services.location, log);
+    if (located && located.kind === target) {
+      await located.checkWritable();
+      return located;
+    }
+    return await chooseStore(services.profile, target, services.location, log);
   } catch (error) {
-    if (error instanceof KeychainUnavailableError) throw error;
-    throw new OperationError(`could not store the login: ${(error as Error).message}`, { cause: error });
+    throw cannotStore(error);
+  }
+}
+
+async function save(store: ProfileStore, record: ProfileRecord, services: AuthServices): Promise<void> {
+  try {
+    await writeAsOnlyCopy(store, record, services.location);
+  } catch (error) {
+    throw cannotStore(error);
+  }
+}
+
+function cannotStore(error: unknown): OperationError {
+  if (error instanceof KeychainUnavailableError) return error;
+  return new OperationError(`cannot store the login: ${(error as Error).message}`, { cause: error });
+}
+
+/**
+ * A session was opened but could not be stored: revoke it (best effort, even after Ctrl-C) so it does not
+ * linger as one of the user's five, and say whether that worked.
+ */
+async function endUnstoredSession(
+  endpoint: TokenEndpoint,
+  credentials: AppCredentials,
+  tokens: TokenPair,
+  error: unknown,
+  log: Logger,
+): Promise<OperationError> {
+  const reason = error instanceof Error ? error.message : String(error);
+  try {
+    await revokeServerSide(endpoint, credentials, tokens, log);
+    return new OperationError(`${reason}; the new session was revoked again`, { cause: error });
+  } catch (revokeError) {
+    log.debug(`revoking the unstored session failed: ${(revokeError as Error).message}`);
+    return new OperationError(
+      `${reason}; the new session could not be revoked either and stays open until it expires`,
+      { cause: error },
+    );
   }
 }

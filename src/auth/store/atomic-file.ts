@@ -1,4 +1,5 @@
-import { chmod, mkdir } from "node:fs/promises";
+import { constants } from "node:fs";
+import { access, chmod, mkdir } from "node:fs/promises";
 import { dirname } from "node:path";
 import { writeFileAtomic } from "../../fs-util.js";
 
@@ -12,6 +13,12 @@ const DIR_MODE = 0o700;
 export async function ensurePrivateDir(dir: string): Promise<void> {
   await mkdir(dir, { recursive: true, mode: DIR_MODE });
   await chmod(dir, DIR_MODE);
+}
+
+/** Whether a store file could be written into `dir` now (created owner-only if missing). */
+export async function checkPrivateDirWritable(dir: string): Promise<void> {
+  await ensurePrivateDir(dir);
+  await access(dir, constants.W_OK);
 }
 
 /**

@@ -1,8 +1,9 @@
 import { rm } from "node:fs/promises";
+import { dirname } from "node:path";
 import { readIfExists } from "../../fs-util.js";
 import { StoreCorruptError } from "../errors.js";
 import { InvalidRecordError, type ProfileRecord, parseProfileRecord } from "../profile.js";
-import { writePrivateFileAtomic } from "./atomic-file.js";
+import { checkPrivateDirWritable, writePrivateFileAtomic } from "./atomic-file.js";
 import type { ProfileStore } from "./types.js";
 
 /** Store `file`: the record as plain JSON, mode 0600 in a 0700 directory, for headless hosts without a keychain. */
@@ -18,6 +19,10 @@ export class FileStore implements ProfileStore {
     const text = await readIfExists(this.path);
     if (text === undefined) return undefined;
     return parseStoredJson(text, this.path);
+  }
+
+  async checkWritable(): Promise<void> {
+    await checkPrivateDirWritable(dirname(this.path));
   }
 
   async write(record: ProfileRecord): Promise<void> {

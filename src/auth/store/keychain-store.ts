@@ -1,8 +1,9 @@
 import { rm } from "node:fs/promises";
+import { dirname } from "node:path";
 import { readIfExists } from "../../fs-util.js";
 import { StoreCorruptError } from "../errors.js";
 import type { ProfileRecord } from "../profile.js";
-import { writePrivateFileAtomic } from "./atomic-file.js";
+import { checkPrivateDirWritable, writePrivateFileAtomic } from "./atomic-file.js";
 import { parseStoredJson } from "./file-store.js";
 import type { KeyVault } from "./keychain.js";
 import { newKey, newKeyId, parseEnvelope, SealError, seal, unseal } from "./sealed.js";
@@ -36,6 +37,14 @@ export class KeychainStore implements ProfileStore {
     const key = await this.keyFor(envelope.keyId);
     const plaintext = this.guard(() => unseal(envelope, key.key, this.profile));
     return parseStoredJson(plaintext, this.path);
+  }
+
+  async checkWritable(): Promise<void> {
+    await checkPrivateDirWritable(dirname(this.path));
+    // One keychain read: the profile's own key if it has one, else an account that never exists.
+    if (this.cachedKey === undefined && (await this.existingKey()) === undefined) {
+      await this.vault.get(this.account("probe"));
+    }
   }
 
   async write(record: ProfileRecord): Promise<void> {

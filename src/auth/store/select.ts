@@ -60,10 +60,43 @@ export async function locateStore(
 }
 
 /**
- * Write a record into the backend `login` chose. `requested` undefined means the default: the keychain, and when
- * it is unreachable the plain file with ONE warning naming the file and the flag that silences it.
- * Returns the store that now holds the profile; the other backend's copy (if any) is removed.
+ * The backend `login` writes to, checked writable BEFORE any token request. `requested` undefined means the
+ * default: the keychain, and when it is unreachable the plain file with ONE warning naming the file and the flag
+ * that silences it.
  */
+export async function chooseStore(
+  profile: string,
+  requested: StoreKind | undefined,
+  location: StoreLocation,
+  log: Logger,
+): Promise<ProfileStore> {
+  const store = storeOf(requested ?? "keychain", profile, location);
+  try {
+    await store.checkWritable();
+    return store;
+  } catch (error) {
+    if (requested !== undefined || !(error instanceof KeychainUnavailableError)) throw error;
+    const file = storeOf("file", profile, location);
+    log.warn(
+      `${error.message}; storing the login unencrypted in ${file.path} (mode 0600) instead — pass --store file to silence this warning`,
+    );
+    await file.checkWritable();
+    return file;
+  }
+}
+
+/** Write the record into `store` and remove the other backend's copy (if any): which file exists IS the backend. */
+export async function writeAsOnlyCopy(
+  store: ProfileStore,
+  record: ProfileRecord,
+  location: StoreLocation,
+): Promise<void> {
+  await store.write(record);
+  const other = storeOf(store.kind === "keychain" ? "file" : "keychain", store.profile, location);
+  if (await exists(other.path)) await other.remove().catch(() => undefined);
+}
+
+/** `chooseStore` and `writeAsOnlyCopy` in one step; returns the store that now holds the profile. */
 export async function writeToChosenStore(
   record: ProfileRecord,
   profile: string,
@@ -71,19 +104,8 @@ export async function writeToChosenStore(
   location: StoreLocation,
   log: Logger,
 ): Promise<ProfileStore> {
-  let store = storeOf(requested ?? "keychain", profile, location);
-  try {
-    await store.write(record);
-  } catch (error) {
-    if (requested !== undefined || !(error instanceof KeychainUnavailableError)) throw error;
-    store = storeOf("file", profile, location);
-    log.warn(
-      `${error.message}; storing the login unencrypted in ${store.path} (mode 0600) instead — pass --store file to silence this warning`,
-    );
-    await store.write(record);
-  }
-  const other = storeOf(store.kind === "keychain" ? "file" : "keychain", profile, location);
-  if (await exists(other.path)) await other.remove().catch(() => undefined);
+  const store = await chooseStore(profile, requested, location, log);
+  await writeAsOnlyCopy(store, record, location);
   return store;
 }
 

@@ -9,6 +9,11 @@ export interface ProfileStore {
   readonly path: string;
   /** The record, or undefined when none exists. Throws StoreCorruptError / KeychainUnavailableError. */
   read(): Promise<ProfileRecord | undefined>;
+  /**
+   * A cheap check that `write` would succeed (the folder can be created and written; the keychain answers), made
+   * before a token request whose result must be stored. Throws what `write` would.
+   */
+  checkWritable(): Promise<void>;
   /** Atomically replace the record. */
   write(record: ProfileRecord): Promise<void>;
   /** Delete the record and everything that protects it (the keychain key). */

@@ -40,6 +40,8 @@ export class MemoryStore implements ProfileStore {
   readonly path = "/memory/profile.json";
   writes: ProfileRecord[] = [];
   failWrites = false;
+  /** Makes `checkWritable` (and every write) fail, like an unwritable folder. */
+  unwritable = false;
   constructor(
     public record: ProfileRecord | undefined,
     readonly profile = "default",
@@ -47,7 +49,11 @@ export class MemoryStore implements ProfileStore {
   async read() {
     return this.record === undefined ? undefined : structuredClone(this.record);
   }
+  async checkWritable() {
+    if (this.unwritable) throw new Error("read-only file system");
+  }
   async write(record: ProfileRecord) {
+    if (this.unwritable) throw new Error("read-only file system");
     if (this.failWrites) throw new Error("disk full");
     this.record = structuredClone(record);
     this.writes.push(this.record);
