@@ -1,4 +1,4 @@
-import { mkdir, readFile, rm } from "node:fs/promises";
+import { mkdir, readdir, readFile, rm } from "node:fs/promises";
 import { dirname, isAbsolute, join, relative, resolve, sep } from "node:path";
 import { isNotFound, writeFileAtomic } from "../fs-util.js";
 
@@ -24,6 +24,8 @@ export interface PartialJournal {
 export function partPathOf(finalPath: string): string {
   return `${finalPath}.part`;
 }
+
+const RECORD_SUFFIX = ".json";
 
 /**
  * One small JSON file per in-progress recording in `<stateDir>/partial/`. Paths are stored relative to DIR
@@ -74,6 +76,30 @@ export class FilePartialJournal implements PartialJournal {
     await rm(this.fileOf(recordingId), { force: true });
   }
 
+  /**
+   * Drop the records of recordings that `isFinished` (the manifest has them): a crash between the manifest
+   * line and `remove` leaves one behind, and a saved recording is skipped, so nothing else would drop it.
+   * Returns how many were dropped.
+   */
+  async dropFinished(isFinished: (recordingId: string) => boolean | Promise<boolean>): Promise<number> {
+    let names: string[];
+    try {
+      names = await readdir(this.dir);
+    } catch (error) {
+      if (isNotFound(error)) return 0;
+      throw error;
+    }
+    let dropped = 0;
+    for (const name of names) {
+      if (!name.endsWith(RECORD_SUFFIX)) continue; // e.g. a temp file of an interrupted write
+      const recordingId = decodeURIComponent(name.slice(0, -RECORD_SUFFIX.length));
+      if (!(await isFinished(recordingId))) continue;
+      await this.remove(recordingId);
+      dropped += 1;
+    }
+    return dropped;
+  }
+
   /** The absolute path of a stored DIR-relative one, or undefined when it is absolute, DIR itself, outside
    * DIR, or in the state folder. */
   private inside(stored: string): string | undefined {
@@ -90,7 +116,7 @@ export class FilePartialJournal implements PartialJournal {
 
   private fileOf(recordingId: string): string {
     // Recording ids are digits on the platform; encode anything else so an id can never name another path.
-    return join(this.dir, `${encodeURIComponent(recordingId).replace(/\./g, "%2E")}.json`);
+    return join(this.dir, `${encodeURIComponent(recordingId).replace(/\./g, "%2E")}${RECORD_SUFFIX}`);
   }
 }
 

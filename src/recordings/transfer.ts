@@ -219,8 +219,12 @@ async function attemptOnce(
     await discard(job, deps, partial);
     return { kind: "retry", reason: "range not satisfiable; starting over", progressed: false, delayMs: 0 };
   }
-  if (status === 404) return { kind: "fail", reason: "recording not found (HTTP 404)", permanent: true };
-  if (status === 403) return { kind: "fail", reason: "access denied (HTTP 403)", permanent: true };
+  if (status === 404 || status === 403) {
+    // Gone for good: no later run will resume these bytes, and its incremental window will not list it again.
+    await discard(job, deps, partial);
+    const reason = status === 404 ? "recording not found (HTTP 404)" : "access denied (HTTP 403)";
+    return { kind: "fail", reason, permanent: true };
+  }
   if (status === 408 || status >= 500) {
     const delayMs = retryAfterMs(res.headers.get("retry-after"));
     return {

@@ -44,4 +44,14 @@ describe("FilePartialJournal", () => {
     );
     expect(existsSync(recordFile("5"))).toBe(false);
   });
+
+  it("drops the records of recordings that are already saved (a crash between commit and remove)", async () => {
+    await journal.put("2", { path: join(dir.path, "b.mp3"), contentType: "audio/mpeg" });
+    await journal.put("a/b", { path: join(dir.path, "c.mp3"), contentType: "audio/mpeg" });
+    const saved = new Set(["1", "a/b"]);
+    expect(await journal.dropFinished(async (id) => saved.has(id))).toBe(2);
+    expect(await journal.get("1")).toBeUndefined();
+    expect(await journal.get("a/b")).toBeUndefined();
+    expect(await journal.get("2")).toMatchObject({ path: join(dir.path, "b.mp3") });
+  });
 });

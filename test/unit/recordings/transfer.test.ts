@@ -238,6 +238,17 @@ describe("transferRecording", () => {
     expect(requests).toHaveLength(1);
   });
 
+  it.each([404, 403])(
+    "on %i drops the partial and its journal record: the recording is gone for good",
+    async (status) => {
+      const path = leavePartial(2500);
+      const { api } = scriptedApi(() => respond({ body: "{}", status }));
+      await expect(run(api)).rejects.toMatchObject({ permanent: true });
+      expect(existsSync(`${path}.part`)).toBe(false);
+      expect(journal.records.size).toBe(0);
+    },
+  );
+
   it("gives up after the bounded number of attempts", async () => {
     const { api, requests } = scriptedApi(() => respond({ body: "oops", status: 500 }));
     const error = await run(api).catch((e: unknown) => e);
