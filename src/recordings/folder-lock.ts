@@ -5,6 +5,7 @@ import { hostname } from "node:os";
 import { join } from "node:path";
 import { BusyError } from "../errors.js";
 import { isNotFound } from "../fs-util.js";
+import { sleep } from "../retry.js";
 
 /** Who holds a folder: enough to tell a live holder from a dead one, and to name it in the busy message. */
 export interface LockHolder {
@@ -207,7 +208,7 @@ async function takeOver(file: string, dead: SeenHolder | undefined): Promise<voi
       () => 0,
     );
     if (age > TAKEOVER_MUTEX_STALE_MS) await rmdir(mutex).catch(() => undefined);
-    await new Promise((resolve) => setTimeout(resolve, 50));
+    await sleep(50);
     return;
   }
   try {
