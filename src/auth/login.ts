@@ -30,8 +30,9 @@ export interface LoginOutcome {
 
 /**
  * `login`: one JWT grant, and the pair plus the app credentials stored so unattended runs can recover later.
- * A usable pair for the same server, app and JWT is kept without any token request (a new login would open
- * another of the user's five sessions). Runs under the profile's lock so it never races a refreshing download. The store is
+ * A usable pair for the same server, app and JWT (the JWT names the user) is kept without any token request (a
+ * new login would open another of the user's five sessions); a different JWT is another user, so that login is
+ * ended and replaced. Runs under the profile's lock so it never races a refreshing download. The store is
  * checked writable before any token request, and a new session that still cannot be stored is revoked again.
  */
 export async function login(
@@ -73,6 +74,11 @@ export async function login(
     const store = await destination(target, located, services, log);
     if (usable && located) {
       if (located !== store) await located.checkWritable(); // it is marked ended below
+      log.info(
+        request.force
+          ? `--force: ending the current login of profile "${services.profile}" first`
+          : `profile "${services.profile}" is logged in with another ${differences(current.credentials, credentials)}; ending that login first`,
+      );
       // End the old session first so it does not linger as one of the five.
       lease.assertHeld();
       await revokeServerSide(services.endpoint, current.credentials, active.tokens, log, signal);
@@ -113,9 +119,19 @@ async function grant(
   }
 }
 
-/** Same server, app and user: the stored pair serves this login. */
+/** Same server, app and user (the JWT identifies the user): the stored pair serves this login. */
 function sameLogin(a: AppCredentials, b: AppCredentials): boolean {
   return a.server === b.server && a.clientId === b.clientId && a.jwt === b.jwt;
+}
+
+/** What differs between the stored login and this one, for the message (never the values). */
+function differences(stored: AppCredentials, wanted: AppCredentials): string {
+  const parts = [
+    stored.server !== wanted.server && "server",
+    stored.clientId !== wanted.clientId && "app (client id)",
+    stored.jwt !== wanted.jwt && "JWT (another user)",
+  ].filter((part): part is string => typeof part === "string");
+  return parts.join(" and ");
 }
 
 /**

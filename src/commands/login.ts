@@ -51,7 +51,10 @@ export async function runLogin(ctx: CommandContext, options: LoginOptions): Prom
   }
   const who = `extension ${tokens.ownerId || "?"} on ${outcome.server} (profile "${outcome.profile}")`;
   if (outcome.reused) {
-    ctx.log.info(`already logged in as ${who}; no token request made (use --force to log in again)`);
+    // Reused only for the same server, app AND JWT: a different JWT is another user and logs in anew.
+    ctx.log.info(
+      `already logged in as ${who} with this app and JWT; no token request made (use --force to log in again)`,
+    );
   } else {
     ctx.log.info(`logged in as ${who}`);
   }

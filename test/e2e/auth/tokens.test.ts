@@ -32,7 +32,7 @@ describe("token lifecycle through the built CLI", () => {
     await e.login();
     const again = await e.run(["login"]);
     expect(again.code).toBe(0);
-    expect(again.stderr).toMatch(/already logged in.*no token request made/);
+    expect(again.stderr).toMatch(/already logged in .* with this app and JWT; no token request made/);
     for (let i = 0; i < 4; i++) {
       const result = await verify(e);
       expect(result.code).toBe(0);

@@ -105,4 +105,23 @@ describe("login", () => {
     expect(outcome).toMatchObject({ reused: true, tokens });
     expect(endpoint.jwtGrants + endpoint.revokes.length).toBe(0);
   });
+
+  it("treats a different JWT as another user: ends the stored login, logs in anew, and says why", async () => {
+    const tokens = pair(Date.now());
+    const store = stored(activeRecord(tokens));
+    const { endpoint, lines, run } = setup({ stored: store });
+    const outcome = await run({}, { RC_USER_JWT: "another-users-jwt-abcdef" });
+    expect(outcome.reused).toBe(false);
+    expect(endpoint.revokes).toEqual([tokens.refreshToken]);
+    expect(endpoint.jwtGrants).toBe(1);
+    expect(lines.join("\n")).toMatch(/logged in with another JWT \(another user\); ending that login first/);
+  });
+
+  it("names what differs without printing any value", async () => {
+    const { lines, run } = setup({ stored: stored(activeRecord(pair(Date.now()))) });
+    await run({}, { RC_APP_CLIENT_ID: "another-client-id" });
+    const text = lines.join("\n");
+    expect(text).toMatch(/another app \(client id\); ending that login first/);
+    expect(text).not.toContain("another-client-id");
+  });
 });
