@@ -11,6 +11,7 @@ export interface DownloadFlags {
   to?: string;
   scope?: CallLogScope;
   type: RecordingTypeFilter;
+  /** A whole number ≥ 1 (commander's positiveInt has checked it). */
   concurrency: number;
   template?: string;
   metadata: boolean;
@@ -27,9 +28,6 @@ export async function runDownload(ctx: CommandContext, flags: DownloadFlags): Pr
   const from = flags.from === undefined ? undefined : parseWhen(flags.from, "--from", now);
   if (from && from.getTime() >= to.getTime()) {
     throw new UsageError(`--from ${from.toISOString()} is not before --to ${to.toISOString()}`);
-  }
-  if (!Number.isInteger(flags.concurrency) || flags.concurrency < 1) {
-    throw new UsageError("--concurrency must be a whole number of at least 1");
   }
   const { compileTemplate, withSuffix } = await import("../recordings/naming.js");
   const template = compileTemplate(flags.template);

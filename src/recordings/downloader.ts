@@ -220,7 +220,13 @@ class Run {
   }
 
   private async plan(item: RecordingItem): Promise<void> {
-    const path = await this.claim(item, undefined);
+    let path: string;
+    try {
+      path = await this.claim(item, undefined);
+    } catch (error) {
+      this.onTaskError(item, error);
+      return;
+    }
     this.deps.progress.planned();
     if (this.deps.onPlanned) this.deps.onPlanned(path);
     else this.planned.push(path);
@@ -297,6 +303,8 @@ class Run {
     const base = this.deps.pathFor(item, contentType);
     for (let n = 1; ; n++) {
       const candidate = n === 1 ? base : this.deps.withSuffix(base, n);
+      // Guards against a template that escapes DIR even if naming let it through (OutsideDirError).
+      const absolute = this.manifest.absolute(candidate);
       const key = collisionKey(candidate);
       const holder = this.claims.get(key);
       if (holder === item.recordingId) return candidate;
@@ -305,18 +313,15 @@ class Run {
       if (owner !== undefined && owner !== item.recordingId) continue;
       // Claimed before the disk check awaits, so a concurrent claim cannot pick the same name.
       this.claims.set(key, item.recordingId);
-      if (owner === undefined && (await this.occupied(candidate))) {
+      if (owner === undefined && (await this.occupied(absolute))) {
         this.claims.set(key, TAKEN_ON_DISK);
         continue;
       }
-      // Guards against a template that escapes DIR even if naming let it through.
-      this.manifest.relativePath(this.manifest.absolute(candidate));
       return candidate;
     }
   }
 
-  private async occupied(path: string): Promise<boolean> {
-    const absolute = this.manifest.absolute(path);
+  private async occupied(absolute: string): Promise<boolean> {
     // A `.part` from an earlier run counts only while it is still there: a transfer that starts over discards
     // its own `.part` before it asks for a name, possibly after the folder was read.
     return (await this.onDisk.has(absolute)) || (await this.onDisk.stillHas(partPathOf(absolute)));

@@ -1,8 +1,9 @@
 import { createReadStream } from "node:fs";
 import { type FileHandle, mkdir, open, readFile, truncate } from "node:fs/promises";
-import { isAbsolute, join, relative, sep } from "node:path";
+import { join } from "node:path";
 import { fileSize, isNotFound, writeFileAtomic } from "../fs-util.js";
 import { collisionKey } from "./folder-names.js";
+import { isInside, relativeInside, resolveInside } from "./naming.js";
 
 /** One verified recording on disk. `path` is relative to DIR with "/" separators, so a DIR can move. */
 export interface ManifestEntry {
@@ -95,10 +96,6 @@ export class Manifest {
     return manifest;
   }
 
-  get size(): number {
-    return this.saved.size;
-  }
-
   /** Listed, and its file is still there with the recorded size: nothing to fetch. */
   async isSaved(recordingId: string): Promise<boolean> {
     const entry = this.saved.get(recordingId);
@@ -116,16 +113,14 @@ export class Manifest {
     return this.owners.get(collisionKey(path));
   }
 
-  /** DIR-relative "/" path for an absolute path inside DIR. */
+  /** DIR-relative "/" path for an absolute path inside DIR; OutsideDirError for any other. */
   relativePath(absolutePath: string): string {
-    const rel = relative(this.dir, absolutePath);
-    if (rel === "" || rel === ".." || rel.startsWith(`..${sep}`) || isAbsolute(rel))
-      throw new Error(`${absolutePath} is outside ${this.dir}`);
-    return rel.split(sep).join("/");
+    return relativeInside(this.dir, absolutePath);
   }
 
+  /** Absolute path for a DIR-relative "/" path; OutsideDirError when it would leave DIR. */
   absolute(path: string): string {
-    return join(this.dir, ...path.split("/"));
+    return resolveInside(this.dir, path);
   }
 
   /** Append one line and fsync it. Appends are serialised so concurrent transfers never interleave lines. */
@@ -210,7 +205,8 @@ export class Manifest {
 
   private ingest(line: string): void {
     const entry = parseEntry(line);
-    if (entry) this.remember(entry);
+    // A line whose path leads out of DIR (edited, or from elsewhere) is ignored: the recording is fetched again.
+    if (entry && isInside(this.dir, entry.path)) this.remember(entry);
   }
 }
 

@@ -197,15 +197,37 @@ export function withSuffix(path: string, n: number): string {
   return `${folder}${capComponent(path.slice(slash + 1), `_${n}`)}`;
 }
 
-/** The absolute path of a DIR-relative path; throws when it would leave DIR (defence in depth). */
+/**
+ * A path that would leave DIR (a bug, or a tampered state file). It fails the recording; retrying cannot help.
+ */
+export class OutsideDirError extends OperationError {}
+
+/** The absolute path of a DIR-relative "/" path; throws OutsideDirError when it would leave DIR. */
 export function resolveInside(dir: string, relativePath: string): string {
   const root = resolve(dir);
   const absolute = resolve(root, ...relativePath.split("/"));
-  const rel = relative(root, absolute);
-  if (rel === "" || rel === ".." || rel.startsWith(`..${sep}`) || isAbsolute(rel)) {
-    throw new OperationError(`refusing to write outside ${root}: ${relativePath}`);
-  }
+  if (!isBelow(root, absolute)) throw new OutsideDirError(`refusing a path outside ${root}: ${relativePath}`);
   return absolute;
+}
+
+/** Whether a DIR-relative "/" path stays inside DIR. */
+export function isInside(dir: string, relativePath: string): boolean {
+  const root = resolve(dir);
+  return isBelow(root, resolve(root, ...relativePath.split("/")));
+}
+
+/** The DIR-relative "/" path of an absolute path; throws OutsideDirError when it is not inside DIR. */
+export function relativeInside(dir: string, absolutePath: string): string {
+  const root = resolve(dir);
+  if (!isBelow(root, absolutePath))
+    throw new OutsideDirError(`refusing a path outside ${root}: ${absolutePath}`);
+  return relative(root, absolutePath).split(sep).join("/");
+}
+
+/** Strictly below `root` (not `root` itself). */
+function isBelow(root: string, path: string): boolean {
+  const rel = relative(root, path);
+  return rel !== "" && rel !== ".." && !rel.startsWith(`..${sep}`) && !isAbsolute(rel);
 }
 
 const segmenter = new Intl.Segmenter(undefined, { granularity: "grapheme" });

@@ -258,6 +258,23 @@ describe("runDownload", () => {
     expect(state.lastTo).toBe("2026-01-01T06:00:00.000Z");
   });
 
+  it("fails a recording whose name would leave DIR, once, and goes on with the rest", async () => {
+    const { api, stats } = fakeApi();
+    const escaping = (i: RecordingItem) =>
+      i.recordingId === "1" ? "../escaped.mp3" : `${i.recordingId}.mp3`;
+    for (const dryRun of [true, false]) {
+      const outcome = await runDownload(
+        options({ dryRun }),
+        deps(api, () => listOf([item("1"), item("2")]), { pathFor: escaping }),
+      );
+      expect(outcome.summary).toMatchObject({ failed: 1, failures: [{ recordingId: "1" }] });
+      expect(outcome.summary.failures[0]?.error).toMatch(/outside/);
+    }
+    expect(stats.requests).toBe(2); // one each, no retry of the escaping one
+    expect(existsSync(join(dir.path, "..", "escaped.mp3"))).toBe(false);
+    expect(filesIn(dir.path)).toEqual(["2.mp3"]);
+  });
+
   it("keeps the incremental mark when an explicit range leaves a gap after it", async () => {
     const { api } = fakeApi();
     const stateFile = join(dir.path, ".rc-recordings", "state.json");

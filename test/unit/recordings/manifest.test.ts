@@ -1,4 +1,4 @@
-import { appendFileSync, mkdirSync, readFileSync, writeFileSync } from "node:fs";
+import { appendFileSync, existsSync, mkdirSync, readFileSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { afterEach, beforeEach, describe, expect, it } from "vitest";
 import {
@@ -8,6 +8,7 @@ import {
   type ManifestEntry,
   nextLastTo,
 } from "../../../src/recordings/manifest.js";
+import { OutsideDirError } from "../../../src/recordings/naming.js";
 import { tempDir } from "../../helpers/cli.js";
 
 let dir: ReturnType<typeof tempDir>;
@@ -57,7 +58,8 @@ describe("Manifest", () => {
     appendFileSync(m1.file, '{"recordingId":"2","pa'); // crash mid-append
 
     const m2 = await Manifest.open(dir.path, { writable: true });
-    expect(m2.size).toBe(1);
+    expect(m2.entryOf("1")).toBeDefined();
+    expect(m2.entryOf("2")).toBeUndefined();
     await m2.append(entry("3", "3.mp3", 3));
     await m2.close();
 
@@ -69,13 +71,15 @@ describe("Manifest", () => {
     const manifest = await Manifest.open(dir.path, { writable: true });
     await Promise.all(Array.from({ length: 50 }, (_, i) => manifest.append(entry(String(i), `${i}.mp3`, i))));
     await manifest.close();
-    const reread = await Manifest.open(dir.path, { writable: false });
-    expect(reread.size).toBe(50);
+    const lines = readFileSync(manifest.file, "utf8").trimEnd().split("\n");
+    expect(lines.map((l) => JSON.parse(l).recordingId).sort()).toEqual(
+      Array.from({ length: 50 }, (_, i) => String(i)).sort(),
+    );
   });
 
   it("does not create anything when opened read-only", async () => {
     const manifest = await Manifest.open(join(dir.path, "nope"), { writable: false });
-    expect(manifest.size).toBe(0);
+    expect(existsSync(join(dir.path, "nope"))).toBe(false);
     await expect(manifest.append(entry("1", "1.mp3", 1))).rejects.toThrow(/read-only/);
   });
 
@@ -132,9 +136,19 @@ describe("Manifest", () => {
     expect(nextLastTo(undefined, { ...run, oldestRetryable: undefined })).toBe(100);
   });
 
-  it("refuses paths outside DIR", async () => {
+  it("refuses paths outside DIR with a typed error", async () => {
     const manifest = await Manifest.open(dir.path, { writable: false });
     expect(manifest.relativePath(join(dir.path, "a", "b.mp3"))).toBe("a/b.mp3");
-    expect(() => manifest.relativePath(join(dir.path, "..", "x.mp3"))).toThrow(/outside/);
+    expect(() => manifest.relativePath(join(dir.path, "..", "x.mp3"))).toThrow(OutsideDirError);
+    expect(() => manifest.absolute("a/../../x.mp3")).toThrow(OutsideDirError);
+  });
+
+  it("ignores a manifest line whose path leads out of DIR", async () => {
+    mkdirSync(join(dir.path, ".rc-recordings"));
+    const lines = [entry("1", "../outside.mp3", 1), entry("2", "in.mp3", 1)].map((e) => JSON.stringify(e));
+    writeFileSync(join(dir.path, ".rc-recordings", "manifest.jsonl"), `${lines.join("\n")}\n`);
+    const manifest = await Manifest.open(dir.path, { writable: false });
+    expect(manifest.entryOf("1")).toBeUndefined();
+    expect(manifest.entryOf("2")).toBeDefined();
   });
 });

@@ -4,7 +4,10 @@ import {
   compileTemplate,
   DEFAULT_TEMPLATE,
   extensionFor,
+  isInside,
   MAX_COMPONENT_BYTES,
+  OutsideDirError,
+  relativeInside,
   resolveInside,
   safeValue,
   withSuffix,
@@ -169,11 +172,15 @@ describe("collisions and containment", () => {
 
   it("refuses any path that would leave DIR", () => {
     expect(resolveInside("/data/rec", "2026/a.mp3")).toBe("/data/rec/2026/a.mp3");
-    expect(() => resolveInside("/data/rec", "../x.mp3")).toThrow(/outside/);
+    expect(() => resolveInside("/data/rec", "../x.mp3")).toThrow(OutsideDirError);
     expect(() => resolveInside("/data/rec", "a/../../x.mp3")).toThrow(/outside/);
     expect(() => resolveInside("/data/rec", "")).toThrow(/outside/);
     expect(() => resolveInside("/data/rec", "/etc/passwd")).not.toThrow(); // "/"-split: stays relative
     expect(resolveInside("/data/rec", "/etc/passwd")).toBe("/data/rec/etc/passwd");
+    expect(isInside("/data/rec", "a/../b.mp3")).toBe(true);
+    expect(isInside("/data/rec", "a/../../b.mp3")).toBe(false);
+    expect(relativeInside("/data/rec", "/data/rec/2026/a.mp3")).toBe("2026/a.mp3");
+    expect(() => relativeInside("/data/rec", "/data/record.mp3")).toThrow(OutsideDirError);
   });
 
   it("documents the default template", () => {
