@@ -77,14 +77,23 @@ export async function runDownload(ctx: CommandContext, flags: DownloadFlags): Pr
       signal: ctx.signal,
     },
   ).finally(() => reporter.close());
-  reporter.finish(outcome.summary);
-  if (ctx.options.json) ctx.printJson(outcome.summary);
-  if (outcome.interrupted)
+  const { summary, end } = outcome;
+  reporter.finish(summary);
+  // A run that an error ended still says what it saved; the error then sets the exit code as usual.
+  if (ctx.options.json)
+    ctx.printJson(end.kind === "failed" ? { ...summary, error: oneLine(end.error) } : summary);
+  if (end.kind === "failed") throw end.error;
+  if (end.kind === "interrupted")
     throw new InterruptedError("interrupted; partial downloads are kept for the next run");
-  const { failed, listed, skipped } = outcome.summary;
+  const { failed, listed, skipped } = summary;
   if (failed > 0) {
     throw new PartialFailureError(
       `${failed} of ${listed - skipped} recordings could not be saved (see above)`,
     );
   }
+}
+
+function oneLine(error: unknown): string {
+  const message = error instanceof Error ? error.message : String(error);
+  return message.split("\n")[0] ?? "";
 }

@@ -2,7 +2,6 @@ import { mkdir } from "node:fs/promises";
 import { dirname, join } from "node:path";
 import pLimit from "p-limit";
 import type { ApiClient } from "../api/types.js";
-import { CliError, ExitCode } from "../errors.js";
 import { fileSize, writeFileAtomic } from "../fs-util.js";
 import type { Logger } from "../ui/logger.js";
 import { acquireFolderLock } from "./folder-lock.js";
@@ -10,7 +9,13 @@ import { collisionKey, FolderNames } from "./folder-names.js";
 import { listingClient } from "./listing-client.js";
 import { Manifest, type ManifestEntry, STATE_DIR_NAME } from "./manifest.js";
 import { FilePartialJournal, partPathOf } from "./partials.js";
-import { type RetryPolicy, TransferFailedError, type TransferResult, transferRecording } from "./transfer.js";
+import {
+  endsTheRun,
+  type RetryPolicy,
+  TransferFailedError,
+  type TransferResult,
+  transferRecording,
+} from "./transfer.js";
 import type { RecordingItem } from "./types.js";
 
 /** The platform keeps recordings for 90 days; asking for more is allowed but finds nothing older. */
@@ -87,17 +92,27 @@ export interface DownloadSummary {
   planned?: string[];
 }
 
+/** How a run that started ended. */
+export type RunEnd =
+  /** The listing reached its end (some recordings may have failed: see the summary). */
+  | { kind: "completed" }
+  /** Stopped by SIGINT/SIGTERM: in-flight partials are kept, the manifest is consistent. */
+  | { kind: "interrupted" }
+  /** An error ended the whole run (the listing failed for good, the login is gone). */
+  | { kind: "failed"; error: unknown };
+
 export interface DownloadOutcome {
+  /** What was done, also when the run ended early. */
   summary: DownloadSummary;
   range: TimeRange;
-  /** Stopped by SIGINT/SIGTERM: in-flight partials are kept, the manifest is consistent. */
-  interrupted: boolean;
+  end: RunEnd;
 }
 
 /**
  * list → (rate limiter inside the ApiClient) → transfer → manifest. The listing is consumed lazily and at most
  * `2 × concurrency` recordings wait in the queue, so the first download starts after the first page and a
- * 100 000-record listing never sits in memory.
+ * 100 000-record listing never sits in memory. Rejects only when the run cannot start (folder busy, state
+ * unreadable); once it has started, an error that ends it is reported in `end`, beside what was done.
  */
 export async function runDownload(options: DownloadOptions, deps: DownloaderDeps): Promise<DownloadOutcome> {
   const started = Date.now();
@@ -140,7 +155,7 @@ class Run {
   /** Start time of the oldest recording that failed but may succeed later: the next run must list it again. */
   private oldestRetryable: number | undefined;
   /** An error that ends the whole run (e.g. the login is gone); set by the first task that meets one. */
-  private fatal: unknown;
+  private fatal: { error: unknown } | undefined;
   private readonly stop = new AbortController();
   private readonly signal: AbortSignal;
   private readonly journal: FilePartialJournal;
@@ -168,15 +183,20 @@ class Run {
     deps.progress.started(range);
 
     const listingComplete = await this.pump(range);
-    if (this.fatal) throw this.fatal;
-    const interrupted = deps.signal.aborted;
-    if (listingComplete && !interrupted && !options.dryRun) {
+    const end = this.endOf(listingComplete);
+    if (end.kind === "completed" && !options.dryRun) {
       await this.manifest.recordRun({ ...range, oldestRetryable: this.oldestRetryable });
     }
 
     this.summary.durationMs = Date.now() - this.started;
     if (options.dryRun && !deps.onPlanned) this.summary.planned = this.planned;
-    return { summary: this.summary, range, interrupted };
+    return { summary: this.summary, range, end };
+  }
+
+  private endOf(listingComplete: boolean): RunEnd {
+    if (this.fatal) return { kind: "failed", error: this.fatal.error };
+    if (this.deps.signal.aborted || !listingComplete) return { kind: "interrupted" };
+    return { kind: "completed" };
   }
 
   /** Feed the listing into the bounded queue; true when the listing reached its end. */
@@ -211,7 +231,7 @@ class Run {
     } catch (error) {
       // The listing failed (or the login is gone): let the transfers already started finish, then report.
       // A listing request cut short by Ctrl-C is no failure: the run is simply interrupted.
-      if (!this.deps.signal.aborted) this.fatal ??= error;
+      if (!this.deps.signal.aborted) this.fatal ??= { error };
     } finally {
       // Queued tasks that have not started return at once once the signal is aborted (see fetch).
       await Promise.allSettled(queued);
@@ -278,9 +298,9 @@ class Run {
 
   private onTaskError(item: RecordingItem, error: unknown): void {
     if (this.deps.signal.aborted) return; // interrupted: the partial stays for the next run
-    if (error instanceof CliError && error.exitCode !== ExitCode.error) {
-      // No login left (or similar): every other transfer would fail the same way.
-      this.fatal ??= error;
+    if (endsTheRun(error)) {
+      // No login left: every other transfer would fail the same way.
+      this.fatal ??= { error };
       this.stop.abort(error);
       return;
     }

@@ -3,7 +3,16 @@ import { createServer, type IncomingHttpHeaders } from "node:http";
 import type { AddressInfo } from "node:net";
 import { join } from "node:path";
 import { afterEach, describe, expect, it } from "vitest";
-import { type DownloadEnv, expectAllSaved, partials, setupDownload, summaryOf, waitFor } from "./helpers.js";
+import type { DownloadSummary } from "../../../src/recordings/downloader.js";
+import {
+  type DownloadEnv,
+  expectAllSaved,
+  manifestOf,
+  partials,
+  setupDownload,
+  summaryOf,
+  waitFor,
+} from "./helpers.js";
 
 let e: DownloadEnv | undefined;
 const cleanups: (() => Promise<void> | void)[] = [];
@@ -51,6 +60,22 @@ describe("download: failures", () => {
     ]);
     expect(stranger.seen).toEqual([]);
     await expectAllSaved(e, [target]);
+  });
+
+  it("with --json still prints what was saved when the login ends mid-run, then exits 4", async () => {
+    e = await setupDownload({ calls: 30, recordingBytes: 20_000, faults: { bandwidth: 100_000 } });
+    const env = e;
+    const run = env.spawnDownload(["--json", "--concurrency", "1"]);
+    await waitFor(() => manifestOf(env.out).length > 0, 8000, "a first saved recording");
+    const revoked = await env.run(["token", "revoke"]); // e.g. an admin ends the login during a nightly run
+    expect(revoked.code, revoked.stderr).toBe(0);
+    const result = await run.result;
+    expect(result.code, result.stderr).toBe(4);
+    const summary = JSON.parse(result.stdout) as DownloadSummary & { error?: string };
+    expect(summary.error).toMatch(/rc-recordings login/);
+    expect(summary.downloaded).toBeGreaterThan(0);
+    expect(summary.downloaded).toBe(manifestOf(env.out).length);
+    expect(summary.downloaded).toBeLessThan(env.emu.control.recordings().length);
   });
 
   it("rejects bad input with exit 2 and one line, before any request", async () => {

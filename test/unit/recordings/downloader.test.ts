@@ -6,6 +6,7 @@ import { afterEach, beforeEach, describe, expect, it } from "vitest";
 import { ApiError } from "../../../src/api/errors.js";
 import { createResponse } from "../../../src/api/response.js";
 import type { ApiClient } from "../../../src/api/types.js";
+import { LoginRequiredError } from "../../../src/errors.js";
 import {
   type DownloaderDeps,
   type DownloadOptions,
@@ -207,7 +208,7 @@ describe("runDownload", () => {
         retry: { baseDelayMs: 10_000, maxDelayMs: 10_000 },
       }),
     );
-    expect(first.interrupted).toBe(true);
+    expect(first.end.kind).toBe("interrupted");
     expect(filesIn(dir.path)).toEqual(["call-1.mp3.part"]);
     // Run 2: recording 0 reads the folder (with the .part) before recording 1 discards it and starts over.
     await runDownload(
@@ -336,7 +337,7 @@ describe("runDownload", () => {
       }
     }
     const outcome = await runDownload(options(), deps(api, slow, { signal: controller.signal }));
-    expect(outcome.interrupted).toBe(true);
+    expect(outcome.end.kind).toBe("interrupted");
     expect(stats.requests).toBeLessThan(5);
     expect(existsSync(join(dir.path, ".rc-recordings", "state.json"))).toBe(false);
   });
@@ -359,7 +360,7 @@ describe("runDownload", () => {
     }
     setTimeout(() => controller.abort(), 30);
     const outcome = await runDownload(options(), deps(waitingApi, pages, { signal: controller.signal }));
-    expect(outcome.interrupted).toBe(true);
+    expect(outcome.end.kind).toBe("interrupted");
     expect(listingSignal?.aborted).toBe(true);
   });
 
@@ -383,6 +384,42 @@ describe("runDownload", () => {
     expect(outcome.summary).toMatchObject({ listed: 1, downloaded: 1 });
   });
 
+  it("reports what was saved when the listing fails for good halfway", async () => {
+    const { api } = fakeApi();
+    const refusedLater: ApiClient = {
+      ...api,
+      getJson: () => Promise.reject(new ApiError(403, "CMN-401", "no", "/restapi/v1.0/account/~/call-log")),
+    };
+    async function* pages(_range: unknown, client: ApiClient) {
+      yield item("1");
+      yield item("2");
+      await client.getJson("/restapi/v1.0/account/~/call-log?page=2");
+      yield item("3");
+    }
+    const outcome = await runDownload(options(), deps(refusedLater, pages));
+    expect(outcome.end).toMatchObject({ kind: "failed", error: { status: 403 } });
+    expect(outcome.summary).toMatchObject({ listed: 2, downloaded: 2, failed: 0 });
+    expect(filesIn(dir.path)).toEqual(["call-1.mp3", "call-2.mp3"]);
+  });
+
+  it("ends the run at the first transfer that finds the login gone, with what was saved before", async () => {
+    const { api } = fakeApi();
+    const loggedOut: ApiClient = {
+      ...api,
+      get: (url, init) =>
+        url.includes("/3/")
+          ? Promise.reject(new LoginRequiredError("the session ended"))
+          : api.get(url, init),
+    };
+    const outcome = await runDownload(
+      options({ concurrency: 1 }),
+      deps(loggedOut, () => listOf(["1", "2", "3", "4"].map((id) => item(id)))),
+    );
+    expect(outcome.end).toMatchObject({ kind: "failed", error: expect.any(LoginRequiredError) });
+    expect(outcome.summary).toMatchObject({ downloaded: 2, failed: 0 });
+    expect(existsSync(join(dir.path, ".rc-recordings", "state.json"))).toBe(false);
+  });
+
   it("still fails the run when the listing is refused for good", async () => {
     const { api } = fakeApi();
     const refused: ApiClient = {
@@ -393,6 +430,8 @@ describe("runDownload", () => {
       await client.getJson("/restapi/v1.0/account/~/call-log");
       yield item("1");
     }
-    await expect(runDownload(options(), deps(refused, pages))).rejects.toMatchObject({ status: 403 });
+    const outcome = await runDownload(options(), deps(refused, pages));
+    expect(outcome.end).toMatchObject({ kind: "failed", error: { status: 403 } });
+    expect(existsSync(join(dir.path, ".rc-recordings", "state.json"))).toBe(false);
   });
 });
