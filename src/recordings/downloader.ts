@@ -181,6 +181,9 @@ class Run {
       );
     }
     deps.progress.started(range);
+    // A crash between the manifest line and dropping the partial record leaves the record behind; the recording
+    // is skipped from now on, so nothing else would drop it.
+    if (!options.dryRun) await this.journal.dropFinished((id) => this.manifest.isSaved(id));
 
     const listingComplete = await this.pump(range);
     const end = this.endOf(listingComplete);

@@ -13,6 +13,7 @@ import {
   type ProgressSink,
   runDownload,
 } from "../../../src/recordings/downloader.js";
+import { FilePartialJournal } from "../../../src/recordings/partials.js";
 import type { RecordingItem } from "../../../src/recordings/types.js";
 import { Logger } from "../../../src/ui/logger.js";
 import { tempDir } from "../../helpers/cli.js";
@@ -240,6 +241,23 @@ describe("runDownload", () => {
     expect(outcome.summary.downloaded).toBe(40);
     expect(stats.peak).toBeLessThanOrEqual(3);
     expect(maxAhead).toBeLessThanOrEqual(3 * 2 + 1);
+  });
+
+  it("drops a partial record left behind for a recording the manifest already has", async () => {
+    const { api } = fakeApi();
+    await runDownload(
+      options(),
+      deps(api, () => listOf([item("1")])),
+    );
+    const journal = new FilePartialJournal(join(dir.path, ".rc-recordings"));
+    await journal.put("1", { path: join(dir.path, "call-1.mp3"), contentType: "audio/mpeg" }); // crash before remove
+    await journal.put("2", { path: join(dir.path, "call-2.mp3"), contentType: "audio/mpeg" }); // still in progress
+    await runDownload(
+      options(),
+      deps(api, () => listOf([])),
+    );
+    expect(await journal.get("1")).toBeUndefined();
+    expect(await journal.get("2")).toBeDefined();
   });
 
   it("reports failures, keeps going, and holds the incremental start back to a retryable failure", async () => {
