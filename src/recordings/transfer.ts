@@ -8,6 +8,7 @@ import { CliError, InterruptedError, LoginRequiredError, OperationError } from "
 import { fileSize, fsyncDir, fsyncFile } from "../fs-util.js";
 import { backoffMs, isRetryable, parseRetryAfter, type RetryBudget, sleep } from "../retry.js";
 import type { Logger } from "../ui/logger.js";
+import { OutsideDirError } from "./naming.js";
 import { type PartialJournal, type PartialRecord, partPathOf } from "./partials.js";
 
 /** One recording to fetch. The caller decides names and what "recorded" means; the transfer moves bytes. */
@@ -177,7 +178,10 @@ async function runAttempt(job: TransferJob, deps: TransferDeps, idleTimeoutMs: n
     if (endsTheRun(error)) throw error;
     if (stalled)
       return { kind: "retry", reason: `no data for ${Math.round(idleTimeoutMs / 1000)} s`, progressed };
-    if (error instanceof ForeignHostError) return { kind: "fail", reason: error.message, permanent: true };
+    // Neither a foreign host nor a name that would leave DIR changes by retrying, now or in a later run.
+    if (error instanceof ForeignHostError || error instanceof OutsideDirError) {
+      return { kind: "fail", reason: error.message, permanent: true };
+    }
     if (isTransient(error)) return { kind: "retry", reason: describeError(error), progressed };
     return { kind: "fail", reason: describeError(error), permanent: false };
   } finally {
@@ -315,7 +319,7 @@ async function receive(
     record = total === undefined || partial.total === total ? partial : { ...partial, total };
   } else {
     if (partial && !keepPath) await discard(job, deps, partial);
-    const path = keepPath ? partial.path : await job.choosePath(contentType);
+    const path = keepPath ? partial.path : await choosePathOrDiscard(job, res, contentType);
     record = { path, contentType, ...(total === undefined ? {} : { total }) };
   }
   if (record !== partial) await deps.journal.put(job.recordingId, record);
@@ -336,6 +340,16 @@ async function receive(
     };
   }
   return finish(job, deps, record, start + written, hash, start);
+}
+
+/** The name for a fresh body; if naming fails, the unread body is dropped so the connection is released. */
+async function choosePathOrDiscard(job: TransferJob, res: ApiResponse, contentType: string): Promise<string> {
+  try {
+    return await job.choosePath(contentType);
+  } catch (error) {
+    res.discard();
+    throw error;
+  }
 }
 
 /** Chunked framing has an explicit end; Node's parser reports a body cut before it as an error. */

@@ -7,6 +7,7 @@ import { ForeignHostError, NetworkError } from "../../../src/api/errors.js";
 import { createResponse, type ResponseInit } from "../../../src/api/response.js";
 import type { ApiClient, ApiRequestInit, ApiResponse } from "../../../src/api/types.js";
 import { BusyError, InterruptedError, LoginRequiredError } from "../../../src/errors.js";
+import { OutsideDirError } from "../../../src/recordings/naming.js";
 import { MemoryPartialJournal } from "../../../src/recordings/partials.js";
 import {
   parseContentRange,
@@ -265,6 +266,35 @@ describe("transferRecording", () => {
       permanent: true,
       reason: expect.stringContaining("evil.test"),
     });
+  });
+
+  it("fails a name outside DIR permanently, with one request, and releases the unread body", async () => {
+    let discarded = false;
+    const { api, requests } = scriptedApi(() => {
+      const res = audio(CONTENT);
+      const discard = res.discard.bind(res);
+      res.discard = () => {
+        discarded = true;
+        discard();
+      };
+      return res;
+    });
+    const outside: TransferJob = {
+      ...job(),
+      choosePath: async () => {
+        throw new OutsideDirError("refusing a path outside DIR: ../x.mp3");
+      },
+    };
+    const transfer = transferRecording(outside, {
+      api,
+      journal,
+      signal: new AbortController().signal,
+      log: new Logger("quiet"),
+      retry: FAST,
+    });
+    await expect(transfer).rejects.toMatchObject({ permanent: true });
+    expect(requests).toHaveLength(1);
+    expect(discarded).toBe(true);
   });
 
   it("does not count a long wait for the response (rate limiter) as a stall, but a silent body", async () => {
