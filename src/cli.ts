@@ -131,6 +131,7 @@ export async function main(argv: readonly string[]): Promise<void> {
       env: process.env,
       printJson: (value) => process.stdout.write(`${redact(JSON.stringify(value))}\n`),
       print: (text) => process.stdout.write(`${redact(text)}\n`),
+      write: (text) => process.stdout.write(redact(text)),
       stdinIsTTY: Boolean(process.stdin.isTTY),
       stderrIsTTY: Boolean(process.stderr.isTTY),
     };

@@ -21,6 +21,8 @@ export interface CommandContext {
   env: NodeJS.ProcessEnv;
   /** Write one JSON document to stdout (the only thing that ever goes to stdout besides listings). */
   printJson(value: unknown): void;
+  /** Write raw text to stdout (redacted), for output streamed in pieces. */
+  write(text: string): void;
   /** Write human-readable lines to stdout (used only for results a user asked for, e.g. `token status`). */
   print(text: string): void;
   stdinIsTTY: boolean;

@@ -3,6 +3,7 @@ import type { CommandContext } from "../context.js";
 import { InterruptedError, PartialFailureError, UsageError } from "../errors.js";
 import type { CallLogScope, RecordingTypeFilter } from "../recordings/call-log.js";
 import { parseWhen } from "../recordings/when.js";
+import { PlannedJsonWriter } from "../ui/planned-json.js";
 
 /** The options commander hands over (declared in cli.ts). */
 export interface DownloadFlags {
@@ -57,6 +58,8 @@ export async function runDownload(ctx: CommandContext, flags: DownloadFlags): Pr
   const tokens = await openAuthSession(ctx);
   const limiter = new RateLimiter({ onWait: (wait) => reporter.waiting(wait.waitMs / 1000) });
   const api = createApiClient({ tokens, limiter, log: ctx.log });
+  const plannedJson =
+    flags.dryRun && ctx.options.json ? new PlannedJsonWriter((text) => ctx.write(text)) : undefined;
 
   const outcome = await run(
     { dir, from, to, concurrency: flags.concurrency, metadata: flags.metadata, dryRun: flags.dryRun },
@@ -71,8 +74,10 @@ export async function runDownload(ctx: CommandContext, flags: DownloadFlags): Pr
       pathFor: (item, contentType) => template.render(item, contentType),
       withSuffix,
       progress: reporter,
-      // Without --json a dry run prints each planned path at once (stdout), instead of collecting them.
-      ...(ctx.options.json ? {} : { onPlanned: (path: string) => ctx.print(path) }),
+      // A dry run prints each planned path as soon as it is known (a line, or an item of the JSON document).
+      ...(flags.dryRun && {
+        onPlanned: (path: string) => (plannedJson ? plannedJson.add(path) : ctx.print(path)),
+      }),
       log: ctx.log,
       signal: ctx.signal,
     },
@@ -80,8 +85,11 @@ export async function runDownload(ctx: CommandContext, flags: DownloadFlags): Pr
   const { summary, end } = outcome;
   reporter.finish(summary);
   // A run that an error ended still says what it saved; the error then sets the exit code as usual.
-  if (ctx.options.json)
-    ctx.printJson(end.kind === "failed" ? { ...summary, error: oneLine(end.error) } : summary);
+  if (ctx.options.json) {
+    const result = end.kind === "failed" ? { ...summary, error: oneLine(end.error) } : summary;
+    if (plannedJson) plannedJson.end(result);
+    else ctx.printJson(result);
+  }
   if (end.kind === "failed") throw end.error;
   if (end.kind === "interrupted")
     throw new InterruptedError("interrupted; partial downloads are kept for the next run");
