@@ -27,4 +27,13 @@ describe("PlannedJsonWriter", () => {
     expect(JSON.parse(written((w) => w.end({ listed: 0 })))).toEqual({ planned: [], listed: 0 });
     expect(JSON.parse(written((w) => w.end({})))).toEqual({ planned: [] });
   });
+
+  it("writes many paths in a few large pieces, not one write per path", () => {
+    const writes: string[] = [];
+    const writer = new PlannedJsonWriter((text) => writes.push(text));
+    for (let i = 0; i < 2000; i++) writer.add(`2026-11-25/recording-${i}.mp3`);
+    writer.end({ listed: 2000 });
+    expect(writes.length).toBeLessThan(10);
+    expect(JSON.parse(writes.join("")).planned).toHaveLength(2000);
+  });
 });
