@@ -7,6 +7,17 @@ interface Party {
   name?: string;
   extensionNumber?: string;
 }
+interface Recording {
+  id: string;
+  uri: string;
+  type: string;
+  contentUri: string;
+}
+interface Leg {
+  legType: string;
+  master: boolean;
+  recording?: Recording;
+}
 interface CallRecord {
   id: string;
   uri: string;
@@ -16,8 +27,15 @@ interface CallRecord {
   telephonySessionId: string;
   from: Party;
   to: Party;
-  recording?: { id: string; uri: string; type: string; contentUri: string };
-  legs?: unknown[];
+  recording?: Recording;
+  legs?: Leg[];
+}
+
+/** The recordings a (Detailed) record carries, on itself or on its legs. */
+function recordingsOf(record: CallRecord): Recording[] {
+  return [record.recording, ...(record.legs ?? []).map((leg) => leg.recording)].filter(
+    (r): r is Recording => r !== undefined,
+  );
 }
 interface CallLogPage {
   uri: string;
@@ -87,22 +105,22 @@ describe("call log (default dataset)", () => {
   it("pages via navigation.nextPage (absolute URLs on the API origin) until the last page", async () => {
     const first = await page(emu, token, "perPage=7&recordingType=All");
     expect(first.navigation.nextPage?.uri.startsWith(`${emu.server}/restapi/v1.0/account/`)).toBe(true);
-    const { records, pages } = await all(emu, token, "perPage=7&recordingType=All");
+    const { records, pages } = await all(emu, token, "perPage=7&recordingType=All&view=Detailed");
     expect(pages).toBe(Math.ceil(records.length / 7));
     expect(new Set(records.map((r) => r.id)).size).toBe(records.length);
-    expect(records.every((r) => r.recording)).toBe(true);
+    expect(records.every((r) => recordingsOf(r).length > 0)).toBe(true);
     const past = await page(emu, token, "perPage=7&page=99");
     expect(past.records).toEqual([]);
     expect(past.paging).toEqual({ page: 99, perPage: 7 });
   });
 
   it("filters by recordingType, type and direction", async () => {
-    const automatic = (await page(emu, token, "recordingType=Automatic")).records;
+    const automatic = (await page(emu, token, "recordingType=Automatic&view=Detailed")).records;
     const onDemand = (await page(emu, token, "recordingType=OnDemand")).records;
     const allRec = (await page(emu, token, "recordingType=All")).records;
     expect(automatic.length).toBeGreaterThan(0);
     expect(onDemand.length).toBeGreaterThan(0);
-    expect(automatic.every((r) => r.recording?.type === "Automatic")).toBe(true);
+    expect(automatic.every((r) => recordingsOf(r).every((rec) => rec.type === "Automatic"))).toBe(true);
     expect(automatic.length + onDemand.length).toBe(allRec.length);
     const inbound = (await page(emu, token, "direction=Inbound")).records;
     expect(inbound.length).toBeGreaterThan(0);
@@ -128,6 +146,40 @@ describe("call log (default dataset)", () => {
     );
     const types = new Set(emu.control.recordings().map((r) => r.contentType));
     expect(types).toEqual(new Set(["audio/mpeg", "audio/wav"]));
+  });
+
+  it("has transferred calls whose recordings exist only on their two legs, in the Detailed view only", async () => {
+    const detailed = (await page(emu, token, "recordingType=All&view=Detailed")).records;
+    const split = detailed.filter((r) => !r.recording && recordingsOf(r).length > 0);
+    expect(split.length).toBeGreaterThanOrEqual(1);
+    const topLevel = new Set(detailed.flatMap((r) => (r.recording ? [r.recording.id] : [])));
+    const listed = new Map(emu.control.recordings().map((r) => [r.id, r]));
+    for (const record of split) {
+      expect(record.legs).toHaveLength(2);
+      const legIds = recordingsOf(record).map((r) => r.id);
+      expect(new Set(legIds).size).toBe(2);
+      expect(legIds.some((id) => topLevel.has(id))).toBe(false);
+      expect(record.legs?.filter((leg) => leg.master)).toHaveLength(1);
+      for (const recording of recordingsOf(record)) {
+        expect(recording.contentUri.startsWith(`${emu.media}/`)).toBe(true);
+        expect(listed.get(recording.id)?.deleted).toBe(false);
+        const content = await get(emu, recording.contentUri, token);
+        expect(content.status).toBe(200);
+        expect(Buffer.from(await content.arrayBuffer()).length).toBe(emu.control.expectedBytes(recording.id));
+        expect((await get(emu, recording.uri, token)).status).toBe(200);
+      }
+      // Simple view: the same call, without legs and so without any recording; the type filter still keeps it.
+      const type = record.legs?.[0]?.recording?.type;
+      const simple = (await page(emu, token, `recordingType=${type}`)).records.find(
+        (r) => r.id === record.id,
+      );
+      expect(simple).toBeDefined();
+      expect(simple?.recording).toBeUndefined();
+      expect(simple?.legs).toBeUndefined();
+      const other = type === "Automatic" ? "OnDemand" : "Automatic";
+      const excluded = (await page(emu, token, `recordingType=${other}`)).records;
+      expect(excluded.some((r) => r.id === record.id)).toBe(false);
+    }
   });
 
   it("has hostile and missing caller names", async () => {

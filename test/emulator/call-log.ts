@@ -1,4 +1,4 @@
-import type { CallTraits, Direction } from "./dataset.js";
+import type { CallTraits, Direction, Party } from "./dataset.js";
 import type { ApiErrorSpec } from "./http-util.js";
 import type { EmulatorState } from "./state.js";
 
@@ -126,12 +126,18 @@ export function callRecord(state: EmulatorState, index: number, view: CallLogQue
   const inbound = traits.direction === ("Inbound" satisfies Direction);
   const fax = traits.type === "Fax";
   const recordingId = traits.recordingOwner === undefined ? undefined : ds.recordingId(traits.recordingOwner);
+  const recordingOf = (id: string) => ({
+    uri: state.recordingUri(id),
+    id,
+    type: traits.recordingType,
+    contentUri: state.contentUri(id),
+  });
   const startTime = new Date(traits.startMs).toISOString();
   const result = fax
     ? inbound
       ? "Received"
       : "Sent"
-    : recordingId
+    : traits.recordingType
       ? "Accepted"
       : inbound
         ? "Missed"
@@ -156,36 +162,50 @@ export function callRecord(state: EmulatorState, index: number, view: CallLogQue
       id: Number(company.extensionId),
     },
     transport: "PSTN",
-    ...(recordingId && {
-      recording: {
-        uri: state.recordingUri(recordingId),
-        id: recordingId,
-        type: traits.recordingType,
-        contentUri: state.contentUri(recordingId),
-      },
-    }),
+    ...(recordingId && { recording: recordingOf(recordingId) }),
     shortRecording: false,
   };
   if (view === "Simple") return record;
   return {
     ...record,
     lastModifiedTime: new Date(traits.startMs + duration * 1000 + 30_000).toISOString(),
-    legs: [
-      {
-        startTime,
-        duration,
-        durationMs: duration * 1000,
-        type: record.type,
-        direction: record.direction,
-        action: record.action,
-        result,
-        to: record.to,
-        from: record.from,
-        legType: "PstnToSip",
-        master: true,
-        ...(record.recording && { recording: record.recording }),
-      },
-    ],
+    legs: traits.recordingsOnLegs
+      ? ds.legRecordingIds(index).map((legRecordingId, leg) => ({
+          ...legOf(record, leg === 0 ? "PstnToSip" : "SipToPstnUnmetered", leg === 0),
+          recording: recordingOf(legRecordingId),
+        }))
+      : [{ ...legOf(record, "PstnToSip", true), ...(record.recording && { recording: record.recording }) }],
+  };
+}
+
+/** A leg as the Detailed view shows it: the call's facts, the leg's type, whether it is the master leg. */
+function legOf(
+  record: {
+    startTime: string;
+    duration: number;
+    type: string;
+    direction: string;
+    action: string;
+    result: string;
+    to: Party;
+    from: Party;
+  },
+  legType: string,
+  master: boolean,
+) {
+  const { startTime, duration, type, direction, action, result, to, from } = record;
+  return {
+    startTime,
+    duration,
+    durationMs: duration * 1000,
+    type,
+    direction,
+    action,
+    result,
+    to,
+    from,
+    legType,
+    master,
   };
 }
 

@@ -9,6 +9,8 @@ export interface RecordingSummary {
   id: string;
   /** Call-log index of the record owning it (0 = newest). */
   index: number;
+  /** Which leg of that record carries it, when the call's recordings are only on its legs. */
+  leg: number | undefined;
   contentType: string;
   bytes: number;
   contentUri: string;
@@ -73,6 +75,7 @@ export function createControl(state: EmulatorState): EmulatorControl {
       Array.from(state.dataset.recordings(), (r) => ({
         id: r.id,
         index: r.index,
+        leg: r.leg,
         contentType: r.contentType,
         bytes: r.bytes,
         contentUri: state.contentUri(r.id),

@@ -5,6 +5,14 @@ const RECORDING_ID_BASE = 2_800_000_000;
 /** Every PAIR_PERIOD records, the record at PAIR_OFFSET and the next one are two legs sharing ONE recording. */
 const PAIR_PERIOD = 14;
 const PAIR_OFFSET = 3;
+/**
+ * Every LEG_SPLIT_PERIOD records, the record at LEG_SPLIT_OFFSET (unless it is part of a pair) is a transferred
+ * call whose recordings exist only on its two legs (Detailed view), one each, with ids from their own base.
+ */
+const LEG_SPLIT_PERIOD = 20;
+const LEG_SPLIT_OFFSET = 9;
+const LEG_RECORDING_ID_BASE = 3_800_000_000;
+const LEGS_PER_SPLIT_CALL = 2;
 
 /**
  * Caller names that break naive file naming: path separators, traversal, Windows-reserved characters and
@@ -42,6 +50,9 @@ export interface CallTraits {
   direction: Direction;
   /** Index of the record owning this record's recording (itself, or the first leg of a pair). */
   recordingOwner: number | undefined;
+  /** No recording on the record itself, one on each of its legs (the Detailed view shows them). */
+  recordingsOnLegs: boolean;
+  /** Set whenever the call has a recording, on the record or on its legs. */
   recordingType: RecordingType | undefined;
 }
 
@@ -49,6 +60,8 @@ export interface RecordingInfo {
   id: string;
   /** Call-log index of the record that owns it. */
   index: number;
+  /** Which leg of that record carries it, when it is a leg's own recording. */
+  leg: number | undefined;
   contentType: ContentType;
   bytes: number;
   durationSec: number;
@@ -101,6 +114,15 @@ export class Dataset {
     return index > 0 && this.isPairLead(index - 1);
   }
 
+  private isLegSplit(index: number): boolean {
+    return (
+      index % LEG_SPLIT_PERIOD === LEG_SPLIT_OFFSET &&
+      index < this.config.calls &&
+      !this.isPairLead(index) &&
+      !this.isPairFollower(index)
+    );
+  }
+
   startMs(index: number): number {
     if (this.isPairFollower(index))
       return this.startMs(index - 1) - Math.max(1, Math.min(1000, this.spacing * 0.1));
@@ -131,7 +153,9 @@ export class Dataset {
       const lead = this.traits(index - 1);
       return { ...lead, index, startMs, direction: lead.direction === "Inbound" ? "Outbound" : "Inbound" };
     }
-    const hasRecording = this.isPairLead(index) || this.hash(index, 2) < this.config.withRecordingRatio;
+    const recordingsOnLegs = this.isLegSplit(index);
+    const hasRecording =
+      recordingsOnLegs || this.isPairLead(index) || this.hash(index, 2) < this.config.withRecordingRatio;
     const direction: Direction = this.hash(index, 3) < 0.5 ? "Inbound" : "Outbound";
     const type: CallType = !hasRecording && this.hash(index, 4) < 0.15 ? "Fax" : "Voice";
     return {
@@ -139,7 +163,8 @@ export class Dataset {
       startMs,
       type,
       direction,
-      recordingOwner: hasRecording ? index : undefined,
+      recordingOwner: hasRecording && !recordingsOnLegs ? index : undefined,
+      recordingsOnLegs,
       recordingType: hasRecording ? (this.hash(index, 5) < 0.7 ? "Automatic" : "OnDemand") : undefined,
     };
   }
@@ -148,28 +173,52 @@ export class Dataset {
     return String(RECORDING_ID_BASE + ownerIndex);
   }
 
+  /** The ids of the recordings on record `index`'s legs (none unless its recordings are on its legs). */
+  legRecordingIds(index: number): string[] {
+    if (!this.isLegSplit(index)) return [];
+    return Array.from({ length: LEGS_PER_SPLIT_CALL }, (_, leg) =>
+      String(LEG_RECORDING_ID_BASE + index * LEGS_PER_SPLIT_CALL + leg),
+    );
+  }
+
   /** The recording with this id, if the dataset has one (deleted ones included: that is an override). */
   recording(id: string): RecordingInfo | undefined {
     if (!/^\d{1,15}$/.test(id)) return undefined;
-    const index = Number(id) - RECORDING_ID_BASE;
+    const n = Number(id);
+    if (n >= LEG_RECORDING_ID_BASE) {
+      const index = Math.floor((n - LEG_RECORDING_ID_BASE) / LEGS_PER_SPLIT_CALL);
+      if (index >= this.config.calls || !this.isLegSplit(index)) return undefined;
+      return this.recordingInfo(id, index, (n - LEG_RECORDING_ID_BASE) % LEGS_PER_SPLIT_CALL);
+    }
+    const index = n - RECORDING_ID_BASE;
     if (!Number.isInteger(index) || index < 0 || index >= this.config.calls) return undefined;
     if (this.traits(index).recordingOwner !== index) return undefined;
-    const bytes = Math.max(0, Math.floor(this.config.recordingBytes(index)));
+    return this.recordingInfo(id, index, undefined);
+  }
+
+  private recordingInfo(id: string, index: number, leg: number | undefined): RecordingInfo {
+    // Each leg's recording draws its own content type, duration and content offset.
+    const salt = leg === undefined ? 0 : 100 * (leg + 1);
     return {
       id,
       index,
-      contentType: this.hash(index, 6) < 0.6 ? "audio/mpeg" : "audio/wav",
-      bytes,
-      durationSec: 30 + Math.floor(this.hash(index, 8) * 570),
-      patternOffset: Math.floor(this.hash(index, 9) * 0x100000),
+      leg,
+      contentType: this.hash(index, 6 + salt) < 0.6 ? "audio/mpeg" : "audio/wav",
+      bytes: Math.max(0, Math.floor(this.config.recordingBytes(index))),
+      durationSec: 30 + Math.floor(this.hash(index, 8 + salt) * 570),
+      patternOffset: Math.floor(this.hash(index, 9 + salt) * 0x100000),
     };
   }
 
-  /** Every recording, newest first (iterates the whole log: meant for tests with small datasets). */
+  /** Every recording (legs' ones included), newest first (iterates the whole log: for small datasets). */
   *recordings(): Generator<RecordingInfo> {
     for (let i = 0; i < this.config.calls; i++) {
-      const info = this.recording(this.recordingId(i));
-      if (info) yield info;
+      const own = this.recording(this.recordingId(i));
+      if (own) yield own;
+      for (const id of this.legRecordingIds(i)) {
+        const onLeg = this.recording(id);
+        if (onLeg) yield onLeg;
+      }
     }
   }
 
@@ -190,7 +239,10 @@ export class Dataset {
     };
   }
 
+  /** A recorded call lasts as long as its recording, or as its legs' recordings together. */
   durationSec(index: number): number {
+    const legs = this.legRecordingIds(index);
+    if (legs.length > 0) return legs.reduce((sum, id) => sum + (this.recording(id)?.durationSec ?? 0), 0);
     const owner = this.traits(index).recordingOwner;
     if (owner !== undefined) return this.recording(this.recordingId(owner))?.durationSec ?? 60;
     return Math.floor(this.hash(index, 10) * 300);
