@@ -2,7 +2,7 @@ import { ApiError } from "../api/errors.js";
 import type { ApiClient } from "../api/types.js";
 import type { Logger } from "../ui/logger.js";
 import { PageBuffer, type RecordSpan } from "./page-buffer.js";
-import type { CallLogRecord, CallParty, RecordingItem } from "./types.js";
+import type { CallLogRecord, CallParty, CallRecording, RecordingItem } from "./types.js";
 
 export type CallLogScope = "account" | "extension";
 export type RecordingTypeFilter = "Automatic" | "OnDemand" | "All";
@@ -44,8 +44,9 @@ const PATHS: Record<CallLogScope, string> = {
 
 /**
  * The recordings of a time range, page by page: each page's recordings are yielded before the next page is
- * requested, so a huge log never sits in memory. A recording shared by several records (legs of one call) is
- * yielded once; only the set of recording ids seen is kept.
+ * requested, so a huge log never sits in memory. The Detailed view is asked for because a transferred call may
+ * carry its recordings only on its legs (one per leg). A recording found on several records or legs is yielded
+ * once; only the set of recording ids seen is kept.
  */
 export async function* listRecordings(
   api: ApiClient,
@@ -58,6 +59,7 @@ export async function* listRecordings(
     dateFrom: options.from.toISOString(),
     dateTo: options.to.toISOString(),
     recordingType: options.type,
+    view: "Detailed",
     perPage: String(options.perPage ?? 1000),
   });
   const keep = options.raw ? (record: CallLogRecord) => record : slim;
@@ -68,16 +70,34 @@ export async function* listRecordings(
     for (const span of page.records) {
       stats.records++;
       const record = parseRecord(buffer, span, page.path);
-      const recording = record?.recording;
-      if (!record || !recording?.id || !recording.contentUri || seen.has(String(recording.id))) continue;
-      const recordingId = String(recording.id);
-      seen.add(recordingId);
-      stats.recordings++;
-      yield { recordingId, contentUri: recording.contentUri, record: keep(record) };
+      if (!record) continue;
+      let kept: CallLogRecord | undefined; // one slim copy per record, shared by its recordings' items
+      for (const recording of recordingsOf(record)) {
+        const recordingId = String(recording.id);
+        if (seen.has(recordingId)) continue;
+        seen.add(recordingId);
+        stats.recordings++;
+        kept ??= keep(record);
+        yield {
+          recordingId,
+          contentUri: recording.contentUri,
+          ...(recording.type === undefined ? {} : { recordingType: recording.type }),
+          record: kept,
+        };
+      }
     }
     if (!page.next || page.records.length === 0) return;
     page = await getPage(api, buffer, page.next);
   }
+}
+
+/** The downloadable recordings of a record: its own, then its legs' (duplicates are left to the caller). */
+function recordingsOf(record: CallLogRecord): CallRecording[] {
+  const legs = Array.isArray(record.legs) ? record.legs : [];
+  return [record.recording, ...legs.map((leg) => leg?.recording)].filter(
+    (recording): recording is CallRecording =>
+      typeof recording === "object" && recording !== null && !!recording.id && !!recording.contentUri,
+  );
 }
 
 function getPage(api: ApiClient, buffer: PageBuffer, url: string): Promise<CallLogPage> {
@@ -104,9 +124,12 @@ function parseRecord(buffer: PageBuffer, span: RecordSpan, path: string): CallLo
   return typeof record === "object" && record !== null ? (record as CallLogRecord) : undefined;
 }
 
-/** The fields of a record that naming, the manifest and retries read; nothing else of the page stays alive. */
+/**
+ * The fields of a record that naming, the manifest and retries read; nothing else of the page stays alive (its
+ * recordings and legs are not kept: each item carries its recording's id, contentUri and type).
+ */
 function slim(record: CallLogRecord): CallLogRecord {
-  const { id, sessionId, startTime, direction, from, to, extension, recording } = record;
+  const { id, sessionId, startTime, direction, from, to, extension } = record;
   return {
     id,
     startTime,
@@ -115,15 +138,6 @@ function slim(record: CallLogRecord): CallLogRecord {
     ...(from ? { from: party(from) } : {}),
     ...(to ? { to: party(to) } : {}),
     ...(extension?.id === undefined ? {} : { extension: { id: extension.id } }),
-    ...(recording
-      ? {
-          recording: {
-            id: recording.id,
-            contentUri: recording.contentUri,
-            ...(recording.type === undefined ? {} : { type: recording.type }),
-          },
-        }
-      : {}),
   };
 }
 

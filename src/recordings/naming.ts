@@ -131,7 +131,7 @@ function valuesOf(item: RecordingItem, contentType: string | undefined): Values 
     toNumber: record.to?.phoneNumber ?? record.to?.extensionNumber,
     toName: record.to?.name,
     extensionId: record.extension?.id === undefined ? undefined : String(record.extension.id),
-    type: record.recording?.type,
+    type: item.recordingType, // the recording's own: on a transferred call each leg's may differ
     ext: extensionFor(contentType),
   };
 }

@@ -18,12 +18,33 @@ export interface CallLogRecord {
   from?: CallParty;
   to?: CallParty;
   extension?: { id?: number | string; uri?: string };
-  recording?: { id: string; uri?: string; type?: "Automatic" | "OnDemand" | string; contentUri: string };
+  recording?: CallRecording;
+  /** Detailed view only. A transferred call may have a recording per leg and none on the record itself. */
+  legs?: CallLogLeg[];
 }
 
-/** One recording to download: the first call-log record that carried it (legs sharing it are dropped). */
+export interface CallRecording {
+  id: string;
+  uri?: string;
+  type?: "Automatic" | "OnDemand" | string;
+  contentUri: string;
+}
+
+/** One leg of a call (Detailed view), reduced to what rc-recordings reads. */
+export interface CallLogLeg {
+  legType?: string;
+  master?: boolean;
+  recording?: CallRecording;
+}
+
+/**
+ * One recording to download, with the first call-log record that carried it, on the record itself or on one of
+ * its legs (records and legs sharing it are dropped).
+ */
 export interface RecordingItem {
   recordingId: string;
   contentUri: string;
+  /** Automatic or OnDemand, from wherever the recording was found (a leg's may differ from the record's). */
+  recordingType?: string;
   record: CallLogRecord;
 }

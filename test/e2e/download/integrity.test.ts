@@ -1,6 +1,7 @@
 import { existsSync, readFileSync } from "node:fs";
 import { join, resolve } from "node:path";
 import { afterEach, describe, expect, it } from "vitest";
+import type { CallLogRecord } from "../../../src/recordings/types.js";
 import {
   type DownloadEnv,
   expectAllSaved,
@@ -35,6 +36,8 @@ describe("download: every file byte-exact", () => {
     expect(faults.truncate).toBeGreaterThan(0);
     expect(faults.unavailable).toBeGreaterThan(0);
     const recordings = e.emu.control.recordings().length;
+    // Among them recordings that exist only on the legs of a transferred call (Detailed view).
+    expect(e.emu.control.recordings().filter((r) => r.leg !== undefined).length).toBeGreaterThanOrEqual(2);
     expect(summaryOf(first.stdout)).toMatchObject({ listed: recordings, downloaded: recordings, failed: 0 });
     await expectAllSaved(e);
 
@@ -119,8 +122,11 @@ describe("download: every file byte-exact", () => {
     const entries = manifestOf(e.out);
     expect(entries.length).toBeGreaterThan(0);
     for (const entry of entries) {
-      const sidecar = JSON.parse(readFileSync(join(e.out, `${entry.path}.json`), "utf8"));
-      expect(sidecar).toMatchObject({ id: entry.callId, recording: { id: entry.recordingId } });
+      const sidecar = JSON.parse(readFileSync(join(e.out, `${entry.path}.json`), "utf8")) as CallLogRecord;
+      expect(sidecar.id).toBe(entry.callId);
+      // The recording is the record's own or, on a transferred call, one of its legs'.
+      const carried = [sidecar.recording, ...(sidecar.legs ?? []).map((leg) => leg.recording)];
+      expect(carried.map((r) => r?.id)).toContain(entry.recordingId);
     }
   });
 

@@ -3,24 +3,33 @@ import { ApiError } from "../../../src/api/errors.js";
 import { createResponse } from "../../../src/api/response.js";
 import type { ApiClient } from "../../../src/api/types.js";
 import { type ListingStats, type ListOptions, listRecordings } from "../../../src/recordings/call-log.js";
-import type { CallLogRecord } from "../../../src/recordings/types.js";
+import type { CallLogRecord, CallRecording, RecordingItem } from "../../../src/recordings/types.js";
 import { Logger } from "../../../src/ui/logger.js";
 
 const ACCOUNT = "/restapi/v1.0/account/~/call-log";
 const EXTENSION = "/restapi/v1.0/account/~/extension/~/call-log";
 
+function recording(id: number, type?: "Automatic" | "OnDemand"): CallRecording {
+  return {
+    id: String(id),
+    contentUri: `https://media.ringcentral.com/restapi/v1.0/account/1/recording/${id}/content`,
+    ...(type === undefined ? {} : { type }),
+  };
+}
+
 function record(id: number, recordingId?: number): CallLogRecord {
   return {
     id: `call-${id}`,
     startTime: new Date(Date.UTC(2026, 10, 25, 12, 0, id)).toISOString(),
-    ...(recordingId === undefined
-      ? {}
-      : {
-          recording: {
-            id: String(recordingId),
-            contentUri: `https://media.ringcentral.com/restapi/v1.0/account/1/recording/${recordingId}/content`,
-          },
-        }),
+    ...(recordingId === undefined ? {} : { recording: recording(recordingId) }),
+  };
+}
+
+/** A Detailed-view record whose legs carry these recordings (undefined: a leg without one). */
+function withLegs(base: CallLogRecord, legs: (CallRecording | undefined)[]): CallLogRecord {
+  return {
+    ...base,
+    legs: legs.map((r, i) => ({ legType: "PstnToSip", master: i === 0, ...(r && { recording: r }) })),
   };
 }
 
@@ -88,6 +97,7 @@ describe("listRecordings", () => {
       dateFrom: "2026-11-24T00:00:00.000Z",
       dateTo: "2026-11-25T00:00:00.000Z",
       recordingType: "OnDemand",
+      view: "Detailed",
       perPage: "1000",
     });
     expect(requested[1]).toBe(`https://platform.ringcentral.com${ACCOUNT}?page=2`);
@@ -105,6 +115,44 @@ describe("listRecordings", () => {
       "105",
     ]);
     expect(stats).toEqual({ records: 5, recordings: 2 });
+  });
+
+  it("yields each distinct recording of a record and of its legs, across pages, with the call's record", async () => {
+    const transferred = withLegs(record(1), [recording(201, "Automatic"), recording(202, "OnDemand")]);
+    const { api, requested } = fakeApi([
+      [transferred, withLegs(record(2, 101), [recording(101), recording(203)])],
+      [withLegs(record(3), [recording(202), undefined, recording(204)]), record(4)],
+    ]);
+    const stats: ListingStats = { records: 0, recordings: 0 };
+    const items: RecordingItem[] = [];
+    for await (const item of listRecordings(api, { ...OPTIONS, stats }, logCollector().log)) items.push(item);
+    expect(items.map((i) => [i.recordingId, i.record.id])).toEqual([
+      ["201", "call-1"],
+      ["202", "call-1"],
+      ["101", "call-2"],
+      ["203", "call-2"],
+      ["204", "call-3"],
+    ]);
+    expect(items[1]).toMatchObject({
+      recordingType: "OnDemand",
+      contentUri: "https://media.ringcentral.com/restapi/v1.0/account/1/recording/202/content",
+    });
+    expect(items[0]?.recordingType).toBe("Automatic");
+    // The slim record is the call's, shared by its items, without legs.
+    expect(items[0]?.record).toBe(items[1]?.record);
+    expect(items[0]?.record).toEqual({ id: "call-1", startTime: transferred.startTime });
+    expect(requested).toHaveLength(2);
+    expect(stats).toEqual({ records: 4, recordings: 5 });
+  });
+
+  it("skips leg recordings without an id or contentUri", async () => {
+    const broken = withLegs(record(1), [
+      { id: "", contentUri: "https://media.example/x" },
+      { id: "301" } as CallRecording,
+      recording(302),
+    ]);
+    const { api } = fakeApi([[broken]]);
+    expect(await collect(listRecordings(api, OPTIONS, logCollector().log))).toEqual(["302"]);
   });
 
   it("streams: the first page's recordings arrive before the next page is requested", async () => {
@@ -152,7 +200,7 @@ describe("listRecordings: what each item keeps", () => {
     direction: "Inbound",
     from: { phoneNumber: "+16505550100", name: "Caller", location: "Palo Alto" },
     billing: { costIncluded: 0 },
-    legs: [{ action: "Phone Call" }],
+    legs: [{ legType: "PstnToSip", master: true, recording: recording(102) }],
   } as CallLogRecord;
 
   it("copies only the fields naming and the manifest read", async () => {
@@ -164,8 +212,8 @@ describe("listRecordings: what each item keeps", () => {
       startTime: full.startTime,
       direction: "Inbound",
       from: { phoneNumber: "+16505550100", name: "Caller" },
-      recording: full.recording,
     });
+    expect(items.map((i) => i.recordingId)).toEqual(["101", "102"]);
   });
 
   it("keeps the record as sent with raw (for --metadata sidecars)", async () => {
@@ -174,5 +222,6 @@ describe("listRecordings: what each item keeps", () => {
     for await (const item of listRecordings(api, { ...OPTIONS, raw: true }, logCollector().log))
       items.push(item);
     expect(items[0]?.record).toEqual(full);
+    expect(items[1]?.record).toBe(items[0]?.record);
   });
 });

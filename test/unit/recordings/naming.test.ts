@@ -18,6 +18,7 @@ function item(from: CallParty = {}, to: CallParty = {}): RecordingItem {
   return {
     recordingId: "2800000007",
     contentUri: "https://media.ringcentral.com/restapi/v1.0/account/1/recording/2800000007/content",
+    recordingType: "Automatic",
     record: {
       id: "ASaxDDkSZ5s42MA",
       sessionId: "401234",
@@ -26,7 +27,8 @@ function item(from: CallParty = {}, to: CallParty = {}): RecordingItem {
       from: { phoneNumber: "+16505550100", name: "Alice", ...from },
       to: { extensionNumber: "101", name: "Bob", ...to },
       extension: { id: 62264425011 },
-      recording: { id: "2800000007", type: "Automatic", contentUri: "x" },
+      // A record's own recording is not the item's (the item may be one of its legs'): {type} ignores it.
+      recording: { id: "2800000001", type: "OnDemand", contentUri: "x" },
     },
   };
 }
