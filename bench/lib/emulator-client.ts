@@ -30,7 +30,12 @@ export async function startEmulator(options: HostOptions): Promise<BenchEmulator
   });
   const ask = requester(child);
   try {
-    const started = (await ask({ op: "start", options })) as StartedEmulator;
+    // No leg-only (transferred) calls: the peers, written like RingCentral's samples, read only a record's own
+    // recording, and every tool must be measured on the same set of recordings.
+    const started = (await ask({
+      op: "start",
+      options: { transferredCalls: false, ...options },
+    })) as StartedEmulator;
     return {
       ...started,
       stats: async () => (await ask({ op: "stats" })) as StatsSnapshot,

@@ -116,6 +116,7 @@ export class Dataset {
 
   private isLegSplit(index: number): boolean {
     return (
+      this.config.transferredCalls &&
       index % LEG_SPLIT_PERIOD === LEG_SPLIT_OFFSET &&
       index < this.config.calls &&
       !this.isPairLead(index) &&

@@ -42,6 +42,11 @@ export interface DatasetOptions {
   spanMs?: number;
   /** Share of calls with a recording (default 2/3). Paired legs always have one. */
   withRecordingRatio?: number;
+  /**
+   * Transferred calls whose recordings exist only on their legs (Detailed view), one in every 20 records
+   * (default true). Off for like-for-like comparisons with clients that read only a record's own recording.
+   */
+  transferredCalls?: boolean;
   /** Seed of the dataset (names, sizes, types) and of fault probabilities. */
   seed?: number;
   /** Recordings whose content (and metadata) answer 404 CMN-102 although the call log lists them. */
@@ -156,6 +161,7 @@ export interface DatasetConfig {
   endTime: number;
   spanMs: number;
   withRecordingRatio: number;
+  transferredCalls: boolean;
   seed: number;
   deletedRecordingIds: string[];
   foreignContent: { origin: string; recordingIds: string[] } | undefined;
@@ -219,6 +225,7 @@ export function resolveOptions(given: EmulatorOptions = {}): EmulatorConfig {
           : toEpochMs(options.endTime),
       spanMs: options.spanMs ?? 23 * 3_600_000,
       withRecordingRatio: options.withRecordingRatio ?? 2 / 3,
+      transferredCalls: options.transferredCalls ?? true,
       seed,
       deletedRecordingIds: options.deletedRecordingIds ?? [],
       foreignContent: options.foreignContent,
