@@ -26,7 +26,7 @@ export interface Clock {
   schedule(fn: () => void, ms: number): () => void;
 }
 
-export const systemClock: Clock = {
+const systemClock: Clock = {
   now: () => Date.now(),
   schedule: (fn, ms) => {
     const timer = setTimeout(fn, ms);

@@ -93,7 +93,7 @@ function parseLogin(login: Record<string, unknown>): LoginState {
 }
 
 /** Every secret that enters the process is registered with the redactor the moment it is read. */
-export function registerRecordSecrets(record: ProfileRecord): void {
+function registerRecordSecrets(record: ProfileRecord): void {
   registerSecret(record.credentials.clientSecret);
   registerSecret(record.credentials.jwt);
   if (record.login.state === "active") registerTokenSecrets(record.login.tokens);

@@ -132,7 +132,7 @@ function busy(stateDir: string, holder: LockHolder, note: string): BusyError {
   );
 }
 
-export function holderIsAlive(holder: LockHolder): boolean {
+function holderIsAlive(holder: LockHolder): boolean {
   try {
     process.kill(holder.pid, 0);
   } catch (error) {
@@ -143,7 +143,7 @@ export function holderIsAlive(holder: LockHolder): boolean {
 }
 
 /** "<boot id>:<start time in clock ticks>" of a process on Linux; undefined where /proc does not tell. */
-export function processIdentity(pid: number): string | undefined {
+function processIdentity(pid: number): string | undefined {
   try {
     const boot = readFileSync("/proc/sys/kernel/random/boot_id", "utf8").trim();
     const stat = readFileSync(`/proc/${pid}/stat`, "utf8");

@@ -172,7 +172,7 @@ export function safeValue(value: string | undefined): string {
  * A whole path component (literals and values joined): not hidden or `.`/`..`, not a Windows device name
  * (`CON`, `nul.mp3`, `COM1.txt`), no trailing dot or space, at most MAX_COMPONENT_BYTES (the extension kept).
  */
-export function safeComponent(component: string): string {
+function safeComponent(component: string): string {
   let name = component.replace(/^\.+/, (dots) => "_".repeat(dots.length)).replace(/[. ]+$/, "");
   const stem = name.split(".")[0]?.trimEnd() ?? "";
   if (RESERVED.test(stem)) name = `_${name}`;

@@ -124,20 +124,3 @@ function isStrictlyUnder(folder: string, path: string): boolean {
   const rel = relative(folder, path);
   return rel !== "" && rel !== ".." && !rel.startsWith(`..${sep}`) && !isAbsolute(rel);
 }
-
-/** In-memory journal for tests and dry runs. */
-export class MemoryPartialJournal implements PartialJournal {
-  readonly records = new Map<string, PartialRecord>();
-
-  async get(recordingId: string) {
-    return this.records.get(recordingId);
-  }
-
-  async put(recordingId: string, record: PartialRecord) {
-    this.records.set(recordingId, record);
-  }
-
-  async remove(recordingId: string) {
-    this.records.delete(recordingId);
-  }
-}

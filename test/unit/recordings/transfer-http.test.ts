@@ -5,10 +5,10 @@ import { join } from "node:path";
 import { afterEach, beforeEach, describe, expect, it } from "vitest";
 import { createHttpTransport } from "../../../src/api/transport.js";
 import type { ApiClient } from "../../../src/api/types.js";
-import { MemoryPartialJournal } from "../../../src/recordings/partials.js";
 import { type TransferJob, transferRecording } from "../../../src/recordings/transfer.js";
 import { Logger } from "../../../src/ui/logger.js";
 import { tempDir } from "../../helpers/cli.js";
+import { MemoryPartialJournal } from "./memory-journal.js";
 
 // Framing is decided by Node's HTTP parser on a real socket, so these tests talk to a tiny raw TCP server.
 

@@ -8,7 +8,6 @@ import { createResponse, type ResponseInit } from "../../../src/api/response.js"
 import type { ApiClient, ApiRequestInit, ApiResponse } from "../../../src/api/types.js";
 import { BusyError, InterruptedError, LoginRequiredError } from "../../../src/errors.js";
 import { OutsideDirError } from "../../../src/recordings/naming.js";
-import { MemoryPartialJournal } from "../../../src/recordings/partials.js";
 import {
   parseContentRange,
   TransferFailedError,
@@ -18,6 +17,7 @@ import {
 } from "../../../src/recordings/transfer.js";
 import { Logger } from "../../../src/ui/logger.js";
 import { tempDir } from "../../helpers/cli.js";
+import { MemoryPartialJournal } from "./memory-journal.js";
 
 const CONTENT = Buffer.from(Array.from({ length: 5000 }, (_, i) => (i * 7) % 256));
 const sha = (b: Buffer) => createHash("sha256").update(b).digest("hex");
