@@ -1,9 +1,11 @@
 import { createRequire } from "node:module";
 import { Command, CommanderError, InvalidArgumentError, Option } from "commander";
-import type { CommandContext, GlobalOptions, StoreKind } from "./context.js";
+import type { StoreKind } from "./auth/store/types.js";
+import type { CommandContext, GlobalOptions } from "./context.js";
 import { ExitCode, exitCodeOf, InterruptedError } from "./errors.js";
-import { Logger } from "./ui/logger.js";
-import { redact } from "./ui/redact.js";
+import { defaultFactory } from "./factory.js";
+import { Logger } from "./log/logger.js";
+import { redact } from "./log/redact.js";
 
 // Only commander and our own small modules load at start-up; each command (and with it the SDK, the keychain
 // binding, ora, ...) is imported when it runs, so `--version` and `--help` stay close to a bare `node` start.
@@ -86,7 +88,6 @@ export function buildProgram(
       run(async () => (await import("./commands/token-revoke.js")).runTokenRevoke, opts, cmd),
     );
 
-  for (const sub of [...program.commands, ...token.commands]) sub.exitOverride();
   return program;
 }
 
@@ -124,7 +125,7 @@ export async function main(argv: readonly string[]): Promise<void> {
       );
     }
     log = new Logger(globals.quiet ? "quiet" : globals.verbose ? "verbose" : "normal");
-    const ctx: CommandContext = {
+    const io: Omit<CommandContext, "factory"> = {
       options: globals,
       log,
       signal: controller.signal,
@@ -135,6 +136,7 @@ export async function main(argv: readonly string[]): Promise<void> {
       stdinIsTTY: Boolean(process.stdin.isTTY),
       stderrIsTTY: Boolean(process.stderr.isTTY),
     };
+    const ctx: CommandContext = { ...io, factory: defaultFactory(io) };
     const runner = await load();
     await runner(ctx, options);
   });

@@ -1,6 +1,9 @@
-import type { Logger } from "./ui/logger.js";
-
-export type StoreKind = "keychain" | "file";
+import type { RateLimitWait } from "./api/rate-limiter.js";
+import type { AccessTokenProvider, ApiClient } from "./api/types.js";
+import type { Prompter } from "./auth/credentials.js";
+import type { AuthServices } from "./auth/services.js";
+import type { StoreKind } from "./auth/store/types.js";
+import type { Logger } from "./log/logger.js";
 
 /** Options every command accepts, resolved from flags and environment. */
 export interface GlobalOptions {
@@ -12,7 +15,25 @@ export interface GlobalOptions {
   quiet: boolean;
 }
 
-/** What a command receives: resolved global options and the process's I/O, injectable for tests. */
+/**
+ * How a command obtains the services it runs on (GitHub CLI's Factory). `cli.ts` fills in the real ones
+ * (src/factory.ts); a unit test of a command passes fakes. Every method imports what it builds lazily, so a
+ * command that never asks for the keychain or the SDK never loads them.
+ */
+export interface Factory {
+  /** The auth services of one profile: `--profile` unless named. */
+  auth(profile?: string): Promise<AuthServices>;
+  /** The run's session over a stored login (LoginRequiredError when there is none). */
+  session(services: AuthServices): Promise<AccessTokenProvider>;
+  /** An API client over `tokens`, paced by a rate limiter of its own. */
+  api(tokens: AccessTokenProvider, onWait?: (wait: RateLimitWait) => void): Promise<ApiClient>;
+  /** Someone to ask for a missing secret, or undefined when nobody is at a terminal. */
+  prompter(): Prompter | undefined;
+  /** All of stdin as text (for `--jwt-file -`). */
+  readStdin(): Promise<string>;
+}
+
+/** What a command receives: resolved global options, the process's I/O and its factory, injectable for tests. */
 export interface CommandContext {
   options: GlobalOptions;
   log: Logger;
@@ -27,4 +48,5 @@ export interface CommandContext {
   print(text: string): void;
   stdinIsTTY: boolean;
   stderrIsTTY: boolean;
+  factory: Factory;
 }

@@ -1,11 +1,10 @@
-import type { AccessTokenProvider } from "../auth/types.js";
-import type { Logger } from "../ui/logger.js";
-import { registerSecret } from "../ui/redact.js";
+import type { Logger } from "../log/logger.js";
+import { registerSecret } from "../log/redact.js";
 import { ApiError, ForeignHostError, NetworkError, parseErrorBody, RateLimitedError } from "./errors.js";
 import { isTokenHost } from "./hosts.js";
 import type { RateLimiter } from "./rate-limiter.js";
 import { createHttpTransport, type Transport } from "./transport.js";
-import type { ApiClient, ApiRequestInit, ApiResponse } from "./types.js";
+import type { AccessTokenProvider, ApiClient, ApiRequestInit, ApiResponse } from "./types.js";
 
 export interface ApiClientOptions {
   tokens: AccessTokenProvider;

@@ -1,7 +1,7 @@
 import { readFile } from "node:fs/promises";
 import { isLoopback } from "../api/hosts.js";
 import { UsageError } from "../errors.js";
-import { registerSecret } from "../ui/redact.js";
+import { registerSecret } from "../log/redact.js";
 import type { AppCredentials } from "./profile.js";
 
 export const DEFAULT_SERVER = "https://platform.ringcentral.com";

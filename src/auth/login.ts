@@ -1,14 +1,13 @@
-import type { StoreKind } from "../context.js";
 import { OperationError } from "../errors.js";
-import type { Logger } from "../ui/logger.js";
+import type { Logger } from "../log/logger.js";
 import { type CredentialSources, resolveCredentials } from "./credentials.js";
 import { CredentialsRejectedError, KeychainUnavailableError, StoreCorruptError } from "./errors.js";
-import type { TokenEndpoint } from "./platform.js";
 import { type AppCredentials, type ProfileRecord, refreshTokenAlive, type TokenPair } from "./profile.js";
 import { revokeServerSide } from "./revoke.js";
 import type { AuthServices } from "./services.js";
 import { chooseStore, writeAsOnlyCopy } from "./store/select.js";
-import type { ProfileStore } from "./store/types.js";
+import type { ProfileStore, StoreKind } from "./store/types.js";
+import type { TokenEndpoint } from "./token-endpoint.js";
 import { TokenRequestRejected } from "./token-failure.js";
 
 export interface LoginRequest {

@@ -1,4 +1,4 @@
-import { registerSecret } from "../ui/redact.js";
+import { registerSecret } from "../log/redact.js";
 
 /** What `login` needs to obtain a pair, and what unattended runs need to recover one (stored with the pair). */
 export interface AppCredentials {

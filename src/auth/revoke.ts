@@ -1,7 +1,7 @@
-import type { Logger } from "../ui/logger.js";
-import type { TokenEndpoint } from "./platform.js";
+import type { Logger } from "../log/logger.js";
 import type { AppCredentials, TokenPair } from "./profile.js";
 import type { AuthServices } from "./services.js";
+import type { TokenEndpoint } from "./token-endpoint.js";
 import { TokenRequestRejected } from "./token-failure.js";
 
 export type RevokeOutcome =

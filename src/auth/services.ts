@@ -1,12 +1,21 @@
-import type { CommandContext, StoreKind } from "../context.js";
+import type { Logger } from "../log/logger.js";
 import { configDir } from "../paths.js";
-import { SdkTokenEndpoint, type TokenEndpoint } from "./platform.js";
 import { type ProfileLock, RefreshLock } from "./refresh-lock.js";
 import { OsKeyVault } from "./store/keychain.js";
 import { checkProfileName, locateStore, lockTarget, type StoreLocation } from "./store/select.js";
-import type { ProfileStore } from "./store/types.js";
+import type { ProfileStore, StoreKind } from "./store/types.js";
+import { SdkTokenEndpoint, type TokenEndpoint } from "./token-endpoint.js";
 
-/** Everything the auth services need for one profile, built from the command context (the composition root). */
+/** What selects and reaches one profile: plain values, so the auth layer never sees the CLI's context. */
+export interface AuthSettings {
+  profile: string;
+  /** `--store` / RC_RECORDINGS_STORE; undefined = default (keychain, else file with a warning). */
+  store: StoreKind | undefined;
+  env: NodeJS.ProcessEnv;
+  log: Logger;
+}
+
+/** Everything the auth services need for one profile (built once, by the CLI's composition root). */
 export interface AuthServices {
   profile: string;
   /** `--store` / RC_RECORDINGS_STORE; undefined = default (keychain, else file with a warning). */
@@ -18,19 +27,19 @@ export interface AuthServices {
   locate(): Promise<ProfileStore | undefined>;
 }
 
-export function authServices(ctx: CommandContext): AuthServices {
-  const profile = checkProfileName(ctx.options.profile);
-  const location: StoreLocation = { dir: configDir(), vault: new OsKeyVault(ctx.env) };
+export function authServices(settings: AuthSettings): AuthServices {
+  const profile = checkProfileName(settings.profile);
+  const location: StoreLocation = { dir: configDir(), vault: new OsKeyVault(settings.env) };
   return {
     profile,
-    requestedStore: ctx.options.store,
+    requestedStore: settings.store,
     location,
     lock: new RefreshLock(lockTarget(location, profile)),
-    endpoint: new SdkTokenEndpoint(ctx.log),
+    endpoint: new SdkTokenEndpoint(settings.log),
     async locate() {
       const store = await locateStore(profile, location);
-      if (store && ctx.options.store && store.kind !== ctx.options.store) {
-        ctx.log.debug(
+      if (store && settings.store && store.kind !== settings.store) {
+        settings.log.debug(
           `profile "${profile}" is kept in the ${store.kind} store; --store applies to 'login' only`,
         );
       }

@@ -1,13 +1,12 @@
-import type { CommandContext } from "../context.js";
+import type { AccessTokenProvider } from "../api/types.js";
 import { type CliError, LoginRequiredError } from "../errors.js";
-import type { Logger } from "../ui/logger.js";
-import type { TokenEndpoint } from "./platform.js";
+import type { Logger } from "../log/logger.js";
 import { type AppCredentials, type ProfileRecord, refreshTokenAlive, type TokenPair } from "./profile.js";
 import { type LockLease, LockLostError, type ProfileLock } from "./refresh-lock.js";
-import { authServices } from "./services.js";
+import type { AuthServices } from "./services.js";
 import type { ProfileStore } from "./store/types.js";
+import type { TokenEndpoint } from "./token-endpoint.js";
 import { TokenRequestRejected } from "./token-failure.js";
-import type { AccessTokenProvider } from "./types.js";
 
 /** A token that expires within this margin is renewed before it is handed out. */
 export const EXPIRY_MARGIN_MS = 60_000;
@@ -201,8 +200,10 @@ export function requireActive(record: ProfileRecord | undefined, profile: string
 }
 
 /** Resolve the profile's store, read the pair, return the run's session; LoginRequiredError if none. */
-export async function openAuthSession(ctx: CommandContext): Promise<AuthSession> {
-  const services = authServices(ctx);
+export async function openAuthSession(
+  services: AuthServices,
+  run: { log: Logger; signal: AbortSignal },
+): Promise<AuthSession> {
   const store = await services.locate();
   if (store === undefined) throw new LoginRequiredError(`profile "${services.profile}" is not logged in`);
   const record = requireActive(await store.read(), services.profile);
@@ -212,8 +213,8 @@ export async function openAuthSession(ctx: CommandContext): Promise<AuthSession>
       store,
       lock: services.lock,
       endpoint: services.endpoint,
-      log: ctx.log,
-      signal: ctx.signal,
+      log: run.log,
+      signal: run.signal,
     },
     record,
   );

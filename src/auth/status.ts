@@ -1,10 +1,10 @@
-import type { StoreKind } from "../context.js";
+import type { AccessTokenProvider } from "../api/types.js";
 import { CliError, LoginRequiredError, OperationError } from "../errors.js";
-import type { Logger } from "../ui/logger.js";
+import type { Logger } from "../log/logger.js";
 import { refreshTokenAlive } from "./profile.js";
 import type { AuthServices } from "./services.js";
 import { AuthSession, requireActive } from "./session.js";
-import { verifyAccess } from "./verify.js";
+import type { StoreKind } from "./store/types.js";
 
 /** What `token status` reports. Times are epoch ms; null where there is nothing to report. */
 export interface TokenStatus {
@@ -31,7 +31,12 @@ export interface TokenStatus {
  */
 export async function tokenStatus(
   services: AuthServices,
-  options: { verify: boolean; log: Logger; signal?: AbortSignal },
+  options: {
+    /** `--verify`: one authenticated API call through the given session (the caller builds the API client). */
+    verify: ((tokens: AccessTokenProvider) => Promise<unknown>) | undefined;
+    log: Logger;
+    signal?: AbortSignal;
+  },
 ): Promise<TokenStatus> {
   const status: TokenStatus = {
     profile: services.profile,
@@ -87,7 +92,7 @@ export async function tokenStatus(
     active,
   );
   try {
-    await verifyAccess(session, options.log, options.signal);
+    await options.verify(session);
     status.verified = true;
     status.loggedIn = true;
     status.problem = undefined;

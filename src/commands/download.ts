@@ -34,16 +34,7 @@ export async function runDownload(ctx: CommandContext, flags: DownloadFlags): Pr
   const template = compileTemplate(flags.template);
   const dir = resolve(flags.out);
 
-  const [
-    { openAuthSession },
-    { RateLimiter },
-    { createApiClient },
-    { listRecordings },
-    { runDownload: run },
-  ] = await Promise.all([
-    import("../auth/session.js"),
-    import("../api/rate-limiter.js"),
-    import("../api/client.js"),
+  const [{ listRecordings }, { runDownload: run }] = await Promise.all([
     import("../recordings/call-log.js"),
     import("../recordings/downloader.js"),
   ]);
@@ -55,9 +46,8 @@ export async function runDownload(ctx: CommandContext, flags: DownloadFlags): Pr
     dir,
     dryRun: flags.dryRun,
   });
-  const tokens = await openAuthSession(ctx);
-  const limiter = new RateLimiter({ onWait: (wait) => reporter.waiting(wait.waitMs / 1000) });
-  const api = createApiClient({ tokens, limiter, log: ctx.log });
+  const tokens = await ctx.factory.session(await ctx.factory.auth());
+  const api = await ctx.factory.api(tokens, (wait) => reporter.waiting(wait.waitMs / 1000));
   const plannedJson =
     flags.dryRun && ctx.options.json ? new PlannedJsonWriter((text) => ctx.write(text)) : undefined;
 

@@ -1,8 +1,6 @@
-import { describeExpiry } from "../auth/format.js";
 import { login } from "../auth/login.js";
-import { readAllStdin, terminalPrompter } from "../auth/prompt.js";
-import { authServices } from "../auth/services.js";
 import type { CommandContext } from "../context.js";
+import { describeExpiry } from "../ui/format.js";
 
 export interface LoginOptions {
   force?: boolean;
@@ -14,9 +12,9 @@ export interface LoginOptions {
 
 /** `login [--force]`: obtain and store a token pair once; later runs reuse it. */
 export async function runLogin(ctx: CommandContext, options: LoginOptions): Promise<void> {
-  const prompter = terminalPrompter(ctx);
+  const prompter = ctx.factory.prompter();
   const outcome = await login(
-    authServices(ctx),
+    await ctx.factory.auth(),
     {
       force: Boolean(options.force),
       sources: {
@@ -27,7 +25,7 @@ export async function runLogin(ctx: CommandContext, options: LoginOptions): Prom
           jwtFile: options.jwtFile,
         },
         env: ctx.env,
-        readStdin: readAllStdin,
+        readStdin: ctx.factory.readStdin,
         ...(prompter ? { prompter } : {}),
       },
     },

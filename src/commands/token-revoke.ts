@@ -1,10 +1,9 @@
 import { revokeLogin } from "../auth/revoke.js";
-import { authServices } from "../auth/services.js";
 import type { CommandContext } from "../context.js";
 
 /** `token revoke`: end the session server-side and forget the pair (app credentials stay for `login`). */
 export async function runTokenRevoke(ctx: CommandContext, _options: Record<string, unknown>): Promise<void> {
-  const services = authServices(ctx);
+  const services = await ctx.factory.auth();
   const outcome = await revokeLogin(services, ctx.log, ctx.signal);
   if (ctx.options.json) {
     ctx.printJson({

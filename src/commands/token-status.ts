@@ -1,12 +1,14 @@
-import { describeExpiry, relative } from "../auth/format.js";
-import { authServices } from "../auth/services.js";
+import { readOwnExtension } from "../api/extension-info.js";
 import { type TokenStatus, tokenStatus } from "../auth/status.js";
 import type { CommandContext } from "../context.js";
+import { describeExpiry, relative } from "../ui/format.js";
 
 /** `token status [--verify]`: what is stored for the profile; exit 0 usable, 4 not logged in, 1 other errors. */
 export async function runTokenStatus(ctx: CommandContext, options: { verify?: boolean }): Promise<void> {
-  const status = await tokenStatus(authServices(ctx), {
-    verify: Boolean(options.verify),
+  const status = await tokenStatus(await ctx.factory.auth(), {
+    verify: options.verify
+      ? async (tokens) => readOwnExtension(await ctx.factory.api(tokens), ctx.signal)
+      : undefined,
     log: ctx.log,
     signal: ctx.signal,
   });

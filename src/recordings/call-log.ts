@@ -1,6 +1,6 @@
 import { ApiError } from "../api/errors.js";
 import type { ApiClient } from "../api/types.js";
-import type { Logger } from "../ui/logger.js";
+import type { Logger } from "../log/logger.js";
 import { PageBuffer, type RecordSpan } from "./page-buffer.js";
 import type { CallLogRecord, CallParty, CallRecording, RecordingItem } from "./types.js";
 

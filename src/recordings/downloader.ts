@@ -3,7 +3,7 @@ import { dirname, join } from "node:path";
 import pLimit from "p-limit";
 import type { ApiClient } from "../api/types.js";
 import { fileSize, writeFileAtomic } from "../fs-util.js";
-import type { Logger } from "../ui/logger.js";
+import type { Logger } from "../log/logger.js";
 import { acquireFolderLock } from "./folder-lock.js";
 import { collisionKey, FolderNames } from "./folder-names.js";
 import { listingClient } from "./listing-client.js";
@@ -16,97 +16,18 @@ import {
   type TransferResult,
   transferRecording,
 } from "./transfer.js";
-import type { RecordingItem } from "./types.js";
+import type {
+  DownloaderDeps,
+  DownloadOptions,
+  DownloadOutcome,
+  DownloadSummary,
+  RecordingItem,
+  RunEnd,
+  TimeRange,
+} from "./types.js";
 
 /** The platform keeps recordings for 90 days; asking for more is allowed but finds nothing older. */
 export const RETENTION_MS = 90 * 24 * 60 * 60 * 1000;
-
-export interface DownloadOptions {
-  /** Absolute destination folder. */
-  dir: string;
-  /** Explicit start; undefined: continue from the last completed run into `dir` (or the last 24 h). */
-  from: Date | undefined;
-  to: Date;
-  concurrency: number;
-  metadata: boolean;
-  dryRun: boolean;
-}
-
-export interface TimeRange {
-  from: Date;
-  to: Date;
-}
-
-/** What the run shows while it works. Every method is cheap and synchronous; the reporter throttles output. */
-export interface ProgressSink {
-  started(range: TimeRange): void;
-  listed(count: number): void;
-  skipped(): void;
-  /** Dry run: one more recording would be downloaded. */
-  planned(): void;
-  bytes(count: number): void;
-  saved(path: string, bytes: number): void;
-  failed(recordingId: string, reason: string): void;
-}
-
-export interface DownloaderDeps {
-  api: ApiClient;
-  /**
-   * The call-log listing for a range: streamed page by page, deduplicated across legs. It must use `api`, which
-   * carries the run's signal and retries transient page failures (see listing-client.ts).
-   */
-  list(range: TimeRange, api: ApiClient): AsyncIterable<RecordingItem>;
-  /**
-   * The DIR-relative "/"-separated path for a recording (template rendered and sanitised, no collision
-   * handling). `contentType` is undefined for a dry run, which never asks for content.
-   */
-  pathFor(item: RecordingItem, contentType: string | undefined): string;
-  /** `a/b.mp3`, 2 → `a/b_2.mp3`. */
-  withSuffix(path: string, n: number): string;
-  progress: ProgressSink;
-  /**
-   * Dry run: each planned path as soon as it is known (printing them while listing keeps a 100 000-record
-   * dry run small). Without it the paths are collected into `summary.planned`.
-   */
-  onPlanned?: (path: string) => void;
-  log: Logger;
-  signal: AbortSignal;
-  retry?: Partial<RetryPolicy>;
-  now?: () => Date;
-}
-
-export interface Failure {
-  recordingId: string;
-  error: string;
-}
-
-export interface DownloadSummary {
-  listed: number;
-  downloaded: number;
-  skipped: number;
-  failed: number;
-  bytes: number;
-  durationMs: number;
-  failures: Failure[];
-  /** Dry run without `onPlanned`: the paths (relative to DIR) that a real run would write. */
-  planned?: string[];
-}
-
-/** How a run that started ended. */
-export type RunEnd =
-  /** The listing reached its end (some recordings may have failed: see the summary). */
-  | { kind: "completed" }
-  /** Stopped by SIGINT/SIGTERM: in-flight partials are kept, the manifest is consistent. */
-  | { kind: "interrupted" }
-  /** An error ended the whole run (the listing failed for good, the login is gone). */
-  | { kind: "failed"; error: unknown };
-
-export interface DownloadOutcome {
-  /** What was done, also when the run ended early. */
-  summary: DownloadSummary;
-  range: TimeRange;
-  end: RunEnd;
-}
 
 /**
  * list → (rate limiter inside the ApiClient) → transfer → manifest. The listing is consumed lazily and at most
@@ -193,7 +114,7 @@ class Run {
 
     this.summary.durationMs = Date.now() - this.started;
     if (options.dryRun && !deps.onPlanned) this.summary.planned = this.planned;
-    return { summary: this.summary, range, end };
+    return { summary: this.summary, end };
   }
 
   private endOf(listingComplete: boolean): RunEnd {

@@ -1,7 +1,7 @@
 import { ApiError } from "../api/errors.js";
 import type { ApiClient, ApiRequestInit } from "../api/types.js";
+import type { Logger } from "../log/logger.js";
 import { backoffMs, isRetryable, LISTING_RETRY, type RetryBudget, sleep } from "../retry.js";
-import type { Logger } from "../ui/logger.js";
 
 /**
  * The client the call-log listing uses inside a run: every request carries the run's signal (a page held by the

@@ -6,8 +6,8 @@ import { ForeignHostError, NetworkError, RateLimitedError } from "../api/errors.
 import type { ApiClient, ApiResponse } from "../api/types.js";
 import { CliError, InterruptedError, LoginRequiredError, OperationError } from "../errors.js";
 import { fileSize, fsyncDir, fsyncFile } from "../fs-util.js";
+import type { Logger } from "../log/logger.js";
 import { backoffMs, isRetryable, parseRetryAfter, type RetryBudget, sleep } from "../retry.js";
-import type { Logger } from "../ui/logger.js";
 import { OutsideDirError } from "./naming.js";
 import { type PartialJournal, type PartialRecord, partPathOf } from "./partials.js";
 

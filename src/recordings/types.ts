@@ -1,3 +1,7 @@
+import type { ApiClient } from "../api/types.js";
+import type { Logger } from "../log/logger.js";
+import type { RetryPolicy } from "./transfer.js";
+
 /** A party of a call as the call log reports it (all fields optional on the platform). */
 export interface CallParty {
   phoneNumber?: string;
@@ -47,4 +51,92 @@ export interface RecordingItem {
   /** Automatic or OnDemand, from wherever the recording was found (a leg's may differ from the record's). */
   recordingType?: string;
   record: CallLogRecord;
+}
+
+// The downloader's public types: what a run takes, what it reports while it works, and how it ended.
+
+export interface DownloadOptions {
+  /** Absolute destination folder. */
+  dir: string;
+  /** Explicit start; undefined: continue from the last completed run into `dir` (or the last 24 h). */
+  from: Date | undefined;
+  to: Date;
+  concurrency: number;
+  metadata: boolean;
+  dryRun: boolean;
+}
+
+export interface TimeRange {
+  from: Date;
+  to: Date;
+}
+
+/** What the run shows while it works. Every method is cheap and synchronous; the reporter throttles output. */
+export interface ProgressSink {
+  started(range: TimeRange): void;
+  listed(count: number): void;
+  skipped(): void;
+  /** Dry run: one more recording would be downloaded. */
+  planned(): void;
+  bytes(count: number): void;
+  saved(path: string, bytes: number): void;
+  failed(recordingId: string, reason: string): void;
+}
+
+export interface DownloaderDeps {
+  api: ApiClient;
+  /**
+   * The call-log listing for a range: streamed page by page, deduplicated across legs. It must use `api`, which
+   * carries the run's signal and retries transient page failures (see listing-client.ts).
+   */
+  list(range: TimeRange, api: ApiClient): AsyncIterable<RecordingItem>;
+  /**
+   * The DIR-relative "/"-separated path for a recording (template rendered and sanitised, no collision
+   * handling). `contentType` is undefined for a dry run, which never asks for content.
+   */
+  pathFor(item: RecordingItem, contentType: string | undefined): string;
+  /** `a/b.mp3`, 2 → `a/b_2.mp3`. */
+  withSuffix(path: string, n: number): string;
+  progress: ProgressSink;
+  /**
+   * Dry run: each planned path as soon as it is known (printing them while listing keeps a 100 000-record
+   * dry run small). Without it the paths are collected into `summary.planned`.
+   */
+  onPlanned?: (path: string) => void;
+  log: Logger;
+  signal: AbortSignal;
+  retry?: Partial<RetryPolicy>;
+  now?: () => Date;
+}
+
+export interface Failure {
+  recordingId: string;
+  error: string;
+}
+
+export interface DownloadSummary {
+  listed: number;
+  downloaded: number;
+  skipped: number;
+  failed: number;
+  bytes: number;
+  durationMs: number;
+  failures: Failure[];
+  /** Dry run without `onPlanned`: the paths (relative to DIR) that a real run would write. */
+  planned?: string[];
+}
+
+/** How a run that started ended. */
+export type RunEnd =
+  /** The listing reached its end (some recordings may have failed: see the summary). */
+  | { kind: "completed" }
+  /** Stopped by SIGINT/SIGTERM: in-flight partials are kept, the manifest is consistent. */
+  | { kind: "interrupted" }
+  /** An error ended the whole run (the listing failed for good, the login is gone). */
+  | { kind: "failed"; error: unknown };
+
+export interface DownloadOutcome {
+  /** What was done, also when the run ended early. */
+  summary: DownloadSummary;
+  end: RunEnd;
 }

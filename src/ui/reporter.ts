@@ -1,6 +1,6 @@
-import type { DownloadSummary, ProgressSink, TimeRange } from "../recordings/downloader.js";
+import type { Logger } from "../log/logger.js";
+import type { DownloadSummary, ProgressSink, TimeRange } from "../recordings/types.js";
 import { formatBytes, formatDuration } from "./format.js";
-import type { Logger } from "./logger.js";
 
 /** Progress of a download run on stderr. stdout is never touched: it carries only the `--json` summary. */
 export interface Reporter extends ProgressSink {

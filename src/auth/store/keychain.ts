@@ -1,4 +1,4 @@
-import { registerSecret } from "../../ui/redact.js";
+import { registerSecret } from "../../log/redact.js";
 import { KeychainUnavailableError } from "../errors.js";
 
 /** The OS keychain as rc-recordings uses it: one 256-bit key per profile, nothing else. */

@@ -1,14 +1,13 @@
 import { access } from "node:fs/promises";
 import { join } from "node:path";
-import type { StoreKind } from "../../context.js";
 import { UsageError } from "../../errors.js";
-import type { Logger } from "../../ui/logger.js";
+import type { Logger } from "../../log/logger.js";
 import { KeychainUnavailableError } from "../errors.js";
 import type { ProfileRecord } from "../profile.js";
 import { FileStore } from "./file-store.js";
 import type { KeyVault } from "./keychain.js";
 import { KeychainStore } from "./keychain-store.js";
-import type { ProfileStore } from "./types.js";
+import type { ProfileStore, StoreKind } from "./types.js";
 
 /** Where profiles live and how the keychain is reached; injectable for tests. */
 export interface StoreLocation {

@@ -1,5 +1,7 @@
-import type { StoreKind } from "../../context.js";
 import type { ProfileRecord } from "../profile.js";
+
+/** The two places a profile can live: the OS keychain (sealed file + key) or a plain owner-only file. */
+export type StoreKind = "keychain" | "file";
 
 /** Where one profile's record lives. Only the auth session, `login` and `token revoke` write to it. */
 export interface ProfileStore {

@@ -5,8 +5,8 @@ import { createApiClient } from "../../../src/api/client.js";
 import { ApiError, ForeignHostError, NetworkError, RateLimitedError } from "../../../src/api/errors.js";
 import { isTokenHost } from "../../../src/api/hosts.js";
 import { RateLimiter } from "../../../src/api/rate-limiter.js";
-import type { AccessTokenProvider } from "../../../src/auth/types.js";
-import { Logger } from "../../../src/ui/logger.js";
+import type { AccessTokenProvider } from "../../../src/api/types.js";
+import { Logger } from "../../../src/log/logger.js";
 
 interface Seen {
   path: string;

@@ -4,7 +4,7 @@ import { afterEach, beforeEach, describe, expect, it } from "vitest";
 import { isLoopback } from "../../../src/api/hosts.js";
 import { DEFAULT_SERVER, normalizeServer, resolveCredentials } from "../../../src/auth/credentials.js";
 import { UsageError } from "../../../src/errors.js";
-import { redact } from "../../../src/ui/redact.js";
+import { redact } from "../../../src/log/redact.js";
 import { tempDir } from "../../helpers/cli.js";
 import { APP } from "./fakes.js";
 

@@ -1,10 +1,10 @@
 import { KeychainUnavailableError } from "../../../src/auth/errors.js";
-import type { TokenEndpoint } from "../../../src/auth/platform.js";
 import type { AppCredentials, ProfileRecord, TokenPair } from "../../../src/auth/profile.js";
 import { type LockLease, LockLostError, type ProfileLock } from "../../../src/auth/refresh-lock.js";
 import type { KeyVault } from "../../../src/auth/store/keychain.js";
 import type { ProfileStore } from "../../../src/auth/store/types.js";
-import { Logger } from "../../../src/ui/logger.js";
+import type { TokenEndpoint } from "../../../src/auth/token-endpoint.js";
+import { Logger } from "../../../src/log/logger.js";
 
 export const APP: AppCredentials = {
   server: "https://platform.example.test",

@@ -7,15 +7,15 @@ import { ApiError } from "../../../src/api/errors.js";
 import { createResponse } from "../../../src/api/response.js";
 import type { ApiClient } from "../../../src/api/types.js";
 import { LoginRequiredError } from "../../../src/errors.js";
-import {
-  type DownloaderDeps,
-  type DownloadOptions,
-  type ProgressSink,
-  runDownload,
-} from "../../../src/recordings/downloader.js";
+import { Logger } from "../../../src/log/logger.js";
+import { runDownload } from "../../../src/recordings/downloader.js";
 import { FilePartialJournal } from "../../../src/recordings/partials.js";
-import type { RecordingItem } from "../../../src/recordings/types.js";
-import { Logger } from "../../../src/ui/logger.js";
+import type {
+  DownloaderDeps,
+  DownloadOptions,
+  ProgressSink,
+  RecordingItem,
+} from "../../../src/recordings/types.js";
 import { tempDir } from "../../helpers/cli.js";
 
 const bodyOf = (id: string) => Buffer.from(`recording ${id} `.repeat(100));

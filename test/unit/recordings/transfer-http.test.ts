@@ -5,8 +5,8 @@ import { join } from "node:path";
 import { afterEach, beforeEach, describe, expect, it } from "vitest";
 import { createHttpTransport } from "../../../src/api/transport.js";
 import type { ApiClient } from "../../../src/api/types.js";
+import { Logger } from "../../../src/log/logger.js";
 import { type TransferJob, transferRecording } from "../../../src/recordings/transfer.js";
-import { Logger } from "../../../src/ui/logger.js";
 import { tempDir } from "../../helpers/cli.js";
 import { MemoryPartialJournal } from "./memory-journal.js";
 

@@ -7,6 +7,7 @@ import { ForeignHostError, NetworkError } from "../../../src/api/errors.js";
 import { createResponse, type ResponseInit } from "../../../src/api/response.js";
 import type { ApiClient, ApiRequestInit, ApiResponse } from "../../../src/api/types.js";
 import { BusyError, InterruptedError, LoginRequiredError } from "../../../src/errors.js";
+import { Logger } from "../../../src/log/logger.js";
 import { OutsideDirError } from "../../../src/recordings/naming.js";
 import {
   parseContentRange,
@@ -15,7 +16,6 @@ import {
   type TransferResult,
   transferRecording,
 } from "../../../src/recordings/transfer.js";
-import { Logger } from "../../../src/ui/logger.js";
 import { tempDir } from "../../helpers/cli.js";
 import { MemoryPartialJournal } from "./memory-journal.js";
 

@@ -1,7 +1,7 @@
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from "node:http";
 import type { AddressInfo } from "node:net";
 import { afterEach, beforeEach, describe, expect, it } from "vitest";
-import { SdkTokenEndpoint, type TokenRetryPolicy } from "../../../src/auth/platform.js";
+import { SdkTokenEndpoint, type TokenRetryPolicy } from "../../../src/auth/token-endpoint.js";
 import { TokenRequestRejected } from "../../../src/auth/token-failure.js";
 import { OperationError } from "../../../src/errors.js";
 import { APP, memoryLogger, pair } from "./fakes.js";

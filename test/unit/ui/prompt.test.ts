@@ -1,7 +1,7 @@
 import { PassThrough } from "node:stream";
 import { describe, expect, it } from "vitest";
-import { streamPrompter } from "../../../src/auth/prompt.js";
 import { InterruptedError } from "../../../src/errors.js";
+import { streamPrompter } from "../../../src/ui/prompt.js";
 
 const CTRL_C = "\u0003";
 

@@ -1,7 +1,7 @@
 import { createInterface } from "node:readline/promises";
+import type { Prompter } from "../auth/credentials.js";
 import type { CommandContext } from "../context.js";
 import { InterruptedError } from "../errors.js";
-import type { Prompter } from "./credentials.js";
 
 /** The terminal the prompts talk to; injectable so tests can type Ctrl-C into a fake one. */
 export interface PromptIo {
@@ -14,7 +14,9 @@ export interface PromptIo {
  * A prompter on the terminal, or undefined when no person is there: both stdin and stderr must be TTYs (stdout
  * may be piped into a JSON consumer, so prompts go to stderr). Secrets are read without echo.
  */
-export function terminalPrompter(ctx: CommandContext): Prompter | undefined {
+export function terminalPrompter(
+  ctx: Pick<CommandContext, "stdinIsTTY" | "stderrIsTTY" | "signal">,
+): Prompter | undefined {
   if (!ctx.stdinIsTTY || !ctx.stderrIsTTY) return undefined;
   return streamPrompter({ input: process.stdin, output: process.stderr, signal: ctx.signal });
 }
