@@ -16,7 +16,7 @@ export interface Measured {
 export interface MeasureOptions {
   env?: NodeJS.ProcessEnv;
   /** Path of the transpiled maxRSS preload: the child must be `node`. */
-  maxRssPreload?: string;
+  maxRssPreload?: string | undefined;
   timeoutMs?: number;
 }
 

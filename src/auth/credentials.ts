@@ -7,11 +7,12 @@ import type { AppCredentials } from "./profile.js";
 export const DEFAULT_SERVER = "https://platform.ringcentral.com";
 
 /** The `login` flags that carry credentials. Secrets only ever come as files (flags show in `ps` and history). */
+/** As commander hands them over: a flag that was not given is undefined. */
 export interface CredentialFlags {
-  server?: string;
-  clientId?: string;
-  clientSecretFile?: string;
-  jwtFile?: string;
+  server?: string | undefined;
+  clientId?: string | undefined;
+  clientSecretFile?: string | undefined;
+  jwtFile?: string | undefined;
 }
 
 /** Asks a person at a terminal; absent when nobody is there (cron, CI, pipes). */
@@ -24,7 +25,7 @@ export interface CredentialSources {
   flags: CredentialFlags;
   env: NodeJS.ProcessEnv;
   /** What the profile stored at its last login, if anything. */
-  stored?: AppCredentials;
+  stored?: AppCredentials | undefined;
   prompter?: Prompter;
   /** Reads all of stdin (for `--jwt-file -` / `--client-secret-file -`). */
   readStdin(): Promise<string>;
@@ -64,7 +65,7 @@ export async function resolveCredentials(sources: CredentialSources): Promise<Ap
     throw new UsageError("only one of --client-secret-file and --jwt-file can read stdin (-)");
   }
   const server = flags.server ?? fromEnv(env, "server") ?? stored?.server ?? DEFAULT_SERVER;
-  const found: Partial<AppCredentials> = {
+  const found: { [K in keyof AppCredentials]: AppCredentials[K] | undefined } = {
     server: normalizeServer(server),
     clientId: flags.clientId ?? fromEnv(env, "clientId") ?? stored?.clientId,
     clientSecret:

@@ -6,7 +6,7 @@ import { TokenRequestRejected } from "./token-failure.js";
 
 export type RevokeOutcome =
   | { revoked: false; reason: "nothing stored" | "already ended" }
-  | { revoked: true; storePath: string };
+  | { revoked: true };
 
 /**
  * `token revoke`: end the session server-side, then mark the stored login ended (the app credentials stay for
@@ -26,7 +26,7 @@ export async function revokeLogin(
     if (record.login.state !== "active") return { revoked: false, reason: "already ended" } as const;
     await revokeServerSide(services.endpoint, record.credentials, record.login.tokens, log, signal);
     await store.write({ ...record, login: { state: "ended", reason: "revoked", endedAt: Date.now() } });
-    return { revoked: true, storePath: store.path } as const;
+    return { revoked: true } as const;
   }, signal);
 }
 

@@ -45,7 +45,6 @@ export interface SessionSnapshot {
 export class AuthSession implements AccessTokenProvider {
   readonly server: string;
   readonly profile: string;
-  private credentials: AppCredentials;
   private tokens: TokenPair;
   private recovery: Promise<void> | undefined;
   /** Once recovery proved impossible, every later caller gets the same answer without another token request. */
@@ -58,7 +57,6 @@ export class AuthSession implements AccessTokenProvider {
   ) {
     this.profile = deps.profile;
     this.server = record.credentials.server;
-    this.credentials = record.credentials;
     this.tokens = record.login.tokens;
     this.now = deps.now ?? Date.now;
   }
@@ -111,7 +109,6 @@ export class AuthSession implements AccessTokenProvider {
     const { lock, store, log, signal } = this.deps;
     await lock.withLock(async (lease) => {
       const record = requireActive(await store.read(), this.profile);
-      this.credentials = record.credentials;
       const stored = record.login.tokens;
       const rotatedElsewhere =
         stored.accessToken !== this.tokens.accessToken && stored.accessToken !== rejectedToken;

@@ -9,7 +9,7 @@ function control(emu: { server: string }, action: string, body?: unknown): Promi
   return fetch(`${emu.server}/__emulator/control/${action}`, {
     method: "POST",
     headers: { "content-type": "application/json" },
-    body: body === undefined ? undefined : JSON.stringify(body),
+    ...(body === undefined ? {} : { body: JSON.stringify(body) }),
   });
 }
 

@@ -4,13 +4,13 @@
  */
 export interface FaultSelector {
   /** Only the first N requests in scope since the faults were set. */
-  firstRequests?: number;
+  firstRequests?: number | undefined;
   /** Only the first N content requests of each recording (1 = "first attempt of each recording"). */
-  firstAttemptsPerRecording?: number;
+  firstAttemptsPerRecording?: number | undefined;
   /** Only these recordings. */
   recordingIds?: string[];
   /** Hit with this probability, drawn from a PRNG seeded with `Faults.seed` (deterministic for a given order). */
-  probability?: number;
+  probability?: number | undefined;
 }
 
 export interface CutFault extends FaultSelector {

@@ -6,6 +6,7 @@
 import { parseArgs } from "node:util";
 import type { Faults } from "./faults.js";
 import { type EmulatorOptions, start } from "./index.js";
+import { withoutUndefined } from "./options.js";
 
 const USAGE = `Usage: npm run emulator -- [options]
   --host H               listen address (127.0.0.1)
@@ -99,7 +100,7 @@ function faultsFromFlags(): Faults {
 
 function optionsFromFlags(): EmulatorOptions {
   const spanHours = num("span-hours");
-  return {
+  return withoutUndefined({
     host: values.host,
     port: num("port"),
     mediaPort: num("media-port"),
@@ -125,7 +126,7 @@ function optionsFromFlags(): EmulatorOptions {
           },
         },
     faults: faultsFromFlags(),
-  };
+  });
 }
 
 /** Drop undefined values so they do not override defaults in spreads. */

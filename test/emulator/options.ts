@@ -13,7 +13,11 @@ export interface RateLimitConfig {
 /** Partial config merged over the defaults, or `false` to switch limiting (and the X-Rate-Limit-* headers) off. */
 export type RateLimitOptions =
   | false
-  | { windowSec?: number; penaltySec?: number; limits?: Partial<Record<RateLimitGroup, number>> };
+  | {
+      windowSec?: number | undefined;
+      penaltySec?: number | undefined;
+      limits?: Partial<Record<RateLimitGroup, number | undefined>>;
+    };
 
 export interface EmulatorApp {
   clientId: string;
@@ -124,8 +128,11 @@ export function resolveRateLimits(options: RateLimitOptions | undefined): RateLi
   };
 }
 
-function withoutUndefined<T extends object>(value: T): Partial<T> {
-  return Object.fromEntries(Object.entries(value).filter(([, v]) => v !== undefined)) as Partial<T>;
+/** The fields that are set (options read from flags say "not given" with undefined). */
+export function withoutUndefined<T extends object>(value: T): { [K in keyof T]?: Exclude<T[K], undefined> } {
+  return Object.fromEntries(Object.entries(value).filter(([, v]) => v !== undefined)) as {
+    [K in keyof T]?: Exclude<T[K], undefined>;
+  };
 }
 
 /** Everything the emulator needs, defaults applied. */

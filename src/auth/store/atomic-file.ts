@@ -3,8 +3,6 @@ import { access, chmod, mkdir } from "node:fs/promises";
 import { dirname } from "node:path";
 import { writeFileAtomic } from "../../fs-util.js";
 
-export { readIfExists } from "../../fs-util.js";
-
 /** Owner-only: the store holds secrets (or, for the keychain store, the ciphertext of them). */
 const FILE_MODE = 0o600;
 const DIR_MODE = 0o700;

@@ -257,7 +257,7 @@ describe("runDownload", () => {
       deps(api, () => listOf([])),
     );
     expect(await journal.get("1")).toBeUndefined();
-    expect(await journal.get("2")).toBeDefined();
+    expect(await journal.get("2")).toEqual({ path: join(dir.path, "call-2.mp3"), contentType: "audio/mpeg" });
   });
 
   it("reports failures, keeps going, and holds the incremental start back to a retryable failure", async () => {

@@ -1,5 +1,5 @@
 import { spawnSync } from "node:child_process";
-import { existsSync, statSync, utimesSync, writeFileSync } from "node:fs";
+import { existsSync, readFileSync, statSync, utimesSync, writeFileSync } from "node:fs";
 import { hostname } from "node:os";
 import { join } from "node:path";
 import { afterEach, beforeEach, describe, expect, it } from "vitest";
@@ -77,10 +77,17 @@ describe("acquireFolderLock", () => {
     expect(existsSync(file)).toBe(false);
   });
 
-  it("replaces an unreadable lock file", async () => {
+  it("replaces an unreadable lock file with its own holder, and removes it on release", async () => {
     writeFileSync(join(dir.path, "lock"), "garbage");
     const lock = await acquireFolderLock(dir.path);
+    const written = JSON.parse(readFileSync(join(dir.path, "lock"), "utf8")) as {
+      pid: number;
+      token: string;
+    };
+    expect(written.pid).toBe(process.pid);
+    expect(written.token).toBe(lock.holder.token);
     await lock.release();
+    expect(existsSync(join(dir.path, "lock"))).toBe(false);
   });
 
   it("lets exactly one of several racing takers win over a dead holder", async () => {

@@ -58,7 +58,7 @@ describe("Manifest", () => {
     appendFileSync(m1.file, '{"recordingId":"2","pa'); // crash mid-append
 
     const m2 = await Manifest.open(dir.path, { writable: true });
-    expect(m2.entryOf("1")).toBeDefined();
+    expect(m2.entryOf("1")).toEqual({ path: "1.mp3", bytes: 1 });
     expect(m2.entryOf("2")).toBeUndefined();
     await m2.append(entry("3", "3.mp3", 3));
     await m2.close();
@@ -149,6 +149,6 @@ describe("Manifest", () => {
     writeFileSync(join(dir.path, ".rc-recordings", "manifest.jsonl"), `${lines.join("\n")}\n`);
     const manifest = await Manifest.open(dir.path, { writable: false });
     expect(manifest.entryOf("1")).toBeUndefined();
-    expect(manifest.entryOf("2")).toBeDefined();
+    expect(manifest.entryOf("2")).toEqual({ path: "in.mp3", bytes: 1 });
   });
 });

@@ -2,7 +2,6 @@ import { describe, expect, it } from "vitest";
 import { UsageError } from "../../../src/errors.js";
 import {
   compileTemplate,
-  DEFAULT_TEMPLATE,
   extensionFor,
   isInside,
   MAX_COMPONENT_BYTES,
@@ -183,9 +182,5 @@ describe("collisions and containment", () => {
     expect(isInside("/data/rec", "a/../../b.mp3")).toBe(false);
     expect(relativeInside("/data/rec", "/data/rec/2026/a.mp3")).toBe("2026/a.mp3");
     expect(() => relativeInside("/data/rec", "/data/record.mp3")).toThrow(OutsideDirError);
-  });
-
-  it("documents the default template", () => {
-    expect(DEFAULT_TEMPLATE).toBe("{date}/{time}_{direction}_{fromNumber}_{toNumber}_{recordingId}.{ext}");
   });
 });
