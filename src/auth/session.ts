@@ -1,7 +1,7 @@
 import type { AccessTokenProvider } from "../api/types.js";
 import { type CliError, LoginRequiredError } from "../errors.js";
 import type { Logger } from "../log/logger.js";
-import { type AppCredentials, type ProfileRecord, refreshTokenAlive, type TokenPair } from "./profile.js";
+import { type ProfileRecord, refreshTokenAlive, type TokenPair } from "./profile.js";
 import { type LockLease, LockLostError, type ProfileLock } from "./refresh-lock.js";
 import type { AuthServices } from "./services.js";
 import type { ProfileStore } from "./store/types.js";

@@ -1,21 +1,13 @@
 import { mkdir } from "node:fs/promises";
 import { dirname, join } from "node:path";
 import pLimit from "p-limit";
-import type { ApiClient } from "../api/types.js";
 import { fileSize, writeFileAtomic } from "../fs-util.js";
-import type { Logger } from "../log/logger.js";
 import { acquireFolderLock } from "./folder-lock.js";
 import { collisionKey, FolderNames } from "./folder-names.js";
 import { listingClient } from "./listing-client.js";
 import { Manifest, type ManifestEntry, STATE_DIR_NAME } from "./manifest.js";
 import { FilePartialJournal, partPathOf } from "./partials.js";
-import {
-  endsTheRun,
-  type RetryPolicy,
-  TransferFailedError,
-  type TransferResult,
-  transferRecording,
-} from "./transfer.js";
+import { endsTheRun, TransferFailedError, type TransferResult, transferRecording } from "./transfer.js";
 import type {
   DownloaderDeps,
   DownloadOptions,
