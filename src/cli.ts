@@ -1,7 +1,7 @@
 import { createRequire } from "node:module";
 import { Command, CommanderError, InvalidArgumentError, Option } from "commander";
 import type { StoreKind } from "./auth/store/types.js";
-import type { CommandContext, GlobalOptions } from "./context.js";
+import type { CommandContext, Factory, GlobalOptions } from "./context.js";
 import { ExitCode, exitCodeOf, InterruptedError } from "./errors.js";
 import { defaultFactory } from "./factory.js";
 import { Logger } from "./log/logger.js";
@@ -20,8 +20,9 @@ function positiveInt(value: string): number {
   return n;
 }
 
-export function buildProgram(
+function buildProgram(
   run: <O>(load: () => Promise<Runner<O>>, options: O, cmd: Command) => Promise<void>,
+  io: Pick<CliIo, "stdout" | "stderr">,
 ) {
   const program = new Command("rc-recordings")
     .description("Archive RingCentral call recordings: log in once, reuse the token, download safely.")
@@ -41,7 +42,12 @@ export function buildProgram(
     .option("-q, --quiet", "only errors on stderr", false)
     .showSuggestionAfterError(true)
     .exitOverride()
-    .configureOutput({ outputError: (text, write) => write(redact(text)) });
+    // Set before the subcommands are added: they copy these settings when created.
+    .configureOutput({
+      writeOut: (text) => io.stdout.write(text),
+      writeErr: (text) => io.stderr.write(text),
+      outputError: (text, write) => write(redact(text)),
+    });
 
   program
     .command("login")
@@ -102,7 +108,57 @@ function globalsOf(cmd: Command): GlobalOptions {
   };
 }
 
-/** The one place that turns a thrown error into a line on stderr and an exit code. */
+/** The process around a CLI run: its streams, environment and terminal, and how its services are built. */
+export interface CliIo {
+  stdout: { write(text: string): unknown };
+  stderr: { write(text: string): unknown };
+  env: NodeJS.ProcessEnv;
+  stdinIsTTY: boolean;
+  stderrIsTTY: boolean;
+  /** Aborted on SIGINT/SIGTERM. */
+  signal: AbortSignal;
+  /** The real services by default; a unit test passes fakes. */
+  factory?: (ctx: Omit<CommandContext, "factory">) => Factory;
+}
+
+/** Run one command line and return its exit code: the one place that turns a thrown error into a line on
+ * stderr and an exit code. */
+export async function runCli(argv: readonly string[], io: CliIo): Promise<ExitCode> {
+  let log = new Logger("normal", io.stderr);
+  const program = buildProgram(async (load, options, cmd) => {
+    const globals = globalsOf(cmd);
+    if (globals.quiet && globals.verbose) {
+      throw new CommanderError(
+        ExitCode.usage,
+        "rc-recordings.usage",
+        "--quiet and --verbose exclude each other",
+      );
+    }
+    log = new Logger(globals.quiet ? "quiet" : globals.verbose ? "verbose" : "normal", io.stderr);
+    const base: Omit<CommandContext, "factory"> = {
+      options: globals,
+      log,
+      signal: io.signal,
+      env: io.env,
+      printJson: (value) => io.stdout.write(`${redact(JSON.stringify(value))}\n`),
+      print: (text) => io.stdout.write(`${redact(text)}\n`),
+      write: (text) => io.stdout.write(redact(text)),
+      stdinIsTTY: io.stdinIsTTY,
+      stderrIsTTY: io.stderrIsTTY,
+    };
+    const ctx: CommandContext = { ...base, factory: (io.factory ?? defaultFactory)(base) };
+    const runner = await load();
+    await runner(ctx, options);
+  }, io);
+  try {
+    await program.parseAsync([...argv]);
+    return ExitCode.ok;
+  } catch (error) {
+    return reportError(error, log);
+  }
+}
+
+/** The entry point of bin/rc-recordings.js: the real process, its signals and its exit code. */
 export async function main(argv: readonly string[]): Promise<void> {
   const controller = new AbortController();
   let interrupts = 0;
@@ -113,44 +169,17 @@ export async function main(argv: readonly string[]): Promise<void> {
   };
   process.on("SIGINT", onSignal);
   process.on("SIGTERM", onSignal);
-
-  let log = new Logger("normal");
-  const program = buildProgram(async (load, options, cmd) => {
-    const globals = globalsOf(cmd);
-    if (globals.quiet && globals.verbose) {
-      throw new CommanderError(
-        ExitCode.usage,
-        "rc-recordings.usage",
-        "--quiet and --verbose exclude each other",
-      );
-    }
-    log = new Logger(globals.quiet ? "quiet" : globals.verbose ? "verbose" : "normal");
-    const io: Omit<CommandContext, "factory"> = {
-      options: globals,
-      log,
-      signal: controller.signal,
-      env: process.env,
-      printJson: (value) => process.stdout.write(`${redact(JSON.stringify(value))}\n`),
-      print: (text) => process.stdout.write(`${redact(text)}\n`),
-      write: (text) => process.stdout.write(redact(text)),
-      stdinIsTTY: Boolean(process.stdin.isTTY),
-      stderrIsTTY: Boolean(process.stderr.isTTY),
-    };
-    const ctx: CommandContext = { ...io, factory: defaultFactory(io) };
-    const runner = await load();
-    await runner(ctx, options);
+  process.exitCode = await runCli(argv, {
+    stdout: process.stdout,
+    stderr: process.stderr,
+    env: process.env,
+    stdinIsTTY: Boolean(process.stdin.isTTY),
+    stderrIsTTY: Boolean(process.stderr.isTTY),
+    signal: controller.signal,
   });
-
-  let code: number = ExitCode.ok;
-  try {
-    await program.parseAsync([...argv]);
-  } catch (error) {
-    code = reportError(error, log);
-  }
-  process.exitCode = code;
 }
 
-function reportError(error: unknown, log: Logger): number {
+function reportError(error: unknown, log: Logger): ExitCode {
   if (error instanceof CommanderError) {
     // --help and --version end through here too, with exit code 0; commander already printed them.
     if (error.exitCode === 0) return ExitCode.ok;

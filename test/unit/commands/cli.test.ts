@@ -1,0 +1,71 @@
+import { describe, expect, it } from "vitest";
+import type { ApiClient } from "../../../src/api/types.js";
+import { ExitCode } from "../../../src/errors.js";
+import { activeRecord, MemoryStore, pair } from "../auth/fakes.js";
+import { fixedToken, run } from "./harness.js";
+
+describe("the CLI's exit codes and output streams", () => {
+  it("prints the version on stdout and exits 0", async () => {
+    const r = await run(["--version"]);
+    expect(r.code).toBe(ExitCode.ok);
+    expect(r.stdout).toMatch(/^\d+\.\d+\.\d+\n$/);
+    expect(r.stderr).toEqual([]);
+  });
+
+  it("maps a parse error to exit 2 with one line and builds no service", async () => {
+    const r = await run(["download", "--concurrency", "0"]);
+    expect(r.code).toBe(ExitCode.usage);
+    expect(r.stderr).toHaveLength(1);
+    expect(r.stderr[0]).toMatch(/--concurrency.*at least 1/);
+    expect(r.asked).toEqual([]);
+  });
+
+  it("rejects --quiet with --verbose (exit 2)", async () => {
+    const r = await run(["--quiet", "--verbose", "token", "status"]);
+    expect(r.code).toBe(ExitCode.usage);
+    expect(r.stderr).toEqual(["rc-recordings: --quiet and --verbose exclude each other"]);
+  });
+
+  it("rejects an unreadable --from before touching the login or the network", async () => {
+    const r = await run(["download", "--from", "the day before yesterday"]);
+    expect(r.code).toBe(ExitCode.usage);
+    expect(r.stderr).toHaveLength(1);
+    expect(r.stderr[0]).toMatch(/--from/);
+    expect(r.asked).toEqual([]);
+  });
+
+  it("maps a missing login to exit 4, and --quiet still prints the error", async () => {
+    const r = await run(["--quiet", "token", "status"]);
+    expect(r.code).toBe(ExitCode.loginRequired);
+    expect(r.stderr).toEqual(['rc-recordings: profile "default" is not logged in; run: rc-recordings login']);
+  });
+
+  it("maps an unexpected error to exit 1; --verbose adds its stack as debug lines", async () => {
+    const broken: ApiClient = {
+      get: async () => {
+        throw new Error("boom");
+      },
+      getJson: async () => {
+        throw new Error("boom");
+      },
+      getJsonWith: async () => {
+        throw new Error("boom");
+      },
+    };
+    const fakes = {
+      store: new MemoryStore(activeRecord(pair(Date.now()))),
+      tokens: fixedToken("https://platform.example.test", "t"),
+      api: broken,
+    };
+    const plain = await run(["token", "status", "--verify"], fakes);
+    expect(plain.code).toBe(ExitCode.error);
+    expect(plain.stderr.filter((l) => l.startsWith("rc-recordings:"))).toEqual([
+      "rc-recordings: verification failed: Error: boom",
+    ]);
+    expect(plain.stderr.some((l) => l.startsWith("debug:"))).toBe(false);
+    const verbose = await run(["--verbose", "token", "status", "--verify"], fakes);
+    expect(verbose.code).toBe(ExitCode.error);
+    expect(verbose.stderr).toContain("debug: OperationError: verification failed: Error: boom");
+    expect(verbose.stderr.some((l) => /^\s+at /.test(l))).toBe(true);
+  });
+});

@@ -1,0 +1,87 @@
+import { createHash } from "node:crypto";
+import { existsSync, readFileSync } from "node:fs";
+import { join } from "node:path";
+import { afterAll, afterEach, beforeAll, beforeEach, describe, expect, it } from "vitest";
+import { ExitCode } from "../../../src/errors.js";
+import { login } from "../../emulator/harness.js";
+import { type Emulator, start } from "../../emulator/index.js";
+import { tempDir } from "../../helpers/cli.js";
+import { fixedToken, run } from "./harness.js";
+
+let emu: Emulator;
+let token: string;
+let dir: { path: string; cleanup: () => void };
+beforeAll(async () => {
+  emu = await start({ calls: 12, rateLimits: false, transferredCalls: false, recordingBytes: 2_000 });
+  token = (await login(emu)).access_token;
+});
+afterAll(() => emu.stop());
+beforeEach(() => {
+  dir = tempDir("rcr-download-cmd-");
+  emu.control.resetStats();
+});
+afterEach(() => dir.cleanup());
+
+const SUMMARY_FIELDS = ["bytes", "downloaded", "durationMs", "failed", "failures", "listed", "skipped"];
+
+const download = (...args: string[]) =>
+  run(["--json", "download", "--out", dir.path, ...args], { tokens: fixedToken(emu.server, token) });
+
+describe("download", () => {
+  it("saves every recording and prints the documented JSON summary", async () => {
+    const r = await download();
+    expect(r.code).toBe(ExitCode.ok);
+    const summary = JSON.parse(r.stdout) as Record<string, unknown>;
+    expect(Object.keys(summary).sort()).toEqual(SUMMARY_FIELDS);
+    const recordings = emu.control.recordings();
+    expect(summary).toMatchObject({ listed: recordings.length, downloaded: recordings.length, failed: 0 });
+    const manifest = readFileSync(join(dir.path, ".rc-recordings", "manifest.jsonl"), "utf8")
+      .trim()
+      .split("\n")
+      .map((line) => JSON.parse(line) as { path: string; sha256: string });
+    expect(manifest).toHaveLength(recordings.length);
+    for (const entry of manifest) {
+      const bytes = readFileSync(join(dir.path, entry.path));
+      expect(createHash("sha256").update(bytes).digest("hex")).toBe(entry.sha256);
+    }
+    expect(r.asked).toEqual(["auth:default", "session", "api"]);
+  });
+
+  it("a second run skips everything: zero content requests", async () => {
+    await download();
+    emu.control.resetStats();
+    const again = await download();
+    expect(again.code).toBe(ExitCode.ok);
+    const summary = JSON.parse(again.stdout) as { listed: number; skipped: number; downloaded: number };
+    expect(summary.downloaded).toBe(0);
+    expect(summary.skipped).toBe(summary.listed); // the incremental overlap re-lists, the manifest skips
+    expect(emu.stats.contentRequests).toBe(0);
+  });
+
+  it("--dry-run --json lists the planned paths in the same document and writes nothing", async () => {
+    const r = await download("--dry-run");
+    expect(r.code).toBe(ExitCode.ok);
+    const json = JSON.parse(r.stdout) as { planned: string[]; downloaded: number };
+    expect(json.planned).toHaveLength(emu.control.recordings().length);
+    expect(json.downloaded).toBe(0);
+    expect(existsSync(join(dir.path, ".rc-recordings"))).toBe(false);
+    expect(emu.stats.contentRequests).toBe(0);
+  });
+
+  it("--quiet prints nothing on stderr for a clean run; the default prints one line per saved file", async () => {
+    const quiet = await run(["--quiet", "download", "--out", dir.path], {
+      tokens: fixedToken(emu.server, token),
+    });
+    expect(quiet.code).toBe(ExitCode.ok);
+    expect(quiet.stderr).toEqual([]);
+    const other = tempDir("rcr-download-cmd-");
+    try {
+      const normal = await run(["download", "--out", other.path], { tokens: fixedToken(emu.server, token) });
+      expect(normal.stderr.filter((line) => line.startsWith("saved "))).toHaveLength(
+        emu.control.recordings().length,
+      );
+    } finally {
+      other.cleanup();
+    }
+  });
+});

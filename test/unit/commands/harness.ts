@@ -1,0 +1,109 @@
+/**
+ * Runs the CLI in-process (src/cli.ts `runCli`) with fakes behind its Factory: no child process, no keychain,
+ * no SDK. The token source is a fixed token from the emulator; the API client and rate limiter are the real
+ * ones, so JSON shapes, exit codes and log lines are those a user sees.
+ */
+import type { AccessTokenProvider, ApiClient } from "../../../src/api/types.js";
+import type { AuthServices } from "../../../src/auth/services.js";
+import { locateStore } from "../../../src/auth/store/select.js";
+import { type CliIo, runCli } from "../../../src/cli.js";
+import type { Factory } from "../../../src/context.js";
+import type { ExitCode } from "../../../src/errors.js";
+import { FakeEndpoint, MemoryLock, MemoryStore, MemoryVault } from "../auth/fakes.js";
+
+export interface Run {
+  code: ExitCode;
+  stdout: string;
+  /** stderr, one entry per line. */
+  stderr: string[];
+  /** What the command asked its factory for, in order. */
+  asked: string[];
+}
+
+export interface FakeServices {
+  store?: MemoryStore;
+  endpoint?: FakeEndpoint;
+  /** The session the download and --verify calls use. */
+  tokens?: AccessTokenProvider;
+  /** Replaces the real API client (for failures that are hard to provoke on a server). */
+  api?: ApiClient;
+  configDir?: string;
+}
+
+/**
+ * A token source that never changes its token: enough for commands whose session behaviour is tested elsewhere.
+ * `recover` claims success, so a token the server rejects stays rejected (what a dead login looks like).
+ */
+export function fixedToken(server: string, token: string): AccessTokenProvider & { recoveries: number } {
+  const provider = {
+    server,
+    recoveries: 0,
+    getAccessToken: async () => token,
+    recover: async () => {
+      provider.recoveries += 1;
+    },
+  };
+  return provider;
+}
+
+export async function run(
+  argv: readonly string[],
+  fakes: FakeServices = {},
+  io: Partial<CliIo> = {},
+): Promise<Run> {
+  let stdout = "";
+  let stderr = "";
+  const asked: string[] = [];
+  const store = fakes.store ?? new MemoryStore(undefined);
+  const endpoint = fakes.endpoint ?? new FakeEndpoint(Date.now);
+  const vault = new MemoryVault();
+  const factory = (): Factory => ({
+    async auth(profile = "default") {
+      asked.push(`auth:${profile}`);
+      const services: AuthServices = {
+        profile,
+        requestedStore: "file",
+        location: { dir: fakes.configDir ?? "/nonexistent-test-config", vault },
+        lock: new MemoryLock(),
+        endpoint,
+        // With a real config folder the real store lookup runs (login writes a real file store there).
+        locate: async () =>
+          fakes.configDir
+            ? locateStore(profile, { dir: fakes.configDir, vault })
+            : store.record === undefined
+              ? undefined
+              : store,
+      };
+      return services;
+    },
+    async session() {
+      asked.push("session");
+      if (!fakes.tokens) throw new Error("no session in this test");
+      return fakes.tokens;
+    },
+    async api(tokens, onWait) {
+      asked.push("api");
+      if (fakes.api) return fakes.api;
+      const [{ createApiClient }, { RateLimiter }, { Logger }] = await Promise.all([
+        import("../../../src/api/client.js"),
+        import("../../../src/api/rate-limiter.js"),
+        import("../../../src/log/logger.js"),
+      ]);
+      const limiter = new RateLimiter(onWait ? { onWait } : {});
+      return createApiClient({ tokens, limiter, log: new Logger("quiet", { write: () => true }) });
+    },
+    prompter: () => undefined,
+    readStdin: async () => "",
+  });
+  const code = await runCli(["node", "rc-recordings", ...argv], {
+    stdout: { write: (text: string) => (stdout += text) },
+    stderr: { write: (text: string) => (stderr += text) },
+    env: {},
+    stdinIsTTY: false,
+    stderrIsTTY: false,
+    signal: new AbortController().signal,
+    factory,
+    ...io,
+  });
+  return { code, stdout, stderr: stderr.split("\n").filter((line) => line !== ""), asked };
+}
