@@ -3,6 +3,7 @@ import type { AccessTokenProvider, ApiClient } from "./api/types.js";
 import type { Prompter } from "./auth/credentials.js";
 import type { AuthServices } from "./auth/services.js";
 import type { StoreKind } from "./auth/store/types.js";
+import type { Destination } from "./destination/types.js";
 import type { Logger } from "./log/logger.js";
 
 /** Options every command accepts, resolved from flags and environment. */
@@ -27,6 +28,8 @@ export interface Factory {
   session(services: AuthServices): Promise<AccessTokenProvider>;
   /** An API client over `tokens`, paced by a rate limiter of its own. */
   api(tokens: AccessTokenProvider, onWait?: (wait: RateLimitWait) => void): Promise<ApiClient>;
+  /** Where `--out` points: a local folder today (see destination/open.ts). */
+  destination(out: string): Promise<Destination>;
   /** Someone to ask for a missing secret, or undefined when nobody is at a terminal. */
   prompter(): Prompter | undefined;
   /** All of stdin as text (for `--jwt-file -`). */

@@ -1,6 +1,11 @@
 /**
  * Every failure the CLI reports is one of these typed errors. `cli.ts` is the only place that turns them into
  * an exit code and a one-line message; code elsewhere throws and never calls `process.exit`.
+ *
+ * An error also carries what the code that meets it should do (after rclone's fserrors Retrier / Fataler /
+ * NoRetrier): `retryable` (another try may succeed: see retry.ts), `permanent` (no later run will do better
+ * either, so nothing is kept for one) and `endsRun` (every other item would fail the same way). Code that
+ * catches reads these properties; it never lists error classes.
  */
 
 export const ExitCode = {
@@ -29,6 +34,27 @@ export class OperationError extends CliError {
   readonly exitCode = ExitCode.error;
 }
 
+/** What an error says about itself; absent means no. */
+export interface ErrorPolicy {
+  readonly retryable?: boolean;
+  readonly permanent?: boolean;
+  readonly endsRun?: boolean;
+}
+
+function policyOf(error: unknown): ErrorPolicy {
+  return typeof error === "object" && error !== null ? (error as ErrorPolicy) : {};
+}
+
+/** Ends the whole run rather than one item: no login left, or the user stopped us. */
+export function endsRun(error: unknown): boolean {
+  return policyOf(error).endsRun === true;
+}
+
+/** Retrying later will not help (a 404, a foreign host, a name outside DIR). */
+export function isPermanent(error: unknown): boolean {
+  return policyOf(error).permanent === true;
+}
+
 /** Bad flags, bad values, missing secrets with nobody to ask: exit 2. */
 export class UsageError extends CliError {
   readonly exitCode = ExitCode.usage;
@@ -42,6 +68,7 @@ export class PartialFailureError extends CliError {
 /** No usable login: never logged in, revoked, refresh token and JWT both rejected: exit 4. */
 export class LoginRequiredError extends CliError {
   readonly exitCode = ExitCode.loginRequired;
+  readonly endsRun = true;
 
   constructor(reason: string, options?: ErrorOptions) {
     super(`${reason}; run: rc-recordings login`, options);
@@ -56,6 +83,7 @@ export class BusyError extends CliError {
 /** Stopped by SIGINT/SIGTERM after a clean stop: exit 130. */
 export class InterruptedError extends CliError {
   readonly exitCode = ExitCode.interrupted;
+  readonly endsRun = true;
 
   constructor(message = "interrupted") {
     super(message);

@@ -23,6 +23,10 @@ export function defaultFactory(ctx: Omit<CommandContext, "factory">): Factory {
       const limiter = new RateLimiter(onWait ? { onWait } : {});
       return createApiClient({ tokens, limiter, log: ctx.log });
     },
+    async destination(out) {
+      const { openDestination } = await import("./destination/open.js");
+      return openDestination(out);
+    },
     prompter: () => terminalPrompter(ctx),
     readStdin: readAllStdin,
   };

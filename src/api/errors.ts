@@ -1,7 +1,12 @@
 import { OperationError } from "../errors.js";
 
-/** A non-2xx answer the caller did not expect (getJson), or a 401/429 that retries could not overcome. */
+/**
+ * A non-2xx answer the caller did not expect (getJson), or a 401/429 that retries could not overcome. A server's
+ * own trouble (5xx, 408) is retryable.
+ */
 export class ApiError extends OperationError {
+  readonly retryable: boolean;
+
   constructor(
     readonly status: number,
     /** `errors[0].errorCode` of the body (or the legacy top-level `errorCode`), when present. */
@@ -12,17 +17,26 @@ export class ApiError extends OperationError {
   ) {
     const detail = [errorCode, serverMessage].filter(Boolean).join(" ");
     super(`GET ${path} failed: HTTP ${status}${detail ? ` ${detail}` : ""}`);
+    this.retryable = status >= 500 || status === 408;
   }
 }
 
-/** Still 429 after the bounded number of retries (each one waited out the group's penalty). */
-export class RateLimitedError extends ApiError {}
+/**
+ * Still 429 after the bounded number of retries (each one waited out the group's penalty). Retryable, but counted
+ * as a rate limit: a budget decides whether to wait it out once more (see `BUDGETS` in retry.ts).
+ */
+export class RateLimitedError extends ApiError {
+  override readonly retryable = true;
+  readonly rateLimited = true;
+}
 
 /**
  * A URL outside RingCentral (and outside the configured server): the request is refused and the bearer token
  * never leaves the process.
  */
 export class ForeignHostError extends OperationError {
+  readonly permanent = true;
+
   constructor(readonly url: string) {
     super(`refusing to send the access token to ${url}: not a RingCentral host`);
   }

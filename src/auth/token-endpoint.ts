@@ -4,10 +4,10 @@ import type { ExternalsOptions, SDK } from "@ringcentral/sdk";
 import { InterruptedError, OperationError } from "../errors.js";
 import type { Logger } from "../log/logger.js";
 import { registerSecret } from "../log/redact.js";
-import { backoffMs, sleep } from "../retry.js";
+import { BUDGETS, callWithRetries, type Retryable, type RetryBudget } from "../retry.js";
 import { TokenEndpointUnavailableError } from "./errors.js";
 import { type AppCredentials, registerTokenSecrets, type TokenPair } from "./profile.js";
-import { classify, stringField, type TokenFailure, TokenRequestRejected } from "./token-failure.js";
+import { classify, stringField, TokenRequestRejected } from "./token-failure.js";
 
 /**
  * The token endpoint, and nothing else: JWT grant, refresh grant, revoke. Only the auth session and the
@@ -19,24 +19,6 @@ export interface TokenEndpoint {
   /** Ends the whole session the token belongs to (RingCentral revokes per session). */
   revoke(app: AppCredentials, token: string, signal?: AbortSignal): Promise<void>;
 }
-
-export interface TokenRetryPolicy {
-  /** Tries for a request that fails on the network or with 5xx/408 (RingCentral: 3 tries). */
-  attempts: number;
-  /** Wait before retry n (1-based) after a network error or 5xx. */
-  backoffMs(retry: number): number;
-  /** How many 429s (Auth group, 5/min) to sit out before giving up. */
-  rateLimitWaits: number;
-  /** Wait when a 429 carries no Retry-After (RingCentral: at least 30 s). */
-  defaultRetryAfterMs: number;
-}
-
-export const DEFAULT_TOKEN_RETRY: TokenRetryPolicy = {
-  attempts: 3,
-  backoffMs: (retry) => backoffMs(retry, { baseDelayMs: 2_000, maxDelayMs: 30_000, jitter: "none" }),
-  rateLimitWaits: 2,
-  defaultRetryAfterMs: 60_000,
-};
 
 const { version } = createRequire(import.meta.url)("../../package.json") as { version: string };
 
@@ -54,7 +36,7 @@ const { version } = createRequire(import.meta.url)("../../package.json") as { ve
 export class SdkTokenEndpoint implements TokenEndpoint {
   constructor(
     private readonly log: Logger,
-    private readonly retry: TokenRetryPolicy = DEFAULT_TOKEN_RETRY,
+    private readonly retry: RetryBudget = BUDGETS.token,
     private readonly now: () => number = Date.now,
   ) {}
 
@@ -163,49 +145,59 @@ export class SdkTokenEndpoint implements TokenEndpoint {
 
   /**
    * Run one token request with RingCentral's rules: 4xx (other than 408/429) -> reject at once; 429 -> wait
-   * Retry-After; network error, 408, 5xx -> a few tries with backoff. Never clears anything on failure.
+   * Retry-After (counted apart); network error, 408, 5xx -> a few tries with backoff. Never clears anything on
+   * failure.
    */
-  private async withRetries<T>(
+  private withRetries<T>(
     what: string,
     signal: AbortSignal | undefined,
     request: () => Promise<T>,
     attempts = this.retry.attempts,
   ): Promise<T> {
-    let failures = 0;
-    let rateLimited = 0;
-    for (;;) {
-      if (signal?.aborted) throw new InterruptedError();
-      let failure: TokenFailure;
-      try {
-        return await request();
-      } catch (error) {
-        failure = await classify(error);
-      }
-      if (failure.kind === "rejected") throw failure.error;
-      if (failure.kind === "rate-limited") {
-        rateLimited += 1;
-        if (rateLimited > this.retry.rateLimitWaits) {
-          throw new OperationError(
-            `could not ${what}: the token endpoint keeps answering 429 (rate limited)`,
-          );
+    return callWithRetries(
+      async () => {
+        try {
+          return await request();
+        } catch (error) {
+          throw await failureOf(what, error);
         }
-        const waitMs = failure.retryAfterMs ?? this.retry.defaultRetryAfterMs;
-        this.log.warn(
-          `token endpoint rate limit reached; waiting ${Math.ceil(waitMs / 1000)} s (Retry-After)`,
-        );
-        await sleep(waitMs, signal);
-        continue;
-      }
-      failures += 1;
-      if (failures >= attempts) {
-        throw new TokenEndpointUnavailableError(`could not ${what}: ${failure.reason}`, {
-          cause: failure.cause,
-        });
-      }
-      const waitMs = this.retry.backoffMs(failures);
-      this.log.debug(`could not ${what} (${failure.reason}); retrying in ${Math.ceil(waitMs / 1000)} s`);
-      await sleep(waitMs, signal);
-    }
+      },
+      { ...this.retry, attempts },
+      {
+        signal,
+        beforeCall: () => {
+          if (signal?.aborted) throw new InterruptedError();
+        },
+        onRetry: (error, delayMs) => {
+          const seconds = Math.ceil(delayMs / 1000);
+          if (error.rateLimited)
+            this.log.warn(`token endpoint rate limit reached; waiting ${seconds} s (Retry-After)`);
+          else this.log.debug(`${error.message}; retrying in ${seconds} s`);
+        },
+        giveUp: (error) =>
+          error.rateLimited
+            ? new OperationError(`could not ${what}: the token endpoint keeps answering 429 (rate limited)`)
+            : error,
+      },
+    );
+  }
+}
+
+/** A failed token request as an error that carries its policy (see token-failure.ts for the sorting). */
+async function failureOf(what: string, error: unknown): Promise<Error> {
+  const failure = await classify(error);
+  if (failure.kind === "rejected") return failure.error;
+  if (failure.kind === "rate-limited") return new TokenRateLimitedError(failure.retryAfterMs);
+  return new TokenEndpointUnavailableError(`could not ${what}: ${failure.reason}`, { cause: failure.cause });
+}
+
+/** A 429 from the token endpoint (Auth group): waited out within the budget's `rateLimitWaits`. */
+class TokenRateLimitedError extends OperationError implements Retryable {
+  readonly retryable = true;
+  readonly rateLimited = true;
+
+  constructor(readonly retryAfterMs: number | undefined) {
+    super("the token endpoint answered 429 (rate limited)");
   }
 }
 

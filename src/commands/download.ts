@@ -1,4 +1,3 @@
-import { resolve } from "node:path";
 import type { CommandContext } from "../context.js";
 import { InterruptedError, PartialFailureError, UsageError } from "../errors.js";
 import type { CallLogScope, RecordingTypeFilter } from "../recordings/call-log.js";
@@ -20,8 +19,8 @@ export interface DownloadFlags {
 }
 
 /**
- * Validate every flag before the network is touched (exit 2 with one line), then: auth session → one rate
- * limiter → API client → downloader. stdout gets the `--json` summary, or the planned paths of a `--dry-run`.
+ * Validate every flag before the network is touched (exit 2 with one line), then: destination, auth session →
+ * one rate limiter → API client → downloader. stdout gets the `--json` summary, or the planned paths of a `--dry-run`.
  */
 export async function runDownload(ctx: CommandContext, flags: DownloadFlags): Promise<void> {
   const now = new Date();
@@ -30,21 +29,24 @@ export async function runDownload(ctx: CommandContext, flags: DownloadFlags): Pr
   if (from && from.getTime() >= to.getTime()) {
     throw new UsageError(`--from ${from.toISOString()} is not before --to ${to.toISOString()}`);
   }
-  const { compileTemplate, withSuffix } = await import("../recordings/naming.js");
+  const { compileTemplate } = await import("../recordings/naming.js");
   const template = compileTemplate(flags.template);
-  const dir = resolve(flags.out);
+  const destination = await ctx.factory.destination(flags.out);
 
-  const [{ listRecordings }, { runDownload: run }] = await Promise.all([
+  const [{ listRecordings }, { runDownload: run }, { RunStats }] = await Promise.all([
     import("../recordings/call-log.js"),
     import("../recordings/downloader.js"),
+    import("../recordings/stats.js"),
   ]);
   const { createReporter } = await import("../ui/reporter.js");
+  const stats = new RunStats();
   const reporter = await createReporter({
     log: ctx.log,
     stderrIsTTY: ctx.stderrIsTTY,
     env: ctx.env,
-    dir,
+    dir: destination.describe(),
     dryRun: flags.dryRun,
+    stats,
   });
   const tokens = await ctx.factory.session(await ctx.factory.auth());
   const api = await ctx.factory.api(tokens, (wait) => reporter.waiting(wait.waitMs / 1000));
@@ -52,7 +54,7 @@ export async function runDownload(ctx: CommandContext, flags: DownloadFlags): Pr
     flags.dryRun && ctx.options.json ? new PlannedJsonWriter((text) => ctx.write(text)) : undefined;
 
   const outcome = await run(
-    { dir, from, to, concurrency: flags.concurrency, metadata: flags.metadata, dryRun: flags.dryRun },
+    { destination, from, to, concurrency: flags.concurrency, metadata: flags.metadata, dryRun: flags.dryRun },
     {
       api,
       list: (range, client) =>
@@ -61,9 +63,9 @@ export async function runDownload(ctx: CommandContext, flags: DownloadFlags): Pr
           { scope: flags.scope, from: range.from, to: range.to, type: flags.type, raw: flags.metadata },
           ctx.log,
         ),
-      pathFor: (item, contentType) => template.render(item, contentType),
-      withSuffix,
+      template,
       progress: reporter,
+      stats,
       // A dry run prints each planned path as soon as it is known (a line, or an item of the JSON document).
       ...(flags.dryRun && {
         onPlanned: (path: string) => (plannedJson ? plannedJson.add(path) : ctx.print(path)),

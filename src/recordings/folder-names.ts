@@ -1,6 +1,5 @@
-import { lstat, readdir } from "node:fs/promises";
-import { basename, dirname, join } from "node:path";
-import { isNotFound } from "../fs-util.js";
+import { type RelPath, relPath } from "../destination/rel-path.js";
+import type { Destination } from "../destination/types.js";
 
 /**
  * The form under which two names are the same file on a case-insensitive or Unicode-normalising file system
@@ -11,54 +10,51 @@ export function collisionKey(name: string): string {
   return name.normalize("NFC").toLowerCase().normalize("NFC");
 }
 
+/** One folder's names by collision key, as the destination spelled them. */
+interface Listing {
+  objects: ReadonlyMap<string, string>;
+  partials: ReadonlyMap<string, string>;
+}
+
 /**
- * The names each folder held when this run first looked into it: one `readdir` per folder instead of a `stat`
- * per candidate name (two per recording, with the `.part`, which made a 100 000-record dry run take seconds).
- * Only valid within one run that tracks the names it hands out itself: files it creates later are not added.
- * Names are matched by `collisionKey`; a folder itself is looked up by its exact name.
+ * The names each folder of the destination held when this run first looked into it: one `list` per folder
+ * instead of a `stat` per candidate name (two per recording, with the partial, which made a 100 000-record dry
+ * run take seconds). Only valid within one run that tracks the names it hands out itself: objects it creates
+ * later are not added. Names are matched by `collisionKey`; a folder itself is looked up by its exact name.
  */
 export class FolderNames {
-  /** Per folder: collision key → the entry's real name. */
-  private readonly folders = new Map<string, Promise<ReadonlyMap<string, string>>>();
+  private readonly folders = new Map<string, Promise<Listing>>();
 
-  /** Whether an entry named like `path` (same collision key) was in its folder. */
-  async has(path: string): Promise<boolean> {
-    return (await this.entryLike(path)) !== undefined;
+  constructor(private readonly destination: Destination) {}
+
+  /** Whether something was named like `key` (same collision key) in its folder: an object, or a partial still there. */
+  async taken(key: RelPath): Promise<boolean> {
+    const slash = key.lastIndexOf("/");
+    const folder = key.slice(0, Math.max(0, slash));
+    const name = collisionKey(key.slice(slash + 1));
+    const listing = await this.listingOf(folder);
+    if (listing.objects.has(name)) return true;
+    const partial = listing.partials.get(name);
+    if (partial === undefined) return false;
+    // A partial from an earlier run counts only while it is still there: a transfer that starts over discards
+    // its own partial before it asks for a name, possibly after the folder was read.
+    const spelled = relPath(folder === "" ? partial : `${folder}/${partial}`);
+    return (await this.destination.partials.held(spelled)) !== undefined;
   }
 
-  /** Like `has`, but an entry removed since its folder was read no longer counts (a stat, only for a hit). */
-  async stillHas(path: string): Promise<boolean> {
-    const entry = await this.entryLike(path);
-    if (entry === undefined) return false;
-    try {
-      await lstat(entry);
-      return true;
-    } catch (error) {
-      if (isNotFound(error)) return false;
-      throw error;
+  private listingOf(folder: string): Promise<Listing> {
+    let listing = this.folders.get(folder);
+    if (!listing) {
+      // The promise is cached before it settles, so concurrent claims share one listing.
+      listing = this.destination.list(folder).then((entries) => {
+        const objects = new Map<string, string>();
+        const partials = new Map<string, string>();
+        for (const { name, kind } of entries)
+          (kind === "object" ? objects : partials).set(collisionKey(name), name);
+        return { objects, partials };
+      });
+      this.folders.set(folder, listing);
     }
-  }
-
-  /** The path of the entry that collides with `path`, as the folder spelled it. */
-  private async entryLike(path: string): Promise<string | undefined> {
-    const folder = dirname(path);
-    const name = (await this.namesIn(folder)).get(collisionKey(basename(path)));
-    return name === undefined ? undefined : join(folder, name);
-  }
-
-  private namesIn(folder: string): Promise<ReadonlyMap<string, string>> {
-    let names = this.folders.get(folder);
-    if (!names) {
-      // The promise is cached before it settles, so concurrent claims share one readdir.
-      names = readdir(folder).then(
-        (entries) => new Map(entries.map((name) => [collisionKey(name), name])),
-        (error: unknown) => {
-          if (isNotFound(error)) return new Map<string, string>();
-          throw error;
-        },
-      );
-      this.folders.set(folder, names);
-    }
-    return names;
+    return listing;
   }
 }

@@ -1,15 +1,12 @@
-import { createReadStream } from "node:fs";
-import { type FileHandle, mkdir, open, readFile, truncate } from "node:fs/promises";
-import { join } from "node:path";
-import { fileSize, isNotFound, writeFileAtomic } from "../fs-util.js";
+import { isRelPath, type RelPath } from "../destination/rel-path.js";
+import type { Destination, ManifestLog } from "../destination/types.js";
 import { collisionKey } from "./folder-names.js";
-import { isInside, relativeInside, resolveInside } from "./naming.js";
 
 /** One verified recording on disk. `path` is relative to DIR with "/" separators, so a DIR can move. */
 export interface ManifestEntry {
   recordingId: string;
   callId: string;
-  path: string;
+  path: RelPath;
   bytes: number;
   sha256: string;
   contentType: string;
@@ -46,9 +43,6 @@ export function nextLastTo(previous: number | undefined, run: ListedRun): number
   return Math.min(reached, retryFrom);
 }
 
-/** The folder inside DIR for everything that is not a recording: manifest, state, lock, partial records. */
-export const STATE_DIR_NAME = ".rc-recordings";
-
 /**
  * The call log is filtered by a call's start time, but a call is logged only once it ends (and 15-30 s late),
  * so the next run re-reads this window before the last `to`. A call longer than 12 h that spans a run boundary
@@ -61,38 +55,25 @@ export const FIRST_RUN_WINDOW_MS = 24 * 60 * 60 * 1000;
 type Saved = Pick<ManifestEntry, "path" | "bytes">;
 
 /**
- * `DIR/.rc-recordings/manifest.jsonl`: one line per verified recording, appended and fsynced after the
- * rename. Later lines win. A torn last line (crash mid-append) is dropped when the manifest opens.
+ * The manifest (`manifest.jsonl` in a local folder): one line per verified recording, appended durably after the
+ * commit. Later lines win. A torn last line (crash mid-append) is dropped when the manifest opens. The lines live
+ * in the destination's state store; this class keeps what they say.
  */
 export class Manifest {
-  readonly stateDir: string;
   private readonly saved = new Map<string, Saved>();
   /** Collision key of a saved path (see `collisionKey`) → its recording. */
   private readonly owners = new Map<string, string>();
-  private handle: FileHandle | undefined;
   private writes: Promise<void> = Promise.resolve();
 
-  private constructor(readonly dir: string) {
-    this.stateDir = join(dir, STATE_DIR_NAME);
-  }
+  private constructor(
+    private readonly destination: Destination,
+    private readonly log: ManifestLog,
+  ) {}
 
-  get file(): string {
-    return join(this.stateDir, "manifest.jsonl");
-  }
-
-  private get stateFile(): string {
-    return join(this.stateDir, "state.json");
-  }
-
-  /** Read the manifest (if any). `writable` creates the state folder and repairs a torn last line. */
-  static async open(dir: string, options: { writable: boolean }): Promise<Manifest> {
-    const manifest = new Manifest(dir);
-    const tornAt = await manifest.load();
-    if (options.writable) {
-      await mkdir(manifest.stateDir, { recursive: true });
-      if (tornAt !== undefined) await truncate(manifest.file, tornAt);
-      manifest.handle = await open(manifest.file, "a");
-    }
+  /** Read the manifest (if any). `writable` creates the state store and repairs a torn last line. */
+  static async open(destination: Destination, options: { writable: boolean }): Promise<Manifest> {
+    const manifest = new Manifest(destination, await destination.state.openManifest(options));
+    for await (const line of manifest.log.lines()) manifest.ingest(line);
     return manifest;
   }
 
@@ -100,7 +81,7 @@ export class Manifest {
   async isSaved(recordingId: string): Promise<boolean> {
     const entry = this.saved.get(recordingId);
     if (!entry) return false;
-    return (await fileSize(this.absolute(entry.path))) === entry.bytes;
+    return (await this.destination.stat(entry.path))?.size === entry.bytes;
   }
 
   /** Where the manifest says this recording is, if it lists it. */
@@ -108,29 +89,16 @@ export class Manifest {
     return this.saved.get(recordingId);
   }
 
-  /** The recording whose file this is (relative path), if the manifest knows it. */
-  ownerOf(path: string): string | undefined {
+  /** The recording whose file this is, if the manifest knows it. */
+  ownerOf(path: RelPath): string | undefined {
     return this.owners.get(collisionKey(path));
   }
 
-  /** DIR-relative "/" path for an absolute path inside DIR; OutsideDirError for any other. */
-  relativePath(absolutePath: string): string {
-    return relativeInside(this.dir, absolutePath);
-  }
-
-  /** Absolute path for a DIR-relative "/" path; OutsideDirError when it would leave DIR. */
-  absolute(path: string): string {
-    return resolveInside(this.dir, path);
-  }
-
-  /** Append one line and fsync it. Appends are serialised so concurrent transfers never interleave lines. */
+  /** Append one line durably. Appends are serialised so concurrent transfers never interleave lines. */
   append(entry: ManifestEntry): Promise<void> {
-    const handle = this.handle;
-    if (!handle) return Promise.reject(new Error("manifest opened read-only"));
     const line = `${JSON.stringify(entry)}\n`;
     const write = this.writes.then(async () => {
-      await handle.write(line);
-      await handle.sync();
+      await this.log.append(line);
       this.remember(entry);
     });
     this.writes = write.catch(() => undefined);
@@ -139,17 +107,18 @@ export class Manifest {
 
   async close(): Promise<void> {
     await this.writes;
-    await this.handle?.close();
-    this.handle = undefined;
+    await this.log.close();
   }
 
   async readState(): Promise<RunState | undefined> {
+    const text = await this.destination.state.readMark();
+    if (text === undefined) return undefined;
     try {
-      const state = JSON.parse(await readFile(this.stateFile, "utf8")) as Partial<RunState>;
+      const state = JSON.parse(text) as Partial<RunState>;
       if (typeof state.lastTo !== "string" || Number.isNaN(Date.parse(state.lastTo))) return undefined;
       return { lastTo: state.lastTo, finishedAt: String(state.finishedAt ?? "") };
     } catch (error) {
-      if (isNotFound(error) || error instanceof SyntaxError) return undefined;
+      if (error instanceof SyntaxError) return undefined;
       throw error;
     }
   }
@@ -162,8 +131,7 @@ export class Manifest {
   }
 
   async writeState(state: RunState): Promise<void> {
-    await mkdir(this.stateDir, { recursive: true });
-    await writeFileAtomic(this.stateFile, `${JSON.stringify(state)}\n`);
+    await this.destination.state.writeMark(`${JSON.stringify(state)}\n`);
   }
 
   /** Where a run without `--from` starts: the last run's `to` minus the overlap, else the last 24 hours. */
@@ -181,32 +149,10 @@ export class Manifest {
     this.owners.set(collisionKey(entry.path), entry.recordingId);
   }
 
-  /** Stream the lines in; returns the byte offset to truncate to when the last line is torn. */
-  private async load(): Promise<number | undefined> {
-    let complete = 0;
-    let carry: Buffer = Buffer.alloc(0);
-    try {
-      for await (const chunk of createReadStream(this.file)) {
-        const buffer = carry.length > 0 ? Buffer.concat([carry, chunk as Buffer]) : (chunk as Buffer);
-        let start = 0;
-        for (let nl = buffer.indexOf(10); nl !== -1; nl = buffer.indexOf(10, start)) {
-          this.ingest(buffer.toString("utf8", start, nl));
-          start = nl + 1;
-        }
-        complete += start;
-        carry = buffer.subarray(start);
-      }
-    } catch (error) {
-      if (isNotFound(error)) return undefined;
-      throw error;
-    }
-    return carry.length > 0 ? complete : undefined;
-  }
-
   private ingest(line: string): void {
     const entry = parseEntry(line);
     // A line whose path leads out of DIR (edited, or from elsewhere) is ignored: the recording is fetched again.
-    if (entry && isInside(this.dir, entry.path)) this.remember(entry);
+    if (entry) this.remember(entry);
   }
 }
 
@@ -215,7 +161,7 @@ function parseEntry(line: string): ManifestEntry | undefined {
   try {
     const value = JSON.parse(line) as Partial<ManifestEntry>;
     if (typeof value.recordingId !== "string" || typeof value.path !== "string") return undefined;
-    if (typeof value.bytes !== "number") return undefined;
+    if (typeof value.bytes !== "number" || !isRelPath(value.path)) return undefined;
     return value as ManifestEntry;
   } catch {
     return undefined;

@@ -1,6 +1,5 @@
-import { isAbsolute, relative, resolve, sep } from "node:path";
-import { OperationError, UsageError } from "../errors.js";
-import type { RecordingItem } from "./types.js";
+import { UsageError } from "../errors.js";
+import type { NameTemplate, RecordingItem } from "./types.js";
 
 /**
  * File names from a template such as `{date}/{time}_{direction}_{fromNumber}_{toNumber}_{recordingId}.{ext}`.
@@ -43,19 +42,10 @@ type Values = Record<Placeholder, string | undefined>;
 /** One piece of a path component: literal text from the template, or a placeholder. */
 type Piece = { literal: string } | { placeholder: Placeholder };
 
-export interface NameTemplate {
-  readonly source: string;
-  /** The DIR-relative, "/"-separated path for a recording; `contentType` undefined = dry run. */
-  render(item: RecordingItem, contentType: string | undefined): string;
-  /** `a/b.mp3`, 2 → `a/b_2.mp3` (see `withSuffix`). */
-  withSuffix(path: string, n: number): string;
-}
-
 /** Parse and validate a template before any request is made; problems are usage errors (exit 2). */
 export function compileTemplate(source: string = DEFAULT_TEMPLATE): NameTemplate {
   const components = compile(source);
   return {
-    source,
     withSuffix,
     render(item, contentType) {
       const values = valuesOf(item, contentType);
@@ -195,39 +185,6 @@ export function withSuffix(path: string, n: number): string {
   const slash = path.lastIndexOf("/");
   const folder = path.slice(0, slash + 1);
   return `${folder}${capComponent(path.slice(slash + 1), `_${n}`)}`;
-}
-
-/**
- * A path that would leave DIR (a bug, or a tampered state file). It fails the recording; retrying cannot help.
- */
-export class OutsideDirError extends OperationError {}
-
-/** The absolute path of a DIR-relative "/" path; throws OutsideDirError when it would leave DIR. */
-export function resolveInside(dir: string, relativePath: string): string {
-  const root = resolve(dir);
-  const absolute = resolve(root, ...relativePath.split("/"));
-  if (!isBelow(root, absolute)) throw new OutsideDirError(`refusing a path outside ${root}: ${relativePath}`);
-  return absolute;
-}
-
-/** Whether a DIR-relative "/" path stays inside DIR. */
-export function isInside(dir: string, relativePath: string): boolean {
-  const root = resolve(dir);
-  return isBelow(root, resolve(root, ...relativePath.split("/")));
-}
-
-/** The DIR-relative "/" path of an absolute path; throws OutsideDirError when it is not inside DIR. */
-export function relativeInside(dir: string, absolutePath: string): string {
-  const root = resolve(dir);
-  if (!isBelow(root, absolutePath))
-    throw new OutsideDirError(`refusing a path outside ${root}: ${absolutePath}`);
-  return relative(root, absolutePath).split(sep).join("/");
-}
-
-/** Strictly below `root` (not `root` itself). */
-function isBelow(root: string, path: string): boolean {
-  const rel = relative(root, path);
-  return rel !== "" && rel !== ".." && !rel.startsWith(`..${sep}`) && !isAbsolute(rel);
 }
 
 const segmenter = new Intl.Segmenter(undefined, { granularity: "grapheme" });

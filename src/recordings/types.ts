@@ -1,6 +1,8 @@
 import type { ApiClient } from "../api/types.js";
+import type { Destination } from "../destination/types.js";
 import type { Logger } from "../log/logger.js";
-import type { RetryPolicy } from "./transfer.js";
+import type { TransferBudget } from "../retry.js";
+import type { RunStats } from "./stats.js";
 
 /** A party of a call as the call log reports it (all fields optional on the platform). */
 export interface CallParty {
@@ -53,11 +55,19 @@ export interface RecordingItem {
   record: CallLogRecord;
 }
 
+/** A compiled `--template` (naming.ts). */
+export interface NameTemplate {
+  /** The "/"-separated path for a recording, relative to DIR; `contentType` undefined = dry run. */
+  render(item: RecordingItem, contentType: string | undefined): string;
+  /** `a/b.mp3`, 2 → `a/b_2.mp3`. */
+  withSuffix(path: string, n: number): string;
+}
+
 // The downloader's public types: what a run takes, what it reports while it works, and how it ended.
 
 export interface DownloadOptions {
-  /** Absolute destination folder. */
-  dir: string;
+  /** Where the recordings go (`--out`). */
+  destination: Destination;
   /** Explicit start; undefined: continue from the last completed run into `dir` (or the last 24 h). */
   from: Date | undefined;
   to: Date;
@@ -71,15 +81,15 @@ export interface TimeRange {
   to: Date;
 }
 
-/** What the run shows while it works. Every method is cheap and synchronous; the reporter throttles output. */
+/**
+ * What the run shows while it works. Counts are in the run's RunStats (stats.ts), which the sink reads; these
+ * calls only say when something happened. Every method is cheap and synchronous; the reporter throttles output.
+ */
 export interface ProgressSink {
   started(range: TimeRange): void;
-  listed(count: number): void;
-  skipped(): void;
-  /** Dry run: one more recording would be downloaded. */
-  planned(): void;
-  bytes(count: number): void;
-  saved(path: string, bytes: number): void;
+  /** The counts moved (listed, skipped, planned): a chance to redraw. Bytes received are only counted. */
+  changed(): void;
+  saved(key: string, bytes: number): void;
   failed(recordingId: string, reason: string): void;
 }
 
@@ -90,14 +100,11 @@ export interface DownloaderDeps {
    * carries the run's signal and retries transient page failures (see listing-client.ts).
    */
   list(range: TimeRange, api: ApiClient): AsyncIterable<RecordingItem>;
-  /**
-   * The DIR-relative "/"-separated path for a recording (template rendered and sanitised, no collision
-   * handling). `contentType` is undefined for a dry run, which never asks for content.
-   */
-  pathFor(item: RecordingItem, contentType: string | undefined): string;
-  /** `a/b.mp3`, 2 → `a/b_2.mp3`. */
-  withSuffix(path: string, n: number): string;
+  /** The names recordings are saved under (template rendered and sanitised; collisions are the claimer's). */
+  template: NameTemplate;
   progress: ProgressSink;
+  /** The run's counts; the progress sink reads the same object. Default: a fresh one. */
+  stats?: RunStats;
   /**
    * Dry run: each planned path as soon as it is known (printing them while listing keeps a 100 000-record
    * dry run small). Without it the paths are collected into `summary.planned`.
@@ -105,7 +112,7 @@ export interface DownloaderDeps {
   onPlanned?: (path: string) => void;
   log: Logger;
   signal: AbortSignal;
-  retry?: Partial<RetryPolicy>;
+  retry?: Partial<TransferBudget>;
   now?: () => Date;
 }
 

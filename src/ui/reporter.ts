@@ -1,4 +1,5 @@
 import type { Logger } from "../log/logger.js";
+import type { RunStats } from "../recordings/stats.js";
 import type { DownloadSummary, ProgressSink, TimeRange } from "../recordings/types.js";
 import { formatBytes, formatDuration } from "./format.js";
 
@@ -15,40 +16,15 @@ export interface ReporterOptions {
   log: Logger;
   stderrIsTTY: boolean;
   env: NodeJS.ProcessEnv;
+  /** Where the recordings go, as the destination describes itself. */
   dir: string;
   dryRun: boolean;
+  /** The run's counts, written by the downloader: the reporter only reads them. */
+  stats: RunStats;
 }
 
 /** Pauses shorter than this are the limiter's normal pacing; in plain logs only longer ones are worth a line. */
 const NOTABLE_WAIT_S = 10;
-
-/** Counts and rates shared by both presentations. */
-class Tally {
-  listed = 0;
-  done = 0;
-  skipped = 0;
-  planned = 0;
-  failed = 0;
-  bytes = 0;
-  private readonly startedAt = Date.now();
-
-  get finished(): number {
-    return this.done + this.skipped + this.planned + this.failed;
-  }
-
-  /** Bytes per second since the run started. */
-  rate(now = Date.now()): number {
-    const seconds = (now - this.startedAt) / 1000;
-    return seconds > 0 ? this.bytes / seconds : 0;
-  }
-
-  /** Seconds left at the pace so far, for the recordings listed so far. Unknown before the first is saved. */
-  eta(now = Date.now()): number | undefined {
-    if (this.done === 0) return undefined;
-    const perItem = (now - this.startedAt) / 1000 / this.done;
-    return perItem * (this.listed - this.finished);
-  }
-}
 
 /**
  * On a terminal (and not `--quiet`): an ora spinner with done/total, bytes, rate, ETA and rate-limit pauses.
@@ -59,7 +35,7 @@ export async function createReporter(options: ReporterOptions): Promise<Reporter
   const sized = (process.stderr.columns ?? 0) > 0;
   const interactive =
     options.stderrIsTTY && sized && options.log.verbosity !== "quiet" && options.env.TERM !== "dumb";
-  if (!interactive) return new PlainReporter(options.log, options.dir, options.dryRun);
+  if (!interactive) return new PlainReporter(options);
   const { default: ora } = await import("ora");
   const spinner = ora({
     stream: process.stderr,
@@ -67,47 +43,31 @@ export async function createReporter(options: ReporterOptions): Promise<Reporter
     color: options.env.NO_COLOR ? false : "cyan",
     text: "listing recordings",
   });
-  return new SpinnerReporter(options.log, options.dir, options.dryRun, spinner);
+  return new SpinnerReporter(options, spinner);
 }
 
 class PlainReporter implements Reporter {
-  protected readonly tally = new Tally();
+  protected readonly log: Logger;
+  protected readonly stats: RunStats;
 
-  constructor(
-    protected readonly log: Logger,
-    private readonly dir: string,
-    private readonly dryRun: boolean,
-  ) {}
+  constructor(private readonly options: ReporterOptions) {
+    this.log = options.log;
+    this.stats = options.stats;
+  }
 
   started(range: TimeRange): void {
     this.log.info(
-      `recordings from ${range.from.toISOString()} to ${range.to.toISOString()} into ${this.dir}`,
+      `recordings from ${range.from.toISOString()} to ${range.to.toISOString()} into ${this.options.dir}`,
     );
   }
 
-  listed(count: number): void {
-    this.tally.listed = count;
-  }
-
-  skipped(): void {
-    this.tally.skipped += 1;
-  }
-
-  planned(): void {
-    this.tally.planned += 1;
-  }
-
-  bytes(count: number): void {
-    this.tally.bytes += count;
-  }
+  changed(): void {}
 
   saved(path: string, bytes: number): void {
-    this.tally.done += 1;
     this.log.info(`saved ${path} (${formatBytes(bytes)})`);
   }
 
   failed(recordingId: string, reason: string): void {
-    this.tally.failed += 1;
     this.log.error(`recording ${recordingId} failed: ${reason}`);
   }
 
@@ -120,9 +80,9 @@ class PlainReporter implements Reporter {
   close(): void {}
 
   finish(summary: DownloadSummary): void {
-    if (this.dryRun) {
+    if (this.options.dryRun) {
       const { listed, skipped } = summary;
-      this.log.info(`dry run: listed ${listed}, would download ${this.tally.planned}, skipped ${skipped}`);
+      this.log.info(`dry run: listed ${listed}, would download ${this.stats.planned}, skipped ${skipped}`);
       return;
     }
     const parts = [
@@ -141,8 +101,6 @@ interface Spinner {
   text: string;
   start(): unknown;
   stop(): unknown;
-  clear(): unknown;
-  render(): unknown;
 }
 
 class SpinnerReporter extends PlainReporter {
@@ -150,12 +108,10 @@ class SpinnerReporter extends PlainReporter {
   private ticker: NodeJS.Timeout | undefined;
 
   constructor(
-    log: Logger,
-    dir: string,
-    dryRun: boolean,
+    options: ReporterOptions,
     private readonly spinner: Spinner,
   ) {
-    super(log, dir, dryRun);
+    super(options);
   }
 
   /** The spinner starts only once the run really starts (login found, folder locked). */
@@ -167,19 +123,13 @@ class SpinnerReporter extends PlainReporter {
     this.ticker.unref();
   }
 
-  override listed(count: number): void {
-    super.listed(count);
+  override changed(): void {
     this.refresh();
   }
 
   override saved(path: string, bytes: number): void {
-    this.tally.done += 1;
     this.log.debug(`saved ${path} (${formatBytes(bytes)})`);
     this.refresh();
-  }
-
-  override failed(recordingId: string, reason: string): void {
-    this.above(() => super.failed(recordingId, reason));
   }
 
   override waiting(seconds: number): void {
@@ -198,18 +148,11 @@ class SpinnerReporter extends PlainReporter {
     this.spinner.stop();
   }
 
-  /** Print a log line above the spinner instead of through it. */
-  private above(write: () => void): void {
-    this.spinner.clear();
-    write();
-    this.spinner.render();
-  }
-
   private refresh(): void {
-    const t = this.tally;
+    const t = this.stats;
     const parts = [
       `${t.finished}/${t.listed} recordings`,
-      formatBytes(t.bytes),
+      formatBytes(t.receivedBytes),
       `${formatBytes(t.rate())}/s`,
     ];
     const eta = t.eta();

@@ -1,9 +1,10 @@
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from "node:http";
 import type { AddressInfo } from "node:net";
 import { afterEach, beforeEach, describe, expect, it } from "vitest";
-import { SdkTokenEndpoint, type TokenRetryPolicy } from "../../../src/auth/token-endpoint.js";
+import { SdkTokenEndpoint } from "../../../src/auth/token-endpoint.js";
 import { TokenRequestRejected } from "../../../src/auth/token-failure.js";
 import { OperationError } from "../../../src/errors.js";
+import type { RetryBudget } from "../../../src/retry.js";
 import { APP, memoryLogger, pair } from "./fakes.js";
 
 interface Seen {
@@ -65,9 +66,11 @@ afterEach(async () => {
   await new Promise((r) => server.close(r));
 });
 
-const FAST: TokenRetryPolicy = {
+const FAST: RetryBudget = {
   attempts: 3,
-  backoffMs: () => 10,
+  baseDelayMs: 10,
+  maxDelayMs: 10,
+  jitter: "none",
   rateLimitWaits: 2,
   defaultRetryAfterMs: 10,
 };

@@ -44,7 +44,7 @@ describe("download", () => {
       const bytes = readFileSync(join(dir.path, entry.path));
       expect(createHash("sha256").update(bytes).digest("hex")).toBe(entry.sha256);
     }
-    expect(r.asked).toEqual(["auth:default", "session", "api"]);
+    expect(r.asked).toEqual(["destination", "auth:default", "session", "api"]);
   });
 
   it("a second run skips everything: zero content requests", async () => {

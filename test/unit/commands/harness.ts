@@ -92,6 +92,11 @@ export async function run(
       const limiter = new RateLimiter(onWait ? { onWait } : {});
       return createApiClient({ tokens, limiter, log: new Logger("quiet", { write: () => true }) });
     },
+    async destination(out) {
+      asked.push("destination");
+      const { openDestination } = await import("../../../src/destination/open.js");
+      return openDestination(out);
+    },
     prompter: () => undefined,
     readStdin: async () => "",
   });

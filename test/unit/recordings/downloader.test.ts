@@ -6,13 +6,15 @@ import { afterEach, beforeEach, describe, expect, it } from "vitest";
 import { ApiError } from "../../../src/api/errors.js";
 import { createResponse } from "../../../src/api/response.js";
 import type { ApiClient } from "../../../src/api/types.js";
+import { LocalFolder } from "../../../src/destination/local/folder.js";
+import { relPath } from "../../../src/destination/rel-path.js";
 import { LoginRequiredError } from "../../../src/errors.js";
 import { Logger } from "../../../src/log/logger.js";
 import { runDownload } from "../../../src/recordings/downloader.js";
-import { FilePartialJournal } from "../../../src/recordings/partials.js";
 import type {
   DownloaderDeps,
   DownloadOptions,
+  NameTemplate,
   ProgressSink,
   RecordingItem,
 } from "../../../src/recordings/types.js";
@@ -94,10 +96,7 @@ function filesIn(folder: string): string[] {
 
 const quietSink: ProgressSink = {
   started() {},
-  listed() {},
-  skipped() {},
-  planned() {},
-  bytes() {},
+  changed() {},
   saved() {},
   failed() {},
 };
@@ -110,7 +109,7 @@ afterEach(() => dir.cleanup());
 
 function options(overrides: Partial<DownloadOptions> = {}): DownloadOptions {
   return {
-    dir: dir.path,
+    destination: new LocalFolder(dir.path),
     from: new Date("2025-12-31T00:00:00Z"),
     to: new Date("2026-01-02T00:00:00Z"),
     concurrency: 2,
@@ -120,13 +119,22 @@ function options(overrides: Partial<DownloadOptions> = {}): DownloadOptions {
   };
 }
 
+/** A template that names a recording after its caller; `render` can be replaced. */
+function template(render?: NameTemplate["render"]): NameTemplate {
+  return {
+    render:
+      render ??
+      ((i: RecordingItem, type: string | undefined) =>
+        `${i.record.from?.name ?? "x"}.${type === "audio/wav" ? "wav" : "mp3"}`),
+    withSuffix: (path: string, n: number) => path.replace(/(\.[^.]+)$/, `_${n}$1`),
+  };
+}
+
 function deps(api: ApiClient, list: DownloaderDeps["list"], more: Partial<DownloaderDeps> = {}) {
   return {
     api,
     list,
-    pathFor: (i: RecordingItem, type: string | undefined) =>
-      `${i.record.from?.name ?? "x"}.${type === "audio/wav" ? "wav" : "mp3"}`,
-    withSuffix: (path: string, n: number) => path.replace(/(\.[^.]+)$/, `_${n}$1`),
+    template: template(),
     progress: quietSink,
     log: new Logger("quiet"),
     signal: new AbortController().signal,
@@ -249,15 +257,17 @@ describe("runDownload", () => {
       options(),
       deps(api, () => listOf([item("1")])),
     );
-    const journal = new FilePartialJournal(join(dir.path, ".rc-recordings"));
-    await journal.put("1", { path: join(dir.path, "call-1.mp3"), contentType: "audio/mpeg" }); // crash before remove
-    await journal.put("2", { path: join(dir.path, "call-2.mp3"), contentType: "audio/mpeg" }); // still in progress
+    const partials = new LocalFolder(dir.path).partials;
+    const journal = (id: string, key: string) =>
+      partials.open(relPath(key), { recordingId: id, contentType: "audio/mpeg" }, { resume: true });
+    await (await journal("1", "call-1.mp3")).close(); // crash before the record was dropped
+    await (await journal("2", "call-2.mp3")).close(); // still in progress
     await runDownload(
       options(),
       deps(api, () => listOf([])),
     );
-    expect(await journal.get("1")).toBeUndefined();
-    expect(await journal.get("2")).toEqual({ path: join(dir.path, "call-2.mp3"), contentType: "audio/mpeg" });
+    expect(await partials.find("1")).toBeUndefined();
+    expect(await partials.find("2")).toEqual({ key: "call-2.mp3", contentType: "audio/mpeg" });
   });
 
   it("reports failures, keeps going, and holds the incremental start back to a retryable failure", async () => {
@@ -284,7 +294,7 @@ describe("runDownload", () => {
     for (const dryRun of [true, false]) {
       const outcome = await runDownload(
         options({ dryRun }),
-        deps(api, () => listOf([item("1"), item("2")]), { pathFor: escaping }),
+        deps(api, () => listOf([item("1"), item("2")]), { template: template(escaping) }),
       );
       expect(outcome.summary).toMatchObject({ failed: 1, failures: [{ recordingId: "1" }] });
       expect(outcome.summary.failures[0]?.error).toMatch(/outside/);

@@ -1,13 +1,10 @@
 import { describe, expect, it } from "vitest";
+import { absoluteUnder, relPath } from "../../../src/destination/rel-path.js";
 import { UsageError } from "../../../src/errors.js";
 import {
   compileTemplate,
   extensionFor,
-  isInside,
   MAX_COMPONENT_BYTES,
-  OutsideDirError,
-  relativeInside,
-  resolveInside,
   safeValue,
   withSuffix,
 } from "../../../src/recordings/naming.js";
@@ -129,7 +126,7 @@ describe("sanitising hostile values", () => {
     }
     expect(components[1]).toMatch(/_2800000007\.mp3$/);
     const dir = "/tmp/rcr-out";
-    expect(resolveInside(dir, path).startsWith(`${dir}/`)).toBe(true);
+    expect(absoluteUnder(dir, relPath(path)).startsWith(`${dir}/`)).toBe(true);
   });
 
   it("keeps the readable part of hostile values", () => {
@@ -169,18 +166,5 @@ describe("collisions and containment", () => {
     const suffixed = withSuffix(`d/${long}`, 99).split("/")[1] as string;
     expect(Buffer.byteLength(suffixed)).toBeLessThanOrEqual(MAX_COMPONENT_BYTES);
     expect(suffixed.endsWith("_99.mp3")).toBe(true);
-  });
-
-  it("refuses any path that would leave DIR", () => {
-    expect(resolveInside("/data/rec", "2026/a.mp3")).toBe("/data/rec/2026/a.mp3");
-    expect(() => resolveInside("/data/rec", "../x.mp3")).toThrow(OutsideDirError);
-    expect(() => resolveInside("/data/rec", "a/../../x.mp3")).toThrow(/outside/);
-    expect(() => resolveInside("/data/rec", "")).toThrow(/outside/);
-    expect(() => resolveInside("/data/rec", "/etc/passwd")).not.toThrow(); // "/"-split: stays relative
-    expect(resolveInside("/data/rec", "/etc/passwd")).toBe("/data/rec/etc/passwd");
-    expect(isInside("/data/rec", "a/../b.mp3")).toBe(true);
-    expect(isInside("/data/rec", "a/../../b.mp3")).toBe(false);
-    expect(relativeInside("/data/rec", "/data/rec/2026/a.mp3")).toBe("2026/a.mp3");
-    expect(() => relativeInside("/data/rec", "/data/record.mp3")).toThrow(OutsideDirError);
   });
 });

@@ -5,10 +5,12 @@ import { join } from "node:path";
 import { afterEach, beforeEach, describe, expect, it } from "vitest";
 import { createHttpTransport } from "../../../src/api/transport.js";
 import type { ApiClient } from "../../../src/api/types.js";
+import { LocalFolder } from "../../../src/destination/local/folder.js";
+import { relPath } from "../../../src/destination/rel-path.js";
 import { Logger } from "../../../src/log/logger.js";
-import { type TransferJob, transferRecording } from "../../../src/recordings/transfer.js";
+import { transferRecording } from "../../../src/transfer/attempt.js";
+import type { TransferJob } from "../../../src/transfer/types.js";
 import { tempDir } from "../../helpers/cli.js";
-import { MemoryPartialJournal } from "./memory-journal.js";
 
 // Framing is decided by Node's HTTP parser on a real socket, so these tests talk to a tiny raw TCP server.
 
@@ -86,12 +88,12 @@ function run() {
   const job: TransferJob = {
     recordingId: "7",
     contentUri: `${base}/recording/7/content`,
-    choosePath: async () => join(dir.path, "rec.mp3"),
+    choosePath: async () => relPath("rec.mp3"),
     commit: async () => undefined,
   };
   return transferRecording(job, {
     api: api(),
-    journal: new MemoryPartialJournal(),
+    destination: new LocalFolder(dir.path),
     signal: new AbortController().signal,
     log: new Logger("quiet"),
     retry: { attempts: 3, baseDelayMs: 1, maxDelayMs: 2, idleTimeoutMs: 2000 },

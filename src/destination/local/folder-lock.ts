@@ -3,9 +3,9 @@ import { readFileSync } from "node:fs";
 import { link, mkdir, readFile, rmdir, stat, unlink, utimes, writeFile } from "node:fs/promises";
 import { hostname } from "node:os";
 import { join } from "node:path";
-import { BusyError } from "../errors.js";
-import { isNotFound } from "../fs-util.js";
-import { sleep } from "../retry.js";
+import { BusyError } from "../../errors.js";
+import { isNotFound } from "../../fs-util.js";
+import { sleep } from "../../retry.js";
 
 /** Who holds a folder: enough to tell a live holder from a dead one, and to name it in the busy message. */
 export interface LockHolder {

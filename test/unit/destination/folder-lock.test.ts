@@ -3,8 +3,8 @@ import { existsSync, readFileSync, statSync, utimesSync, writeFileSync } from "n
 import { hostname } from "node:os";
 import { join } from "node:path";
 import { afterEach, beforeEach, describe, expect, it } from "vitest";
+import { acquireFolderLock } from "../../../src/destination/local/folder-lock.js";
 import { BusyError } from "../../../src/errors.js";
-import { acquireFolderLock } from "../../../src/recordings/folder-lock.js";
 import { tempDir } from "../../helpers/cli.js";
 
 let dir: ReturnType<typeof tempDir>;

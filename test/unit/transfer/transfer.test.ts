@@ -1,23 +1,19 @@
 import { createHash } from "node:crypto";
-import { existsSync, readFileSync, writeFileSync } from "node:fs";
+import { existsSync, mkdirSync, readFileSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { Readable } from "node:stream";
 import { afterEach, beforeEach, describe, expect, it } from "vitest";
 import { ForeignHostError, NetworkError } from "../../../src/api/errors.js";
 import { createResponse, type ResponseInit } from "../../../src/api/response.js";
 import type { ApiClient, ApiRequestInit, ApiResponse } from "../../../src/api/types.js";
+import { LocalFolder } from "../../../src/destination/local/folder.js";
+import { OutsideDirError, relPath } from "../../../src/destination/rel-path.js";
 import { BusyError, InterruptedError, LoginRequiredError } from "../../../src/errors.js";
 import { Logger } from "../../../src/log/logger.js";
-import { OutsideDirError } from "../../../src/recordings/naming.js";
-import {
-  parseContentRange,
-  TransferFailedError,
-  type TransferJob,
-  type TransferResult,
-  transferRecording,
-} from "../../../src/recordings/transfer.js";
+import { transferRecording } from "../../../src/transfer/attempt.js";
+import { parseContentRange } from "../../../src/transfer/response.js";
+import { TransferFailedError, type TransferJob, type TransferResult } from "../../../src/transfer/types.js";
 import { tempDir } from "../../helpers/cli.js";
-import { MemoryPartialJournal } from "./memory-journal.js";
 
 const CONTENT = Buffer.from(Array.from({ length: 5000 }, (_, i) => (i * 7) % 256));
 const sha = (b: Buffer) => createHash("sha256").update(b).digest("hex");
@@ -82,22 +78,27 @@ function ranged(init: ApiRequestInit | undefined): ApiResponse {
 }
 
 let dir: ReturnType<typeof tempDir>;
-let journal: MemoryPartialJournal;
+let destination: LocalFolder;
 let commits: TransferResult[];
 const FAST = { baseDelayMs: 1, maxDelayMs: 5, idleTimeoutMs: 2000 };
 
 beforeEach(() => {
   dir = tempDir("rcr-transfer-");
-  journal = new MemoryPartialJournal();
+  destination = new LocalFolder(dir.path);
   commits = [];
 });
+
+/** The partial journal's record of recording 42, as a later run would find it. */
+const journalled = () => destination.partials.find("42");
+/** Where a result is on disk. */
+const fileOf = (result: TransferResult) => join(dir.path, result.key);
 afterEach(() => dir.cleanup());
 
 function job(): TransferJob {
   return {
     recordingId: "42",
     contentUri: URL_,
-    choosePath: async (type) => join(dir.path, type === "audio/wav" ? "rec.wav" : "rec.mp3"),
+    choosePath: async (type) => relPath(type === "audio/wav" ? "rec.wav" : "rec.mp3"),
     commit: async (result) => {
       commits.push(result);
     },
@@ -105,14 +106,16 @@ function job(): TransferJob {
 }
 
 function run(api: ApiClient, signal = new AbortController().signal) {
-  return transferRecording(job(), { api, journal, signal, log: new Logger("quiet"), retry: FAST });
+  return transferRecording(job(), { api, destination, signal, log: new Logger("quiet"), retry: FAST });
 }
 
-/** Leave a `.part` with the first `n` bytes as an earlier run would have. */
+/** Leave a `.part` with the first `n` bytes and its journal record, as an earlier run would have. */
 function leavePartial(n: number, total: number | undefined = CONTENT.length) {
   const path = join(dir.path, "rec.mp3");
   writeFileSync(`${path}.part`, CONTENT.subarray(0, n));
-  journal.records.set("42", { path, contentType: "audio/mpeg", ...(total === undefined ? {} : { total }) });
+  mkdirSync(join(dir.path, ".rc-recordings", "partial"), { recursive: true });
+  const record = { path: "rec.mp3", contentType: "audio/mpeg", ...(total === undefined ? {} : { total }) };
+  writeFileSync(join(dir.path, ".rc-recordings", "partial", "42.json"), JSON.stringify(record));
   return path;
 }
 
@@ -126,10 +129,10 @@ describe("transferRecording", () => {
       contentType: "audio/mpeg",
       resumedFrom: 0,
     });
-    expect(readFileSync(result.path)).toEqual(CONTENT);
-    expect(existsSync(`${result.path}.part`)).toBe(false);
+    expect(readFileSync(fileOf(result))).toEqual(CONTENT);
+    expect(existsSync(`${fileOf(result)}.part`)).toBe(false);
     expect(commits).toHaveLength(1);
-    expect(journal.records.size).toBe(0);
+    expect(await journalled()).toBeUndefined();
   });
 
   it("never writes a non-audio body as a recording", async () => {
@@ -149,7 +152,7 @@ describe("transferRecording", () => {
     const { api, requests } = scriptedApi(() => broken(CONTENT.subarray(0, 1200), CONTENT.length), ranged);
     const result = await run(api);
     expect(requests[1]?.headers?.Range).toBe("bytes=1200-");
-    expect(readFileSync(result.path)).toEqual(CONTENT);
+    expect(readFileSync(fileOf(result))).toEqual(CONTENT);
     expect(result).toMatchObject({ sha256: sha(CONTENT), resumedFrom: 1200 });
   });
 
@@ -169,7 +172,7 @@ describe("transferRecording", () => {
     const result = await run(api);
     expect(requests).toHaveLength(1);
     expect(requests[0]?.headers?.Range).toBe("bytes=2500-");
-    expect(readFileSync(result.path)).toEqual(CONTENT);
+    expect(readFileSync(fileOf(result))).toEqual(CONTENT);
   });
 
   it("starts over when the server answers a Range request with 200", async () => {
@@ -177,7 +180,7 @@ describe("transferRecording", () => {
     writeFileSync(`${path}.part`, Buffer.alloc(2500, 0xff)); // wrong bytes: must not survive
     const { api } = scriptedApi(() => audio(CONTENT));
     const result = await run(api);
-    expect(readFileSync(result.path)).toEqual(CONTENT);
+    expect(readFileSync(fileOf(result))).toEqual(CONTENT);
     expect(result.resumedFrom).toBe(0);
   });
 
@@ -190,7 +193,7 @@ describe("transferRecording", () => {
     );
     const result = await run(api);
     expect(requests[1]?.headers?.Range).toBeUndefined();
-    expect(readFileSync(result.path)).toEqual(CONTENT);
+    expect(readFileSync(fileOf(result))).toEqual(CONTENT);
   });
 
   it("finishes a complete partial on 416 without downloading again", async () => {
@@ -209,7 +212,7 @@ describe("transferRecording", () => {
     );
     const result = await run(api);
     expect(requests[1]?.headers?.Range).toBeUndefined();
-    expect(readFileSync(result.path)).toEqual(CONTENT);
+    expect(readFileSync(fileOf(result))).toEqual(CONTENT);
   });
 
   it("adopts a file renamed just before a crash, with zero requests", async () => {
@@ -246,7 +249,7 @@ describe("transferRecording", () => {
       const { api } = scriptedApi(() => respond({ body: "{}", status }));
       await expect(run(api)).rejects.toMatchObject({ permanent: true });
       expect(existsSync(`${path}.part`)).toBe(false);
-      expect(journal.records.size).toBe(0);
+      expect(await journalled()).toBeUndefined();
     },
   );
 
@@ -287,7 +290,7 @@ describe("transferRecording", () => {
     };
     const transfer = transferRecording(outside, {
       api,
-      journal,
+      destination,
       signal: new AbortController().signal,
       log: new Logger("quiet"),
       retry: FAST,
@@ -312,14 +315,14 @@ describe("transferRecording", () => {
     }, ranged);
     const result = await transferRecording(job(), {
       api,
-      journal,
+      destination,
       signal: new AbortController().signal,
       log: new Logger("quiet"),
       retry: { ...FAST, idleTimeoutMs: 60 },
     });
     expect(requests).toHaveLength(2);
     expect(requests[1]?.headers?.Range).toBe("bytes=700-");
-    expect(readFileSync(result.path)).toEqual(CONTENT);
+    expect(readFileSync(fileOf(result))).toEqual(CONTENT);
   });
 
   it("stops on abort, keeping the partial for the next run", async () => {
@@ -332,7 +335,17 @@ describe("transferRecording", () => {
     );
     await expect(run(api, controller.signal)).rejects.toBeInstanceOf(InterruptedError);
     expect(readFileSync(join(dir.path, "rec.mp3.part")).length).toBe(1000);
-    expect(journal.records.get("42")?.total).toBe(5000);
+    expect((await journalled())?.total).toBe(5000);
+  });
+  it("stops on an abort that comes while the partial is being opened, before the body is read", async () => {
+    const controller = new AbortController();
+    const body = new Readable({ read() {} }); // never ends by itself
+    const { api } = scriptedApi(() => {
+      controller.abort(new InterruptedError()); // before the transfer listens for it
+      return respond({ body, headers: { "content-type": "audio/mpeg", "content-length": "5000" } });
+    });
+    await expect(run(api, controller.signal)).rejects.toBeInstanceOf(InterruptedError);
+    expect((await journalled())?.total).toBe(5000);
   });
 });
 
@@ -349,7 +362,7 @@ describe("what is retried", () => {
     };
     const error = await transferRecording(failing, {
       api,
-      journal,
+      destination,
       signal: new AbortController().signal,
       log: new Logger("quiet"),
       retry: FAST,

@@ -1,0 +1,119 @@
+import type { RelPath } from "./rel-path.js";
+
+/**
+ * Where verified recordings end up. The pipeline (downloader, transfer) writes only through this interface, so a
+ * destination that is not a folder (an object store) slots in without touching it. Everything is addressed by
+ * `RelPath` keys ("/"-separated, validated, relative to the destination's root); the absolute form, where there is
+ * one, is computed once inside the implementation.
+ *
+ * The contract is the one an object store can keep: an object exists under a key only when it is complete
+ * (`PartialObject.commit`), bytes of an unfinished transfer never show under the final key, and nothing needs an
+ * append to a finished object or an atomic rename.
+ */
+export interface Destination {
+  /** For messages: "folder /srv/calls", "s3://bucket/prefix". */
+  describe(): string;
+  /** Check, before the run starts, that the destination can be used (a dry run calls it too). */
+  preflight(): Promise<void>;
+  /** One download per destination at a time; BusyError names the holder. */
+  lock(): Promise<DestinationLock>;
+  /** The size of the complete object under `key`, or undefined when there is none. */
+  stat(key: RelPath): Promise<ObjectStat | undefined>;
+  /**
+   * What occupies names directly inside `folder` ("" = the root): complete objects and, where a partial takes a
+   * name (a local `.part` file), partials. Read once per folder per run by name claiming.
+   */
+  list(folder: string): Promise<ListedEntry[]>;
+  /** The bytes of a complete object (to hash one committed just before a crash). */
+  read(key: RelPath): AsyncIterable<Uint8Array>;
+  remove(key: RelPath): Promise<void>;
+  /** A small whole object (a metadata sidecar), replaced atomically. */
+  writeSmall(key: RelPath, text: string, contentType: string): Promise<void>;
+  /** Unfinished transfers: their bytes and the journal that finds them again in a later run. */
+  readonly partials: PartialStore;
+  /** The run's own records: the manifest and the incremental mark. */
+  readonly state: StateStore;
+}
+
+export interface DestinationLock {
+  release(): Promise<void>;
+}
+
+export interface ObjectStat {
+  size: number;
+}
+
+export interface ListedEntry {
+  /** The name as the destination spells it. */
+  name: string;
+  kind: "object" | "partial";
+}
+
+/** What a later run needs to resume a recording whose transfer did not finish. */
+export interface PartialRecord {
+  /** The final key; the bytes stay out of it until they are verified and committed. */
+  key: RelPath;
+  contentType: string;
+  /** Full size of the recording when the server said it. */
+  total?: number;
+}
+
+export interface PartialMeta {
+  recordingId: string;
+  contentType: string;
+  total?: number;
+}
+
+/**
+ * Unfinished transfers. The final name depends on `{ext}`, which only the response's Content-Type decides, so a
+ * rerun cannot recompute it before asking the server: it finds the partial by recording id instead.
+ */
+export interface PartialStore {
+  /** The journalled partial of a recording (its key checked), or undefined. */
+  find(recordingId: string): Promise<PartialRecord | undefined>;
+  /** Bytes an unfinished transfer holds for `key`, or undefined when it holds none. */
+  held(key: RelPath): Promise<number | undefined>;
+  /**
+   * Journal `meta` for `key` and open its partial: `resume` continues after the bytes held, otherwise whatever
+   * was held is dropped and the partial starts empty.
+   */
+  open(key: RelPath, meta: PartialMeta, options: { resume: boolean }): Promise<PartialObject>;
+  /** Forget a recording's partial: its journal record and, when `key` is given, the bytes held for it. */
+  drop(recordingId: string, key?: RelPath): Promise<void>;
+  /** Drop the records of recordings that `isFinished` says are done; returns how many. */
+  dropFinished(isFinished: (recordingId: string) => boolean | Promise<boolean>): Promise<number>;
+}
+
+/** One open partial. Exactly one of `close`, `commit`, `abort` ends it. */
+export interface PartialObject {
+  readonly key: RelPath;
+  /** Bytes already held; appends continue from here. */
+  readonly offset: number;
+  /** The bytes held before `offset` was reached (to hash a resumed transfer). */
+  readHeld(): AsyncIterable<Uint8Array>;
+  /** Write one chunk; resolves once it is held (a crash after that keeps it for the resume). */
+  append(chunk: Uint8Array): Promise<void>;
+  /** Keep the bytes for a later resume. */
+  close(): Promise<void>;
+  /** Make the bytes the complete object under `key`, durably and atomically. The journal record stays. */
+  commit(): Promise<void>;
+  /** Drop the bytes and the journal record. */
+  abort(): Promise<void>;
+}
+
+/** The run's own records. Formats are fixed: manifest.jsonl lines, state.json (see recordings/manifest.ts). */
+export interface StateStore {
+  /** The manifest's lines; `writable` may create the store and repairs a torn last line. */
+  openManifest(options: { writable: boolean }): Promise<ManifestLog>;
+  /** The incremental mark (state.json's text), or undefined when there is none yet. */
+  readMark(): Promise<string | undefined>;
+  writeMark(text: string): Promise<void>;
+}
+
+export interface ManifestLog {
+  /** Every complete line, in order (a torn last line is left out). */
+  lines(): AsyncIterable<string>;
+  /** Append one line durably. Calls are serialised by the caller. */
+  append(line: string): Promise<void>;
+  close(): Promise<void>;
+}

@@ -1,0 +1,276 @@
+import { createHash, type Hash } from "node:crypto";
+import { NetworkError } from "../api/errors.js";
+import type { ApiResponse } from "../api/types.js";
+import type { RelPath } from "../destination/rel-path.js";
+import type { PartialObject, PartialRecord } from "../destination/types.js";
+import { parseRetryAfter } from "../retry.js";
+import { type BodyPlan, judgeBody, judgeStatus } from "./response.js";
+import {
+  AttemptFailedError,
+  type TransferDeps,
+  TransferFailedError,
+  type TransferJob,
+  type TransferResult,
+} from "./types.js";
+
+/** What an attempt tells its watchdog: the response arrived, bytes arrived. */
+export interface AttemptWatch {
+  readonly signal: AbortSignal;
+  responded(): void;
+  bytes(count: number): void;
+}
+
+/**
+ * One recording's transfer (after rclone's `copy` struct): the job, where the destination stands for it, and
+ * small steps — check the partial, request, receive, verify, commit. `attempt` runs them once; attempt.ts decides
+ * whether to run them again. Every outcome but success is thrown: AttemptFailedError (worth another attempt),
+ * TransferFailedError (not), or whatever the API threw (its own policy decides).
+ */
+export class RecordingTransfer {
+  /** The partial this attempt found (or made), and how many of its bytes are held. */
+  private partial: PartialRecord | undefined;
+  private offset = 0;
+
+  constructor(
+    private readonly job: TransferJob,
+    private readonly deps: TransferDeps,
+  ) {}
+
+  async attempt(watch: AttemptWatch): Promise<TransferResult> {
+    const adopted = await this.checkPartial();
+    if (adopted) return adopted;
+    const res = await this.request(watch.signal);
+    watch.responded();
+    return this.respond(res, watch);
+  }
+
+  /** Find an unfinished transfer; a crash after the commit but before the manifest line is adopted as is. */
+  private async checkPartial(): Promise<TransferResult | undefined> {
+    const { partials } = this.deps.destination;
+    this.partial = await partials.find(this.job.recordingId);
+    this.offset = 0;
+    if (!this.partial) return undefined;
+    const held = await partials.held(this.partial.key);
+    if (held === undefined && this.partial.total !== undefined) {
+      const committed = await this.deps.destination.stat(this.partial.key);
+      if (committed?.size === this.partial.total) return this.adopt(this.partial, this.partial.total);
+    }
+    this.offset = held ?? 0;
+    return undefined;
+  }
+
+  private request(signal: AbortSignal): Promise<ApiResponse> {
+    const headers: Record<string, string> = this.offset > 0 ? { Range: `bytes=${this.offset}-` } : {};
+    return this.deps.api.get(this.job.contentUri, { headers, signal });
+  }
+
+  private async respond(res: ApiResponse, watch: AttemptWatch): Promise<TransferResult> {
+    const verdict = judgeStatus(res, this.partial !== undefined && this.offset > 0);
+    if (verdict.kind === "body") return this.receive(res, watch);
+    res.discard();
+    switch (verdict.kind) {
+      case "range-not-satisfiable":
+        // The partial may already hold every byte (a crash between the last write and the commit).
+        if (this.partial?.total === this.offset) return this.commitHeld(this.partial);
+        return this.startOver("range not satisfiable");
+      case "gone":
+        // Gone for good: no later run will resume these bytes, and its incremental window will not list it again.
+        await this.dropPartial();
+        throw new TransferFailedError(verdict.reason, true);
+      case "retry":
+        throw new AttemptFailedError(verdict.reason, { retryAfterMs: parseRetryAfter(verdict.retryAfter) });
+      case "fail":
+        throw new TransferFailedError(verdict.reason, true);
+    }
+  }
+
+  private async receive(res: ApiResponse, watch: AttemptWatch): Promise<TransferResult> {
+    const verdict = judgeBody(res, this.offset);
+    if (verdict.kind !== "accept") res.discard();
+    if (verdict.kind === "reject") throw new TransferFailedError(verdict.reason, true);
+    if (verdict.kind === "retry") throw new AttemptFailedError(verdict.reason);
+    if (verdict.kind === "restart") return this.startOver(verdict.reason);
+    const { plan } = verdict;
+    if (plan.start > 0 && this.partial?.contentType !== plan.contentType) {
+      res.discard();
+      return this.startOver("content type changed");
+    }
+    const object = await this.open(res, plan);
+    const hash = await hashOf(object);
+    const written = await writeBody(res, object, hash, watch);
+    return this.verify(object, plan, written, hash);
+  }
+
+  /** The partial to write a body into: the held one (a 206 at its end), or a fresh one under a claimed key. */
+  private async open(res: ApiResponse, plan: BodyPlan): Promise<PartialObject> {
+    const { partials } = this.deps.destination;
+    const { recordingId } = this.job;
+    const partial = this.partial;
+    if (plan.start > 0 && partial) {
+      const total = plan.total ?? partial.total;
+      const meta = {
+        recordingId,
+        contentType: partial.contentType,
+        ...(total === undefined ? {} : { total }),
+      };
+      return partials.open(partial.key, meta, { resume: true });
+    }
+    // A fresh start keeps the journalled key only while its partial holds bytes: without them, that name is
+    // no longer reserved and may have gone to another recording, so name claiming chooses again.
+    const keepKey = partial !== undefined && partial.contentType === plan.contentType && this.offset > 0;
+    if (partial && !keepKey) await partials.drop(recordingId, partial.key);
+    const key = keepKey ? partial.key : await this.choose(res, plan.contentType);
+    const meta = {
+      recordingId,
+      contentType: plan.contentType,
+      ...(plan.total === undefined ? {} : { total: plan.total }),
+    };
+    return partials.open(key, meta, { resume: false });
+  }
+
+  /** The name for a fresh body; if naming fails, the unread body is dropped so the connection is released. */
+  private async choose(res: ApiResponse, contentType: string): Promise<RelPath> {
+    try {
+      return await this.job.choosePath(contentType);
+    } catch (error) {
+      res.discard();
+      throw error;
+    }
+  }
+
+  /** Every announced byte, no more: then commit; a short body is kept for the resume, a long one dropped. */
+  private async verify(
+    object: PartialObject,
+    plan: BodyPlan,
+    written: number,
+    hash: Hash,
+  ): Promise<TransferResult> {
+    const expected = plan.total === undefined ? undefined : plan.total - plan.start;
+    if (expected !== undefined && written < expected) {
+      await object.close();
+      throw new AttemptFailedError(`short body: ${written} of ${expected} bytes`, {
+        progressed: written > 0,
+      });
+    }
+    if (expected !== undefined && written > expected) {
+      await object.abort();
+      throw new AttemptFailedError(`body longer than announced (${written} > ${expected} bytes)`);
+    }
+    return this.commit(object, {
+      bytes: plan.start + written,
+      hash,
+      contentType: plan.contentType,
+      resumedFrom: plan.start,
+    });
+  }
+
+  /** A 416 for a partial that holds every byte: commit what is held. */
+  private async commitHeld(partial: PartialRecord): Promise<TransferResult> {
+    const meta = {
+      recordingId: this.job.recordingId,
+      contentType: partial.contentType,
+      ...(partial.total === undefined ? {} : { total: partial.total }),
+    };
+    const object = await this.deps.destination.partials.open(partial.key, meta, { resume: true });
+    const hash = await hashOf(object);
+    return this.commit(object, {
+      bytes: object.offset,
+      hash,
+      contentType: partial.contentType,
+      resumedFrom: object.offset,
+    });
+  }
+
+  private async commit(
+    object: PartialObject,
+    done: { bytes: number; hash: Hash; contentType: string; resumedFrom: number },
+  ): Promise<TransferResult> {
+    await object.commit();
+    const result: TransferResult = {
+      key: object.key,
+      bytes: done.bytes,
+      sha256: done.hash.digest("hex"),
+      contentType: done.contentType,
+      resumedFrom: done.resumedFrom,
+    };
+    await this.record(result);
+    return result;
+  }
+
+  /** The object is complete under its key already (committed just before a crash): record it, fetch nothing. */
+  private async adopt(partial: PartialRecord, total: number): Promise<TransferResult> {
+    const hash = createHash("sha256");
+    for await (const chunk of this.deps.destination.read(partial.key)) hash.update(chunk);
+    const result: TransferResult = {
+      key: partial.key,
+      bytes: total,
+      sha256: hash.digest("hex"),
+      contentType: partial.contentType,
+      resumedFrom: total,
+    };
+    await this.record(result);
+    return result;
+  }
+
+  /** The manifest line first, then the partial record goes: a crash between them is repaired at the next start. */
+  private async record(result: TransferResult): Promise<void> {
+    await this.job.commit(result);
+    await this.deps.destination.partials.drop(this.job.recordingId);
+  }
+
+  private async startOver(reason: string): Promise<never> {
+    await this.dropPartial();
+    throw new AttemptFailedError(`${reason}; starting over`, { retryAfterMs: 0 });
+  }
+
+  private dropPartial(): Promise<void> {
+    return this.deps.destination.partials.drop(this.job.recordingId, this.partial?.key);
+  }
+}
+
+async function hashOf(object: PartialObject): Promise<Hash> {
+  const hash = createHash("sha256");
+  for await (const chunk of object.readHeld()) hash.update(chunk);
+  return hash;
+}
+
+/**
+ * Stream the body into the partial, hashing and counting on the way. One chunk at a time, each append awaited:
+ * memory stays constant and every byte received before a reset is held for the resume.
+ */
+async function writeBody(
+  res: ApiResponse,
+  object: PartialObject,
+  hash: Hash,
+  watch: AttemptWatch,
+): Promise<number> {
+  let written = 0;
+  // Stop reading on abort even when the body itself ignores the signal; the bytes so far stay held.
+  const stop = () => res.body.destroy();
+  watch.signal.addEventListener("abort", stop, { once: true });
+  if (watch.signal.aborted) stop(); // aborted while the partial was being opened: the listener never fires
+  try {
+    for await (const bytes of received(res)) {
+      await object.append(bytes);
+      hash.update(bytes);
+      written += bytes.length;
+      watch.bytes(bytes.length);
+    }
+    watch.signal.throwIfAborted();
+    return written;
+  } catch (error) {
+    await object.close();
+    throw error;
+  } finally {
+    watch.signal.removeEventListener("abort", stop);
+  }
+}
+
+/** The body's chunks; a failure of the stream itself (reset, abort, stall) is a NetworkError, a disk error is not. */
+async function* received(res: ApiResponse): AsyncGenerator<Buffer> {
+  try {
+    for await (const chunk of res.body) yield chunk as Buffer;
+  } catch (error) {
+    throw new NetworkError(URL.canParse(res.url) ? new URL(res.url).pathname : res.url, error);
+  }
+}

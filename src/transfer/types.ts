@@ -1,0 +1,61 @@
+import type { ApiClient } from "../api/types.js";
+import type { RelPath } from "../destination/rel-path.js";
+import type { Destination } from "../destination/types.js";
+import { OperationError } from "../errors.js";
+import type { Logger } from "../log/logger.js";
+import type { Retryable, TransferBudget } from "../retry.js";
+
+/** One recording to fetch. The caller decides names and what "recorded" means; the transfer moves bytes. */
+export interface TransferJob {
+  recordingId: string;
+  contentUri: string;
+  /** The key for a fresh download, once the response's Content-Type is known (name claiming). */
+  choosePath(contentType: string): Promise<RelPath>;
+  /** Runs after the object is committed, before its partial record is dropped: make the result durable. */
+  commit(result: TransferResult): Promise<void>;
+}
+
+export interface TransferResult {
+  key: RelPath;
+  bytes: number;
+  sha256: string;
+  contentType: string;
+  /** Bytes that were already held from an earlier attempt or run (0 for a fresh download). */
+  resumedFrom: number;
+}
+
+export interface TransferDeps {
+  api: ApiClient;
+  destination: Destination;
+  /** The run's signal: when it aborts the transfer stops, keeps its partial, and throws InterruptedError. */
+  signal: AbortSignal;
+  log: Logger;
+  onBytes?: (count: number) => void;
+  retry?: Partial<TransferBudget>;
+}
+
+/** This recording could not be saved; the run goes on. `permanent`: retrying later will not help (404, 403). */
+export class TransferFailedError extends OperationError {
+  constructor(
+    readonly reason: string,
+    readonly permanent: boolean,
+  ) {
+    super(reason);
+  }
+}
+
+/** One attempt did not finish but another may (a 503, a short body, a stall): the budget decides. */
+export class AttemptFailedError extends OperationError implements Retryable {
+  readonly retryable = true;
+  readonly progressed: boolean;
+  readonly retryAfterMs: number | undefined;
+
+  constructor(
+    readonly reason: string,
+    options: { progressed?: boolean; retryAfterMs?: number | undefined } = {},
+  ) {
+    super(reason);
+    this.progressed = options.progressed ?? false;
+    this.retryAfterMs = options.retryAfterMs;
+  }
+}
