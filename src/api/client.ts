@@ -1,5 +1,6 @@
 import type { Logger } from "../log/logger.js";
 import { registerSecret } from "../log/redact.js";
+import { BUDGETS } from "../retry.js";
 import { ApiError, ForeignHostError, NetworkError, parseErrorBody, RateLimitedError } from "./errors.js";
 import { isTokenHost } from "./hosts.js";
 import type { RateLimiter } from "./rate-limiter.js";
@@ -24,9 +25,9 @@ const REDIRECTS = new Set([301, 302, 303, 307, 308]);
 export function createApiClient(options: ApiClientOptions): ApiClient {
   const { tokens, limiter, log } = options;
   const send = options.transport ?? createHttpTransport();
-  const maxAuthRetries = options.maxAuthRetries ?? 2;
-  const maxRateLimitRetries = options.maxRateLimitRetries ?? 3;
-  const maxRedirects = options.maxRedirects ?? 5;
+  const maxAuthRetries = options.maxAuthRetries ?? BUDGETS.api.authRecoveries;
+  const maxRateLimitRetries = options.maxRateLimitRetries ?? BUDGETS.api.rateLimitRetries;
+  const maxRedirects = options.maxRedirects ?? BUDGETS.api.redirects;
   const server = new URL(tokens.server);
 
   async function get(url: string, init: ApiRequestInit = {}): Promise<ApiResponse> {

@@ -1,6 +1,14 @@
 import { describe, expect, it } from "vitest";
 import { InterruptedError } from "../../src/errors.js";
-import { backoffMs, isRetryable, parseRetryAfter, sleep } from "../../src/retry.js";
+import {
+  backoffMs,
+  callWithRetries,
+  isRetryable,
+  parseRetryAfter,
+  type Retryable,
+  type RetryBudget,
+  sleep,
+} from "../../src/retry.js";
 
 describe("parseRetryAfter", () => {
   it("reads delay-seconds and HTTP dates", () => {
@@ -46,5 +54,86 @@ describe("isRetryable", () => {
     expect(isRetryable(Object.assign(new Error("reset"), { retryable: true }))).toBe(true);
     expect(isRetryable(new Error("path escapes DIR"))).toBe(false);
     expect(isRetryable({ retryable: true })).toBe(false);
+  });
+});
+
+/** A retryable failure with the given hints. */
+function flaky(hints: Partial<Omit<Retryable, "retryable">> = {}): Error & Retryable {
+  return Object.assign(new Error("flaky"), { retryable: true as const, ...hints });
+}
+
+/** A call that fails with the given errors in turn, then succeeds; counts its calls. */
+function scripted(...failures: Error[]) {
+  const calls = { n: 0 };
+  const call = async () => {
+    const failure = failures[calls.n];
+    calls.n += 1;
+    if (failure) throw failure;
+    return "ok";
+  };
+  return { call, calls };
+}
+
+const FAST: RetryBudget = { attempts: 3, baseDelayMs: 1, maxDelayMs: 1, jitter: "none" };
+
+describe("callWithRetries", () => {
+  it("retries what says it is retryable, within `attempts` in a row", async () => {
+    const ok = scripted(flaky(), flaky());
+    expect(await callWithRetries(ok.call, FAST)).toBe("ok");
+    expect(ok.calls.n).toBe(3);
+    const spent = scripted(flaky({ retryAfterMs: 0 }), flaky(), flaky(), flaky());
+    await expect(callWithRetries(spent.call, FAST)).rejects.toThrow("flaky");
+    expect(spent.calls.n).toBe(3);
+  });
+
+  it("fails at once on an error that does not say it is retryable", async () => {
+    const bug = scripted(new Error("bug"));
+    await expect(callWithRetries(bug.call, FAST)).rejects.toThrow("bug");
+    expect(bug.calls.n).toBe(1);
+  });
+
+  it("starts the count again after progress, but never exceeds maxCalls", async () => {
+    const failures = Array.from({ length: 10 }, () => flaky({ progressed: true }));
+    const capped = scripted(...failures);
+    await expect(callWithRetries(capped.call, { ...FAST, maxCalls: 6 })).rejects.toThrow("flaky");
+    expect(capped.calls.n).toBe(6);
+  });
+
+  it("counts rate limits apart and hands the spent budget to giveUp", async () => {
+    const limited = scripted(flaky({ rateLimited: true }), flaky(), flaky({ rateLimited: true }), flaky());
+    expect(await callWithRetries(limited.call, { ...FAST, rateLimitWaits: 2, defaultRetryAfterMs: 1 })).toBe(
+      "ok",
+    );
+    expect(limited.calls.n).toBe(5);
+    const noWaits = scripted(flaky({ rateLimited: true }));
+    const error = await callWithRetries(
+      noWaits.call,
+      { ...FAST, rateLimitWaits: 0 },
+      {
+        giveUp: (last) => new Error(`gave up: ${last.message}`),
+      },
+    ).catch((e: unknown) => e);
+    expect(error).toMatchObject({ message: "gave up: flaky" });
+    expect(noWaits.calls.n).toBe(1);
+  });
+
+  it("waits the error's Retry-After, capped by the budget, and reports each retry", async () => {
+    const waits: number[] = [];
+    const slow = scripted(flaky({ retryAfterMs: 5 }), flaky({ retryAfterMs: 3_600_000 }));
+    await callWithRetries(
+      slow.call,
+      { ...FAST, maxRetryAfterMs: 7 },
+      { onRetry: (_error, delayMs) => waits.push(delayMs) },
+    );
+    expect(waits).toEqual([5, 7]);
+  });
+
+  it("stops waiting when the signal aborts, with the signal's reason", async () => {
+    const controller = new AbortController();
+    const stuck = scripted(flaky({ retryAfterMs: 60_000 }));
+    setTimeout(() => controller.abort(new InterruptedError()), 10);
+    await expect(callWithRetries(stuck.call, FAST, { signal: controller.signal })).rejects.toBeInstanceOf(
+      InterruptedError,
+    );
   });
 });
