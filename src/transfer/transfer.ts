@@ -96,6 +96,13 @@ export class RecordingTransfer {
       return this.startOver("content type changed");
     }
     const object = await this.open(res, plan);
+    if (object.offset !== plan.start) {
+      // The destination could not continue where the response starts (it holds other bytes now, or cannot
+      // resume at all): never stitch two bodies together.
+      res.discard();
+      await object.abort();
+      return this.startOver("the destination cannot resume there");
+    }
     const hash = await hashOf(object);
     const written = await writeBody(res, object, hash, watch);
     return this.verify(object, plan, written, hash);

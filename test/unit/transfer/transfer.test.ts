@@ -196,6 +196,28 @@ describe("transferRecording", () => {
     expect(readFileSync(fileOf(result))).toEqual(CONTENT);
   });
 
+  it("starts over instead of stitching bodies when the destination cannot continue at the 206's offset", async () => {
+    leavePartial(2500);
+    const local = destination.partials;
+    // A destination that cannot resume (an object store may not): it always opens an empty partial.
+    const noResume = Object.assign(Object.create(destination) as LocalFolder, {
+      partials: Object.assign(Object.create(local) as typeof local, {
+        open: (...[key, meta]: Parameters<typeof local.open>) => local.open(key, meta, { resume: false }),
+      }),
+    });
+    const { api, requests } = scriptedApi(ranged, () => audio(CONTENT));
+    const result = await transferRecording(job(), {
+      api,
+      destination: noResume,
+      signal: new AbortController().signal,
+      log: new Logger("quiet"),
+      retry: FAST,
+    });
+    expect(requests.map((r) => r?.headers?.Range)).toEqual(["bytes=2500-", undefined]);
+    expect(readFileSync(fileOf(result))).toEqual(CONTENT);
+    expect(result.resumedFrom).toBe(0);
+  });
+
   it("finishes a complete partial on 416 without downloading again", async () => {
     leavePartial(CONTENT.length);
     const { api, requests } = scriptedApi(() => respond({ status: 416 }));
