@@ -1,6 +1,6 @@
 import { createReadStream } from "node:fs";
-import { readdir, rm } from "node:fs/promises";
-import { join, resolve } from "node:path";
+import { mkdir, readdir, rm } from "node:fs/promises";
+import { dirname, join, resolve } from "node:path";
 import { fileSize, isNotFound, writeFileAtomic } from "../../fs-util.js";
 import { absoluteUnder, type RelPath } from "../rel-path.js";
 import type { Destination, DestinationLock, ListedEntry, ObjectStat } from "../types.js";
@@ -74,6 +74,8 @@ export class LocalFolder implements Destination {
   }
 
   async writeSmall(key: RelPath, text: string, _contentType: string): Promise<void> {
-    await writeFileAtomic(this.absolute(key), text);
+    const path = this.absolute(key);
+    await mkdir(dirname(path), { recursive: true });
+    await writeFileAtomic(path, text);
   }
 }
