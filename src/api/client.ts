@@ -1,8 +1,16 @@
 import type { Logger } from "../log/logger.js";
 import { registerSecret } from "../log/redact.js";
-import { BUDGETS } from "../retry.js";
-import { ApiError, ForeignHostError, NetworkError, parseErrorBody, RateLimitedError } from "./errors.js";
-import { isTokenHost } from "./hosts.js";
+import { BUDGETS, parseRetryAfter, sleep } from "../retry.js";
+import { announceWait } from "../waits.js";
+import {
+  ApiError,
+  ForeignHostError,
+  NetworkError,
+  parseErrorBody,
+  RateLimitedError,
+  tlsTrustFailure,
+} from "./errors.js";
+import { isTokenHost, mayFollowWithoutToken } from "./hosts.js";
 import type { RateLimiter } from "./rate-limiter.js";
 import { createHttpTransport, type Transport } from "./transport.js";
 import type { AccessTokenProvider, ApiClient, ApiRequestInit, ApiResponse } from "./types.js";
@@ -13,7 +21,7 @@ export interface ApiClientOptions {
   log: Logger;
   /** Node's `http`/`https` (see transport.ts) unless a test injects another. */
   transport?: Transport;
-  /** 401 → recover → retry, at most this many times per request. */
+  /** 401 → recover → retry, at most this many times per request (the session bounds renewals per run). */
   maxAuthRetries?: number;
   /** 429 → wait out the group's penalty → retry, at most this many times per request. */
   maxRateLimitRetries?: number;
@@ -21,6 +29,16 @@ export interface ApiClientOptions {
 }
 
 const REDIRECTS = new Set([301, 302, 303, 307, 308]);
+
+/**
+ * JSON requests (call-log pages, extension info) are small and answered at once: a server that accepted the
+ * connection and then says nothing for this long is given up (and retried by the caller's budget). Media
+ * transfers keep the transport's longer bound plus their own stall detection.
+ */
+export const JSON_IDLE_TIMEOUT_MS = 20_000;
+
+/** CMN-304 "duplicate concurrent request" without Retry-After: the twin request is usually done by then. */
+const DUPLICATE_RETRY_MS = 2_000;
 
 export function createApiClient(options: ApiClientOptions): ApiClient {
   const { tokens, limiter, log } = options;
@@ -30,14 +48,51 @@ export function createApiClient(options: ApiClientOptions): ApiClient {
   const maxRedirects = options.maxRedirects ?? BUDGETS.api.redirects;
   const server = new URL(tokens.server);
 
+  async function sendOrFail(target: URL, init: ApiRequestInit, headers: Record<string, string>) {
+    try {
+      return await send(target, {
+        headers,
+        ...(init.signal ? { signal: init.signal } : {}),
+        ...(init.idleTimeoutMs ? { idleTimeoutMs: init.idleTimeoutMs } : {}),
+      });
+    } catch (error) {
+      if (init.signal?.aborted) throw init.signal.reason;
+      throw tlsTrustFailure(error, target) ?? new NetworkError(target.pathname, error);
+    }
+  }
+
   async function get(url: string, init: ApiRequestInit = {}): Promise<ApiResponse> {
     let target = new URL(url, server);
     let authRetries = 0;
     let rateLimitRetries = 0;
     let redirects = 0;
+    // Once a redirect leaves the hosts that may see the token, no later hop gets it back (as in Fetch).
+    let withToken = true;
     for (;;) {
       // Checked before anything leaves the process, and again for every redirect hop.
-      if (!isTokenHost(target, server)) throw new ForeignHostError(target.origin + target.pathname);
+      if (withToken && !isTokenHost(target, server)) {
+        // A URL we were handed (a contentUri) must be RingCentral's; only a redirect may lead elsewhere.
+        if (redirects === 0) throw new ForeignHostError(target.origin + target.pathname);
+        withToken = false;
+      }
+      if (!withToken) {
+        if (!mayFollowWithoutToken(target, server)) {
+          throw new ForeignHostError(target.origin + target.pathname, "redirect to plain HTTP refused");
+        }
+        // Storage elsewhere (a CDN, a presigned URL): no Authorization, no access_token, no rate limiter.
+        target.searchParams.delete("access_token");
+        const { Authorization: _dropped, ...headers } = init.headers ?? {};
+        const response = await sendOrFail(target, init, headers);
+        log.debug(
+          `GET ${target.host}${target.pathname} -> ${response.status} (redirected, without the token)`,
+        );
+        const location = response.headers.get("location");
+        if (!(REDIRECTS.has(response.status) && location)) return response;
+        response.discard();
+        if (++redirects > maxRedirects) throw tooManyRedirects(response.status, target);
+        target = new URL(location, target);
+        continue;
+      }
       // The slot first, then the token: a token fetched before a long rate-limit pause could expire in it.
       const permit = await limiter.acquire(target, init.signal);
       let token: string;
@@ -50,14 +105,29 @@ export function createApiClient(options: ApiClientOptions): ApiClient {
       registerSecret(token);
       let response: ApiResponse;
       try {
-        response = await send(target, {
-          headers: { ...init.headers, Authorization: `Bearer ${token}` },
-          ...(init.signal ? { signal: init.signal } : {}),
-        });
+        response = await sendOrFail(target, init, { ...init.headers, Authorization: `Bearer ${token}` });
       } catch (error) {
         permit.abandon();
-        if (init.signal?.aborted) throw init.signal.reason;
-        throw new NetworkError(target.pathname, error);
+        throw error;
+      }
+      if (response.status === 429) {
+        // The body names the limit (CMN-301/304/310...); the limiter needs it to pause the right thing.
+        const body = parseErrorBody(await response.text().catch(() => ""));
+        permit.settle(429, response.headers, body.errorCode);
+        log.debug(`GET ${target.pathname} -> 429 ${body.errorCode ?? ""} (${permit.group})`);
+        if (rateLimitRetries++ >= maxRateLimitRetries) {
+          throw new RateLimitedError(429, body.errorCode, body.message, target.pathname);
+        }
+        if (body.errorCode === "CMN-304") {
+          // The same request was in flight twice: wait a moment, then send this one again. The group's
+          // budget is not spent, so nothing else pauses.
+          const asked = parseRetryAfter(response.headers.get("retry-after")) ?? DUPLICATE_RETRY_MS;
+          const waitMs = announceWait(log, asked, "duplicate concurrent request (CMN-304)");
+          await sleep(waitMs, init.signal);
+        } else {
+          log.debug(`rate limited in group ${permit.group}; retrying after the pause`);
+        }
+        continue; // otherwise the limiter holds the whole group (or all of them) until the penalty is over
       }
       permit.settle(response.status, response.headers);
       log.debug(`GET ${target.pathname} -> ${response.status} (${permit.group})`);
@@ -65,8 +135,7 @@ export function createApiClient(options: ApiClientOptions): ApiClient {
       const location = response.headers.get("location");
       if (REDIRECTS.has(response.status) && location) {
         response.discard();
-        if (++redirects > maxRedirects)
-          throw new ApiError(response.status, undefined, "too many redirects", target.pathname);
+        if (++redirects > maxRedirects) throw tooManyRedirects(response.status, target);
         target = new URL(location, target);
         continue;
       }
@@ -75,18 +144,8 @@ export function createApiClient(options: ApiClientOptions): ApiClient {
         if (authRetries++ >= maxAuthRetries)
           throw new ApiError(401, body.errorCode, body.message, target.pathname);
         log.debug(`access token rejected (${body.errorCode ?? "401"}); recovering`);
-        await tokens.recover(token);
+        await tokens.recover(token, body.errorCode);
         continue;
-      }
-      if (response.status === 429) {
-        const body = parseErrorBody(await response.text());
-        if (rateLimitRetries++ >= maxRateLimitRetries) {
-          throw new RateLimitedError(429, body.errorCode, body.message, target.pathname);
-        }
-        log.debug(
-          `rate limited (${body.errorCode ?? "429"}) in group ${permit.group}; retrying after the pause`,
-        );
-        continue; // the limiter holds the whole group until the penalty is over
       }
       return response;
     }
@@ -97,7 +156,11 @@ export function createApiClient(options: ApiClientOptions): ApiClient {
     init: ApiRequestInit | undefined,
     read: (response: ApiResponse) => Promise<T>,
   ): Promise<T> {
-    const response = await get(url, { ...init, headers: { Accept: "application/json", ...init?.headers } });
+    const response = await get(url, {
+      idleTimeoutMs: JSON_IDLE_TIMEOUT_MS,
+      ...init,
+      headers: { Accept: "application/json", ...init?.headers },
+    });
     const path = new URL(response.url || url, server).pathname;
     try {
       if (!response.ok) {
@@ -121,4 +184,8 @@ export function createApiClient(options: ApiClientOptions): ApiClient {
     getJsonWith(url, init, (response) => response.json<T>());
 
   return { get, getJson, getJsonWith };
+}
+
+function tooManyRedirects(status: number, target: URL): ApiError {
+  return new ApiError(status, undefined, "too many redirects (more than 5)", target.pathname);
 }

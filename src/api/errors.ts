@@ -37,9 +37,51 @@ export class RateLimitedError extends ApiError {
 export class ForeignHostError extends OperationError {
   readonly permanent = true;
 
-  constructor(readonly url: string) {
-    super(`refusing to send the access token to ${url}: not a RingCentral host`);
+  constructor(
+    readonly url: string,
+    reason = "not a RingCentral host",
+  ) {
+    super(`refusing to send the access token to ${url}: ${reason}`);
   }
+}
+
+/**
+ * The server's TLS certificate is not trusted (unknown CA, wrong name, expired). Not retryable: it will not
+ * change on its own. Certificate checks are never turned off; a network that inspects TLS has to name its CA.
+ */
+export class TlsTrustError extends OperationError {
+  /** Every other request to that host would fail the same way. */
+  readonly endsRun = true;
+
+  constructor(host: string, code: string, detail: string) {
+    super(
+      `the TLS certificate of ${host} is not trusted (${code}: ${detail}); if your network inspects TLS, give its CA certificate in NODE_EXTRA_CA_CERTS`,
+    );
+  }
+}
+
+/** OpenSSL's verdicts on a certificate chain or name (Node puts them in `code`). */
+const TLS_TRUST_CODES = new Set([
+  "UNABLE_TO_VERIFY_LEAF_SIGNATURE",
+  "UNABLE_TO_GET_ISSUER_CERT",
+  "UNABLE_TO_GET_ISSUER_CERT_LOCALLY",
+  "SELF_SIGNED_CERT_IN_CHAIN",
+  "DEPTH_ZERO_SELF_SIGNED_CERT",
+  "CERT_HAS_EXPIRED",
+  "CERT_NOT_YET_VALID",
+  "CERT_UNTRUSTED",
+  "CERT_REJECTED",
+  "CERT_SIGNATURE_FAILURE",
+  "ERR_TLS_CERT_ALTNAME_INVALID",
+]);
+
+/** A TlsTrustError when `error` (or its cause, as fetch wraps it) is a certificate failure; else undefined. */
+export function tlsTrustFailure(error: unknown, target: URL): TlsTrustError | undefined {
+  for (let e = error, depth = 0; e instanceof Error && depth < 4; e = e.cause, depth++) {
+    const code = (e as NodeJS.ErrnoException).code;
+    if (code && TLS_TRUST_CODES.has(code)) return new TlsTrustError(target.host, code, e.message);
+  }
+  return undefined;
 }
 
 /** The request never got a response (DNS, refused, reset, timeout). Worth retrying with backoff. */

@@ -6,6 +6,8 @@ import type { ApiResponse } from "./types.js";
 export interface TransportRequest {
   headers: Record<string, string>;
   signal?: AbortSignal;
+  /** Overrides the transport's idle timeout for this request. */
+  idleTimeoutMs?: number;
 }
 
 /**
@@ -27,9 +29,10 @@ const IDLE_TIMEOUT_MS = 300_000;
  */
 export function createHttpTransport(options: { idleTimeoutMs?: number } = {}): Transport {
   const agents = { http: new HttpAgent({ keepAlive: true }), https: new HttpsAgent({ keepAlive: true }) };
-  const timeout = options.idleTimeoutMs ?? IDLE_TIMEOUT_MS;
-  return (url, { headers, signal }) =>
+  const defaultTimeout = options.idleTimeoutMs ?? IDLE_TIMEOUT_MS;
+  return (url, { headers, signal, idleTimeoutMs }) =>
     new Promise<ApiResponse>((resolve, reject) => {
+      const timeout = idleTimeoutMs ?? defaultTimeout;
       const secure = url.protocol === "https:";
       const send = secure ? httpsRequest : httpRequest;
       const req = send(url, {

@@ -7,6 +7,8 @@ export interface ApiRequestInit {
   /** Extra request headers, e.g. `Range`. Never `Authorization`: the client adds it. */
   headers?: Record<string, string>;
   signal?: AbortSignal;
+  /** No response headers, or no body bytes, for this long: the request fails (NetworkError, retryable). */
+  idleTimeoutMs?: number;
 }
 
 /** Response headers; names are case-insensitive, repeated headers come joined with ", ". */
