@@ -99,10 +99,14 @@ export function sleep(ms: number, signal?: AbortSignal): Promise<void> {
       clearTimeout(timer);
       reject(signal?.reason);
     };
-    const timer = setTimeout(() => {
-      signal?.removeEventListener("abort", onAbort);
-      resolve();
-    }, ms);
+    // setTimeout fires AT ONCE for delays past 2^31-1 ms: clamp, never spin (callers cap long waits anyway).
+    const timer = setTimeout(
+      () => {
+        signal?.removeEventListener("abort", onAbort);
+        resolve();
+      },
+      Math.min(Math.max(0, ms), 2 ** 31 - 1),
+    );
     signal?.addEventListener("abort", onAbort, { once: true });
   });
 }

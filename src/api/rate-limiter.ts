@@ -1,4 +1,6 @@
 import { parseRetryAfter } from "../retry.js";
+import type { Logger } from "../ui/logger.js";
+import { announceWait, boundedWaitMs, LOGGED_WAIT_MS, timerMs } from "../waits.js";
 import { type Route, routeOf } from "./routes.js";
 import type { ApiHeaders } from "./types.js";
 
@@ -29,7 +31,7 @@ export interface Clock {
 const systemClock: Clock = {
   now: () => Date.now(),
   schedule: (fn, ms) => {
-    const timer = setTimeout(fn, ms);
+    const timer = setTimeout(fn, timerMs(ms));
     return () => clearTimeout(timer);
   },
 };
@@ -58,8 +60,11 @@ export interface GroupCounters {
 export interface RateLimitPermit {
   /** The group the request was charged to (may change when the response names another). */
   readonly group: string;
-  /** The response headers arrived (any status, 429 included): frees the slot and teaches the budget. */
-  settle(status: number, headers: ApiHeaders): void;
+  /**
+   * The response headers arrived (any status, 429 included): frees the slot and teaches the budget. For a 429
+   * the body's `errorCode` says which limit was hit (see `RateLimiter`), when the caller read it.
+   */
+  settle(status: number, headers: ApiHeaders, errorCode?: string): void;
   /** No response (network error, abort): the server may have counted it, so the slot stays booked. */
   abandon(): void;
   /** The request was never sent (e.g. no access token): give the slot back. */
@@ -69,6 +74,8 @@ export interface RateLimitPermit {
 export interface RateLimiterOptions {
   clock?: Clock;
   onWait?: (wait: RateLimitWait) => void;
+  /** Every wait over 30 s becomes one line here, with its length and reason (see waits.ts). */
+  log?: Logger;
   /** Waits shorter than this are not reported (pacing inside a window is routine). Default 1000 ms. */
   reportWaitsFromMs?: number;
   /** Penalty when a 429 has no usable Retry-After (spec: "in most cases" present; else wait). Default 60 s. */
@@ -104,8 +111,20 @@ interface Waiter {
 
 type Delay = { kind: "now" } | { kind: "settle" } | { kind: "timer"; ms: number; reason: WaitReason };
 
+/**
+ * 429 codes (spec §9) are handled on purpose:
+ *  - CMN-301/302 (user-level), CMN-303 and any other or missing code: the GROUP of the route pauses for
+ *    Retry-After, else 60 s — also when the response carries no X-Rate-Limit-* headers (account-level and
+ *    global limits send none: it still means "wait", never "unlimited");
+ *  - CMN-310 (global limit): EVERY group pauses, the limit is not the group's;
+ *  - CMN-304 (duplicate concurrent request): nothing pauses; the budget is not spent, the same request was
+ *    merely in flight twice. The caller retries that request after a short wait (ApiClient).
+ * A penalty is capped at 15 min (then the next request may be told to wait again).
+ */
 export class RateLimiter {
   private readonly clock: Clock;
+  /** CMN-310: no group may send before this. */
+  private globalPenaltyUntil = 0;
   private readonly budgets = new Map<string, GroupBudget>();
   /** Groups the server named for a route key, overriding the table in routes.ts. */
   private readonly learnedGroups = new Map<string, string>();
@@ -138,6 +157,17 @@ export class RateLimiter {
   }
 
   /** @internal */
+  globalPenalty(): number {
+    return this.globalPenaltyUntil;
+  }
+
+  /** @internal CMN-310: pause every group (each pumps again when its timer fires). */
+  startGlobalPenalty(until: number): void {
+    this.globalPenaltyUntil = Math.max(this.globalPenaltyUntil, until);
+    for (const budget of this.budgets.values()) budget.wake();
+  }
+
+  /** @internal */
   nextSeq(): number {
     return this.seq++;
   }
@@ -157,6 +187,8 @@ class GroupBudget {
   /** Requests of someone else that the server's Remaining revealed, booked for one window. */
   private foreign: number[] = [];
   private penaltyUntil = 0;
+  /** Why the current penalty runs (for the log line of a long wait). */
+  private penaltyReason = "";
   /**
    * learning: until a response teaches the budget, and again after a penalty: one request at a time.
    * metered: the budget is known. unmetered: the group's responses carry no X-Rate-Limit-* headers (a server
@@ -210,6 +242,11 @@ class GroupBudget {
     };
   }
 
+  /** Re-plan now (a global penalty started). */
+  wake(): void {
+    if (this.waiters.length > 0) this.pump();
+  }
+
   /** Grant as many waiters as the budget allows now; otherwise sleep until the next slot frees. */
   private pump(): void {
     this.cancelTimer?.();
@@ -230,7 +267,8 @@ class GroupBudget {
 
   private nextSlot(): Delay {
     const now = this.clock.now();
-    if (now < this.penaltyUntil) return { kind: "timer", ms: this.penaltyUntil - now, reason: "penalty" };
+    const penaltyUntil = Math.max(this.penaltyUntil, this.limiter.globalPenalty());
+    if (now < penaltyUntil) return { kind: "timer", ms: penaltyUntil - now, reason: "penalty" };
     if (this.mode === "unmetered") return { kind: "now" };
     if (this.mode === "learning" || this.limit === undefined || this.windowMs === undefined) {
       return this.inFlight.size === 0 ? { kind: "now" } : { kind: "settle" };
@@ -259,13 +297,13 @@ class GroupBudget {
       get group() {
         return ticket.budget.name;
       },
-      settle: (status, headers) => this.settle(ticket, status, headers),
+      settle: (status, headers, errorCode) => this.settle(ticket, status, headers, errorCode),
       abandon: () => this.abandon(ticket),
       release: () => this.release(ticket),
     });
   }
 
-  private settle(ticket: Ticket, status: number, headers: ApiHeaders): void {
+  private settle(ticket: Ticket, status: number, headers: ApiHeaders, errorCode?: string): void {
     if (ticket.done) return;
     const named = headers.get("x-rate-limit-group")?.trim().toLowerCase();
     if (named && named !== this.name) {
@@ -275,7 +313,7 @@ class GroupBudget {
       const target = this.limiter.budget(named);
       ticket.budget = target;
       target.inFlight.add(ticket);
-      target.settle(ticket, status, headers);
+      target.settle(ticket, status, headers, errorCode);
       this.pump();
       return;
     }
@@ -284,7 +322,9 @@ class GroupBudget {
     const now = this.clock.now();
     this.slots.push({ seq: ticket.seq, at: now });
     const taught = this.learnBudget(headers);
-    if (status === 429) this.startPenalty(now, headers);
+    if (status === 429 && errorCode === "CMN-304") {
+      // Not a spent budget: the caller retries this one request; the group keeps its pace.
+    } else if (status === 429) this.startPenalty(now, headers, errorCode);
     else if (this.limit !== undefined && this.windowMs !== undefined) {
       this.mode = "metered";
       this.trustRemaining(ticket, headers, now);
@@ -339,11 +379,21 @@ class GroupBudget {
     }
   }
 
-  private startPenalty(now: number, headers: ApiHeaders): void {
+  private startPenalty(now: number, headers: ApiHeaders, errorCode: string | undefined): void {
     this.rateLimited++;
-    const penaltyMs =
-      parseRetryAfter(headers.get("retry-after"), now) ?? this.options.defaultPenaltyMs ?? 60_000;
-    this.penaltyUntil = Math.max(this.penaltyUntil, now + penaltyMs);
+    const retryAfter = parseRetryAfter(headers.get("retry-after"), now);
+    const requestedMs = retryAfter ?? this.options.defaultPenaltyMs ?? 60_000;
+    const penaltyMs = boundedWaitMs(requestedMs);
+    const code = errorCode ?? "429";
+    const why = retryAfter === undefined ? "no Retry-After" : `Retry-After ${headers.get("retry-after")}`;
+    const capped = penaltyMs < requestedMs ? `, capped at ${Math.round(penaltyMs / 60_000)} min` : "";
+    if (errorCode === "CMN-310") {
+      this.penaltyReason = `global rate limit (${code}, ${why}${capped}): every group pauses`;
+      this.limiter.startGlobalPenalty(now + penaltyMs);
+    } else {
+      this.penaltyReason = `rate limited in group ${this.name} (${code}, ${why}${capped})`;
+      this.penaltyUntil = Math.max(this.penaltyUntil, now + penaltyMs);
+    }
     // After the penalty the server's count is unknown: learn it again with a single request.
     this.mode = "learning";
     this.foreign = [];
@@ -379,6 +429,16 @@ class GroupBudget {
       return;
     this.reportedUntil = until;
     this.options.onWait?.({ group: this.name, waitMs, reason });
+    if (this.options.log && waitMs > LOGGED_WAIT_MS) {
+      const global = this.limiter.globalPenalty() > this.clock.now();
+      const why =
+        reason === "penalty"
+          ? global && this.penaltyUntil <= this.clock.now()
+            ? "global rate limit (CMN-310): every group pauses"
+            : this.penaltyReason || `rate-limit penalty of group ${this.name}`
+          : `rate-limit budget of group ${this.name} is spent (${this.limit ?? "?"} requests per ${(this.windowMs ?? 0) / 1000} s)`;
+      announceWait(this.options.log, waitMs, why, { group: this.name });
+    }
   }
 }
 
