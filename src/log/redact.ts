@@ -27,3 +27,18 @@ export function redact(text: string): string {
   out = out.replace(PATTERNS[3] as RegExp, (_m, key: string) => `"${key}":"***"`);
   return out;
 }
+
+/**
+ * `redact` applied to every string inside a JSON-able value (keys included), before it is serialised: a secret
+ * is scrubbed in whatever field it hides, and the output stays valid JSON whatever the secret contains.
+ */
+export function redactValue<T>(value: T): T {
+  if (typeof value === "string") return redact(value) as T;
+  if (Array.isArray(value)) return value.map((item) => redactValue(item)) as T;
+  if (value !== null && typeof value === "object") {
+    return Object.fromEntries(
+      Object.entries(value).map(([key, item]) => [redact(key), redactValue(item)]),
+    ) as T;
+  }
+  return value;
+}
