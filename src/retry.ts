@@ -33,6 +33,11 @@ export interface TransferBudget extends RetryBudget {
   idleTimeoutMs: number;
 }
 
+/** Token requests also bound each try: the whole answer within `timeoutMs`, else it is a failed try. */
+export interface TokenBudget extends RetryBudget {
+  timeoutMs: number;
+}
+
 /** Every retry budget of the program, in one place. */
 export const BUDGETS = {
   /** Token requests (RingCentral: 3 tries; the Auth group allows 5/min, a 429 says wait at least 30 s). */
@@ -41,9 +46,12 @@ export const BUDGETS = {
     baseDelayMs: 2_000,
     maxDelayMs: 30_000,
     jitter: "none",
+    // A silent endpoint fails `login` in 3 × 15 s + 2 s + 4 s of backoff: under a minute.
+    timeoutMs: 15_000,
+    // 429s are waited out by the caller with the profile's lock released (auth/token-lock.ts).
     rateLimitWaits: 2,
     defaultRetryAfterMs: 60_000,
-  } satisfies RetryBudget as RetryBudget,
+  } satisfies TokenBudget as TokenBudget,
   /**
    * Call-log pages: a nightly run that has saved half its files should sit out a short outage, not end. A page
    * still rate-limited after the ApiClient's own waits (BUDGETS.api) is not waited out again.
@@ -64,7 +72,9 @@ export const BUDGETS = {
     idleTimeoutMs: 60_000,
   } satisfies TransferBudget as TransferBudget,
   /** Inside the ApiClient, per request: 401 -> recover the token, 429 -> wait out the group's penalty. */
-  api: { authRecoveries: 2, rateLimitRetries: 3, redirects: 5 },
+  // authRecoveries: one more than the session's renewals per run (auth/session.ts MAX_REJECTION_RENEWALS): the
+  // session, which sees every caller, decides when fresh tokens keep failing; this is a backstop.
+  api: { authRecoveries: 3, rateLimitRetries: 3, redirects: 5 },
 } as const;
 
 export function backoffMs(retry: number, backoff: Backoff, random: () => number = Math.random): number {

@@ -1,4 +1,4 @@
-import type { LogFields, Logger } from "./ui/logger.js";
+import type { LogFields, Logger } from "./log/logger.js";
 
 /**
  * The wait policy of every pause the CLI takes on a server's word (Retry-After, a rate-limit penalty) or on its

@@ -1,5 +1,5 @@
+import type { Logger } from "../log/logger.js";
 import { parseRetryAfter } from "../retry.js";
-import type { Logger } from "../ui/logger.js";
 import { announceWait, boundedWaitMs, LOGGED_WAIT_MS, timerMs } from "../waits.js";
 import { type Route, routeOf } from "./routes.js";
 import type { ApiHeaders } from "./types.js";

@@ -76,7 +76,9 @@ export interface AccessTokenProvider {
   /**
    * A request sent with `rejectedToken` got 401 (OAU-213, OAU-129, OAU-128, ...). Recover once for all
    * concurrent callers: re-read the store, refresh, or log in again with the stored JWT. Resolves when
-   * `getAccessToken()` will return a different token; throws LoginRequiredError when recovery is impossible.
+   * `getAccessToken()` will return a different token; throws LoginRequiredError when recovery is impossible
+   * (also when fresh tokens keep being rejected: a run renews at most twice because of 401s). `errorCode` is
+   * the 401's code (OAU-213, OAU-129, ...), for the diagnosis of its cause.
    */
-  recover(rejectedToken: string): Promise<void>;
+  recover(rejectedToken: string, errorCode?: string): Promise<void>;
 }

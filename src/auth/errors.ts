@@ -28,3 +28,16 @@ export class CredentialsRejectedError extends CliError {
 export class TokenEndpointUnavailableError extends OperationError {
   readonly retryable = true;
 }
+
+/**
+ * The token endpoint answered 429 (Auth group: 5 requests a minute per app). Thrown instead of waiting, so the
+ * wait happens with the profile's lock released (token-lock.ts) and another process can use the pair meanwhile.
+ */
+export class TokenEndpointRateLimitedError extends OperationError {
+  readonly retryAfterMs: number | undefined;
+
+  constructor(what: string, retryAfterMs: number | undefined) {
+    super(`could not ${what}: the token endpoint keeps answering 429 (rate limited)`);
+    this.retryAfterMs = retryAfterMs;
+  }
+}

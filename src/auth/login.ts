@@ -9,6 +9,7 @@ import { chooseStore, writeAsOnlyCopy } from "./store/select.js";
 import type { ProfileStore, StoreKind } from "./store/types.js";
 import type { TokenEndpoint } from "./token-endpoint.js";
 import { TokenRequestRejected } from "./token-failure.js";
+import { withTokenLock } from "./token-lock.js";
 
 export interface LoginRequest {
   /** Revoke the stored login first, then log in again. */
@@ -44,61 +45,69 @@ export async function login(
   const previous = await readForLogin(located, services.requestedStore, (line) => log.warn(line));
   const credentials = await resolveCredentials({ ...request.sources, stored: previous?.credentials });
 
-  return services.lock.withLock(async (lease) => {
-    // Re-read under the lock: a download may have rotated the pair since the first read (warned once already).
-    const current = await readForLogin(located, services.requestedStore, () => undefined);
-    const active = current?.login.state === "active" ? current.login : undefined;
-    const target = services.requestedStore ?? located?.kind;
-    const outcome = (store: ProfileStore, tokens: TokenPair, reused: boolean): LoginOutcome => ({
-      profile: services.profile,
-      server: credentials.server,
-      store: store.kind,
-      storePath: store.path,
-      reused,
-      tokens,
-    });
+  return withTokenLock(
+    services.lock,
+    async (lease) => {
+      // Re-read under the lock: a download may have rotated the pair since the first read (warned once already).
+      const current = await readForLogin(located, services.requestedStore, () => undefined);
+      const active = current?.login.state === "active" ? current.login : undefined;
+      const target = services.requestedStore ?? located?.kind;
+      const outcome = (store: ProfileStore, tokens: TokenPair, reused: boolean): LoginOutcome => ({
+        profile: services.profile,
+        server: credentials.server,
+        store: store.kind,
+        storePath: store.path,
+        reused,
+        tokens,
+      });
 
-    const usable = current && active && refreshTokenAlive(active.tokens, Date.now());
-    if (usable && !request.force && sameLogin(current.credentials, credentials)) {
-      const unchanged =
-        located?.kind === target && current.credentials.clientSecret === credentials.clientSecret;
-      if (unchanged && located) return outcome(located, active.tokens, true);
+      const usable = current && active && refreshTokenAlive(active.tokens, Date.now());
+      if (usable && !request.force && sameLogin(current.credentials, credentials)) {
+        const unchanged =
+          located?.kind === target && current.credentials.clientSecret === credentials.clientSecret;
+        if (unchanged && located) return outcome(located, active.tokens, true);
+        const store = await destination(target, located, services, log);
+        await save(store, { ...current, credentials }, services);
+        return outcome(store, active.tokens, true);
+      }
+
+      // A new session follows. Check first that it can be stored: one that cannot would stay open as one of the
+      // user's five sessions (and with --force the old one would already be gone).
       const store = await destination(target, located, services, log);
-      await save(store, { ...current, credentials }, services);
-      return outcome(store, active.tokens, true);
-    }
+      if (usable && located) {
+        if (located !== store) await located.checkWritable(); // it is marked ended below
+        log.info(
+          request.force
+            ? `--force: ending the current login of profile "${services.profile}" first`
+            : `profile "${services.profile}" is logged in with another ${differences(current.credentials, credentials)}; ending that login first`,
+        );
+        // End the old session first so it does not linger as one of the five.
+        lease.assertHeld();
+        await revokeServerSide(services.endpoint, current.credentials, active.tokens, log, signal);
+        await located.write({
+          ...current,
+          login: { state: "ended", reason: "revoked", endedAt: Date.now() },
+        });
+        log.info(`revoked the previous login of profile "${services.profile}"`);
+      }
 
-    // A new session follows. Check first that it can be stored: one that cannot would stay open as one of the
-    // user's five sessions (and with --force the old one would already be gone).
-    const store = await destination(target, located, services, log);
-    if (usable && located) {
-      if (located !== store) await located.checkWritable(); // it is marked ended below
-      log.info(
-        request.force
-          ? `--force: ending the current login of profile "${services.profile}" first`
-          : `profile "${services.profile}" is logged in with another ${differences(current.credentials, credentials)}; ending that login first`,
-      );
-      // End the old session first so it does not linger as one of the five.
       lease.assertHeld();
-      await revokeServerSide(services.endpoint, current.credentials, active.tokens, log, signal);
-      await located.write({ ...current, login: { state: "ended", reason: "revoked", endedAt: Date.now() } });
-      log.info(`revoked the previous login of profile "${services.profile}"`);
-    }
-
-    lease.assertHeld();
-    const tokens = await grant(services.endpoint, credentials, signal);
-    const record: ProfileRecord = {
-      version: 1,
-      credentials,
-      login: { state: "active", tokens, loggedInAt: Date.now() },
-    };
-    try {
-      await save(store, record, services);
-    } catch (error) {
-      throw await endUnstoredSession(services.endpoint, credentials, tokens, error, log);
-    }
-    return outcome(store, tokens, false);
-  }, signal);
+      const tokens = await grant(services.endpoint, credentials, signal);
+      const record: ProfileRecord = {
+        version: 1,
+        credentials,
+        login: { state: "active", tokens, loggedInAt: Date.now() },
+      };
+      try {
+        await save(store, record, services);
+      } catch (error) {
+        throw await endUnstoredSession(services.endpoint, credentials, tokens, error, log);
+      }
+      return outcome(store, tokens, false);
+    },
+    log,
+    signal,
+  );
 }
 
 /** The JWT grant; a refusal becomes one clear line and exit 4 (nothing is stored). */

@@ -3,6 +3,7 @@ import type { AppCredentials, TokenPair } from "./profile.js";
 import type { AuthServices } from "./services.js";
 import type { TokenEndpoint } from "./token-endpoint.js";
 import { TokenRequestRejected } from "./token-failure.js";
+import { withTokenLock } from "./token-lock.js";
 
 export type RevokeOutcome =
   | { revoked: false; reason: "nothing stored" | "already ended" }
@@ -20,14 +21,19 @@ export async function revokeLogin(
 ): Promise<RevokeOutcome> {
   const store = await services.locate();
   if (!store) return { revoked: false, reason: "nothing stored" };
-  return services.lock.withLock(async () => {
-    const record = await store.read();
-    if (!record) return { revoked: false, reason: "nothing stored" } as const;
-    if (record.login.state !== "active") return { revoked: false, reason: "already ended" } as const;
-    await revokeServerSide(services.endpoint, record.credentials, record.login.tokens, log, signal);
-    await store.write({ ...record, login: { state: "ended", reason: "revoked", endedAt: Date.now() } });
-    return { revoked: true } as const;
-  }, signal);
+  return withTokenLock(
+    services.lock,
+    async () => {
+      const record = await store.read();
+      if (!record) return { revoked: false, reason: "nothing stored" } as const;
+      if (record.login.state !== "active") return { revoked: false, reason: "already ended" } as const;
+      await revokeServerSide(services.endpoint, record.credentials, record.login.tokens, log, signal);
+      await store.write({ ...record, login: { state: "ended", reason: "revoked", endedAt: Date.now() } });
+      return { revoked: true } as const;
+    },
+    log,
+    signal,
+  );
 }
 
 /**

@@ -2,14 +2,22 @@ import type { AccessTokenProvider } from "../api/types.js";
 import { type CliError, LoginRequiredError } from "../errors.js";
 import type { Logger } from "../log/logger.js";
 import { type ProfileRecord, refreshTokenAlive, type TokenPair } from "./profile.js";
+import { diagnose, type RecoveryCause, type RecoveryDiagnosis } from "./recovery-cause.js";
 import { type LockLease, LockLostError, type ProfileLock } from "./refresh-lock.js";
 import type { AuthServices } from "./services.js";
 import type { ProfileStore } from "./store/types.js";
 import type { TokenEndpoint } from "./token-endpoint.js";
 import { TokenRequestRejected } from "./token-failure.js";
+import { withTokenLock } from "./token-lock.js";
 
 /** A token that expires within this margin is renewed before it is handed out. */
 export const EXPIRY_MARGIN_MS = 60_000;
+
+/**
+ * Renewals (refresh or JWT login) that 401s may cost in one run. A fresh token that is rejected again means the
+ * server (or a media origin) rejects every token: renewing more would only burn Auth-group requests.
+ */
+export const MAX_REJECTION_RENEWALS = 2;
 
 export interface SessionDeps {
   profile: string;
@@ -50,6 +58,12 @@ export class AuthSession implements AccessTokenProvider {
   /** Once recovery proved impossible, every later caller gets the same answer without another token request. */
   private fatal: CliError | undefined;
   private readonly now: () => number;
+  /** Renewals caused by a 401 in this run (see MAX_REJECTION_RENEWALS). */
+  private rejectionRenewals = 0;
+  /** A run logs in with the JWT at most once: a second would open yet another of the user's five sessions. */
+  private jwtLoggedIn = false;
+  /** Why the last 401 happened, as far as its recovery could tell (`token status --verify`). */
+  private diagnosis: RecoveryDiagnosis | undefined;
 
   constructor(
     private readonly deps: SessionDeps,
@@ -75,15 +89,20 @@ export class AuthSession implements AccessTokenProvider {
     return this.tokens.accessToken;
   }
 
-  async recover(rejectedToken: string): Promise<void> {
-    if (this.fatal) throw this.fatal;
-    if (this.recovery) return this.recovery;
-    if (rejectedToken !== this.tokens.accessToken) return; // a newer token is already in hand
-    return this.startRecovery(rejectedToken);
+  /** The cause of the last 401 this session recovered from (or could not), if any. */
+  get lastRecovery(): RecoveryDiagnosis | undefined {
+    return this.diagnosis;
   }
 
-  private startRecovery(rejectedToken: string | undefined): Promise<void> {
-    this.recovery ??= this.recoverUnderLock(rejectedToken)
+  async recover(rejectedToken: string, errorCode?: string): Promise<void> {
+    if (this.fatal) throw this.fatal;
+    if (this.recovery) return this.recovery;
+    if (rejectedToken !== this.tokens.accessToken) return; // a newer token is already in hand: no refresh
+    return this.startRecovery({ token: rejectedToken, errorCode });
+  }
+
+  private startRecovery(rejected: Rejection | undefined): Promise<void> {
+    this.recovery ??= this.recoverUnderLock(rejected)
       .catch((error: unknown) => {
         if (error instanceof LoginRequiredError) this.fatal = error;
         throw error;
@@ -94,35 +113,74 @@ export class AuthSession implements AccessTokenProvider {
     return this.recovery;
   }
 
-  private async recoverUnderLock(rejectedToken: string | undefined): Promise<void> {
+  private async recoverUnderLock(rejected: Rejection | undefined): Promise<void> {
     try {
-      await this.recoverOnce(rejectedToken);
+      try {
+        await this.recoverOnce(rejected);
+      } catch (error) {
+        if (!(error instanceof LockLostError)) throw error;
+        // Nothing was sent: take the lock again; the re-read then finds what the other process stored.
+        this.deps.log.debug(error.message);
+        await this.recoverOnce(rejected);
+      }
     } catch (error) {
-      if (!(error instanceof LockLostError)) throw error;
-      // Nothing was sent: take the lock again; the re-read then finds what the other process stored.
-      this.deps.log.debug(error.message);
-      await this.recoverOnce(rejectedToken);
+      if (rejected && error instanceof LoginRequiredError && this.attempted.refresh)
+        this.explain(rejected, "login-gone");
+      throw error;
+    } finally {
+      this.attempted = { refresh: false };
     }
   }
 
-  private async recoverOnce(rejectedToken: string | undefined): Promise<void> {
+  /** What the current recovery tried (for the diagnosis of a failure). */
+  private attempted = { refresh: false };
+
+  /** One info line (json: `cause`, `hint`) naming the likely cause of the 401 that started a recovery. */
+  private explain(rejected: Rejection, cause: RecoveryCause): void {
+    this.diagnosis = diagnose(cause, rejected.errorCode);
+    const { message, hint } = this.diagnosis;
+    this.deps.log.info(message, {
+      cause,
+      hint,
+      ...(rejected.errorCode ? { errorCode: rejected.errorCode } : {}),
+    });
+  }
+
+  private async recoverOnce(rejected: Rejection | undefined): Promise<void> {
     const { lock, store, log, signal } = this.deps;
-    await lock.withLock(async (lease) => {
-      const record = requireActive(await store.read(), this.profile);
-      const stored = record.login.tokens;
-      const rotatedElsewhere =
-        stored.accessToken !== this.tokens.accessToken && stored.accessToken !== rejectedToken;
-      if (rotatedElsewhere && !this.expiresSoon(stored)) {
-        log.debug("another process already renewed the token pair; using it");
-        this.tokens = stored;
-        return;
-      }
-      const renewal = await this.renew(record, lease);
-      // Persist BEFORE use: if this process dies right after, the next one must find the live pair, because the
-      // refresh has just killed the old one.
-      if (renewal.kind === "renewed") await store.write(renewal.record);
-      this.tokens = renewal.record.login.tokens;
-    }, signal);
+    const rejectedToken = rejected?.token;
+    await withTokenLock(
+      lock,
+      async (lease) => {
+        const record = requireActive(await store.read(), this.profile);
+        const stored = record.login.tokens;
+        const rotatedElsewhere =
+          stored.accessToken !== this.tokens.accessToken && stored.accessToken !== rejectedToken;
+        if (rotatedElsewhere && !this.expiresSoon(stored)) {
+          log.debug("another process already renewed the token pair; using it");
+          this.tokens = stored;
+          if (rejected) this.explain(rejected, "rotated-elsewhere");
+          return;
+        }
+        if (rejected && this.rejectionRenewals >= MAX_REJECTION_RENEWALS) {
+          // Not stored as "ended": the login may be fine (a media origin rejecting every token, say).
+          throw new LoginRequiredError(
+            `the server keeps rejecting fresh tokens (${rejected.errorCode ?? "HTTP 401"} after ${MAX_REJECTION_RENEWALS} renewals in this run)`,
+          );
+        }
+        const renewal = await this.renew(record, lease);
+        // Persist BEFORE use: if this process dies right after, the next one must find the live pair, because the
+        // refresh has just killed the old one.
+        if (renewal.kind === "renewed") await store.write(renewal.record);
+        this.tokens = renewal.record.login.tokens;
+        if (rejected) {
+          if (renewal.kind === "renewed") this.rejectionRenewals += 1;
+          this.explain(rejected, renewal.kind === "adopted" ? "rotated-elsewhere" : renewal.how);
+        }
+      },
+      log,
+      signal,
+    );
   }
 
   /**
@@ -136,9 +194,13 @@ export class AuthSession implements AccessTokenProvider {
     if (refreshTokenAlive(stored, now)) {
       try {
         lease.assertHeld();
+        this.attempted.refresh = true;
         const tokens = await endpoint.refreshGrant(record.credentials, stored, signal);
         log.debug("token pair refreshed");
-        return renewed({ ...record, login: { ...record.login, tokens, lastRefreshAt: this.now() } });
+        return renewed(
+          { ...record, login: { ...record.login, tokens, lastRefreshAt: this.now() } },
+          "access-token-rejected",
+        );
       } catch (error) {
         if (!(error instanceof TokenRequestRejected)) throw error; // network/5xx: the store stays untouched
         if (!error.invalidGrant) {
@@ -156,10 +218,20 @@ export class AuthSession implements AccessTokenProvider {
     } else {
       log.info("the refresh token has expired; logging in again with the stored JWT");
     }
+    if (this.jwtLoggedIn) {
+      throw new LoginRequiredError(
+        "the login was rejected again after this run had already logged in anew with the stored JWT",
+      );
+    }
     try {
       lease.assertHeld();
+      this.jwtLoggedIn = true;
+      this.attempted.refresh = true;
       const tokens = await endpoint.jwtGrant(record.credentials, signal);
-      return renewed({ ...record, login: { state: "active", tokens, loggedInAt: this.now() } });
+      return renewed(
+        { ...record, login: { state: "active", tokens, loggedInAt: this.now() } },
+        "session-ended",
+      );
     } catch (error) {
       if (!(error instanceof TokenRequestRejected)) throw error;
       // Both dead: remember it, so later runs fail fast instead of spending Auth-group requests on it again.
@@ -178,10 +250,25 @@ export class AuthSession implements AccessTokenProvider {
   }
 }
 
-/** A pair this process obtained (must be stored before use), or one another process already stored. */
-type Renewal = { kind: "renewed"; record: ActiveRecord } | { kind: "adopted"; record: ActiveRecord };
+/** The 401 that started a recovery. */
+interface Rejection {
+  token: string;
+  errorCode: string | undefined;
+}
 
-const renewed = (record: ActiveRecord): Renewal => ({ kind: "renewed", record });
+/**
+ * A pair this process obtained (must be stored before use) — by a refresh (so only the access token had been
+ * rejected) or by a JWT login (the session had ended) — or one another process already stored.
+ */
+type Renewal =
+  | { kind: "renewed"; record: ActiveRecord; how: "access-token-rejected" | "session-ended" }
+  | { kind: "adopted"; record: ActiveRecord };
+
+const renewed = (record: ActiveRecord, how: "access-token-rejected" | "session-ended"): Renewal => ({
+  kind: "renewed",
+  record,
+  how,
+});
 
 /** The record if its login is active; otherwise the LoginRequiredError that explains why not. */
 export function requireActive(record: ProfileRecord | undefined, profile: string): ActiveRecord {

@@ -1,17 +1,20 @@
 import { randomUUID } from "node:crypto";
 import { createRequire } from "node:module";
 import type { ExternalsOptions, SDK } from "@ringcentral/sdk";
+import { tlsTrustFailure } from "../api/errors.js";
 import { InterruptedError, OperationError } from "../errors.js";
 import type { Logger } from "../log/logger.js";
 import { registerSecret } from "../log/redact.js";
-import { BUDGETS, callWithRetries, type Retryable, type RetryBudget } from "../retry.js";
-import { TokenEndpointUnavailableError } from "./errors.js";
+import { BUDGETS, callWithRetries, type TokenBudget } from "../retry.js";
+import { TokenEndpointRateLimitedError, TokenEndpointUnavailableError } from "./errors.js";
 import { type AppCredentials, registerTokenSecrets, type TokenPair } from "./profile.js";
 import { classify, stringField, TokenRequestRejected } from "./token-failure.js";
 
 /**
  * The token endpoint, and nothing else: JWT grant, refresh grant, revoke. Only the auth session and the
- * login/revoke services call it, always under the profile's lock.
+ * login/revoke services call it, always under the profile's lock. It never follows a redirect (a 3xx names
+ * where it points, nothing is sent there) and never waits out a 429 itself: it throws
+ * TokenEndpointRateLimitedError so the caller can wait WITHOUT holding the lock (see token-lock.ts).
  */
 export interface TokenEndpoint {
   jwtGrant(app: AppCredentials, signal?: AbortSignal): Promise<TokenPair>;
@@ -19,6 +22,11 @@ export interface TokenEndpoint {
   /** Ends the whole session the token belongs to (RingCentral revokes per session). */
   revoke(app: AppCredentials, token: string, signal?: AbortSignal): Promise<void>;
 }
+
+/** RingCentral's bounds for a requested access-token lifetime (spec: `access_token_ttl` 600–3600 s). */
+export const ACCESS_TTL_BOUNDS = { min: 600, max: 3600 } as const;
+/** The spec's maximum `refresh_token_ttl` (30 days). */
+export const MAX_REFRESH_TTL = 2_592_000;
 
 const { version } = createRequire(import.meta.url)("../../package.json") as { version: string };
 
@@ -36,13 +44,13 @@ const { version } = createRequire(import.meta.url)("../../package.json") as { ve
 export class SdkTokenEndpoint implements TokenEndpoint {
   constructor(
     private readonly log: Logger,
-    private readonly retry: RetryBudget = BUDGETS.token,
+    private readonly retry: TokenBudget = BUDGETS.token,
     private readonly now: () => number = Date.now,
   ) {}
 
   async jwtGrant(app: AppCredentials, signal?: AbortSignal): Promise<TokenPair> {
-    const response = await this.withRetries("log in", signal, async () => {
-      const platform = (await this.sdkFor(app)).platform();
+    const response = await this.withRetries("log in", app.server, signal, async () => {
+      const platform = (await this.sdkFor(app, signal)).platform();
       return platform.login({ jwt: app.jwt });
     });
     return this.pairFrom(response);
@@ -53,17 +61,20 @@ export class SdkTokenEndpoint implements TokenEndpoint {
       // The SDK would fail locally without a response; say what the server would say.
       throw new TokenRequestRejected(400, "invalid_grant", "", "the refresh token has expired");
     }
-    const response = await this.withRetries("refresh the token", signal, async () => {
-      const platform = (await this.sdkFor(app)).platform();
+    const response = await this.withRetries("refresh the token", app.server, signal, async () => {
+      const platform = (await this.sdkFor(app, signal)).platform();
       // The SDK asks for `access_token_ttl = expires_in` and `refresh_token_ttl = refresh_token_expires_in` of
-      // its cache: seed them with the lifetimes the server granted last time (always positive, never -1).
+      // its cache: seed them with the lifetimes the server granted last time, within the documented bounds (the
+      // granted `expires_in` is the REMAINING life and may be below the minimum of 600; never -1).
       await platform.auth().setData({
         token_type: "bearer",
         access_token: "",
         expire_time: 1,
-        expires_in: String(positiveSeconds(tokens.accessTokenTtl, 3600)),
+        expires_in: String(requestedAccessTtl(tokens.accessTokenTtl)),
         refresh_token: tokens.refreshToken,
-        refresh_token_expires_in: String(positiveSeconds(tokens.refreshTokenTtl, 604_800)),
+        refresh_token_expires_in: String(
+          Math.min(MAX_REFRESH_TTL, positiveSeconds(tokens.refreshTokenTtl, 604_800)),
+        ),
         refresh_token_expire_time: tokens.refreshTokenExpiresAt,
       });
       return platform.refresh();
@@ -75,9 +86,10 @@ export class SdkTokenEndpoint implements TokenEndpoint {
     // RingCentral: do not retry a failed revoke; the caller keeps the pair so the user can run it again.
     await this.withRetries(
       "revoke the session",
+      app.server,
       signal,
       async () => {
-        const platform = (await this.sdkFor(app)).platform();
+        const platform = (await this.sdkFor(app, signal)).platform();
         await platform.auth().setData({ access_token: token }); // logout() revokes the cached access token
         await platform.logout();
       },
@@ -85,8 +97,9 @@ export class SdkTokenEndpoint implements TokenEndpoint {
     );
   }
 
-  private async sdkFor(app: AppCredentials): Promise<SDK> {
+  private async sdkFor(app: AppCredentials, signal: AbortSignal | undefined): Promise<SDK> {
     const { SDK } = await import("@ringcentral/sdk");
+    const timeoutMs = this.retry.timeoutMs;
     const sdk = new SDK({
       server: app.server,
       clientId: app.clientId,
@@ -99,8 +112,10 @@ export class SdkTokenEndpoint implements TokenEndpoint {
       refreshDelayMs: 0,
       handleRateLimit: false,
       enableDiscovery: false,
-      // Node's own fetch rather than the SDK's bundled node-fetch v2: one HTTP stack in the process.
-      fetch: globalThis.fetch,
+      // Node's own fetch rather than the SDK's bundled node-fetch v2: one HTTP stack in the process. Never
+      // following redirects: a redirected login would re-POST the JWT (a refresh the refresh token) to whatever
+      // host the Location names. A bounded wait: a silent endpoint must not hold the profile's lock for minutes.
+      fetch: (input, init) => fetchBounded(input, init, timeoutMs, signal),
       Request: globalThis.Request,
       Response: globalThis.Response,
       Headers: globalThis.Headers,
@@ -144,12 +159,14 @@ export class SdkTokenEndpoint implements TokenEndpoint {
   }
 
   /**
-   * Run one token request with RingCentral's rules: 4xx (other than 408/429) -> reject at once; 429 -> wait
-   * Retry-After (counted apart); network error, 408, 5xx -> a few tries with backoff. Never clears anything on
-   * failure.
+   * Run one token request with RingCentral's rules: 4xx (other than 408/429) -> reject at once; 3xx -> an
+   * error naming the target; 429 -> TokenEndpointRateLimitedError (the caller waits, outside the lock); an
+   * untrusted certificate -> at once; network error, timeout, 408, 5xx -> a few tries with backoff. Never
+   * clears anything on failure.
    */
   private withRetries<T>(
     what: string,
+    server: string,
     signal: AbortSignal | undefined,
     request: () => Promise<T>,
     attempts = this.retry.attempts,
@@ -159,7 +176,7 @@ export class SdkTokenEndpoint implements TokenEndpoint {
         try {
           return await request();
         } catch (error) {
-          throw await failureOf(what, error);
+          throw await failureOf(what, server, error);
         }
       },
       { ...this.retry, attempts },
@@ -168,36 +185,70 @@ export class SdkTokenEndpoint implements TokenEndpoint {
         beforeCall: () => {
           if (signal?.aborted) throw new InterruptedError();
         },
-        onRetry: (error, delayMs) => {
-          const seconds = Math.ceil(delayMs / 1000);
-          if (error.rateLimited)
-            this.log.warn(`token endpoint rate limit reached; waiting ${seconds} s (Retry-After)`);
-          else this.log.debug(`${error.message}; retrying in ${seconds} s`);
-        },
-        giveUp: (error) =>
-          error.rateLimited
-            ? new OperationError(`could not ${what}: the token endpoint keeps answering 429 (rate limited)`)
-            : error,
+        onRetry: (error, delayMs) =>
+          this.log.debug(`${error.message}; retrying in ${Math.ceil(delayMs / 1000)} s`),
       },
     );
   }
 }
 
-/** A failed token request as an error that carries its policy (see token-failure.ts for the sorting). */
-async function failureOf(what: string, error: unknown): Promise<Error> {
+/**
+ * A failed token request as an error that carries its policy (see token-failure.ts for the sorting): only
+ * TokenEndpointUnavailableError (network, timeout, 408, 5xx) is retried here.
+ */
+async function failureOf(what: string, server: string, error: unknown): Promise<Error> {
   const failure = await classify(error);
   if (failure.kind === "rejected") return failure.error;
-  if (failure.kind === "rate-limited") return new TokenRateLimitedError(failure.retryAfterMs);
+  if (failure.kind === "redirected") {
+    return new OperationError(
+      `could not ${what}: the token endpoint answered HTTP ${failure.status} redirecting to ${failure.target}; not followed (nothing was sent there, nothing stored)`,
+    );
+  }
+  if (failure.kind === "rate-limited") return new TokenEndpointRateLimitedError(what, failure.retryAfterMs);
+  const untrusted = tlsTrustFailure(failure.cause, new URL(server));
+  if (untrusted) return untrusted;
   return new TokenEndpointUnavailableError(`could not ${what}: ${failure.reason}`, { cause: failure.cause });
 }
 
-/** A 429 from the token endpoint (Auth group): waited out within the budget's `rateLimitWaits`. */
-class TokenRateLimitedError extends OperationError implements Retryable {
-  readonly retryable = true;
-  readonly rateLimited = true;
+/** The access-token lifetime to ask for: the last granted one, within the documented 600–3600 s. */
+export function requestedAccessTtl(lastGranted: number): number {
+  const seconds = positiveSeconds(lastGranted, ACCESS_TTL_BOUNDS.max);
+  return Math.min(ACCESS_TTL_BOUNDS.max, Math.max(ACCESS_TTL_BOUNDS.min, seconds));
+}
 
-  constructor(readonly retryAfterMs: number | undefined) {
-    super("the token endpoint answered 429 (rate limited)");
+/** A timeout that says what it was, not "This operation was aborted". */
+class TokenTimeoutError extends Error {
+  readonly code = "ETIMEDOUT";
+}
+
+/** One token request: no redirects followed, the whole answer (headers and body) within `timeoutMs`. */
+async function fetchBounded(
+  input: string | URL | Request,
+  init: RequestInit | undefined,
+  timeoutMs: number,
+  signal: AbortSignal | undefined,
+): Promise<Response> {
+  const timeout = new AbortController();
+  const timer = setTimeout(
+    () => timeout.abort(new TokenTimeoutError(`no answer within ${Math.round(timeoutMs / 1000)} s`)),
+    timeoutMs,
+  );
+  const forward = () => timeout.abort(signal?.reason);
+  signal?.addEventListener("abort", forward, { once: true });
+  try {
+    const response = await globalThis.fetch(input, { ...init, redirect: "manual", signal: timeout.signal });
+    // The body is small: read it under the same bound, so the SDK's `json()` cannot hang afterwards.
+    const body = await response.arrayBuffer();
+    return new Response(response.status === 204 || response.status === 304 ? null : body, {
+      status: response.status,
+      statusText: response.statusText,
+      headers: response.headers,
+    });
+  } catch (error) {
+    throw timeout.signal.aborted && timeout.signal.reason instanceof Error ? timeout.signal.reason : error;
+  } finally {
+    clearTimeout(timer);
+    signal?.removeEventListener("abort", forward);
   }
 }
 

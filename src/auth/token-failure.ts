@@ -25,6 +25,8 @@ export class TokenRequestRejected extends Error {
 export type TokenFailure =
   | { kind: "rejected"; error: TokenRequestRejected }
   | { kind: "rate-limited"; retryAfterMs: number | undefined }
+  /** A 3xx: where it points (never followed). */
+  | { kind: "redirected"; status: number; target: string }
   | { kind: "transient"; reason: string; cause: unknown };
 
 /** Sort an SDK failure: a definite answer, a rate limit, or something worth retrying. */
@@ -40,6 +42,11 @@ export async function classify(error: unknown): Promise<TokenFailure> {
     return { kind: "transient", reason: `network error: ${reason}`, cause: error };
   }
   const status = response.status;
+  if (status >= 300 && status < 400) {
+    const location = response.headers.get("location") ?? "";
+    const target = URL.canParse(location) ? new URL(location).host : location || "nowhere (no Location)";
+    return { kind: "redirected", status, target };
+  }
   if (status === 429)
     return { kind: "rate-limited", retryAfterMs: parseRetryAfter(response.headers.get("retry-after")) };
   if (status === 408 || status >= 500) return { kind: "transient", reason: `HTTP ${status}`, cause: error };

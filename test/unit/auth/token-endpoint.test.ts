@@ -1,10 +1,13 @@
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from "node:http";
 import type { AddressInfo } from "node:net";
 import { afterEach, beforeEach, describe, expect, it } from "vitest";
-import { SdkTokenEndpoint } from "../../../src/auth/token-endpoint.js";
+import { TokenEndpointRateLimitedError } from "../../../src/auth/errors.js";
+import type { ProfileLock } from "../../../src/auth/refresh-lock.js";
+import { requestedAccessTtl, SdkTokenEndpoint } from "../../../src/auth/token-endpoint.js";
 import { TokenRequestRejected } from "../../../src/auth/token-failure.js";
+import { withTokenLock } from "../../../src/auth/token-lock.js";
 import { OperationError } from "../../../src/errors.js";
-import type { RetryBudget } from "../../../src/retry.js";
+import type { TokenBudget } from "../../../src/retry.js";
 import { APP, memoryLogger, pair } from "./fakes.js";
 
 interface Seen {
@@ -66,13 +69,12 @@ afterEach(async () => {
   await new Promise((r) => server.close(r));
 });
 
-const FAST: RetryBudget = {
+const FAST: TokenBudget = {
   attempts: 3,
   baseDelayMs: 10,
   maxDelayMs: 10,
   jitter: "none",
-  rateLimitWaits: 2,
-  defaultRetryAfterMs: 10,
+  timeoutMs: 2_000,
 };
 const endpoint = () => new SdkTokenEndpoint(memoryLogger().log, FAST);
 const app = () => ({ ...APP, server: origin });
@@ -135,12 +137,83 @@ describe("SdkTokenEndpoint", () => {
     expect(seen).toHaveLength(1);
   });
 
-  it("waits out a 429 for Retry-After, then succeeds", async () => {
-    replies.push(status(429, { errors: [{ errorCode: "CMN-301" }] }, { "retry-after": "0.2" }));
+  it("hands a 429 to the caller with its Retry-After instead of waiting (the lock is released for the wait)", async () => {
+    replies.push(status(429, { errors: [{ errorCode: "CMN-301" }] }, { "retry-after": "7" }));
+    const error = await endpoint()
+      .jwtGrant(app())
+      .catch((e: unknown) => e);
+    expect(error).toBeInstanceOf(TokenEndpointRateLimitedError);
+    expect((error as TokenEndpointRateLimitedError).retryAfterMs).toBe(7000);
+    expect(seen).toHaveLength(1);
+  });
+
+  it("withTokenLock waits a token 429 out with the lock released, then runs the work again", async () => {
+    const events: string[] = [];
+    const lock: ProfileLock = {
+      withLock: async (work) => {
+        events.push("lock");
+        try {
+          return await work({ assertHeld: () => undefined });
+        } finally {
+          events.push("unlock");
+        }
+      },
+    };
+    const logged = memoryLogger();
+    let calls = 0;
+    const result = await withTokenLock(
+      lock,
+      async () => {
+        calls++;
+        if (calls === 1) throw new TokenEndpointRateLimitedError("log in", 50);
+        return "done";
+      },
+      logged.log,
+    );
+    expect(result).toBe("done");
+    expect(events).toEqual(["lock", "unlock", "lock", "unlock"]);
+    expect(logged.lines.join("\n")).toContain("without holding the profile lock");
+  });
+
+  it("never follows a redirect: a 307 is an error naming the target, nothing is sent there", async () => {
+    let foreignHits = 0;
+    const foreign = createServer((_req, res) => {
+      foreignHits++;
+      res.end("{}");
+    });
+    await new Promise<void>((r) => foreign.listen(0, "127.0.0.1", r));
+    const target = `http://127.0.0.1:${(foreign.address() as AddressInfo).port}/restapi/oauth/token`;
+    replies.push(status(307, {}, { location: target }));
+    const error = await endpoint()
+      .jwtGrant(app())
+      .catch((e: unknown) => e);
+    await new Promise((r) => foreign.close(r));
+    expect(error).toBeInstanceOf(OperationError);
+    expect((error as Error).message).toContain(`redirecting to 127.0.0.1:${new URL(target).port}`);
+    expect(foreignHits).toBe(0);
+    expect(seen).toHaveLength(1);
+  });
+
+  it("gives a silent endpoint up after its timeout, within the retry budget", async () => {
+    const silent = createServer(() => undefined); // accepts, never answers
+    await new Promise<void>((r) => silent.listen(0, "127.0.0.1", r));
+    const dead = { ...APP, server: `http://127.0.0.1:${(silent.address() as AddressInfo).port}` };
     const started = Date.now();
-    await endpoint().jwtGrant(app());
-    expect(Date.now() - started).toBeGreaterThanOrEqual(190);
-    expect(seen).toHaveLength(2);
+    const error = await new SdkTokenEndpoint(memoryLogger().log, { ...FAST, timeoutMs: 200 })
+      .jwtGrant(dead)
+      .catch((e: unknown) => e);
+    silent.closeAllConnections();
+    await new Promise((r) => silent.close(r));
+    expect(error).toBeInstanceOf(OperationError);
+    expect((error as Error).message).toMatch(/no answer within/);
+    expect(Date.now() - started).toBeLessThan(3_000);
+  });
+
+  it("asks a refresh for an access lifetime within 600-3600 s whatever was granted", () => {
+    expect(requestedAccessTtl(1800)).toBe(1800);
+    expect(requestedAccessTtl(120)).toBe(600);
+    expect(requestedAccessTtl(-1)).toBe(3600);
+    expect(requestedAccessTtl(86_400)).toBe(3600);
   });
 
   it("retries 5xx with backoff and finally fails with an operation error (exit 1)", async () => {
