@@ -4,7 +4,7 @@ import type { StoreKind } from "./auth/store/types.js";
 import type { CommandContext, Factory, GlobalOptions } from "./context.js";
 import { ExitCode, exitCodeOf, InterruptedError } from "./errors.js";
 import { defaultFactory } from "./factory.js";
-import { Logger } from "./log/logger.js";
+import { LOG_FORMATS, Logger, requestedLogFormat } from "./log/logger.js";
 import { redact } from "./log/redact.js";
 
 // Only commander and our own small modules load at start-up; each command (and with it the SDK, the keychain
@@ -23,6 +23,8 @@ function positiveInt(value: string): number {
 function buildProgram(
   run: <O>(load: () => Promise<Runner<O>>, options: O, cmd: Command) => Promise<void>,
   io: Pick<CliIo, "stdout" | "stderr">,
+  /** Where commander's own errors (unknown option, bad value) go: in json mode a line of the log. */
+  outputError: (text: string, write: (text: string) => void) => void,
 ) {
   const program = new Command("rc-recordings")
     .description("Archive RingCentral call recordings: log in once, reuse the token, download safely.")
@@ -40,13 +42,19 @@ function buildProgram(
     .option("--json", "print a machine-readable JSON result on stdout", false)
     .option("-v, --verbose", "more log lines on stderr (secrets are always redacted)", false)
     .option("-q, --quiet", "only errors on stderr", false)
+    .addOption(
+      new Option("--log-format <format>", "stderr lines: text, or one JSON object per line")
+        .choices(LOG_FORMATS)
+        .env("RC_RECORDINGS_LOG_FORMAT")
+        .default("text"),
+    )
     .showSuggestionAfterError(true)
     .exitOverride()
     // Set before the subcommands are added: they copy these settings when created.
     .configureOutput({
       writeOut: (text) => io.stdout.write(text),
       writeErr: (text) => io.stderr.write(text),
-      outputError: (text, write) => write(redact(text)),
+      outputError: (text, write) => outputError(text, write),
     });
 
   program
@@ -105,6 +113,7 @@ function globalsOf(cmd: Command): GlobalOptions {
     json: Boolean(all.json),
     verbose: Boolean(all.verbose),
     quiet: Boolean(all.quiet),
+    logFormat: all.logFormat === "json" ? "json" : "text",
   };
 }
 
@@ -124,32 +133,45 @@ export interface CliIo {
 /** Run one command line and return its exit code: the one place that turns a thrown error into a line on
  * stderr and an exit code. */
 export async function runCli(argv: readonly string[], io: CliIo): Promise<ExitCode> {
-  let log = new Logger("normal", io.stderr);
-  const program = buildProgram(async (load, options, cmd) => {
-    const globals = globalsOf(cmd);
-    if (globals.quiet && globals.verbose) {
-      throw new CommanderError(
-        ExitCode.usage,
-        "rc-recordings.usage",
-        "--quiet and --verbose exclude each other",
+  // Known before commander parses anything, so that its usage errors are lines of the chosen format too.
+  let log = new Logger("normal", io.stderr, requestedLogFormat(argv, io.env));
+  const program = buildProgram(
+    async (load, options, cmd) => {
+      const globals = globalsOf(cmd);
+      if (globals.quiet && globals.verbose) {
+        throw new CommanderError(
+          ExitCode.usage,
+          "rc-recordings.usage",
+          "--quiet and --verbose exclude each other",
+        );
+      }
+      log = new Logger(
+        globals.quiet ? "quiet" : globals.verbose ? "verbose" : "normal",
+        io.stderr,
+        globals.logFormat,
       );
-    }
-    log = new Logger(globals.quiet ? "quiet" : globals.verbose ? "verbose" : "normal", io.stderr);
-    const base: Omit<CommandContext, "factory"> = {
-      options: globals,
-      log,
-      signal: io.signal,
-      env: io.env,
-      printJson: (value) => io.stdout.write(`${redact(JSON.stringify(value))}\n`),
-      print: (text) => io.stdout.write(`${redact(text)}\n`),
-      write: (text) => io.stdout.write(redact(text)),
-      stdinIsTTY: io.stdinIsTTY,
-      stderrIsTTY: io.stderrIsTTY,
-    };
-    const ctx: CommandContext = { ...base, factory: (io.factory ?? defaultFactory)(base) };
-    const runner = await load();
-    await runner(ctx, options);
-  }, io);
+      const base: Omit<CommandContext, "factory"> = {
+        options: globals,
+        log,
+        signal: io.signal,
+        env: io.env,
+        printJson: (value) => io.stdout.write(`${redact(JSON.stringify(value))}\n`),
+        print: (text) => io.stdout.write(`${redact(text)}\n`),
+        write: (text) => io.stdout.write(redact(text)),
+        stdinIsTTY: io.stdinIsTTY,
+        stderrIsTTY: io.stderrIsTTY,
+      };
+      const ctx: CommandContext = { ...base, factory: (io.factory ?? defaultFactory)(base) };
+      const runner = await load();
+      await runner(ctx, options);
+    },
+    io,
+    (text, write) => {
+      // commander writes "error: ...\n" (and maybe a suggestion): in json mode ONE object, the text as `msg`.
+      if (log.format === "json") log.error(text.trim().replace(/^error: /, ""));
+      else write(redact(text));
+    },
+  );
   try {
     await program.parseAsync([...argv]);
     return ExitCode.ok;

@@ -4,7 +4,7 @@ import type { Prompter } from "./auth/credentials.js";
 import type { AuthServices } from "./auth/services.js";
 import type { StoreKind } from "./auth/store/types.js";
 import type { Destination } from "./destination/types.js";
-import type { Logger } from "./log/logger.js";
+import type { LogFormat, Logger } from "./log/logger.js";
 
 /** Options every command accepts, resolved from flags and environment. */
 export interface GlobalOptions {
@@ -14,6 +14,8 @@ export interface GlobalOptions {
   json: boolean;
   verbose: boolean;
   quiet: boolean;
+  /** `--log-format` / RC_RECORDINGS_LOG_FORMAT. */
+  logFormat: LogFormat;
 }
 
 /**

@@ -20,7 +20,8 @@ export function defaultFactory(ctx: Omit<CommandContext, "factory">): Factory {
         import("./api/client.js"),
         import("./api/rate-limiter.js"),
       ]);
-      const limiter = new RateLimiter(onWait ? { onWait } : {});
+      // The limiter logs every wait over 30 s itself (length and reason), in the run's log format.
+      const limiter = new RateLimiter({ log: ctx.log, ...(onWait ? { onWait } : {}) });
       return createApiClient({ tokens, limiter, log: ctx.log });
     },
     async destination(out) {

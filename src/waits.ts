@@ -57,3 +57,20 @@ export function announceWait(
   });
   return waitMs;
 }
+
+/**
+ * A retry after `delayMs`: a debug line (event `retry`, `error` = why) — or, when the wait is long enough to
+ * matter, an info line, so that no wait over LOGGED_WAIT_MS is silent.
+ */
+export function logRetry(
+  log: Logger,
+  subject: string,
+  reason: string,
+  delayMs: number,
+  fields: LogFields = {},
+): void {
+  const line = `${subject}: ${reason}; retrying in ${delayMs > LOGGED_WAIT_MS ? describeWait(delayMs) : `${delayMs} ms`}`;
+  const all: LogFields = { ...fields, event: "retry", error: reason, waitMs: delayMs };
+  if (delayMs > LOGGED_WAIT_MS) log.info(line, all);
+  else log.debug(line, all);
+}

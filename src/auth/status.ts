@@ -2,6 +2,7 @@ import type { AccessTokenProvider } from "../api/types.js";
 import { CliError, LoginRequiredError, OperationError } from "../errors.js";
 import type { Logger } from "../log/logger.js";
 import { refreshTokenAlive } from "./profile.js";
+import type { RecoveryDiagnosis } from "./recovery-cause.js";
 import type { AuthServices } from "./services.js";
 import { AuthSession, requireActive } from "./session.js";
 import type { StoreKind } from "./store/types.js";
@@ -21,6 +22,8 @@ export interface TokenStatus {
   lastRefreshAt: number | null;
   /** Result of `--verify`; null when not asked. */
   verified: boolean | null;
+  /** `--verify` met a 401 and recovered (or could not): its likely cause; null otherwise. */
+  recovery: RecoveryDiagnosis | null;
   /** Why the profile is not usable (decides the exit code: 4 for login problems, 1 otherwise). */
   problem: CliError | undefined;
 }
@@ -51,6 +54,7 @@ export async function tokenStatus(
     loggedInAt: null,
     lastRefreshAt: null,
     verified: null,
+    recovery: null,
     problem: undefined,
   };
   const store = await services.locate();
@@ -104,6 +108,7 @@ export async function tokenStatus(
         : new OperationError(`verification failed: ${String(error)}`, { cause: error });
     if (error instanceof LoginRequiredError) status.loggedIn = false;
   }
+  status.recovery = session.lastRecovery ?? null;
   // The session may have renewed the pair (or logged in again): report what is stored now.
   Object.assign(status, session.snapshot);
   const reread = await store.read().catch(() => undefined);

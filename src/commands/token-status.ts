@@ -31,6 +31,10 @@ function statusJson(s: TokenStatus) {
     accessTokenExpiresAt: iso(s.accessTokenExpiresAt),
     refreshTokenExpiresAt: iso(s.refreshTokenExpiresAt),
     verified: s.verified,
+    // Why `--verify` met a 401 (OAU-213 ...), when it did: rotated-elsewhere | session-ended |
+    // access-token-rejected | login-gone.
+    cause: s.recovery?.cause ?? null,
+    hint: s.recovery?.hint ?? null,
   };
 }
 
@@ -52,5 +56,9 @@ function statusLines(s: TokenStatus, now: number): string[] {
     );
   }
   if (s.verified !== null) lines.push(`verified:       ${s.verified ? "yes (API call succeeded)" : "no"}`);
+  if (s.recovery) {
+    lines.push(`last 401:       ${s.recovery.message}`);
+    lines.push(`hint:           ${s.recovery.hint}`);
+  }
   return lines;
 }

@@ -17,12 +17,12 @@ export type LogEvent = "saved" | "skipped" | "failed" | "retry" | "wait";
  * mode they become fields of the line's object beside `time`, `level` and `msg`.
  */
 export interface LogFields {
-  event?: LogEvent;
-  recordingId?: string;
-  path?: string;
-  bytes?: number;
-  sha256?: string;
-  error?: string;
+  event?: LogEvent | undefined;
+  recordingId?: string | undefined;
+  path?: string | undefined;
+  bytes?: number | undefined;
+  sha256?: string | undefined;
+  error?: string | undefined;
   /** Any other fact (waitMs, reason, cause, hint, ...): numbers, strings and booleans only. */
   [field: string]: string | number | boolean | undefined;
 }

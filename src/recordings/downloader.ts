@@ -152,8 +152,8 @@ class Run {
 
   private async skip(item: RecordingItem): Promise<void> {
     this.stats.skipped += 1;
-    this.deps.progress.changed();
     const entry = this.manifest.entryOf(item.recordingId);
+    this.deps.progress.skipped(item.recordingId, entry?.path);
     if (this.options.metadata && entry && !this.options.dryRun)
       await ensureSidecar(this.destination, entry.path, item);
   }
@@ -183,7 +183,12 @@ class Run {
       if (this.options.metadata) await writeSidecar(this.destination, result.key, item);
       this.stats.downloaded += 1;
       this.stats.savedBytes += result.bytes;
-      this.deps.progress.saved(result.key, result.bytes);
+      this.deps.progress.saved({
+        recordingId: item.recordingId,
+        key: result.key,
+        bytes: result.bytes,
+        sha256: result.sha256,
+      });
     } catch (error) {
       this.onTaskError(item, error);
     }

@@ -81,6 +81,15 @@ export interface TimeRange {
   to: Date;
 }
 
+/** A recording this run saved (and verified): what the log's `saved` event reports. */
+export interface SavedRecording {
+  recordingId: string;
+  /** Where, relative to the destination ("/"-separated). */
+  key: string;
+  bytes: number;
+  sha256: string;
+}
+
 /**
  * What the run shows while it works. Counts are in the run's RunStats (stats.ts), which the sink reads; these
  * calls only say when something happened. Every method is cheap and synchronous; the reporter throttles output.
@@ -89,7 +98,9 @@ export interface ProgressSink {
   started(range: TimeRange): void;
   /** The counts moved (listed, skipped, planned): a chance to redraw. Bytes received are only counted. */
   changed(): void;
-  saved(key: string, bytes: number): void;
+  /** Already in the archive (`key`: where, when the manifest knows it); the counts moved too. */
+  skipped(recordingId: string, key: string | undefined): void;
+  saved(saved: SavedRecording): void;
   failed(recordingId: string, reason: string): void;
 }
 

@@ -1,5 +1,6 @@
 import { CliError, endsRun, InterruptedError, isPermanent } from "../errors.js";
 import { BUDGETS, callWithRetries, isRetryable } from "../retry.js";
+import { logRetry } from "../waits.js";
 import { type AttemptWatch, RecordingTransfer } from "./transfer.js";
 import {
   AttemptFailedError,
@@ -23,7 +24,9 @@ export async function transferRecording(job: TransferJob, deps: TransferDeps): P
       signal: deps.signal,
       beforeCall: () => throwIfInterrupted(deps.signal),
       onRetry: (error, delayMs) =>
-        deps.log.debug(`recording ${job.recordingId}: ${reasonOf(error)}; retrying in ${delayMs} ms`),
+        logRetry(deps.log, `recording ${job.recordingId}`, reasonOf(error), delayMs, {
+          recordingId: job.recordingId,
+        }),
       giveUp: (error) => new TransferFailedError(`${reasonOf(error)} (gave up after retries)`, false),
     });
   } catch (error) {

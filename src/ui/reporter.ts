@@ -1,6 +1,6 @@
 import type { Logger } from "../log/logger.js";
 import type { RunStats } from "../recordings/stats.js";
-import type { DownloadSummary, ProgressSink, TimeRange } from "../recordings/types.js";
+import type { DownloadSummary, ProgressSink, SavedRecording, TimeRange } from "../recordings/types.js";
 import { formatBytes, formatDuration } from "./format.js";
 
 /** Progress of a download run on stderr. stdout is never touched: it carries only the `--json` summary. */
@@ -23,18 +23,20 @@ export interface ReporterOptions {
   stats: RunStats;
 }
 
-/** Pauses shorter than this are the limiter's normal pacing; in plain logs only longer ones are worth a line. */
-const NOTABLE_WAIT_S = 10;
-
 /**
- * On a terminal (and not `--quiet`): an ora spinner with done/total, bytes, rate, ETA and rate-limit pauses.
- * Otherwise (cron, pipes): plain log lines, no spinner, no colour. ora is imported only when a spinner is shown.
+ * On a terminal (and not `--quiet`, not `--log-format json`): an ora spinner with done/total, bytes, rate, ETA
+ * and rate-limit pauses. Otherwise (cron, pipes, log shippers): plain log lines, no spinner, no colour. ora is
+ * imported only when a spinner is shown.
  */
 export async function createReporter(options: ReporterOptions): Promise<Reporter> {
   // A pseudo-terminal without a size (columns 0) makes a spinner redraw endlessly: treat it as no terminal.
   const sized = (process.stderr.columns ?? 0) > 0;
   const interactive =
-    options.stderrIsTTY && sized && options.log.verbosity !== "quiet" && options.env.TERM !== "dumb";
+    options.stderrIsTTY &&
+    sized &&
+    options.log.verbosity !== "quiet" &&
+    options.log.format === "text" &&
+    options.env.TERM !== "dumb";
   if (!interactive) return new PlainReporter(options);
   const { default: ora } = await import("ora");
   const spinner = ora({
@@ -63,18 +65,31 @@ class PlainReporter implements Reporter {
 
   changed(): void {}
 
-  saved(path: string, bytes: number): void {
-    this.log.info(`saved ${path} (${formatBytes(bytes)})`);
+  skipped(recordingId: string, key: string | undefined): void {
+    // Debug only: a nightly run skips nearly everything, one line each would drown what matters.
+    this.log.debug(`skipped ${key ?? `recording ${recordingId}`}: already in the archive`, {
+      event: "skipped",
+      recordingId,
+      path: key,
+    });
+    this.changed();
+  }
+
+  saved(saved: SavedRecording): void {
+    this.log.info(`saved ${saved.key} (${formatBytes(saved.bytes)})`, savedFields(saved));
   }
 
   failed(recordingId: string, reason: string): void {
-    this.log.error(`recording ${recordingId} failed: ${reason}`);
+    this.log.error(`recording ${recordingId} failed: ${reason}`, {
+      event: "failed",
+      recordingId,
+      error: reason,
+    });
   }
 
+  /** Every wait over 30 s is already a log line of the rate limiter (length and reason): here only debug. */
   waiting(seconds: number): void {
-    const line = `waiting ${Math.ceil(seconds)} s for the rate limit`;
-    if (seconds >= NOTABLE_WAIT_S) this.log.info(line);
-    else this.log.debug(line);
+    this.log.debug(`waiting ${Math.ceil(seconds)} s for the rate limit`);
   }
 
   close(): void {}
@@ -127,8 +142,8 @@ class SpinnerReporter extends PlainReporter {
     this.refresh();
   }
 
-  override saved(path: string, bytes: number): void {
-    this.log.debug(`saved ${path} (${formatBytes(bytes)})`);
+  override saved(saved: SavedRecording): void {
+    this.log.debug(`saved ${saved.key} (${formatBytes(saved.bytes)})`, savedFields(saved));
     this.refresh();
   }
 
@@ -161,4 +176,9 @@ class SpinnerReporter extends PlainReporter {
     if (wait >= 1) parts.push(`waiting ${Math.ceil(wait)} s for the rate limit`);
     this.spinner.text = parts.join(" · ");
   }
+}
+
+function savedFields(saved: SavedRecording) {
+  const { recordingId, key, bytes, sha256 } = saved;
+  return { event: "saved", recordingId, path: key, bytes, sha256 } as const;
 }

@@ -97,6 +97,7 @@ function filesIn(folder: string): string[] {
 const quietSink: ProgressSink = {
   started() {},
   changed() {},
+  skipped() {},
   saved() {},
   failed() {},
 };
