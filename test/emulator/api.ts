@@ -1,20 +1,42 @@
 import type { IncomingMessage, ServerResponse } from "node:http";
-import { callLogPage, parseCallLogQuery, RECORDING_NOT_FOUND } from "./call-log.js";
+import { callLogPage, callRecord, parseCallLogQuery, RECORDING_NOT_FOUND } from "./call-log.js";
 import { handleControl, handleStats } from "./control.js";
-import { sendError, sendJson } from "./http-util.js";
-import { handleContent } from "./media.js";
+import { type ApiErrorSpec, sendError, sendJson } from "./http-util.js";
+import { handleContent, sendBareRateLimit } from "./media.js";
 import { handleRevoke, handleToken } from "./oauth.js";
 import type { EmulatorState } from "./state.js";
 
 /** `~` or the account's own id; anything else is another account. */
 const ACCOUNT = "(?:~|\\d+)";
 const CALL_LOG = new RegExp(`^/restapi/v1\\.0/account/(${ACCOUNT})(/extension/(?:~|\\d+))?/call-log$`);
+const CALL_LOG_RECORD = new RegExp(
+  `^/restapi/v1\\.0/account/(${ACCOUNT})(/extension/(?:~|\\d+))?/call-log/([^/,]+)$`,
+);
 const RECORDING = new RegExp(`^/restapi/v1\\.0/account/(${ACCOUNT})/recording/([^/]+)$`);
 const CONTENT = new RegExp(`^/restapi/v1\\.0/account/(${ACCOUNT})/recording/([^/]+)/content$`);
 const EXTENSION = new RegExp(`^/restapi/v1\\.0/account/(${ACCOUNT})/extension/(~|\\d+)$`);
 const ACCOUNT_INFO = new RegExp(`^/restapi/v1\\.0/account/(${ACCOUNT})$`);
 
-const NOT_FOUND = { status: 404, errorCode: "CMN-404", message: "Resource not found" } as const;
+/**
+ * Codes the emulator had to invent are EMU-xxx: they can never be mistaken for one of RingCentral's published
+ * codes (CMN-404 there is "Attempt to access another extension", CMN-405 "Login to extension required").
+ */
+const NOT_FOUND = {
+  status: 404,
+  errorCode: "EMU-404",
+  message: "The emulator has no such resource",
+} as const;
+
+/** Another account or extension than the caller's own: RingCentral's "resource for parameter not found". */
+function notFound(parameterName: "accountId" | "extensionId" | "callRecordId"): ApiErrorSpec {
+  return {
+    status: 404,
+    errorCode: "CMN-102",
+    legacyCode: "ResourceNotFound",
+    message: `Resource for parameter [${parameterName}] is not found`,
+    details: { parameterName },
+  };
+}
 
 function isOwnAccount(state: EmulatorState, account: string | undefined): boolean {
   return account === "~" || account === state.config.accountId;
@@ -46,8 +68,9 @@ export async function handleApi(
 
   if (req.method === "POST" && path === "/restapi/oauth/token") return handleToken(state, req, res);
   if (req.method === "POST" && path === "/restapi/oauth/revoke") return handleRevoke(state, req, res, url);
+  if (sendBareRateLimit(state, res, state.faults.rateLimitFor("api"))) return;
   if (req.method !== "GET" && req.method !== "HEAD") {
-    sendError(res, { status: 405, errorCode: "CMN-405", message: "Method not allowed" });
+    sendError(res, { status: 405, errorCode: "EMU-405", message: "Method not allowed" });
     return;
   }
 
@@ -57,7 +80,7 @@ export async function handleApi(
     if (!auth) return;
     state.stats.callLogRequests++;
     const accountLevel = m[2] === undefined;
-    if (!isOwnAccount(state, m[1])) return sendError(res, NOT_FOUND, auth.headers);
+    if (!isOwnAccount(state, m[1])) return sendError(res, notFound("accountId"), auth.headers);
     if (accountLevel && !auth.session.user.admin) {
       const message =
         "In order to call this API endpoint, user needs to have [FullCompanyCallLog] permission for requested resource.";
@@ -78,6 +101,17 @@ export async function handleApi(
     const query = parseCallLogQuery(url.searchParams);
     if ("status" in query) return sendError(res, query, auth.headers);
     return sendJson(res, 200, callLogPage(state, url, query), auth.headers);
+  }
+
+  m = CALL_LOG_RECORD.exec(path);
+  if (m) {
+    const auth = state.authorize(req, res, url, "heavy");
+    if (!auth) return;
+    state.stats.callLogRequests++;
+    const index = isOwnAccount(state, m[1]) ? state.dataset.indexOfRecordId(m[3] ?? "") : undefined;
+    if (index === undefined) return sendError(res, notFound("callRecordId"), auth.headers);
+    const view = url.searchParams.get("view") === "Detailed" ? "Detailed" : "Simple";
+    return sendJson(res, 200, callRecord(state, index, view), auth.headers);
   }
 
   m = CONTENT.exec(path);
@@ -119,9 +153,8 @@ export async function handleApi(
     const auth = state.authorize(req, res, url, "light");
     if (!auth) return;
     const user = auth.session.user;
-    if (!isOwnAccount(state, m[1]) || (m[2] !== "~" && m[2] !== user.ownerId)) {
-      return sendError(res, NOT_FOUND, auth.headers);
-    }
+    if (!isOwnAccount(state, m[1])) return sendError(res, notFound("accountId"), auth.headers);
+    if (m[2] !== "~" && m[2] !== user.ownerId) return sendError(res, notFound("extensionId"), auth.headers);
     const base = `${state.apiOrigin}/restapi/v1.0/account/${state.config.accountId}`;
     return sendJson(
       res,
@@ -144,7 +177,7 @@ export async function handleApi(
   if (m) {
     const auth = state.authorize(req, res, url, "light");
     if (!auth) return;
-    if (!isOwnAccount(state, m[1])) return sendError(res, NOT_FOUND, auth.headers);
+    if (!isOwnAccount(state, m[1])) return sendError(res, notFound("accountId"), auth.headers);
     const uri = `${state.apiOrigin}/restapi/v1.0/account/${state.config.accountId}`;
     return sendJson(res, 200, { uri, id: Number(state.config.accountId), status: "Confirmed" }, auth.headers);
   }

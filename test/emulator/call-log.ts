@@ -1,4 +1,4 @@
-import type { CallTraits, Direction, Party } from "./dataset.js";
+import type { Dataset, Direction, Party } from "./dataset.js";
 import type { ApiErrorSpec } from "./http-util.js";
 import type { EmulatorState } from "./state.js";
 
@@ -14,6 +14,12 @@ export interface CallLogQuery {
   view: "Simple" | "Detailed";
   page: number;
   perPage: number;
+  /** E.164 without "+": a party of the call has this number. */
+  phoneNumber: string | undefined;
+  /** A party of the call is this extension. */
+  extensionNumber: string | undefined;
+  sessionId: string | undefined;
+  telephonySessionId: string | undefined;
 }
 
 function invalid(parameterName: string, value: string): ApiErrorSpec {
@@ -76,6 +82,21 @@ export function parseCallLogQuery(params: URLSearchParams, now = Date.now()): Ca
   const perPageRaw = params.get("perPage");
   const perPage = perPageRaw === "max" ? MAX_PER_PAGE : parsePositiveInt(perPageRaw, "perPage", 100);
   if (typeof perPage === "object") return perPage;
+  const phoneNumber = params.get("phoneNumber") ?? undefined;
+  if (phoneNumber !== undefined && !/^\d{1,15}$/.test(phoneNumber))
+    return invalid("phoneNumber", phoneNumber);
+  const extensionNumber = params.get("extensionNumber") ?? undefined;
+  // The spec: extensionNumber cannot be combined with phoneNumber; CLG-110: nor with sessionId.
+  if (extensionNumber !== undefined && phoneNumber !== undefined) return invalid("phoneNumber", phoneNumber);
+  const sessionId = params.get("sessionId") ?? undefined;
+  if (extensionNumber !== undefined && sessionId !== undefined) {
+    return {
+      status: 400,
+      errorCode: "CLG-110",
+      message: "Parameter [sessionId] is not allowed together with [extensionNumber]",
+      details: { parameterName: "sessionId" },
+    };
+  }
   return {
     fromMs: from ?? toMs - DAY_MS,
     toMs,
@@ -85,10 +106,23 @@ export function parseCallLogQuery(params: URLSearchParams, now = Date.now()): Ca
     view,
     page,
     perPage: Math.min(perPage, MAX_PER_PAGE),
+    phoneNumber,
+    extensionNumber,
+    sessionId,
+    telephonySessionId: params.get("telephonySessionId") ?? undefined,
   };
 }
 
-function matches(query: CallLogQuery, traits: CallTraits): boolean {
+function matches(query: CallLogQuery, ds: Dataset, index: number): boolean {
+  const traits = ds.traits(index);
+  if (query.sessionId !== undefined && ds.sessionId(index) !== query.sessionId) return false;
+  if (query.telephonySessionId !== undefined && ds.telephonySessionId(index) !== query.telephonySessionId)
+    return false;
+  if (query.phoneNumber !== undefined && ds.externalParty(index).phoneNumber !== `+${query.phoneNumber}`)
+    return false;
+  // Every record is a call of the one emulated extension: it matches its own number only.
+  if (query.extensionNumber !== undefined && ds.companyParty().extensionNumber !== query.extensionNumber)
+    return false;
   if (query.types.size > 0 && !query.types.has(traits.type)) return false;
   if (query.directions.size > 0 && !query.directions.has(traits.direction)) return false;
   if (query.recordingType === undefined) return true;
@@ -103,11 +137,19 @@ export class MatchCache {
   get(state: EmulatorState, query: CallLogQuery): Int32Array {
     // Keyed by index range, not time: a query without dateTo ("now") keeps hitting while paging.
     const [first, end] = state.dataset.indexRange(query.fromMs, query.toMs);
-    const key = JSON.stringify([first, end, query.recordingType, [...query.types], [...query.directions]]);
+    const { phoneNumber, extensionNumber, sessionId, telephonySessionId } = query;
+    const key = JSON.stringify([
+      first,
+      end,
+      query.recordingType,
+      [...query.types],
+      [...query.directions],
+      [phoneNumber, extensionNumber, sessionId, telephonySessionId],
+    ]);
     const hit = this.entries.get(key);
     if (hit) return hit;
     const found: number[] = [];
-    for (let i = first; i < end; i++) if (matches(query, state.dataset.traits(i))) found.push(i);
+    for (let i = first; i < end; i++) if (matches(query, state.dataset, i)) found.push(i);
     const indices = Int32Array.from(found);
     this.entries.set(key, indices);
     if (this.entries.size > 8) this.entries.delete(this.entries.keys().next().value as string);
@@ -151,7 +193,8 @@ export function callRecord(state: EmulatorState, index: number, view: CallLogQue
     duration,
     durationMs: duration * 1000,
     type: traits.type,
-    internalType: fax ? "Fax" : "Local",
+    // Values of the spec's CallInternalTypeEnum (it has no "Fax"): faxes travel as usual calls.
+    internalType: fax ? "Usual" : "Local",
     direction: traits.direction,
     action: fax ? (inbound ? "Incoming Fax" : "Outgoing Fax") : "Phone Call",
     result,
@@ -163,7 +206,7 @@ export function callRecord(state: EmulatorState, index: number, view: CallLogQue
     },
     transport: "PSTN",
     ...(recordingId && { recording: recordingOf(recordingId) }),
-    shortRecording: false,
+    // `shortRecording` is sent only when true (spec); no emulated recording is too short.
   };
   if (view === "Simple") return record;
   return {

@@ -259,6 +259,14 @@ export class Dataset {
     return `s-a0e${(0x10000000 + owner).toString(16)}${Math.floor(this.hash(owner, 11) * 0xffffff).toString(16)}`;
   }
 
+  /** The index of a call-log record id (`recordId`), or undefined for an id this dataset never issued. */
+  indexOfRecordId(id: string): number | undefined {
+    const tail = /x([0-9a-z]+)$/.exec(id)?.[1];
+    const index = tail === undefined ? Number.NaN : Number.parseInt(tail, 36);
+    if (!Number.isSafeInteger(index) || index < 0 || index >= this.config.calls) return undefined;
+    return this.recordId(index) === id ? index : undefined;
+  }
+
   recordId(index: number): string {
     const prefix = Math.floor(this.hash(index, 12) * 0xffffff)
       .toString(36)

@@ -25,7 +25,29 @@ export interface UnavailableFault extends FaultSelector {
   scope?: "content" | "api" | "all";
 }
 
+/** A 429 WITHOUT X-Rate-Limit-* headers, as account-level and global limits send it (spec §9). */
+export interface RateLimitedFault extends FaultSelector {
+  /** Retry-After: seconds (a number) or any raw header value (e.g. an HTTP date); omitted = no header. */
+  retryAfter?: number | string;
+  /** The body's code: CMN-301 (default), CMN-304 duplicate concurrent request, CMN-310 global limit, ... */
+  errorCode?: string;
+  /** Which requests: recording content (default), API-origin requests (not OAuth), or both. */
+  scope?: "content" | "api" | "all";
+}
+
 export interface Faults {
+  /**
+   * The token and revoke endpoints answer this redirect (307 unless `status` says otherwise) to every
+   * request, before reading it: a client must not follow it.
+   */
+  tokenRedirect?: { location: string; status?: 301 | 302 | 303 | 307 | 308 };
+  /** The token and revoke endpoints accept the connection and never answer. */
+  silentTokenEndpoint?: boolean;
+  /** The media origin answers 401 OAU-213 to every token (after rate limiting): no renewal can help. */
+  rejectContentTokens?: boolean;
+  /** Content requests answer 307 to the CDN origin (presigned URL, no token needed there). */
+  redirectContent?: FaultSelector;
+  rateLimited?: RateLimitedFault;
   /** Added to every request on both origins, before it is handled (ms). */
   latencyMs?: number;
   /** Pace every content body to this many bytes per second. */
@@ -39,7 +61,7 @@ export interface Faults {
   seed?: number;
 }
 
-export type FaultKind = "reset" | "truncate" | "unavailable";
+export type FaultKind = "reset" | "truncate" | "unavailable" | "rateLimited" | "redirect";
 
 export type ContentFault =
   | { kind: "reset" | "truncate"; afterBytes: number | undefined }
@@ -51,6 +73,8 @@ export class FaultPlan {
   private faults: Faults = {};
   private contentCount = 0;
   private apiCount = 0;
+  private limitedCount = 0;
+  private redirectCount = 0;
   private readonly attempts = new Map<string, number>();
   private rngState = 1;
 
@@ -66,6 +90,8 @@ export class FaultPlan {
     this.faults = { ...faults };
     this.contentCount = 0;
     this.apiCount = 0;
+    this.limitedCount = 0;
+    this.redirectCount = 0;
     this.attempts.clear();
     this.rngState = (faults.seed ?? 1) >>> 0 || 1;
   }
@@ -97,6 +123,19 @@ export class FaultPlan {
     const unavailable = this.faults.unavailable;
     if (!unavailable || (unavailable.scope ?? "content") === "content") return undefined;
     return this.hits(unavailable, request, 0, undefined) ? (unavailable.retryAfterSec ?? 1) : undefined;
+  }
+
+  /** A header-less 429 for this request (content: with its recording id), or undefined. */
+  rateLimitFor(scope: "content" | "api", recordingId?: string): RateLimitedFault | undefined {
+    const fault = this.faults.rateLimited;
+    if (!fault || ((fault.scope ?? "content") !== scope && fault.scope !== "all")) return undefined;
+    return this.hits(fault, this.limitedCount++, 0, recordingId) ? fault : undefined;
+  }
+
+  /** Whether this content request is redirected to the CDN origin. */
+  redirectsContent(recordingId: string): boolean {
+    const fault = this.faults.redirectContent;
+    return fault !== undefined && this.hits(fault, this.redirectCount++, 0, recordingId);
   }
 
   private hits(

@@ -10,6 +10,10 @@ import { withoutUndefined } from "./options.js";
 
 const USAGE = `Usage: npm run emulator -- [options]
   --host H               listen address (127.0.0.1)
+  --tls                  HTTPS with a throw-away CA made at start (its file is "caFile" in the JSON line)
+  --api-host-name N      host name the API origin advertises (e.g. platform.ringcentral.biz)
+  --media-host-name N    host name the media origin advertises (e.g. media.ringcentral.biz)
+  --cdn-host-name N      host name the CDN origin advertises
   --port N               API origin port (0 = ephemeral)
   --media-port N         media origin port (0 = ephemeral)
   --calls N              call-log records (30)
@@ -36,6 +40,10 @@ const { values } = parseArgs({
   options: {
     help: { type: "boolean" },
     host: { type: "string" },
+    tls: { type: "boolean" },
+    "api-host-name": { type: "string" },
+    "media-host-name": { type: "string" },
+    "cdn-host-name": { type: "string" },
     port: { type: "string" },
     "media-port": { type: "string" },
     calls: { type: "string" },
@@ -102,6 +110,10 @@ function optionsFromFlags(): EmulatorOptions {
   const spanHours = num("span-hours");
   return withoutUndefined({
     host: values.host,
+    tls: values.tls,
+    apiHostName: values["api-host-name"],
+    mediaHostName: values["media-host-name"],
+    cdnHostName: values["cdn-host-name"],
     port: num("port"),
     mediaPort: num("media-port"),
     calls: num("calls"),
@@ -142,7 +154,7 @@ async function run(): Promise<void> {
   });
   const { clientId, clientSecret, jwt } = emulator.credentials;
   process.stdout.write(
-    `${JSON.stringify({ server: emulator.server, media: emulator.media, clientId, clientSecret, jwt })}\n`,
+    `${JSON.stringify({ server: emulator.server, media: emulator.media, clientId, clientSecret, jwt, caFile: emulator.caFile })}\n`,
   );
   const shutdown = () => {
     void emulator.stop();

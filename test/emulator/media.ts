@@ -3,7 +3,7 @@ import type { Socket } from "node:net";
 import { RECORDING_NOT_FOUND } from "./call-log.js";
 import { contentChunks } from "./content.js";
 import type { RecordingInfo } from "./dataset.js";
-import type { ContentFault } from "./faults.js";
+import type { ContentFault, RateLimitedFault } from "./faults.js";
 import { type HeaderBag, sendError, sleep } from "./http-util.js";
 import type { EmulatorState } from "./state.js";
 
@@ -43,15 +43,98 @@ export async function handleContent(
   const stats = state.stats;
   stats.contentRequests++;
   stats.contentRequestsByRecording[recordingId] = (stats.contentRequestsByRecording[recordingId] ?? 0) + 1;
+  if (sendBareRateLimit(state, res, state.faults.rateLimitFor("content", recordingId))) return;
   const auth = state.authorize(req, res, url, "heavy");
   if (!auth) return;
   const { headers } = auth;
+  if (state.faults.current.rejectContentTokens) {
+    state.stats.countUnauthorized("OAU-213");
+    sendError(res, TOKEN_NOT_FOUND, headers);
+    return;
+  }
   const recording = state.liveRecording(recordingId);
   if (!recording || state.foreign.has(recordingId)) {
     sendError(res, RECORDING_NOT_FOUND, headers);
     return;
   }
-  const fault = state.faults.forContent(recordingId);
+  if (state.faults.redirectsContent(recordingId)) {
+    // Storage elsewhere: a presigned URL on another host, as S3/CloudFront would serve it.
+    stats.faultsInjected.redirect++;
+    const location = `${state.cdnOrigin}/cdn/${recordingId}?expires=${Date.now() + 300_000}&signature=emulator`;
+    res.writeHead(307, { ...headers, Location: location, "Content-Length": 0 });
+    res.end();
+    return;
+  }
+  await sendRecording(state, req, res, url, recording, headers);
+}
+
+const TOKEN_NOT_FOUND = {
+  status: 401,
+  errorCode: "OAU-213",
+  legacyCode: "TokenInvalid",
+  message: "Token not found",
+} as const;
+
+/**
+ * The fault's 429 WITHOUT X-Rate-Limit-* headers (account-level and global limits send none), before
+ * authentication, counted nowhere but in the stats. Returns whether it answered.
+ */
+export function sendBareRateLimit(
+  state: EmulatorState,
+  res: ServerResponse,
+  fault: RateLimitedFault | undefined,
+): boolean {
+  if (!fault) return false;
+  state.stats.faultsInjected.rateLimited++;
+  state.stats.rateLimited++;
+  const code = fault.errorCode ?? "CMN-301";
+  const message =
+    code === "CMN-304"
+      ? "Duplicate concurrent request"
+      : code === "CMN-310"
+        ? "Global rate limit exceeded"
+        : "Request rate exceeded";
+  const headers: HeaderBag =
+    fault.retryAfter === undefined ? {} : { "Retry-After": String(fault.retryAfter) };
+  sendError(res, { status: 429, errorCode: code, message }, headers);
+  return true;
+}
+
+/**
+ * The CDN origin: `GET /cdn/{recordingId}?expires&signature`, the target of `redirectContent`. No token needed
+ * (the URL is the permission); it records whether a token reached it anyway, which must never happen.
+ */
+export async function handleCdn(
+  state: EmulatorState,
+  req: IncomingMessage,
+  res: ServerResponse,
+): Promise<void> {
+  const url = new URL(req.url ?? "/", state.cdnOrigin);
+  const stats = state.stats;
+  stats.cdnRequests++;
+  if (req.headers.authorization !== undefined) stats.cdnAuthorizationHeaders++;
+  if (url.searchParams.has("access_token")) stats.cdnAccessTokenQueries++;
+  const id = /^\/cdn\/([^/]+)$/.exec(url.pathname)?.[1];
+  const recording = id === undefined ? undefined : state.liveRecording(id);
+  if (!recording || !url.searchParams.has("signature")) {
+    res.writeHead(403, { "Content-Type": "text/plain", "Content-Length": 13 });
+    res.end("AccessDenied\n");
+    return;
+  }
+  await sendRecording(state, req, res, url, recording, {});
+}
+
+/** The body of a recording (ranges, ETag, disposition, faults) once the request is allowed. */
+async function sendRecording(
+  state: EmulatorState,
+  req: IncomingMessage,
+  res: ServerResponse,
+  url: URL,
+  recording: RecordingInfo,
+  headers: HeaderBag,
+): Promise<void> {
+  const stats = state.stats;
+  const fault = state.faults.forContent(recording.id);
   if (fault?.kind === "unavailable") {
     stats.faultsInjected.unavailable++;
     sendError(

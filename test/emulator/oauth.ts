@@ -42,6 +42,18 @@ async function oauthFront(
   req: IncomingMessage,
   res: ServerResponse,
 ): Promise<{ app: EmulatorApp; form: URLSearchParams; headers: HeaderBag } | undefined> {
+  const { tokenRedirect, silentTokenEndpoint } = state.faults.current;
+  if (tokenRedirect) {
+    // Answered before the body is read: a client that follows would re-send its grant to the Location.
+    state.stats.tokenRequestsRedirected++;
+    res.writeHead(tokenRedirect.status ?? 307, { Location: tokenRedirect.location, "Content-Length": 0 });
+    res.end();
+    return undefined;
+  }
+  if (silentTokenEndpoint) {
+    state.stats.tokenRequestsHeld++;
+    return undefined; // the connection stays open, nothing is ever written (stop() destroys it)
+  }
   const auth = clientAuth(state, req);
   const key = auth.kind === "ok" ? auth.app.clientId : auth.kind === "invalid" ? auth.clientId : "anonymous";
   const headers = state.charge(`app:${key}`, "auth", res);
@@ -107,7 +119,7 @@ export async function handleToken(
       stats.failedLogins++;
       sendError(
         res,
-        oauthError(400, "invalid_request", "OAU-121", "Parameter [assertion] is missing"),
+        oauthError(400, "invalid_request", "EMU-400", "Parameter [assertion] is missing"),
         headers,
       );
       return;
@@ -129,7 +141,7 @@ export async function handleToken(
       stats.failedRefreshes++;
       sendError(
         res,
-        oauthError(400, "invalid_request", "OAU-121", "Parameter [refresh_token] is missing"),
+        oauthError(400, "invalid_request", "EMU-400", "Parameter [refresh_token] is missing"),
         headers,
       );
       return;
@@ -168,7 +180,7 @@ export async function handleRevoke(
   if (!token) {
     sendError(
       res,
-      oauthError(400, "invalid_request", "OAU-121", "Parameter [token] is missing"),
+      oauthError(400, "invalid_request", "EMU-400", "Parameter [token] is missing"),
       front.headers,
     );
     return;

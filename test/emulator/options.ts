@@ -60,7 +60,22 @@ export interface DatasetOptions {
 }
 
 export interface EmulatorOptions extends DatasetOptions {
+  /** Listen address (default 127.0.0.1). */
   host?: string;
+  /**
+   * Serve HTTPS with a throw-away CA and certificate made at start (openssl); the CA is `emu.ca`/`emu.caFile`.
+   * Clients must trust it (NODE_EXTRA_CA_CERTS) — certificate checks stay on.
+   */
+  tls?: boolean;
+  /**
+   * Host names the origins advertise (in `emu.server`, `emu.media`, every uri and the certificate) instead of
+   * the listen address, e.g. platform.ringcentral.biz / media.ringcentral.biz. The client must resolve them to
+   * `host` itself (tests: test/helpers/loopback-dns.cjs).
+   */
+  apiHostName?: string;
+  mediaHostName?: string;
+  /** The CDN origin's advertised name (default: the listen address). */
+  cdnHostName?: string;
   /** API origin port; 0 (default) = ephemeral. */
   port?: number;
   /** Media origin port; 0 (default) = ephemeral. */
@@ -138,6 +153,10 @@ export function withoutUndefined<T extends object>(value: T): { [K in keyof T]?:
 /** Everything the emulator needs, defaults applied. */
 export interface EmulatorConfig {
   host: string;
+  tls: boolean;
+  apiHostName: string | undefined;
+  mediaHostName: string | undefined;
+  cdnHostName: string | undefined;
   port: number;
   mediaPort: number;
   accountId: string;
@@ -205,6 +224,10 @@ export function resolveOptions(given: EmulatorOptions = {}): EmulatorConfig {
   const seed = options.seed ?? 1;
   return {
     host: options.host ?? "127.0.0.1",
+    tls: options.tls ?? false,
+    apiHostName: options.apiHostName,
+    mediaHostName: options.mediaHostName,
+    cdnHostName: options.cdnHostName,
     port: options.port ?? 0,
     mediaPort: options.mediaPort ?? 0,
     accountId: options.accountId ?? DEFAULT_ACCOUNT_ID,

@@ -22,6 +22,8 @@ export class EmulatorState {
   /** Set once both servers listen. */
   apiOrigin = "";
   mediaOrigin = "";
+  /** Where `redirectContent` sends content requests (presigned URLs, no token). */
+  cdnOrigin = "";
 
   constructor(readonly config: EmulatorConfig) {
     this.sessions = new SessionStore(config.tokens);

@@ -34,7 +34,20 @@ export class EmulatorStats {
   /** Content bytes written (including bytes of cut-off responses). */
   bytesSent = 0;
   peakConcurrentDownloads = 0;
-  faultsInjected: Record<FaultKind, number> = { reset: 0, truncate: 0, unavailable: 0 };
+  faultsInjected: Record<FaultKind, number> = {
+    reset: 0,
+    truncate: 0,
+    unavailable: 0,
+    rateLimited: 0,
+    redirect: 0,
+  };
+  /** Requests the CDN origin received, and how many of them carried a token (must stay 0). */
+  cdnRequests = 0;
+  cdnAuthorizationHeaders = 0;
+  cdnAccessTokenQueries = 0;
+  /** Token/revoke requests answered with the `tokenRedirect` fault, or held by `silentTokenEndpoint`. */
+  tokenRequestsRedirected = 0;
+  tokenRequestsHeld = 0;
   accessTokenTtlRequested: number[] = [];
   refreshTokenTtlRequested: number[] = [];
   /** Gauge: content bodies being sent right now. */

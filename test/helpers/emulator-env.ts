@@ -1,5 +1,6 @@
 import { mkdirSync } from "node:fs";
-import { join } from "node:path";
+import { dirname, join } from "node:path";
+import { fileURLToPath } from "node:url";
 import { type Emulator, type EmulatorOptions, start } from "../emulator/index.js";
 import { type CliOptions, type CliResult, runCli, tempDir } from "./cli.js";
 
@@ -24,6 +25,29 @@ export interface EmulatorEnvOptions {
   store?: "file" | "keychain" | "default";
   /** Give the CLI the credentials through the environment (default true). */
   credentialsInEnv?: boolean;
+  /**
+   * Run as an AT&T Office@Hand / Verizon account would: the emulator serves HTTPS (throw-away CA) as
+   * https://platform.ringcentral.biz:<port> with media on media.ringcentral.biz (and a CDN on a foreign name);
+   * the CLI child resolves those names to loopback (loopback-dns.cjs) and trusts the CA via NODE_EXTRA_CA_CERTS.
+   */
+  segregated?: boolean;
+}
+
+export const BIZ_HOSTS = {
+  api: "platform.ringcentral.biz",
+  media: "media.ringcentral.biz",
+  cdn: "recordings.cdn-example.net",
+} as const;
+
+const LOOPBACK_DNS = join(dirname(fileURLToPath(import.meta.url)), "loopback-dns.cjs");
+
+/** Environment for a CLI child that reaches the emulator under `BIZ_HOSTS` and trusts `caFile`. */
+export function segregatedEnv(caFile: string): NodeJS.ProcessEnv {
+  return {
+    NODE_OPTIONS: `--require ${LOOPBACK_DNS}`,
+    RC_TEST_LOOPBACK_HOSTS: Object.values(BIZ_HOSTS).join(","),
+    NODE_EXTRA_CA_CERTS: caFile,
+  };
 }
 
 /**
@@ -31,13 +55,23 @@ export interface EmulatorEnvOptions {
  * XDG_CONFIG_HOME so profiles never leak between tests (or into the developer's own config).
  */
 export async function startEmulatorEnv(options: EmulatorEnvOptions = {}): Promise<EmulatorEnv> {
-  const emu = await start({ rateLimits: false, ...options.emulator });
+  const emu = await start({
+    rateLimits: false,
+    ...(options.segregated && {
+      tls: true,
+      apiHostName: BIZ_HOSTS.api,
+      mediaHostName: BIZ_HOSTS.media,
+      cdnHostName: BIZ_HOSTS.cdn,
+    }),
+    ...options.emulator,
+  });
   const folder = tempDir("rcr-e2e-");
   const configHome = join(folder.path, "config");
   mkdirSync(configHome, { recursive: true });
   const env: NodeJS.ProcessEnv = { XDG_CONFIG_HOME: configHome };
   const store = options.store ?? "file";
   if (store !== "default") env.RC_RECORDINGS_STORE = store;
+  if (options.segregated && emu.caFile) Object.assign(env, segregatedEnv(emu.caFile));
   if (options.credentialsInEnv ?? true) {
     Object.assign(env, {
       RC_SERVER_URL: emu.server,

@@ -59,6 +59,8 @@ describe("token lifecycle through the built CLI", () => {
       "accessTokenExpiresAt",
       "refreshTokenExpiresAt",
       "verified",
+      "cause",
+      "hint",
     ]);
     expect(status).toMatchObject({
       profile: "default",
@@ -66,6 +68,8 @@ describe("token lifecycle through the built CLI", () => {
       store: "file",
       loggedIn: true,
       verified: null,
+      cause: null,
+      hint: null,
     });
     expect(e.emu.stats.requestsByGroup.light).toBe(requestsBefore);
     const human = await e.run(["token", "status"]);

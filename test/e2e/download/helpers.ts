@@ -6,7 +6,7 @@ import type { ManifestEntry } from "../../../src/recordings/manifest.js";
 import type { DownloadSummary } from "../../../src/recordings/types.js";
 import type { EmulatorOptions } from "../../emulator/index.js";
 import { type CliOptions, spawnCli } from "../../helpers/cli.js";
-import { type EmulatorEnv, startEmulatorEnv } from "../../helpers/emulator-env.js";
+import { type EmulatorEnv, type EmulatorEnvOptions, startEmulatorEnv } from "../../helpers/emulator-env.js";
 
 // The built CLI (`npm run build` first) against the in-process emulator; each test has its own XDG_CONFIG_HOME,
 // the file store, and one `login` done up front.
@@ -19,8 +19,11 @@ export interface DownloadEnv extends EmulatorEnv {
   spawnDownload(args?: readonly string[]): ReturnType<typeof spawnCli>;
 }
 
-export async function setupDownload(emulator: EmulatorOptions = {}): Promise<DownloadEnv> {
-  const env = await startEmulatorEnv({ emulator: { calls: 12, ...emulator } });
+export async function setupDownload(
+  emulator: EmulatorOptions = {},
+  options: Omit<EmulatorEnvOptions, "emulator"> = {},
+): Promise<DownloadEnv> {
+  const env = await startEmulatorEnv({ ...options, emulator: { calls: 12, ...emulator } });
   await env.login();
   env.emu.control.resetStats();
   const out = join(env.dir, "out");
