@@ -187,8 +187,9 @@ class GroupBudget {
   /** Requests of someone else that the server's Remaining revealed, booked for one window. */
   private foreign: number[] = [];
   private penaltyUntil = 0;
-  /** Why the current penalty runs (for the log line of a long wait). */
+  /** Why the current penalty runs (for the log line of a long wait), and what the server asked for. */
   private penaltyReason = "";
+  private penaltyRequestedMs: number | undefined;
   /**
    * learning: until a response teaches the budget, and again after a penalty: one request at a time.
    * metered: the budget is known. unmetered: the group's responses carry no X-Rate-Limit-* headers (a server
@@ -387,6 +388,7 @@ class GroupBudget {
     const code = errorCode ?? "429";
     const why = retryAfter === undefined ? "no Retry-After" : `Retry-After ${headers.get("retry-after")}`;
     const capped = penaltyMs < requestedMs ? `, capped at ${Math.round(penaltyMs / 60_000)} min` : "";
+    this.penaltyRequestedMs = penaltyMs < requestedMs ? requestedMs : undefined;
     if (errorCode === "CMN-310") {
       this.penaltyReason = `global rate limit (${code}, ${why}${capped}): every group pauses`;
       this.limiter.startGlobalPenalty(now + penaltyMs);
@@ -437,7 +439,11 @@ class GroupBudget {
             ? "global rate limit (CMN-310): every group pauses"
             : this.penaltyReason || `rate-limit penalty of group ${this.name}`
           : `rate-limit budget of group ${this.name} is spent (${this.limit ?? "?"} requests per ${(this.windowMs ?? 0) / 1000} s)`;
-      announceWait(this.options.log, waitMs, why, { group: this.name });
+      const requested = reason === "penalty" ? this.penaltyRequestedMs : undefined;
+      announceWait(this.options.log, waitMs, why, {
+        group: this.name,
+        ...(requested === undefined ? {} : { requestedWaitMs: requested }),
+      });
     }
   }
 }

@@ -5,6 +5,8 @@ import { createApiClient } from "../../../src/api/client.js";
 import { ApiError, ForeignHostError, NetworkError, RateLimitedError } from "../../../src/api/errors.js";
 import { isTokenHost } from "../../../src/api/hosts.js";
 import { RateLimiter } from "../../../src/api/rate-limiter.js";
+import { createResponse } from "../../../src/api/response.js";
+import type { Transport } from "../../../src/api/transport.js";
 import type { AccessTokenProvider } from "../../../src/api/types.js";
 import { Logger } from "../../../src/log/logger.js";
 
@@ -90,6 +92,10 @@ describe("which hosts get the bearer token", () => {
     [emulator, "http://127.0.0.2:4001/media", false], // another listener, another host
     [emulator, "https://example.com/x", false],
     [emulator, "https://media.ringcentral.com/x", true],
+    [production, "https://media.ringcentral.biz:443/restapi/v1.0/account/1/recording/2/content", true],
+    [production, "https://platform.ringcentral.biz/x", true],
+    [production, "https://ringcentral.biz.evil.example/x", false],
+    [production, "http://media.ringcentral.biz/x", false],
   ])("server %s, target %s → %s", (server, target, allowed) => {
     expect(isTokenHost(new URL(target), server)).toBe(allowed);
   });
@@ -131,6 +137,82 @@ describe("ApiClient", () => {
     expect(foreign.seen).toEqual([]);
   });
 
+  it("follows a redirect to another HTTPS host without Authorization and without access_token, never re-adding them", async () => {
+    const sent: { url: string; authorization: string | undefined }[] = [];
+    const transport: Transport = async (url, { headers }) => {
+      sent.push({ url: url.href, authorization: headers.Authorization });
+      const hop = (location: string) => createResponse({ status: 307, url: url.href, headers: { location } });
+      if (url.hostname === "media.ringcentral.biz" && url.pathname.endsWith("/content"))
+        return hop("https://cdn.example.net/x?access_token=leak&sig=1");
+      if (url.hostname === "cdn.example.net" && url.pathname === "/x")
+        return hop("https://media.ringcentral.biz/back");
+      return createResponse({
+        status: 200,
+        url: url.href,
+        headers: { "content-type": "audio/mpeg" },
+        body: "ok",
+      });
+    };
+    const tokens = fakeTokens("https://platform.ringcentral.biz");
+    const api = createApiClient({
+      tokens: tokens.provider,
+      limiter: new RateLimiter(),
+      log: quiet,
+      transport,
+    });
+    const response = await api.get(
+      "https://media.ringcentral.biz/restapi/v1.0/account/1/recording/2/content",
+    );
+    expect(await response.text()).toBe("ok");
+    expect(sent).toEqual([
+      {
+        url: "https://media.ringcentral.biz/restapi/v1.0/account/1/recording/2/content",
+        authorization: "Bearer token-1",
+      },
+      { url: "https://cdn.example.net/x?sig=1", authorization: undefined },
+      { url: "https://media.ringcentral.biz/back", authorization: undefined },
+    ]);
+  });
+
+  it("refuses a redirect to plain HTTP on a foreign host, and more than 5 hops", async () => {
+    const transport: Transport = async (url) => {
+      const location =
+        url.pathname === "/plain" ? "http://cdn.example.net/x" : `${url.origin}/loop${url.pathname}`;
+      return createResponse({ status: 302, url: url.href, headers: { location } });
+    };
+    const tokens = fakeTokens("https://platform.ringcentral.com");
+    const api = createApiClient({
+      tokens: tokens.provider,
+      limiter: new RateLimiter(),
+      log: quiet,
+      transport,
+    });
+    await expect(api.get("/plain")).rejects.toThrow(/redirect to plain HTTP refused/);
+    await expect(api.get("/hops")).rejects.toThrow(/too many redirects/);
+  });
+
+  it("retries a CMN-304 (duplicate concurrent request) after its Retry-After, without a group penalty", async () => {
+    let calls = 0;
+    const api = await serve((_req, res) => {
+      calls++;
+      if (calls === 1) json(res, 429, { errors: [{ errorCode: "CMN-304" }] }, { "retry-after": "0" });
+      else json(res, 200, { ok: calls });
+    });
+    const { api: client_ } = client(api.origin);
+    await expect(client_.getJson("/restapi/v1.0/account/~/call-log")).resolves.toEqual({ ok: 2 });
+  });
+
+  it("gives a JSON request that stays silent up after its idle timeout (a retryable NetworkError)", async () => {
+    const api = await serve(() => {}); // accepts, never answers
+    const { api: client_ } = client(api.origin);
+    const error = await client_
+      .getJson("/restapi/v1.0/account/~/call-log", { idleTimeoutMs: 200 })
+      .catch((e: unknown) => e);
+    expect(error).toBeInstanceOf(NetworkError);
+    expect((error as Error).message).toMatch(/no data for/);
+    api.server.closeAllConnections();
+  });
+
   it("on 401 asks the auth session to recover and retries with the new token", async () => {
     const api = await serve((req, res) => {
       if (req.headers.authorization === "Bearer token-1") {
@@ -154,8 +236,8 @@ describe("ApiClient", () => {
     const error = await client_.get("/restapi/v1.0/account/~").catch((e: unknown) => e);
     expect(error).toBeInstanceOf(ApiError);
     expect(error).toMatchObject({ status: 401, errorCode: "OAU-213" });
-    expect(tokens.recovered).toHaveLength(2);
-    expect(api.seen).toHaveLength(3);
+    expect(tokens.recovered).toHaveLength(3);
+    expect(api.seen).toHaveLength(4);
   });
 
   it("on 429 waits Retry-After for the whole group, then retries", async () => {

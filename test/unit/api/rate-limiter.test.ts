@@ -1,5 +1,6 @@
 import { describe, expect, it } from "vitest";
 import { RateLimiter, type RateLimitPermit, type RateLimitWait } from "../../../src/api/rate-limiter.js";
+import { Logger } from "../../../src/log/logger.js";
 import { RateLimiter as EmulatorBuckets } from "../../emulator/rate-limit.js";
 import { ManualClock, settle } from "./fake-clock.js";
 
@@ -248,6 +249,59 @@ describe("RateLimiter penalties and groups", () => {
     expect(granted).toHaveLength(0);
     await clock.advance(1_000);
     expect(granted).toHaveLength(1);
+  });
+
+  it("a 429 in a group without X-Rate-Limit-* headers (account or global limit) still pauses it", async () => {
+    const clock = new ManualClock();
+    const limiter = new RateLimiter({ clock });
+    (await limiter.acquire(CONTENT)).settle(200, new Headers()); // unmetered: nothing to pace
+    (await limiter.acquire(CONTENT)).settle(429, new Headers(), "CMN-301");
+    const { granted } = acquireMany(limiter, CONTENT, 2);
+    await clock.advance(59_000);
+    expect(granted).toHaveLength(0);
+    await clock.advance(1_000);
+    expect(granted).toHaveLength(1); // and learns again, one at a time
+  });
+
+  it("CMN-304 (duplicate concurrent request) pauses nothing; CMN-310 (global) pauses every group", async () => {
+    const clock = new ManualClock();
+    const limiter = new RateLimiter({ clock });
+    (await limiter.acquire(CONTENT)).settle(200, new Headers());
+    (await limiter.acquire(CONTENT)).settle(429, new Headers({ "Retry-After": "30" }), "CMN-304");
+    const free = acquireMany(limiter, CONTENT, 2);
+    await settle();
+    expect(free.granted).toHaveLength(2);
+
+    (await limiter.acquire(EXTENSION)).settle(429, new Headers({ "Retry-After": "20" }), "CMN-310");
+    const heavy = acquireMany(limiter, CONTENT, 1);
+    const light = acquireMany(limiter, EXTENSION, 1);
+    await clock.advance(19_000);
+    expect(heavy.granted.length + light.granted.length).toBe(0);
+    await clock.advance(1_100);
+    expect(heavy.granted).toHaveLength(1);
+    expect(light.granted).toHaveLength(1);
+  });
+
+  it("caps a huge Retry-After at 15 min and logs the wait once with its length and reason", async () => {
+    const clock = new ManualClock();
+    const lines: string[] = [];
+    const log = new Logger("normal", { write: (text: string) => lines.push(text) }, "json");
+    const limiter = new RateLimiter({ clock, log });
+    (await limiter.acquire(CALL_LOG)).settle(429, new Headers({ "Retry-After": "100000" }), "CMN-301");
+    const { granted } = acquireMany(limiter, CALL_LOG, 1);
+    await clock.advance(15 * 60_000 - 1);
+    expect(granted).toHaveLength(0);
+    await clock.advance(1);
+    expect(granted).toHaveLength(1);
+    expect(lines).toHaveLength(1);
+    expect(JSON.parse(lines[0] as string)).toMatchObject({
+      level: "info",
+      event: "wait",
+      waitMs: 900_000,
+      requestedWaitMs: 100_000_000,
+      group: "heavy",
+      msg: expect.stringContaining("capped at 15 min"),
+    });
   });
 
   it("keeps groups apart and compares their names case-insensitively", async () => {

@@ -210,4 +210,41 @@ describe("AuthSession with very short token lifetimes", () => {
     await session.getAccessToken();
     expect(endpoint.refreshGrants).toBe(1);
   });
+
+  it("renews at most twice because of 401s in a run; the third rejection ends it (exit 4), nothing stored as ended", async () => {
+    const { session, endpoint, store } = setup();
+    for (let i = 0; i < 2; i++) await session.recover(await session.getAccessToken(), "OAU-213");
+    const error = await session.recover(await session.getAccessToken(), "OAU-213").catch((e: unknown) => e);
+    expect(error).toBeInstanceOf(LoginRequiredError);
+    expect((error as Error).message).toMatch(
+      /^the server keeps rejecting fresh tokens .*; run: rc-recordings login$/,
+    );
+    expect(endpoint.refreshGrants).toBe(2);
+    expect(store.record?.login.state).toBe("active");
+    await expect(session.getAccessToken()).rejects.toBeInstanceOf(LoginRequiredError);
+  });
+
+  it("logs in with the JWT at most once per run", async () => {
+    const { session, endpoint } = setup();
+    endpoint.onRefresh = () => {
+      throw invalidGrant();
+    };
+    await session.recover(await session.getAccessToken(), "OAU-213");
+    expect(session.lastRecovery?.cause).toBe("session-ended");
+    await expect(session.recover(await session.getAccessToken(), "OAU-213")).rejects.toBeInstanceOf(
+      LoginRequiredError,
+    );
+    expect(endpoint.jwtGrants).toBe(1);
+    expect(session.lastRecovery?.cause).toBe("login-gone");
+  });
+
+  it("names the cause of a 401 in one info line: rotated elsewhere, or only the access token", async () => {
+    const { session, store, clock, tokens, lines } = setup();
+    store.record = activeRecord(pair(clock.now()));
+    await session.recover(tokens.accessToken, "OAU-213");
+    expect(session.lastRecovery).toMatchObject({ cause: "rotated-elsewhere", errorCode: "OAU-213" });
+    await session.recover(await session.getAccessToken(), "OAU-129");
+    expect(session.lastRecovery).toMatchObject({ cause: "access-token-rejected", errorCode: "OAU-129" });
+    expect(lines.filter((line) => line.startsWith("access token rejected"))).toHaveLength(2);
+  });
 });

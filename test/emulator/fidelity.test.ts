@@ -1,0 +1,145 @@
+import { get as httpsGet } from "node:https";
+import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { CALL_LOG, errorOf, get, login } from "./harness.js";
+import { type Emulator, start } from "./index.js";
+
+// Corners a spec-validating proxy found outside the CLI's path (issue 9, item 9), and the TLS mode.
+
+interface Record_ {
+  id: string;
+  uri: string;
+  type: string;
+  internalType: string;
+  sessionId: string;
+  telephonySessionId: string;
+  shortRecording?: boolean;
+  from: { phoneNumber?: string };
+  to: { phoneNumber?: string };
+  extension: { uri: string };
+  recording?: { uri: string };
+}
+
+const INTERNAL_TYPES = [
+  "Local",
+  "LongDistance",
+  "International",
+  "Sip",
+  "RingMe",
+  "RingOut",
+  "Usual",
+  "TollFreeNumber",
+  "VerificationNumber",
+  "Vma",
+  "LocalNumber",
+  "ImsOutgoing",
+  "ImsIncoming",
+  "Unknown",
+];
+
+let emu: Emulator;
+let token: string;
+let records: Record_[];
+
+beforeAll(async () => {
+  emu = await start({ calls: 40, rateLimits: false });
+  token = (await login(emu)).access_token;
+  const page = (await (await get(emu, `${CALL_LOG}?perPage=100`, token)).json()) as { records: Record_[] };
+  records = page.records;
+});
+afterAll(async () => {
+  await emu.stop();
+});
+
+describe("emulator fidelity", () => {
+  it("Fax records carry an internalType the spec allows, and shortRecording is omitted when false", () => {
+    expect(records.some((r) => r.type === "Fax")).toBe(true);
+    for (const record of records) {
+      expect(INTERNAL_TYPES).toContain(record.internalType);
+      expect(record).not.toHaveProperty("shortRecording");
+    }
+  });
+
+  it("every uri it hands out resolves (call-log/{id}, extension, recording)", async () => {
+    const sample = records.filter((r) => r.recording).slice(0, 3);
+    for (const record of sample) {
+      for (const uri of [record.uri, record.extension.uri, record.recording?.uri as string]) {
+        const res = await get(emu, uri, token);
+        expect(res.status, uri).toBe(200);
+        await res.arrayBuffer();
+      }
+      const one = (await (await get(emu, record.uri, token)).json()) as Record_;
+      expect(one.id).toBe(record.id);
+    }
+    const unknown = await get(emu, "/restapi/v1.0/account/~/call-log/NOPEx999", token);
+    expect(unknown.status).toBe(404);
+    expect((await errorOf(unknown)).errors[0]?.errorCode).toBe("CMN-102");
+  });
+
+  it("invented error codes never reuse a published code that means something else", async () => {
+    const unknownRoute = await get(emu, "/restapi/v1.0/nothing-here", token);
+    expect((await errorOf(unknownRoute)).errors[0]?.errorCode).toBe("EMU-404");
+    const otherExtension = await get(emu, "/restapi/v1.0/account/~/extension/12345", token);
+    expect((await errorOf(otherExtension)).errors[0]?.errorCode).toBe("CMN-102");
+    const wrongMethod = await fetch(`${emu.server}/restapi/v1.0/account/~`, { method: "DELETE" });
+    expect((await errorOf(wrongMethod)).errors[0]?.errorCode).toBe("EMU-405");
+  });
+
+  it("applies the call-log filters phoneNumber, sessionId, telephonySessionId and extensionNumber", async () => {
+    const target = records.find(
+      (r) => r.from.phoneNumber?.startsWith("+") || r.to.phoneNumber?.startsWith("+"),
+    );
+    const phone = (target?.from.phoneNumber ?? target?.to.phoneNumber ?? "").slice(1);
+    const query = async (params: string) =>
+      ((await (await get(emu, `${CALL_LOG}?perPage=100&${params}`, token)).json()) as { records: Record_[] })
+        .records;
+    const byPhone = await query(`phoneNumber=${phone}`);
+    expect(byPhone.length).toBeGreaterThan(0);
+    expect(byPhone.length).toBeLessThan(records.length);
+    for (const r of byPhone) expect([r.from.phoneNumber, r.to.phoneNumber]).toContain(`+${phone}`);
+    const one = records[5] as Record_;
+    expect((await query(`sessionId=${one.sessionId}`)).map((r) => r.sessionId)).toEqual(
+      expect.arrayContaining([one.sessionId]),
+    );
+    for (const r of await query(`telephonySessionId=${one.telephonySessionId}`))
+      expect(r.telephonySessionId).toBe(one.telephonySessionId);
+    expect(await query("extensionNumber=999")).toEqual([]);
+    expect((await query("extensionNumber=101")).length).toBe(records.length);
+    const both = await get(emu, `${CALL_LOG}?extensionNumber=101&sessionId=${one.sessionId}`, token);
+    expect((await errorOf(both)).errors[0]?.errorCode).toBe("CLG-110");
+  });
+});
+
+describe("emulator over TLS with advertised host names", () => {
+  it("serves HTTPS under the names it advertises, signed by its throw-away CA", async () => {
+    const tls = await start({ tls: true, apiHostName: "platform.ringcentral.biz", rateLimits: false });
+    try {
+      expect(tls.server).toMatch(/^https:\/\/platform\.ringcentral\.biz:\d+$/);
+      const port = new URL(tls.server).port;
+      const status = await new Promise<number>((resolve, reject) => {
+        httpsGet(
+          {
+            host: "127.0.0.1",
+            port,
+            path: "/restapi/v1.0/account/~",
+            servername: "platform.ringcentral.biz",
+            ca: tls.ca,
+          },
+          (res) => {
+            res.resume();
+            resolve(res.statusCode ?? 0);
+          },
+        ).on("error", reject);
+      });
+      expect(status).toBe(401); // reached over verified TLS; no token given
+      // Without the CA the certificate is not trusted: checks are on.
+      const refused = await new Promise<string>((resolve) => {
+        httpsGet({ host: "127.0.0.1", port, path: "/", servername: "platform.ringcentral.biz" }, () =>
+          resolve("accepted"),
+        ).on("error", (error: NodeJS.ErrnoException) => resolve(error.code ?? "error"));
+      });
+      expect(refused).toMatch(/CERT|SIGNATURE|ISSUER/);
+    } finally {
+      await tls.stop();
+    }
+  });
+});
