@@ -4,7 +4,7 @@ import type { StoreKind } from "./auth/store/types.js";
 import type { CommandContext, Factory, GlobalOptions } from "./context.js";
 import { ExitCode, exitCodeOf, InterruptedError } from "./errors.js";
 import { defaultFactory } from "./factory.js";
-import { LOG_FORMATS, Logger, requestedLogFormat } from "./log/logger.js";
+import { LOG_FORMATS, type LogFormat, Logger, requestedLogFormat } from "./log/logger.js";
 import { redact } from "./log/redact.js";
 
 // Only commander and our own small modules load at start-up; each command (and with it the SDK, the keychain
@@ -105,7 +105,7 @@ function buildProgram(
   return program;
 }
 
-function globalsOf(cmd: Command): GlobalOptions {
+function globalsOf(cmd: Command, logFormat: LogFormat): GlobalOptions {
   const all = cmd.optsWithGlobals() as Record<string, unknown>;
   return {
     profile: String(all.profile ?? "default"),
@@ -113,7 +113,7 @@ function globalsOf(cmd: Command): GlobalOptions {
     json: Boolean(all.json),
     verbose: Boolean(all.verbose),
     quiet: Boolean(all.quiet),
-    logFormat: all.logFormat === "json" ? "json" : "text",
+    logFormat,
   };
 }
 
@@ -133,11 +133,13 @@ export interface CliIo {
 /** Run one command line and return its exit code: the one place that turns a thrown error into a line on
  * stderr and an exit code. */
 export async function runCli(argv: readonly string[], io: CliIo): Promise<ExitCode> {
-  // Known before commander parses anything, so that its usage errors are lines of the chosen format too.
-  let log = new Logger("normal", io.stderr, requestedLogFormat(argv, io.env));
+  // Known before commander parses anything, so that its usage errors are lines of the chosen format too (the
+  // option itself is declared for --help and for commander's check of the value).
+  const logFormat = requestedLogFormat(argv, io.env);
+  let log = new Logger("normal", io.stderr, logFormat);
   const program = buildProgram(
     async (load, options, cmd) => {
-      const globals = globalsOf(cmd);
+      const globals = globalsOf(cmd, logFormat);
       if (globals.quiet && globals.verbose) {
         throw new CommanderError(
           ExitCode.usage,
@@ -148,7 +150,7 @@ export async function runCli(argv: readonly string[], io: CliIo): Promise<ExitCo
       log = new Logger(
         globals.quiet ? "quiet" : globals.verbose ? "verbose" : "normal",
         io.stderr,
-        globals.logFormat,
+        logFormat,
       );
       const base: Omit<CommandContext, "factory"> = {
         options: globals,

@@ -68,4 +68,29 @@ describe("the CLI's exit codes and output streams", () => {
     expect(verbose.stderr).toContain("debug: OperationError: verification failed: Error: boom");
     expect(verbose.stderr.some((l) => /^\s+at /.test(l))).toBe(true);
   });
+
+  it("--log-format json: every stderr line is one JSON object, usage errors and the verbose stack included", async () => {
+    const usage = await run(["--log-format", "json", "download", "--concurrency", "0"]);
+    expect(usage.code).toBe(ExitCode.usage);
+    expect(usage.stderr).toHaveLength(1);
+    expect(JSON.parse(usage.stderr[0] as string)).toMatchObject({
+      level: "error",
+      msg: expect.stringMatching(/--concurrency.*at least 1/),
+    });
+    const missing = await run(["token", "status"], {}, { env: { RC_RECORDINGS_LOG_FORMAT: "json" } });
+    expect(missing.code).toBe(ExitCode.loginRequired);
+    expect(missing.stderr.map((line) => JSON.parse(line))).toEqual([
+      {
+        time: expect.any(String),
+        level: "error",
+        msg: 'profile "default" is not logged in; run: rc-recordings login',
+      },
+    ]);
+  });
+
+  it("rejects an unknown --log-format with exit 2", async () => {
+    const r = await run(["--log-format", "xml", "token", "status"]);
+    expect(r.code).toBe(ExitCode.usage);
+    expect(r.stderr[0]).toMatch(/--log-format.*xml/);
+  });
 });

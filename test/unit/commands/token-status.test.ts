@@ -13,6 +13,8 @@ afterAll(() => emu.stop());
 
 const JSON_FIELDS = [
   "accessTokenExpiresAt",
+  "cause",
+  "hint",
   "loggedIn",
   "ownerId",
   "profile",
@@ -38,6 +40,8 @@ describe("token status", () => {
       loggedIn: true,
       ownerId: "101",
       verified: null,
+      cause: null,
+      hint: null,
       accessTokenExpiresAt: new Date(tokens.accessTokenExpiresAt).toISOString(),
     });
     expect(r.asked).toEqual(["auth:default"]);
@@ -78,6 +82,6 @@ describe("token status", () => {
     expect(r.code).toBe(ExitCode.loginRequired);
     expect(JSON.parse(r.stdout)).toMatchObject({ verified: false, loggedIn: false });
     expect(endpoint.refreshGrants).toBeGreaterThan(0);
-    expect(r.stderr.at(-1)).toMatch(/keeps rejecting freshly renewed tokens.*run: rc-recordings login$/);
+    expect(r.stderr.at(-1)).toMatch(/keeps rejecting fresh tokens.*run: rc-recordings login$/);
   });
 });
