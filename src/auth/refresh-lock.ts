@@ -27,8 +27,9 @@ export interface RefreshLockOptions {
   pollMs: number;
 }
 
-// A refresh takes well under a second, but a holder may sit out an Auth-group 429 (Retry-After up to 60 s), so
-// contenders wait long; a crashed holder stops renewing its lock's mtime and loses it after `staleMs`.
+// A refresh takes well under a second; a holder never sits out a token-endpoint 429 under the lock (it releases
+// it for the wait, token-lock.ts), but a silent endpoint may hold it for 3 × 15 s plus backoff. Contenders wait
+// long anyway; a crashed holder stops renewing its lock's mtime and loses it after `staleMs`.
 const DEFAULT_OPTIONS: RefreshLockOptions = { staleMs: 20_000, maxWaitMs: 180_000, pollMs: 50 };
 
 /**

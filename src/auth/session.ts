@@ -64,6 +64,8 @@ export class AuthSession implements AccessTokenProvider {
   private jwtLoggedIn = false;
   /** Why the last 401 happened, as far as its recovery could tell (`token status --verify`). */
   private diagnosis: RecoveryDiagnosis | undefined;
+  /** Whether the current recovery sent a grant (a failure after one means both were rejected). */
+  private attempted = { refresh: false };
 
   constructor(
     private readonly deps: SessionDeps,
@@ -131,9 +133,6 @@ export class AuthSession implements AccessTokenProvider {
       this.attempted = { refresh: false };
     }
   }
-
-  /** What the current recovery tried (for the diagnosis of a failure). */
-  private attempted = { refresh: false };
 
   /** One info line (json: `cause`, `hint`) naming the likely cause of the 401 that started a recovery. */
   private explain(rejected: Rejection, cause: RecoveryCause): void {
