@@ -100,32 +100,50 @@ export class SdkTokenEndpoint implements TokenEndpoint {
   private async sdkFor(app: AppCredentials, signal: AbortSignal | undefined): Promise<SDK> {
     const { SDK } = await import("@ringcentral/sdk");
     const timeoutMs = this.retry.timeoutMs;
-    const sdk = new SDK({
-      server: app.server,
-      clientId: app.clientId,
-      clientSecret: app.clientSecret,
-      appName: "rc-recordings",
-      appVersion: version,
-      cachePrefix: `rc-recordings-${randomUUID()}-`,
-      localStorage: new MemoryStorage() as unknown as ExternalsOptions["localStorage"],
-      clearCacheOnRefreshError: false,
-      refreshDelayMs: 0,
-      handleRateLimit: false,
-      enableDiscovery: false,
-      // Node's own fetch rather than the SDK's bundled node-fetch v2: one HTTP stack in the process. Never
-      // following redirects: a redirected login would re-POST the JWT (a refresh the refresh token) to whatever
-      // host the Location names. A bounded wait: a silent endpoint must not hold the profile's lock for minutes.
-      fetch: (input, init) => fetchBounded(input, init, timeoutMs, signal),
-      Request: globalThis.Request,
-      Response: globalThis.Response,
-      Headers: globalThis.Headers,
-    });
+    const sdk = this.quietly(
+      () =>
+        new SDK({
+          server: app.server,
+          clientId: app.clientId,
+          clientSecret: app.clientSecret,
+          appName: "rc-recordings",
+          appVersion: version,
+          cachePrefix: `rc-recordings-${randomUUID()}-`,
+          localStorage: new MemoryStorage() as unknown as ExternalsOptions["localStorage"],
+          clearCacheOnRefreshError: false,
+          refreshDelayMs: 0,
+          handleRateLimit: false,
+          enableDiscovery: false,
+          // Node's own fetch rather than the SDK's bundled node-fetch v2: one HTTP stack in the process. Never
+          // following redirects: a redirected login would re-POST the JWT (a refresh the refresh token) to whatever
+          // host the Location names. A bounded wait: a silent endpoint must not hold the profile's lock for minutes.
+          fetch: (input, init) => fetchBounded(input, init, timeoutMs, signal),
+          Request: globalThis.Request,
+          Response: globalThis.Response,
+          Headers: globalThis.Headers,
+        }),
+    );
     const platform = sdk.platform();
     const send = platform.send.bind(platform);
     // `retry: true` tells the SDK "already retried": it never re-sends on 401 (no cancelAccessToken, no -1 TTL)
     // nor on 429; we handle both ourselves.
     platform.send = (options = {}) => send({ ...options, retry: true });
     return sdk;
+  }
+
+  /**
+   * The SDK's constructor `console.warn`s for the sandbox server ("Sandbox support is deprecated") on every
+   * instance — raw stderr text that would break `--log-format json` and repeat per token request. Its words go
+   * to our log as a debug line instead. (Synchronous: nothing else runs while console.warn is swapped.)
+   */
+  private quietly<T>(build: () => T): T {
+    const warn = console.warn;
+    console.warn = (...args: unknown[]) => this.log.debug(`@ringcentral/sdk: ${args.map(String).join(" ")}`);
+    try {
+      return build();
+    } finally {
+      console.warn = warn;
+    }
   }
 
   private async pairFrom(response: Response): Promise<TokenPair> {

@@ -1,6 +1,6 @@
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from "node:http";
 import type { AddressInfo } from "node:net";
-import { afterEach, beforeEach, describe, expect, it } from "vitest";
+import { afterEach, beforeEach, describe, expect, it, vi } from "vitest";
 import { TokenEndpointRateLimitedError } from "../../../src/auth/errors.js";
 import type { ProfileLock } from "../../../src/auth/refresh-lock.js";
 import { requestedAccessTtl, SdkTokenEndpoint } from "../../../src/auth/token-endpoint.js";
@@ -207,6 +207,18 @@ describe("SdkTokenEndpoint", () => {
     expect(error).toBeInstanceOf(OperationError);
     expect((error as Error).message).toMatch(/no answer within/);
     expect(Date.now() - started).toBeLessThan(3_000);
+  });
+
+  it("routes the SDK's sandbox deprecation console.warn to a debug line (stderr stays one format)", async () => {
+    const warn = vi.spyOn(console, "warn");
+    const logged = memoryLogger();
+    const sandbox = { ...APP, server: "https://platform.devtest.ringcentral.com" };
+    await new SdkTokenEndpoint(logged.log, { ...FAST, attempts: 1, timeoutMs: 300 })
+      .jwtGrant(sandbox)
+      .catch(() => undefined); // no network here: only the construction matters
+    expect(warn).not.toHaveBeenCalled();
+    expect(logged.lines.some((line) => line.includes("Sandbox support is deprecated"))).toBe(true);
+    warn.mockRestore();
   });
 
   it("asks a refresh for an access lifetime within 600-3600 s whatever was granted", () => {
