@@ -45,6 +45,8 @@ export interface EmulatorControl {
   sessionAlive(accessToken: string): boolean;
   /** 401 errorCode an access token would get right now, or "ok". */
   tokenStatus(accessToken: string): string;
+  /** Every access and refresh token issued so far (to prove a client never prints one). */
+  issuedTokens(): string[];
   /** Zero the stats counters. */
   resetStats(): void;
 }
@@ -86,6 +88,7 @@ export function createControl(state: EmulatorState): EmulatorControl {
       const check = state.sessions.checkAccess(token, Date.now(), false);
       return check.ok ? "ok" : check.errorCode;
     },
+    issuedTokens: () => state.sessions.issuedTokens(),
     resetStats: () => state.stats.reset(),
   };
 }
@@ -132,6 +135,7 @@ export async function handleControl(
     recordings: () => control.recordings(),
     sessionAlive: () => control.sessionAlive(str("accessToken")),
     tokenStatus: () => control.tokenStatus(str("accessToken")),
+    issuedTokens: () => control.issuedTokens(),
     resetStats: () => control.resetStats(),
   };
   if (action === "recordingContent") {

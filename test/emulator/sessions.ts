@@ -73,6 +73,11 @@ export class SessionStore {
 
   constructor(private readonly policy: TokenPolicy) {}
 
+  /** Every access and refresh token ever issued (tests: prove none of them is ever printed). */
+  issuedTokens(): string[] {
+    return [...this.accessTokens.keys(), ...this.refreshTokens.keys()];
+  }
+
   get liveCount(): number {
     return this.sessions.filter((s) => !s.dead).length;
   }
