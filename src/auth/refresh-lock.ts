@@ -2,6 +2,7 @@ import { dirname } from "node:path";
 import lockfile from "proper-lockfile";
 import { OperationError } from "../errors.js";
 import { sleep } from "../retry.js";
+import { LOGGED_WAIT_MS } from "../waits.js";
 import { ensurePrivateDir } from "./store/atomic-file.js";
 
 /** Proof that the holder still owns the lock, checked right before every step that cannot be undone. */
@@ -25,6 +26,12 @@ export interface RefreshLockOptions {
   maxWaitMs: number;
   /** Poll interval while another process holds the lock. */
   pollMs: number;
+  /**
+   * Called once when the wait for a live holder passes `longWaitMs` (default LOGGED_WAIT_MS, 30 s): no wait is
+   * silent (waits.ts). `maxWaitMs` is how long this wait may last at most.
+   */
+  onLongWait?: ((maxWaitMs: number) => void) | undefined;
+  longWaitMs?: number | undefined;
 }
 
 // A refresh takes well under a second; a holder never sits out a token-endpoint 429 under the lock (it releases
@@ -94,7 +101,9 @@ export class RefreshLock implements ProfileLock {
     signal?: AbortSignal,
   ): Promise<() => Promise<void>> {
     await ensurePrivateDir(dirname(this.target));
-    const deadline = Date.now() + this.options.maxWaitMs;
+    const started = Date.now();
+    const deadline = started + this.options.maxWaitMs;
+    let announced = false;
     for (;;) {
       try {
         return await lockfile.lock(this.target, {
@@ -111,6 +120,10 @@ export class RefreshLock implements ProfileLock {
             `cannot take the token lock ${this.target}.lock: ${(error as Error).message}`,
           );
         }
+      }
+      if (!announced && Date.now() - started > (this.options.longWaitMs ?? LOGGED_WAIT_MS)) {
+        announced = true;
+        this.options.onLongWait?.(this.options.maxWaitMs);
       }
       if (Date.now() >= deadline) {
         throw new OperationError(

@@ -1,5 +1,6 @@
 import type { Logger } from "../log/logger.js";
 import { configDir } from "../paths.js";
+import { describeWait } from "../waits.js";
 import { type ProfileLock, RefreshLock } from "./refresh-lock.js";
 import { OsKeyVault } from "./store/keychain.js";
 import { checkProfileName, locateStore, lockTarget, type StoreLocation } from "./store/select.js";
@@ -34,7 +35,13 @@ export function authServices(settings: AuthSettings): AuthServices {
     profile,
     requestedStore: settings.store,
     location,
-    lock: new RefreshLock(lockTarget(location, profile)),
+    lock: new RefreshLock(lockTarget(location, profile), {
+      onLongWait: (maxWaitMs) =>
+        settings.log.info(
+          `waiting for the token lock: another rc-recordings process of profile "${profile}" has held it for 30 s (waiting up to ${describeWait(maxWaitMs)})`,
+          { event: "wait", waitMs: maxWaitMs, reason: "token lock held by another process" },
+        ),
+    }),
     endpoint: new SdkTokenEndpoint(settings.log),
     async locate() {
       const store = await locateStore(profile, location);

@@ -32,6 +32,25 @@ describe("RefreshLock", () => {
     expect(events[2]?.split(" ")[0]).toBe(events[3]?.split(" ")[0]);
   });
 
+  it("says once when the wait for a live holder grows long (no silent wait)", async () => {
+    const target = join(dir.path, "default");
+    const announced: number[] = [];
+    let release!: () => void;
+    const holder = new RefreshLock(target).withLock(() => new Promise<void>((r) => (release = r)));
+    await delay(20);
+    const waiter = new RefreshLock(target, {
+      pollMs: 5,
+      maxWaitMs: 5_000,
+      longWaitMs: 60,
+      onLongWait: (max) => announced.push(max),
+    }).withLock(async () => "got it");
+    await delay(200);
+    release();
+    await holder;
+    expect(await waiter).toBe("got it");
+    expect(announced).toEqual([5_000]);
+  });
+
   it("releases the lock when the work throws", async () => {
     const target = join(dir.path, "default");
     const lock = new RefreshLock(target, { pollMs: 5, maxWaitMs: 500 });
