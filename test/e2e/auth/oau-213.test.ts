@@ -56,6 +56,13 @@ describe("the cause of an OAU-213 is named", () => {
       hint: expect.any(String),
     });
     expect(env.emu.stats.refreshes).toBe(1);
+    // The human form says it too.
+    env.emu.control.killAccessTokens();
+    const human = await env.run(["token", "status", "--verify"]);
+    expect(human.code).toBe(0);
+    expect(human.stdout).toMatch(/^last 401: +access token rejected \(OAU-213\): only the access token/m);
+    expect(human.stdout).toMatch(/^hint: +\S/m);
+    expect(human.stderr).toContain("only the access token was rejected (the refresh worked)");
   });
 
   it("eviction by a sixth login of the same user and app: the session had ended", async () => {
