@@ -1,7 +1,7 @@
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from "node:http";
 import type { AddressInfo } from "node:net";
 import { afterEach, describe, expect, it } from "vitest";
-import { createApiClient } from "../../../src/api/client.js";
+import { createApiClient, JSON_IDLE_TIMEOUT_MS } from "../../../src/api/client.js";
 import { ApiError, ForeignHostError, NetworkError, RateLimitedError } from "../../../src/api/errors.js";
 import { isTokenHost } from "../../../src/api/hosts.js";
 import { RateLimiter } from "../../../src/api/rate-limiter.js";
@@ -200,6 +200,30 @@ describe("ApiClient", () => {
     });
     const { api: client_ } = client(api.origin);
     await expect(client_.getJson("/restapi/v1.0/account/~/call-log")).resolves.toEqual({ ok: 2 });
+  });
+
+  it("bounds JSON requests (call log, extension info) by a 20 s idle timeout; media keeps the transport's", async () => {
+    const seen: (number | undefined)[] = [];
+    const transport: Transport = async (url, { idleTimeoutMs }) => {
+      seen.push(idleTimeoutMs);
+      return createResponse({
+        status: 200,
+        url: url.href,
+        headers: { "content-type": "application/json" },
+        body: "{}",
+      });
+    };
+    const tokens = fakeTokens("https://platform.ringcentral.com");
+    const api = createApiClient({
+      tokens: tokens.provider,
+      limiter: new RateLimiter(),
+      log: quiet,
+      transport,
+    });
+    await api.getJson("/restapi/v1.0/account/~/extension/~");
+    await api.getJsonWith("/restapi/v1.0/account/~/call-log", undefined, (r) => r.text());
+    (await api.get("https://media.ringcentral.com/restapi/v1.0/account/1/recording/2/content")).discard();
+    expect(seen).toEqual([JSON_IDLE_TIMEOUT_MS, JSON_IDLE_TIMEOUT_MS, undefined]);
   });
 
   it("gives a JSON request that stays silent up after its idle timeout (a retryable NetworkError)", async () => {
