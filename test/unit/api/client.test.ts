@@ -63,13 +63,14 @@ function fakeTokens(server: string) {
 
 const quiet = new Logger("quiet", { write: () => true });
 
-function client(server: string, fetchImpl?: typeof fetch) {
+/** A client over the fake token provider; `transport` replaces the network (a script of responses). */
+function client(server: string, transport?: Transport) {
   const tokens = fakeTokens(server);
   const api = createApiClient({
     tokens: tokens.provider,
     limiter: new RateLimiter(),
     log: quiet,
-    ...(fetchImpl ? { fetch: fetchImpl } : {}),
+    ...(transport ? { transport } : {}),
   });
   return { api, tokens: tokens.state };
 }
@@ -153,13 +154,7 @@ describe("ApiClient", () => {
         body: "ok",
       });
     };
-    const tokens = fakeTokens("https://platform.ringcentral.biz");
-    const api = createApiClient({
-      tokens: tokens.provider,
-      limiter: new RateLimiter(),
-      log: quiet,
-      transport,
-    });
+    const { api } = client("https://platform.ringcentral.biz", transport);
     const response = await api.get(
       "https://media.ringcentral.biz/restapi/v1.0/account/1/recording/2/content",
     );
@@ -180,13 +175,7 @@ describe("ApiClient", () => {
         url.pathname === "/plain" ? "http://cdn.example.net/x" : `${url.origin}/loop${url.pathname}`;
       return createResponse({ status: 302, url: url.href, headers: { location } });
     };
-    const tokens = fakeTokens("https://platform.ringcentral.com");
-    const api = createApiClient({
-      tokens: tokens.provider,
-      limiter: new RateLimiter(),
-      log: quiet,
-      transport,
-    });
+    const { api } = client("https://platform.ringcentral.com", transport);
     await expect(api.get("/plain")).rejects.toThrow(/redirect to plain HTTP refused/);
     await expect(api.get("/hops")).rejects.toThrow(/too many redirects/);
   });
@@ -213,13 +202,7 @@ describe("ApiClient", () => {
         body: "{}",
       });
     };
-    const tokens = fakeTokens("https://platform.ringcentral.com");
-    const api = createApiClient({
-      tokens: tokens.provider,
-      limiter: new RateLimiter(),
-      log: quiet,
-      transport,
-    });
+    const { api } = client("https://platform.ringcentral.com", transport);
     await api.getJson("/restapi/v1.0/account/~/extension/~");
     await api.getJsonWith("/restapi/v1.0/account/~/call-log", undefined, (r) => r.text());
     (await api.get("https://media.ringcentral.com/restapi/v1.0/account/1/recording/2/content")).discard();
