@@ -55,6 +55,18 @@ describe("limits, loops and waits in the field", () => {
     await expectAllSaved(e);
   });
 
+  it("CMN-304 (duplicate concurrent request) and CMN-310 (global limit) are waited out and the run completes", async () => {
+    e = await setupDownload({ calls: 6 });
+    for (const errorCode of ["CMN-304", "CMN-310"]) {
+      e.emu.control.setFaults({ rateLimited: { firstRequests: 1, scope: "all", errorCode, retryAfter: 1 } });
+      const result = await e.download(["--json", "--from", "2d"]);
+      expect(result.code, `${errorCode}: ${result.stderr}`).toBe(0);
+      expect(e.emu.stats.faultsInjected.rateLimited).toBeGreaterThanOrEqual(1);
+      e.emu.stats.reset();
+    }
+    await expectAllSaved(e);
+  });
+
   it("Retry-After: 100000 is one logged wait, capped at 15 min, never a silent 28-hour sleep", async () => {
     e = await setupDownload({ calls: 4 });
     e.emu.control.setFaults({ rateLimited: { scope: "api", retryAfter: 100_000 } });
