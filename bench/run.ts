@@ -16,6 +16,7 @@ import { rateLimited } from "./scenarios/rate-limited.js";
 import { startup } from "./scenarios/startup.js";
 import { tokens } from "./scenarios/tokens.js";
 import { unlimited } from "./scenarios/unlimited.js";
+import { verify } from "./scenarios/verify.js";
 
 const SCENARIOS: Record<string, (ctx: BenchContext) => Promise<ScenarioResult>> = {
   "rate-limited": rateLimited,
@@ -23,6 +24,7 @@ const SCENARIOS: Record<string, (ctx: BenchContext) => Promise<ScenarioResult>> 
   memory,
   tokens,
   startup,
+  verify,
 };
 
 const { values } = parseArgs({

@@ -20,6 +20,12 @@ function positiveInt(value: string): number {
   return n;
 }
 
+/** A repeatable `--extension N`: short extension numbers are digits. */
+function extensionNumber(value: string, previous: string[] | undefined): string[] {
+  if (!/^\d{1,10}$/.test(value)) throw new InvalidArgumentError("must be an extension number (digits)");
+  return [...(previous ?? []), value];
+}
+
 function buildProgram(
   run: <O>(load: () => Promise<Runner<O>>, options: O, cmd: Command) => Promise<void>,
   io: Pick<CliIo, "stdout" | "stderr">,
@@ -82,10 +88,21 @@ function buildProgram(
       new Option("--type <type>", "recording type").choices(["Automatic", "OnDemand", "All"]).default("All"),
     )
     .option("-c, --concurrency <n>", "parallel transfers", positiveInt, 4)
+    .option(
+      "--extension <number>",
+      "only this extension's recordings (repeatable; account-wide call log)",
+      extensionNumber,
+    )
     .option("--template <template>", "file name template (see README)")
     .option("--metadata", "write a <file>.json sidecar with the call-log record", false)
     .option("--dry-run", "list what would be downloaded; download nothing", false)
     .action((opts, cmd) => run(async () => (await import("./commands/download.js")).runDownload, opts, cmd));
+
+  program
+    .command("verify")
+    .description("prove the archive is intact: re-hash every recording the manifest lists (read-only)")
+    .option("-o, --out <dir>", "the archive folder", "./recordings")
+    .action((opts, cmd) => run(async () => (await import("./commands/verify.js")).runVerify, opts, cmd));
 
   const token = program.command("token").description("inspect or end the stored login");
   token

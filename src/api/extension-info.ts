@@ -8,6 +8,7 @@ export const OWN_EXTENSION_PATH = "/restapi/v1.0/account/~/extension/~";
 export interface OwnExtension {
   id: string;
   extensionNumber?: string;
+  name?: string;
 }
 
 /**
@@ -17,12 +18,14 @@ export interface OwnExtension {
  */
 export async function readOwnExtension(api: ApiClient, signal?: AbortSignal): Promise<OwnExtension> {
   try {
-    const body = await api.getJson<{ id?: unknown; extensionNumber?: unknown }>(OWN_EXTENSION_PATH, {
-      ...(signal ? { signal } : {}),
-    });
+    const body = await api.getJson<{ id?: unknown; extensionNumber?: unknown; name?: unknown }>(
+      OWN_EXTENSION_PATH,
+      { ...(signal ? { signal } : {}) },
+    );
     return {
       id: String(body.id ?? ""),
       ...(typeof body.extensionNumber === "string" ? { extensionNumber: body.extensionNumber } : {}),
+      ...(typeof body.name === "string" ? { name: body.name } : {}),
     };
   } catch (error) {
     if (error instanceof ApiError && error.status === 401) {

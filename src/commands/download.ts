@@ -16,6 +16,8 @@ export interface DownloadFlags {
   template?: string;
   metadata: boolean;
   dryRun: boolean;
+  /** `--extension N`, repeatable: only these extension numbers' recordings (account scope). */
+  extension?: string[];
 }
 
 /**
@@ -29,14 +31,21 @@ export async function runDownload(ctx: CommandContext, flags: DownloadFlags): Pr
   if (from && from.getTime() >= to.getTime()) {
     throw new UsageError(`--from ${from.toISOString()} is not before --to ${to.toISOString()}`);
   }
+  const extensionNumbers = extensionFilter(flags);
   const { compileTemplate } = await import("../recordings/naming.js");
   const template = compileTemplate(flags.template);
   const destination = await ctx.factory.destination(flags.out);
 
-  const [{ listRecordings }, { runDownload: run }, { RunStats }] = await Promise.all([
+  const [
+    { listRecordings, listExtensionRecordings },
+    { runDownload: run },
+    { RunStats },
+    { openExtensionDirectory },
+  ] = await Promise.all([
     import("../recordings/call-log.js"),
     import("../recordings/downloader.js"),
     import("../recordings/stats.js"),
+    import("../recordings/extensions.js"),
   ]);
   const { createReporter } = await import("../ui/reporter.js");
   const stats = new RunStats();
@@ -54,16 +63,33 @@ export async function runDownload(ctx: CommandContext, flags: DownloadFlags): Pr
     flags.dryRun && ctx.options.json ? new PlannedJsonWriter((text) => ctx.write(text)) : undefined;
 
   const outcome = await run(
-    { destination, from, to, concurrency: flags.concurrency, metadata: flags.metadata, dryRun: flags.dryRun },
+    {
+      destination,
+      from,
+      to,
+      concurrency: flags.concurrency,
+      metadata: flags.metadata,
+      dryRun: flags.dryRun,
+      ...(extensionNumbers && { extensionNumbers }),
+    },
     {
       api,
-      list: (range, client) =>
-        listRecordings(
-          client,
-          { scope: flags.scope, from: range.from, to: range.to, type: flags.type, raw: flags.metadata },
-          ctx.log,
-        ),
+      list: (range, client) => {
+        const listing = { from: range.from, to: range.to, type: flags.type, raw: flags.metadata };
+        return extensionNumbers
+          ? listExtensionRecordings(client, listing, extensionNumbers, ctx.log)
+          : listRecordings(client, { ...listing, scope: flags.scope }, ctx.log);
+      },
       template,
+      // An extension-scope run lists only its own calls: its own extension info names them all.
+      extensions: (client, cache) =>
+        openExtensionDirectory({
+          api: client,
+          source: flags.scope === "extension" ? "own" : "account",
+          state: cache.state,
+          writable: cache.writable,
+          log: ctx.log,
+        }),
       progress: reporter,
       stats,
       // A dry run prints each planned path as soon as it is known (a line, or an item of the JSON document).
@@ -91,6 +117,17 @@ export async function runDownload(ctx: CommandContext, flags: DownloadFlags): Pr
       `${failed} of ${listed - skipped} recordings could not be saved (see above)`,
     );
   }
+}
+
+/** `--extension` numbers, deduplicated; they filter the account call log, so `--scope extension` excludes them. */
+function extensionFilter(flags: DownloadFlags): string[] | undefined {
+  if (!flags.extension?.length) return undefined;
+  if (flags.scope === "extension") {
+    throw new UsageError(
+      "--extension filters the account-wide call log; it cannot be used with --scope extension",
+    );
+  }
+  return [...new Set(flags.extension)];
 }
 
 function oneLine(error: unknown): string {

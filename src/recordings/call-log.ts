@@ -1,6 +1,7 @@
 import { ApiError } from "../api/errors.js";
 import type { ApiClient } from "../api/types.js";
 import type { Logger } from "../log/logger.js";
+import { mergeByStartTime } from "./merge-listings.js";
 import { PageBuffer, type RecordSpan } from "./page-buffer.js";
 import type { CallLogRecord, CallParty, CallRecording, RecordingItem } from "./types.js";
 
@@ -22,6 +23,13 @@ export interface ListOptions {
   raw?: boolean;
   /** Filled while listing: call-log records seen and distinct recordings yielded. */
   stats?: ListingStats;
+  /** Only the calls of the extension with this short number (the account call log's `extensionNumber`). */
+  extensionNumber?: string;
+  /**
+   * The recording ids already yielded, shared by listings merged into one (a call between two extensions is in
+   * both extensions' logs). Default: this listing's own.
+   */
+  seen?: Set<string>;
 }
 
 export interface ListingStats {
@@ -54,13 +62,14 @@ export async function* listRecordings(
   log: Logger,
 ): AsyncGenerator<RecordingItem, void, undefined> {
   const stats = options.stats ?? { records: 0, recordings: 0 };
-  const seen = new Set<string>();
+  const seen = options.seen ?? new Set<string>();
   const query = new URLSearchParams({
     dateFrom: options.from.toISOString(),
     dateTo: options.to.toISOString(),
     recordingType: options.type,
     view: "Detailed",
     perPage: String(options.perPage ?? 1000),
+    ...(options.extensionNumber === undefined ? {} : { extensionNumber: options.extensionNumber }),
   });
   const keep = options.raw ? (record: CallLogRecord) => record : slim;
   // One buffer for every page: the next page is read only once every record of this one has been yielded.
@@ -89,6 +98,25 @@ export async function* listRecordings(
     if (!page.next || page.records.length === 0) return;
     page = await getPage(api, buffer, page.next);
   }
+}
+
+/**
+ * The recordings of some extensions only (`--extension`): one account call-log listing per extension number
+ * (the platform filters by one number at a time), merged by start time in the call log's order (newest first),
+ * each recording once.
+ */
+export function listExtensionRecordings(
+  api: ApiClient,
+  options: Omit<ListOptions, "scope" | "extensionNumber" | "seen">,
+  extensionNumbers: readonly string[],
+  log: Logger,
+): AsyncGenerator<RecordingItem, void, undefined> {
+  const seen = new Set<string>();
+  return mergeByStartTime(
+    extensionNumbers.map((extensionNumber) =>
+      listRecordings(api, { ...options, scope: "account", extensionNumber, seen }, log),
+    ),
+  );
 }
 
 /** The downloadable recordings of a record: its own, then its legs' (duplicates are left to the caller). */
@@ -129,11 +157,12 @@ function parseRecord(buffer: PageBuffer, span: RecordSpan, path: string): CallLo
  * recordings and legs are not kept: each item carries its recording's id, contentUri and type).
  */
 function slim(record: CallLogRecord): CallLogRecord {
-  const { id, sessionId, startTime, direction, from, to, extension } = record;
+  const { id, sessionId, startTime, duration, direction, from, to, extension } = record;
   return {
     id,
     startTime,
     ...(sessionId === undefined ? {} : { sessionId }),
+    ...(duration === undefined ? {} : { duration }),
     ...(direction === undefined ? {} : { direction }),
     ...(from ? { from: party(from) } : {}),
     ...(to ? { to: party(to) } : {}),

@@ -1,9 +1,13 @@
 import { isRelPath, type RelPath } from "../destination/rel-path.js";
 import type { Destination, ManifestLog } from "../destination/types.js";
+import type { CallFacts } from "./call-facts.js";
 import { collisionKey } from "./folder-names.js";
 
-/** One verified recording on disk. `path` is relative to DIR with "/" separators, so a DIR can move. */
-export interface ManifestEntry {
+/**
+ * One verified recording on disk. `path` is relative to DIR with "/" separators, so a DIR can move. The call's
+ * facts (CallFacts) are what the index shows; lines written before they were recorded lack them.
+ */
+export interface ManifestEntry extends CallFacts {
   recordingId: string;
   callId: string;
   path: RelPath;
@@ -154,6 +158,26 @@ export class Manifest {
     // A line whose path leads out of DIR (edited, or from elsewhere) is ignored: the recording is fetched again.
     if (entry) this.remember(entry);
   }
+}
+
+/**
+ * Every recording the destination's manifest lists, whole entries (the later line of a recording wins), in the
+ * order first seen; undefined when the destination holds no archive at all (neither a manifest line nor an
+ * incremental mark). Read-only. Holds every entry in memory (a few hundred bytes each).
+ */
+export async function readManifestEntries(destination: Destination): Promise<ManifestEntry[] | undefined> {
+  const entries = new Map<string, ManifestEntry>();
+  const log = await destination.state.openManifest({ writable: false });
+  try {
+    for await (const line of log.lines()) {
+      const entry = parseEntry(line);
+      if (entry) entries.set(entry.recordingId, entry);
+    }
+  } finally {
+    await log.close();
+  }
+  if (entries.size === 0 && (await destination.state.readMark()) === undefined) return undefined;
+  return [...entries.values()];
 }
 
 function parseEntry(line: string): ManifestEntry | undefined {

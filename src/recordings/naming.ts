@@ -1,4 +1,5 @@
 import { UsageError } from "../errors.js";
+import { extensionIdOf, partyNumber } from "./call-facts.js";
 import type { NameTemplate, RecordingItem } from "./types.js";
 
 /**
@@ -32,6 +33,8 @@ const PLACEHOLDERS = [
   "toNumber",
   "toName",
   "extensionId",
+  "extensionNumber",
+  "extensionName",
   "type",
   "ext",
 ] as const;
@@ -106,6 +109,7 @@ function valuesOf(item: RecordingItem, contentType: string | undefined): Values 
   const { record } = item;
   const start = new Date(record.startTime);
   const iso = Number.isNaN(start.getTime()) ? undefined : start.toISOString(); // 2026-11-25T21:30:05.000Z
+  // The same facts the manifest records (call-facts.ts), read directly: this runs for every planned recording.
   return {
     recordingId: item.recordingId,
     callId: record.id,
@@ -116,11 +120,14 @@ function valuesOf(item: RecordingItem, contentType: string | undefined): Values 
     month: iso?.slice(5, 7),
     day: iso?.slice(8, 10),
     direction: record.direction,
-    fromNumber: record.from?.phoneNumber ?? record.from?.extensionNumber,
+    fromNumber: partyNumber(record.from),
     fromName: record.from?.name,
-    toNumber: record.to?.phoneNumber ?? record.to?.extensionNumber,
+    toNumber: partyNumber(record.to),
     toName: record.to?.name,
-    extensionId: record.extension?.id === undefined ? undefined : String(record.extension.id),
+    extensionId: extensionIdOf(record),
+    // From the account's directory; a record without an extension, or one the directory does not know: unknown.
+    extensionNumber: item.extension?.extensionNumber,
+    extensionName: item.extension?.name,
     type: item.recordingType, // the recording's own: on a transferred call each leg's may differ
     ext: extensionFor(contentType),
   };

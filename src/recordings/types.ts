@@ -1,8 +1,9 @@
 import type { ApiClient } from "../api/types.js";
-import type { Destination } from "../destination/types.js";
+import type { Destination, StateStore } from "../destination/types.js";
 import type { Logger } from "../log/logger.js";
 import type { TransferBudget } from "../retry.js";
 import type { RunStats } from "./stats.js";
+import type { ExtensionDirectory } from "./extensions.js";
 
 /** A party of a call as the call log reports it (all fields optional on the platform). */
 export interface CallParty {
@@ -53,6 +54,15 @@ export interface RecordingItem {
   /** Automatic or OnDemand, from wherever the recording was found (a leg's may differ from the record's). */
   recordingType?: string;
   record: CallLogRecord;
+  /** The extension the record belongs to, as the account's directory names it (set by the downloader). */
+  extension?: Extension;
+}
+
+/** An extension of the account as its directory names it. */
+export interface Extension {
+  id: string;
+  extensionNumber: string;
+  name: string;
 }
 
 /** A compiled `--template` (naming.ts). */
@@ -74,6 +84,8 @@ export interface DownloadOptions {
   concurrency: number;
   metadata: boolean;
   dryRun: boolean;
+  /** `--extension`: checked against the account's directory before anything is listed (unknown → exit 2). */
+  extensionNumbers?: readonly string[];
 }
 
 export interface TimeRange {
@@ -113,6 +125,11 @@ export interface DownloaderDeps {
   list(range: TimeRange, api: ApiClient): AsyncIterable<RecordingItem>;
   /** The names recordings are saved under (template rendered and sanitised; collisions are the claimer's). */
   template: NameTemplate;
+  /**
+   * The directory that names each recording's extension, over the run's client. Its cache is a record in the
+   * destination's state, written only when `writable` (not by a dry run).
+   */
+  extensions(api: ApiClient, cache: { state: StateStore; writable: boolean }): ExtensionDirectory;
   progress: ProgressSink;
   /** The run's counts; the progress sink reads the same object. Default: a fresh one. */
   stats?: RunStats;

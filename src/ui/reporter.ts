@@ -29,6 +29,19 @@ export interface ReporterOptions {
  * imported only when a spinner is shown.
  */
 export async function createReporter(options: ReporterOptions): Promise<Reporter> {
+  const spinner = await spinnerFor(options, "listing recordings");
+  if (!spinner) return new PlainReporter(options);
+  return new SpinnerReporter(options, spinner);
+}
+
+/**
+ * An ora spinner on stderr (not started) when a person watches: a terminal with a size, not `--quiet`, TERM not
+ * `dumb`. Undefined otherwise (cron, pipes), and ora is then never imported.
+ */
+export async function spinnerFor(
+  options: Pick<ReporterOptions, "log" | "stderrIsTTY" | "env">,
+  text: string,
+): Promise<Spinner | undefined> {
   // A pseudo-terminal without a size (columns 0) makes a spinner redraw endlessly: treat it as no terminal.
   const sized = (process.stderr.columns ?? 0) > 0;
   const interactive =
@@ -37,15 +50,14 @@ export async function createReporter(options: ReporterOptions): Promise<Reporter
     options.log.verbosity !== "quiet" &&
     options.log.format === "text" &&
     options.env.TERM !== "dumb";
-  if (!interactive) return new PlainReporter(options);
+  if (!interactive) return undefined;
   const { default: ora } = await import("ora");
-  const spinner = ora({
+  return ora({
     stream: process.stderr,
     discardStdin: false,
     color: options.env.NO_COLOR ? false : "cyan",
-    text: "listing recordings",
+    text,
   });
-  return new SpinnerReporter(options, spinner);
 }
 
 class PlainReporter implements Reporter {
@@ -112,7 +124,7 @@ class PlainReporter implements Reporter {
   }
 }
 
-interface Spinner {
+export interface Spinner {
   text: string;
   start(): unknown;
   stop(): unknown;

@@ -3,6 +3,7 @@ import { callLogPage, callRecord, parseCallLogQuery, RECORDING_NOT_FOUND } from 
 import { handleControl, handleStats } from "./control.js";
 import { type ApiErrorSpec, sendError, sendJson } from "./http-util.js";
 import { handleContent, sendBareRateLimit } from "./media.js";
+import { directoryPage } from "./directory.js";
 import { handleRevoke, handleToken } from "./oauth.js";
 import type { EmulatorState } from "./state.js";
 
@@ -15,6 +16,7 @@ const CALL_LOG_RECORD = new RegExp(
 const RECORDING = new RegExp(`^/restapi/v1\\.0/account/(${ACCOUNT})/recording/([^/]+)$`);
 const CONTENT = new RegExp(`^/restapi/v1\\.0/account/(${ACCOUNT})/recording/([^/]+)/content$`);
 const EXTENSION = new RegExp(`^/restapi/v1\\.0/account/(${ACCOUNT})/extension/(~|\\d+)$`);
+const DIRECTORY = new RegExp(`^/restapi/v1\\.0/account/(${ACCOUNT})/extension$`);
 const ACCOUNT_INFO = new RegExp(`^/restapi/v1\\.0/account/(${ACCOUNT})$`);
 
 /**
@@ -81,6 +83,9 @@ export async function handleApi(
     state.stats.callLogRequests++;
     const accountLevel = m[2] === undefined;
     if (!isOwnAccount(state, m[1])) return sendError(res, notFound("accountId"), auth.headers);
+    // An extension's own log holds only that extension's calls ("~": the caller's own).
+    const extensionId = m[2]?.slice("/extension/".length);
+    const ownExtension = extensionId === "~" ? auth.session.user.ownerId : extensionId;
     if (accountLevel && !auth.session.user.admin) {
       const message =
         "In order to call this API endpoint, user needs to have [FullCompanyCallLog] permission for requested resource.";
@@ -100,7 +105,18 @@ export async function handleApi(
     }
     const query = parseCallLogQuery(url.searchParams);
     if ("status" in query) return sendError(res, query, auth.headers);
-    return sendJson(res, 200, callLogPage(state, url, query), auth.headers);
+    // An extension's own log holds only its own calls; the account log all of them.
+    return sendJson(res, 200, callLogPage(state, url, { ...query, extensionId: ownExtension }), auth.headers);
+  }
+
+  m = DIRECTORY.exec(path);
+  if (m) {
+    const auth = state.authorize(req, res, url, "medium");
+    if (!auth) return;
+    if (!isOwnAccount(state, m[1])) return sendError(res, notFound("accountId"), auth.headers);
+    const page = directoryPage(state, url);
+    if ("status" in page) return sendError(res, page, auth.headers);
+    return sendJson(res, 200, page, auth.headers);
   }
 
   m = CALL_LOG_RECORD.exec(path);

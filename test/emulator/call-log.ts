@@ -1,9 +1,9 @@
 import type { Dataset, Direction, Party } from "./dataset.js";
 import type { ApiErrorSpec } from "./http-util.js";
+import { invalidParameter as invalid, pagedBody, parsePaging, requestBase } from "./paging.js";
 import type { EmulatorState } from "./state.js";
 
 const DAY_MS = 86_400_000;
-const MAX_PER_PAGE = 1000;
 
 export interface CallLogQuery {
   fromMs: number;
@@ -11,25 +11,17 @@ export interface CallLogQuery {
   recordingType: "Automatic" | "OnDemand" | "All" | undefined;
   types: Set<string>;
   directions: Set<string>;
+  /** `extensionNumber`: only the calls of the company extension with this short number. */
+  extensionNumber: string | undefined;
+  /** Set by the route, not the query: an extension's own call log holds only that extension's calls. */
+  extensionId: string | undefined;
   view: "Simple" | "Detailed";
   page: number;
   perPage: number;
   /** E.164 without "+": a party of the call has this number. */
   phoneNumber: string | undefined;
-  /** A party of the call is this extension. */
-  extensionNumber: string | undefined;
   sessionId: string | undefined;
   telephonySessionId: string | undefined;
-}
-
-function invalid(parameterName: string, value: string): ApiErrorSpec {
-  return {
-    status: 400,
-    errorCode: "CMN-101",
-    legacyCode: "InvalidParameter",
-    message: `Parameter [${parameterName}] value is invalid`,
-    details: { parameterName, parameterValue: value },
-  };
 }
 
 function parseDate(params: URLSearchParams, name: string): number | ApiErrorSpec | undefined {
@@ -47,11 +39,6 @@ function parseEnumList(
   const values = params.getAll(name);
   const bad = values.find((v) => !allowed.includes(v));
   return bad === undefined ? new Set(values) : invalid(name, bad);
-}
-
-function parsePositiveInt(raw: string | null, name: string, fallback: number): number | ApiErrorSpec {
-  if (raw === null) return fallback;
-  return /^\d{1,9}$/.test(raw) && Number(raw) >= 1 ? Number(raw) : invalid(name, raw);
 }
 
 /** Parse call-log query parameters like the platform: bad values → 400 CMN-101 naming the parameter. */
@@ -77,15 +64,15 @@ export function parseCallLogQuery(params: URLSearchParams, now = Date.now()): Ca
   if (!(directions instanceof Set)) return directions;
   const view = params.get("view") ?? "Simple";
   if (view !== "Simple" && view !== "Detailed") return invalid("view", view);
-  const page = parsePositiveInt(params.get("page"), "page", 1);
-  if (typeof page === "object") return page;
-  const perPageRaw = params.get("perPage");
-  const perPage = perPageRaw === "max" ? MAX_PER_PAGE : parsePositiveInt(perPageRaw, "perPage", 100);
-  if (typeof perPage === "object") return perPage;
+  const paging = parsePaging(params);
+  if ("status" in paging) return paging;
   const phoneNumber = params.get("phoneNumber") ?? undefined;
   if (phoneNumber !== undefined && !/^\d{1,15}$/.test(phoneNumber))
     return invalid("phoneNumber", phoneNumber);
   const extensionNumber = params.get("extensionNumber") ?? undefined;
+  if (extensionNumber !== undefined && !/^\d{1,10}$/.test(extensionNumber)) {
+    return invalid("extensionNumber", extensionNumber);
+  }
   // The spec: extensionNumber cannot be combined with phoneNumber; CLG-110: nor with sessionId.
   if (extensionNumber !== undefined && phoneNumber !== undefined) return invalid("phoneNumber", phoneNumber);
   const sessionId = params.get("sessionId") ?? undefined;
@@ -103,26 +90,31 @@ export function parseCallLogQuery(params: URLSearchParams, now = Date.now()): Ca
     recordingType,
     types,
     directions,
-    view,
-    page,
-    perPage: Math.min(perPage, MAX_PER_PAGE),
-    phoneNumber,
     extensionNumber,
+    extensionId: undefined,
+    view,
+    ...paging,
+    phoneNumber,
     sessionId,
     telephonySessionId: params.get("telephonySessionId") ?? undefined,
   };
 }
 
-function matches(query: CallLogQuery, ds: Dataset, index: number): boolean {
+function matches(state: EmulatorState, query: CallLogQuery, index: number): boolean {
+  const ds = state.dataset;
   const traits = ds.traits(index);
   if (query.sessionId !== undefined && ds.sessionId(index) !== query.sessionId) return false;
   if (query.telephonySessionId !== undefined && ds.telephonySessionId(index) !== query.telephonySessionId)
     return false;
   if (query.phoneNumber !== undefined && ds.externalParty(index).phoneNumber !== `+${query.phoneNumber}`)
     return false;
-  // Every record is a call of the one emulated extension: it matches its own number only.
-  if (query.extensionNumber !== undefined && ds.companyParty().extensionNumber !== query.extensionNumber)
-    return false;
+  // A call belongs to one company extension: the account log's extensionNumber, an extension's own log.
+  if (query.extensionNumber !== undefined || query.extensionId !== undefined) {
+    const extension = state.companyExtensions[traits.extension];
+    if (query.extensionNumber !== undefined && extension?.extensionNumber !== query.extensionNumber)
+      return false;
+    if (query.extensionId !== undefined && extension?.id !== query.extensionId) return false;
+  }
   if (query.types.size > 0 && !query.types.has(traits.type)) return false;
   if (query.directions.size > 0 && !query.directions.has(traits.direction)) return false;
   if (query.recordingType === undefined) return true;
@@ -144,12 +136,12 @@ export class MatchCache {
       query.recordingType,
       [...query.types],
       [...query.directions],
-      [phoneNumber, extensionNumber, sessionId, telephonySessionId],
+      [phoneNumber, extensionNumber, sessionId, telephonySessionId, query.extensionId],
     ]);
     const hit = this.entries.get(key);
     if (hit) return hit;
     const found: number[] = [];
-    for (let i = first; i < end; i++) if (matches(query, state.dataset, i)) found.push(i);
+    for (let i = first; i < end; i++) if (matches(state, query, i)) found.push(i);
     const indices = Int32Array.from(found);
     this.entries.set(key, indices);
     if (this.entries.size > 8) this.entries.delete(this.entries.keys().next().value as string);
@@ -164,7 +156,7 @@ export function callRecord(state: EmulatorState, index: number, view: CallLogQue
   const id = ds.recordId(index);
   const duration = ds.durationSec(index);
   const external = ds.externalParty(index);
-  const company = ds.companyParty();
+  const company = ds.companyParty(traits.extension);
   const inbound = traits.direction === ("Inbound" satisfies Direction);
   const fax = traits.type === "Fax";
   const recordingId = traits.recordingOwner === undefined ? undefined : ds.recordingId(traits.recordingOwner);
@@ -252,48 +244,22 @@ function legOf(
   };
 }
 
-function pageUri(base: URL, page: number): { uri: string } {
-  const url = new URL(base);
-  url.searchParams.set("page", String(page));
-  return { uri: url.toString() };
-}
-
 /** GET …/call-log: newest first; navigation.nextPage until the last page; past the end: no records. */
 export function callLogPage(state: EmulatorState, url: URL, query: CallLogQuery) {
   const indices = state.callLogMatches.get(state, query);
-  const total = indices.length;
-  const totalPages = Math.ceil(total / query.perPage);
   const start = (query.page - 1) * query.perPage;
-  const slice = indices.subarray(Math.min(start, total), Math.min(start + query.perPage, total));
+  const slice = indices.subarray(
+    Math.min(start, indices.length),
+    Math.min(start + query.perPage, indices.length),
+  );
   const records = Array.from(slice, (i) => callRecord(state, i, query.view));
-  const base = new URL(url.pathname + url.search, state.apiOrigin);
-  base.searchParams.delete("access_token");
-  const withTotals = state.config.pagingTotals;
-  if (records.length === 0) {
-    return {
-      uri: base.toString(),
-      records,
-      paging: { page: query.page, perPage: query.perPage },
-      navigation: { firstPage: pageUri(base, 1) },
-    };
-  }
-  return {
-    uri: base.toString(),
+  return pagedBody(
+    requestBase(url, state.apiOrigin),
+    query,
+    indices.length,
     records,
-    paging: {
-      page: query.page,
-      perPage: query.perPage,
-      pageStart: start,
-      pageEnd: start + records.length - 1,
-      ...(withTotals && { totalPages, totalElements: total }),
-    },
-    navigation: {
-      firstPage: pageUri(base, 1),
-      ...(start + records.length < total && { nextPage: pageUri(base, query.page + 1) }),
-      ...(query.page > 1 && { previousPage: pageUri(base, query.page - 1) }),
-      ...(withTotals && { lastPage: pageUri(base, Math.max(1, totalPages)) }),
-    },
-  };
+    state.config.pagingTotals,
+  );
 }
 
 export const RECORDING_NOT_FOUND: ApiErrorSpec = {

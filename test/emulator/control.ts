@@ -2,7 +2,7 @@ import type { IncomingMessage, ServerResponse } from "node:http";
 import { contentSha256, contentSlice } from "./content.js";
 import type { Faults } from "./faults.js";
 import { readBody, sendJson } from "./http-util.js";
-import { type RateLimitOptions, resolveRateLimits } from "./options.js";
+import { type EmulatorExtension, type RateLimitOptions, resolveRateLimits } from "./options.js";
 import type { EmulatorState } from "./state.js";
 
 export interface RecordingSummary {
@@ -15,6 +15,8 @@ export interface RecordingSummary {
   bytes: number;
   contentUri: string;
   deleted: boolean;
+  /** The company extension the recorded call belongs to (also when the directory no longer lists it). */
+  extension: EmulatorExtension;
 }
 
 /** What tests (and, over HTTP, other processes) can do to the running platform. */
@@ -41,6 +43,8 @@ export interface EmulatorControl {
   recordingContent(recordingId: string, start?: number, end?: number): Buffer;
   /** Every recording in the dataset (iterates the whole log: for small datasets). */
   recordings(): RecordingSummary[];
+  /** The extension directory as `GET …/extension` lists it. */
+  directory(): EmulatorExtension[];
   /** Whether an access token would be accepted right now (does not count as a use). */
   sessionAlive(accessToken: string): boolean;
   /** 401 errorCode an access token would get right now, or "ok". */
@@ -82,7 +86,9 @@ export function createControl(state: EmulatorState): EmulatorControl {
         bytes: r.bytes,
         contentUri: state.contentUri(r.id),
         deleted: state.deleted.has(r.id),
+        extension: state.dataset.extensionOf(r.index),
       })),
+    directory: () => state.directory(),
     sessionAlive: (token) => state.sessions.checkAccess(token, Date.now(), false).ok,
     tokenStatus: (token) => {
       const check = state.sessions.checkAccess(token, Date.now(), false);
@@ -133,6 +139,7 @@ export async function handleControl(
     expectedSha256: () => control.expectedSha256(str("id")),
     expectedBytes: () => control.expectedBytes(str("id")),
     recordings: () => control.recordings(),
+    directory: () => control.directory(),
     sessionAlive: () => control.sessionAlive(str("accessToken")),
     tokenStatus: () => control.tokenStatus(str("accessToken")),
     issuedTokens: () => control.issuedTokens(),

@@ -54,6 +54,8 @@ export interface CallTraits {
   recordingsOnLegs: boolean;
   /** Set whenever the call has a recording, on the record or on its legs. */
   recordingType: RecordingType | undefined;
+  /** Index of the company extension the call belongs to (see `Dataset.extensionOf`). */
+  extension: number;
 }
 
 export interface RecordingInfo {
@@ -90,10 +92,15 @@ export interface Extension {
 export class Dataset {
   private readonly spacing: number;
 
+  /**
+   * @param extensions the company's extensions the calls belong to, in turn (record i: extension i mod n; the
+   * two legs of a pair share one), the first user's first.
+   */
   constructor(
     private readonly config: DatasetConfig,
-    private readonly extension: Extension,
+    private readonly extensions: readonly Extension[],
   ) {
+    if (extensions.length === 0) throw new Error("at least one extension is required");
     this.spacing = config.spanMs / Math.max(1, config.calls);
   }
 
@@ -167,6 +174,7 @@ export class Dataset {
       recordingOwner: hasRecording && !recordingsOnLegs ? index : undefined,
       recordingsOnLegs,
       recordingType: hasRecording ? (this.hash(index, 5) < 0.7 ? "Automatic" : "OnDemand") : undefined,
+      extension: index % this.extensions.length,
     };
   }
 
@@ -232,12 +240,15 @@ export class Dataset {
     return name === null || name === undefined ? { phoneNumber } : { phoneNumber, name };
   }
 
-  companyParty(): Party {
-    return {
-      extensionNumber: this.extension.extensionNumber,
-      extensionId: this.extension.id,
-      name: this.extension.name,
-    };
+  /** The company extension a record belongs to (a pair's follower shares its lead's through `traits`). */
+  extensionOf(index: number): Extension {
+    return this.extensions[this.traits(index).extension] as Extension;
+  }
+
+  /** The company's side of a call: the extension (`CallTraits.extension`) the call belongs to. */
+  companyParty(extensionIndex: number): Party {
+    const extension = this.extensions[extensionIndex] as Extension;
+    return { extensionNumber: extension.extensionNumber, extensionId: extension.id, name: extension.name };
   }
 
   /** A recorded call lasts as long as its recording, or as its legs' recordings together. */

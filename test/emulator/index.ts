@@ -14,13 +14,14 @@ export type { EmulatorControl, RecordingSummary } from "./control.js";
 export type { CutFault, FaultSelector, Faults, UnavailableFault } from "./faults.js";
 export type {
   EmulatorApp,
+  EmulatorExtension,
   EmulatorOptions,
   EmulatorUser,
   RateLimitConfig,
   RateLimitGroup,
   RateLimitOptions,
 } from "./options.js";
-export { DEFAULT_RATE_LIMITS, DEMO_CREDENTIALS } from "./options.js";
+export { DEFAULT_EXTENSIONS, DEFAULT_RATE_LIMITS, DEMO_CREDENTIALS } from "./options.js";
 export type { EmulatorStats, StatsSnapshot } from "./stats.js";
 
 export interface Emulator {

@@ -57,7 +57,34 @@ export interface DatasetOptions {
   deletedRecordingIds?: string[];
   /** Recordings whose `contentUri` points at another origin (for "never send the token elsewhere"). */
   foreignContent?: { origin: string; recordingIds: string[] };
+  /**
+   * The account's other extensions (the first user's is always the first): calls belong to them in turn, and
+   * the extension directory lists them. Default: `DEFAULT_EXTENSIONS` (hostile names, one no longer listed).
+   */
+  extensions?: EmulatorExtension[];
 }
+
+/** An extension of the account: its calls are in the call log, the directory lists it unless `listed: false`. */
+export interface EmulatorExtension {
+  id: string;
+  extensionNumber: string;
+  name: string;
+  /** false: deleted since its calls were made; the directory no longer lists it, its calls stay (default true). */
+  listed?: boolean;
+}
+
+/**
+ * Extension names come from people: separators and traversal, spreadsheet formulas (`=`, `+`, `@`, tab), and
+ * an extension that was deleted after its calls (its id is in call-log records, not in the directory).
+ */
+export const DEFAULT_EXTENSIONS: readonly EmulatorExtension[] = [
+  { id: "62264425102", extensionNumber: "102", name: "Sales / Support" },
+  { id: "62264425103", extensionNumber: "103", name: '=HYPERLINK("http://evil.example","Reception")' },
+  { id: "62264425104", extensionNumber: "104", name: "../../../Outside" },
+  { id: "62264425105", extensionNumber: "105", name: "+44 London\tDesk" },
+  { id: "62264425106", extensionNumber: "106", name: "@Night Shift" },
+  { id: "62264425107", extensionNumber: "107", name: "Former Employee", listed: false },
+];
 
 export interface EmulatorOptions extends DatasetOptions {
   /** Listen address (default 127.0.0.1). */
@@ -191,6 +218,7 @@ export interface DatasetConfig {
   seed: number;
   deletedRecordingIds: string[];
   foreignContent: { origin: string; recordingIds: string[] } | undefined;
+  extensions: EmulatorExtension[];
 }
 
 function toEpochMs(value: number | string | Date): number {
@@ -214,7 +242,8 @@ export function resolveOptions(given: EmulatorOptions = {}): EmulatorConfig {
     (user, i): Required<EmulatorUser> => ({
       jwt: user.jwt,
       ownerId: user.ownerId,
-      extensionNumber: user.extensionNumber ?? String(101 + i),
+      // Further users get numbers from 201, clear of the directory's default extensions (102…).
+      extensionNumber: user.extensionNumber ?? String(i === 0 ? 101 : 200 + i),
       name: user.name ?? (i === 0 ? "Emma Emulator" : `User ${i + 1}`),
       admin: user.admin ?? admin,
     }),
@@ -259,6 +288,7 @@ export function resolveOptions(given: EmulatorOptions = {}): EmulatorConfig {
       seed,
       deletedRecordingIds: options.deletedRecordingIds ?? [],
       foreignContent: options.foreignContent,
+      extensions: [...(options.extensions ?? DEFAULT_EXTENSIONS)],
     },
     pagingTotals: options.pagingTotals ?? true,
     faults: options.faults ?? {},

@@ -3,7 +3,7 @@ import { MatchCache } from "./call-log.js";
 import { Dataset, type RecordingInfo } from "./dataset.js";
 import { FaultPlan } from "./faults.js";
 import { type ApiErrorSpec, type HeaderBag, sendError } from "./http-util.js";
-import type { EmulatorConfig, RateLimitGroup } from "./options.js";
+import type { EmulatorConfig, EmulatorExtension, RateLimitGroup } from "./options.js";
 import { RateLimiter } from "./rate-limit.js";
 import { type Session, SessionStore } from "./sessions.js";
 import { EmulatorStats } from "./stats.js";
@@ -19,6 +19,8 @@ export class EmulatorState {
   /** recordingId → foreign origin of its contentUri. */
   readonly foreign = new Map<string, string>();
   readonly callLogMatches = new MatchCache();
+  /** The extensions calls belong to (the first user's first); the directory lists those still `listed`. */
+  readonly companyExtensions: readonly EmulatorExtension[];
   /** Set once both servers listen. */
   apiOrigin = "";
   mediaOrigin = "";
@@ -32,15 +34,33 @@ export class EmulatorState {
     this.stats = new EmulatorStats(() => this.sessions.liveCount);
     const owner = config.users[0];
     if (!owner) throw new Error("at least one user is required");
-    this.dataset = new Dataset(config.dataset, {
-      id: owner.ownerId,
-      extensionNumber: owner.extensionNumber,
-      name: owner.name,
-    });
+    this.companyExtensions = [
+      { id: owner.ownerId, extensionNumber: owner.extensionNumber, name: owner.name },
+      ...config.dataset.extensions,
+    ];
+    this.dataset = new Dataset(config.dataset, this.companyExtensions);
     this.deleted = new Set(config.dataset.deletedRecordingIds);
     const foreign = config.dataset.foreignContent;
     for (const id of foreign?.recordingIds ?? [])
       this.foreign.set(id, foreign?.origin.replace(/\/+$/, "") ?? "");
+  }
+
+  /** The account's extension directory: every user, and every company extension that is still listed. */
+  directory(): EmulatorExtension[] {
+    const entries = new Map<string, EmulatorExtension>();
+    for (const extension of this.companyExtensions) {
+      if (extension.listed !== false) entries.set(extension.id, extension);
+    }
+    for (const user of this.config.users) {
+      if (!entries.has(user.ownerId)) {
+        entries.set(user.ownerId, {
+          id: user.ownerId,
+          extensionNumber: user.extensionNumber,
+          name: user.name,
+        });
+      }
+    }
+    return [...entries.values()];
   }
 
   /** A recording that can still be served (not deleted). */

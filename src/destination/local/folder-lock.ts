@@ -89,10 +89,27 @@ export async function acquireFolderLock(
   throw new BusyError(`could not take the lock ${file}: it keeps changing hands`);
 }
 
+/**
+ * For read-only work on a folder (`verify`): throws the same BusyError as `acquireFolderLock` while a live
+ * download holds it, without taking the lock or writing anything. A dead holder's lock counts as free.
+ */
+export async function assertFolderIdle(stateDir: string, options: FolderLockOptions = {}): Promise<void> {
+  const holder = await readHolder(join(stateDir, "lock"));
+  if (typeof holder !== "object") return;
+  const me = { pid: options.pid ?? process.pid, host: options.host ?? hostname() };
+  const note = signOfLife(
+    holder,
+    me,
+    options.isAlive ?? holderIsAlive,
+    options.staleAfterMs ?? STALE_AFTER_MS,
+  );
+  if (note !== undefined) throw busy(stateDir, holder, note);
+}
+
 /** Why the holder counts as alive (a note for the busy message), or undefined when it is dead. */
 function signOfLife(
   holder: SeenHolder,
-  me: LockHolder,
+  me: Pick<LockHolder, "pid" | "host">,
   isAlive: (holder: LockHolder) => boolean,
   staleAfterMs: number,
 ): string | undefined {

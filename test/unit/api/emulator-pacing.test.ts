@@ -34,7 +34,7 @@ describe("rate limiter against the emulator", () => {
     const from = new Date(to.getTime() - 48 * 3600_000);
     for await (const item of listRecordings(
       api,
-      { scope: "extension", from, to, type: "All" },
+      { scope: "account", from, to, type: "All" },
       new Logger("quiet"),
     )) {
       items.push(item);

@@ -90,7 +90,7 @@ function resetFirstAttempt(api: ApiClient, ids: string[], onReset: () => void = 
 /** The files in DIR (the state folder aside), sorted. */
 function filesIn(folder: string): string[] {
   return readdirSync(folder)
-    .filter((name) => name !== ".rc-recordings")
+    .filter((name) => name !== ".rc-recordings" && name !== "index.csv")
     .sort();
 }
 
@@ -136,6 +136,8 @@ function deps(api: ApiClient, list: DownloaderDeps["list"], more: Partial<Downlo
     api,
     list,
     template: template(),
+    // No directory: every extension is unknown (extensions.test.ts covers the directory).
+    extensions: () => ({ byId: async () => undefined, requireNumbers: async () => {} }),
     progress: quietSink,
     log: new Logger("quiet"),
     signal: new AbortController().signal,

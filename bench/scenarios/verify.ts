@@ -1,0 +1,94 @@
+import { createHash, randomBytes } from "node:crypto";
+import { mkdirSync, writeFileSync } from "node:fs";
+import { join } from "node:path";
+import type { BenchContext } from "../lib/context.js";
+import { measure } from "../lib/measure.js";
+import { CLI, freshDir } from "../lib/rc.js";
+import { fmt, median, type ScenarioResult } from "../lib/report.js";
+
+/**
+ * `rc-recordings verify` against `sha256sum` over the same files: an archive of `files` recordings written
+ * here (random bytes, a manifest with their sizes and digests), so no download is needed. Both read from the
+ * page cache (warmed by one untimed pass of each), which makes the comparison about hashing and I/O overhead,
+ * not about the disk. Rounds alternate the two tools; each tool's result is its median round.
+ */
+export async function verify(ctx: BenchContext): Promise<ScenarioResult> {
+  const files = ctx.quick ? 16 : 64;
+  const fileBytes = (ctx.quick ? 8 : 16) * 1024 * 1024;
+  const rounds = ctx.quick ? 3 : 5;
+  const out = freshDir(ctx.dir, "archive");
+  ctx.log(`  writing ${files} × ${fmt.mib(fileBytes)}…`);
+  const paths = writeArchive(out, files, fileBytes);
+  const totalBytes = files * fileBytes;
+
+  const runVerify = () =>
+    measure(process.execPath, [CLI, "verify", "--out", out, "--json"], { maxRssPreload: ctx.scripts.maxrss });
+  const runSha = () => measure("sha256sum", paths, {});
+  // Warm-up: both read every file once, so the timed rounds start from the same warm cache.
+  for (const warm of [await runSha(), await runVerify()]) {
+    if (warm.code !== 0) throw new Error(`warm-up exited ${warm.code}: ${warm.stderr.trim()}`);
+  }
+  const times = { rc: [] as number[], sha: [] as number[], rss: [] as number[] };
+  ctx.log(`  ${rounds} rounds of (verify, sha256sum)…`);
+  for (let i = 0; i < rounds; i++) {
+    const rc = await runVerify();
+    const report = JSON.parse(rc.stdout) as { checked: number; ok: number };
+    if (rc.code !== 0 || report.ok !== files)
+      throw new Error(`verify exited ${rc.code}: ${rc.stderr.trim()}`);
+    times.rc.push(rc.wallMs);
+    times.rss.push(rc.peakRss ?? Number.NaN);
+    const sha = await runSha();
+    if (sha.code !== 0) throw new Error(`sha256sum exited ${sha.code}`);
+    times.sha.push(sha.wallMs);
+  }
+  const rcRate = totalBytes / (median(times.rc) / 1000);
+  const shaRate = totalBytes / (median(times.sha) / 1000);
+  const ratio = rcRate / shaRate;
+  const title = `6. Verify: ${files} × ${fmt.mib(fileBytes)} recordings (page cache warm)`;
+  return {
+    id: "verify",
+    title,
+    rows: [
+      {
+        scenario: title,
+        metric: `hashing throughput (× sha256sum: ${fmt.mbps(shaRate)})`,
+        values: { "rc-recordings": `${fmt.mbps(rcRate)} (${fmt.x(ratio)})` },
+        target: "≥ 0.8 × sha256sum",
+        met: ratio >= 0.8,
+      },
+      {
+        scenario: title,
+        metric: "peak RSS",
+        values: { "rc-recordings": fmt.mib(median(times.rss)) },
+      },
+    ],
+    raw: { files, fileBytes, rounds, wallMs: times, rcRate, shaRate, ratio },
+  };
+}
+
+/** Recordings in two date folders plus the manifest `verify` checks them against. */
+function writeArchive(out: string, files: number, fileBytes: number): string[] {
+  const paths: string[] = [];
+  const lines: string[] = [];
+  for (let i = 0; i < files; i++) {
+    const path = `2026-11-0${1 + (i % 2)}/call_${String(i).padStart(4, "0")}.mp3`;
+    const bytes = randomBytes(fileBytes);
+    mkdirSync(join(out, path, ".."), { recursive: true });
+    writeFileSync(join(out, path), bytes);
+    paths.push(join(out, path));
+    lines.push(
+      JSON.stringify({
+        recordingId: String(2_800_000_000 + i),
+        callId: `call-${i}`,
+        path,
+        bytes: fileBytes,
+        sha256: createHash("sha256").update(bytes).digest("hex"),
+        contentType: "audio/mpeg",
+        startTime: new Date(Date.UTC(2026, 10, 1 + (i % 2), 0, i)).toISOString(),
+      }),
+    );
+  }
+  mkdirSync(join(out, ".rc-recordings"), { recursive: true });
+  writeFileSync(join(out, ".rc-recordings", "manifest.jsonl"), `${lines.join("\n")}\n`);
+  return paths;
+}

@@ -1,0 +1,42 @@
+import { resolve } from "node:path";
+import type { CommandContext } from "../context.js";
+
+/** The options commander hands over (declared in cli.ts). */
+export interface VerifyFlags {
+  out: string;
+}
+
+/**
+ * Prove the archive in DIR is intact: every recording the manifest lists re-read and hashed. Each problem is a
+ * line on stderr; `--json` prints the report on stdout. Exit 3 when anything is missing or changed.
+ */
+export async function runVerify(ctx: CommandContext, flags: VerifyFlags): Promise<void> {
+  const dir = resolve(flags.out);
+  const [{ verifyArchive, ArchiveDamagedError }, { createVerifyProgress }] = await Promise.all([
+    import("../recordings/verify.js"),
+    import("../ui/verify-progress.js"),
+  ]);
+  const archive = await ctx.factory.archive(dir);
+  const progress = await createVerifyProgress({
+    log: ctx.log,
+    stderrIsTTY: ctx.stderrIsTTY,
+    env: ctx.env,
+    dir,
+  });
+  const report = await verifyArchive(archive, { progress, signal: ctx.signal }).finally(() =>
+    progress.close(),
+  );
+  for (const path of report.missing) ctx.log.error(`missing: ${path}`);
+  for (const path of report.changed) ctx.log.error(`changed: ${path}`);
+  for (const path of report.unknown) ctx.log.warn(`not in the manifest: ${path}`);
+  if (ctx.options.json) ctx.printJson(report);
+  const damaged = report.missing.length + report.changed.length;
+  const unknown =
+    report.unknown.length > 0 ? `; ${report.unknown.length} audio files not in the manifest` : "";
+  if (damaged > 0) {
+    throw new ArchiveDamagedError(
+      `${damaged} of ${report.checked} recordings missing or changed (${report.missing.length} missing, ${report.changed.length} changed)${unknown}`,
+    );
+  }
+  ctx.log.info(`all ${report.checked} recordings intact${unknown}`);
+}

@@ -1,0 +1,111 @@
+import { join } from "node:path";
+import { writeFileAtomic } from "../fs-util.js";
+import { type ManifestEntry, readManifestEntries } from "./manifest.js";
+
+/**
+ * `DIR/index.csv`: one row per archived recording, for people (a spreadsheet) rather than for the tool. It is
+ * rebuilt from the manifest after every run and replaced atomically, so it never disagrees with the manifest
+ * for long and a crash never leaves half of it.
+ */
+export const INDEX_FILE_NAME = "index.csv";
+
+/** The columns, in order; the header row names them exactly so. */
+export const INDEX_COLUMNS = [
+  "startTime",
+  "date",
+  "time",
+  "direction",
+  "fromNumber",
+  "fromName",
+  "toNumber",
+  "toName",
+  "extensionNumber",
+  "extensionName",
+  "durationSec",
+  "type",
+  "contentType",
+  "bytes",
+  "sha256",
+  "recordingId",
+  "callId",
+  "sessionId",
+  "path",
+] as const;
+
+type Column = (typeof INDEX_COLUMNS)[number];
+
+/** A byte order mark: spreadsheet programs (Excel above all) then read the file as UTF-8, not the locale's code page. */
+const BOM = "\uFEFF";
+/** RFC 4180 ends records with CRLF. */
+const EOL = "\r\n";
+/** Rows are written in pieces of about this many characters (no single string for a large archive). */
+const PIECE = 64 * 1024;
+
+/** Rebuild `DIR/index.csv` from DIR's manifest (an empty index when there is none). */
+export async function writeArchiveIndex(dir: string): Promise<void> {
+  const entries = (await readManifestEntries(dir)) ?? [];
+  entries.sort(byStartTime);
+  await writeFileAtomic(join(dir, INDEX_FILE_NAME), csvPieces(entries));
+}
+
+/** Oldest first; ties (and unparseable times, last) by recording id, so the order is stable run to run. */
+function byStartTime(a: ManifestEntry, b: ManifestEntry): number {
+  const ta = timeOf(a);
+  const tb = timeOf(b);
+  if (ta !== tb) return ta - tb;
+  return a.recordingId < b.recordingId ? -1 : a.recordingId > b.recordingId ? 1 : 0;
+}
+
+function timeOf(entry: ManifestEntry): number {
+  const ms = Date.parse(entry.startTime);
+  return Number.isFinite(ms) ? ms : Number.POSITIVE_INFINITY;
+}
+
+function* csvPieces(entries: readonly ManifestEntry[]): Generator<string> {
+  let piece = BOM + csvRow(INDEX_COLUMNS);
+  for (const entry of entries) {
+    piece += csvRow(INDEX_COLUMNS.map((column) => cellOf(entry, column)));
+    if (piece.length >= PIECE) {
+      yield piece;
+      piece = "";
+    }
+  }
+  if (piece !== "") yield piece;
+}
+
+function cellOf(entry: ManifestEntry, column: Column): string {
+  const start = new Date(entry.startTime);
+  const iso = Number.isNaN(start.getTime()) ? undefined : start.toISOString();
+  switch (column) {
+    case "startTime":
+      return iso ?? entry.startTime ?? "";
+    case "date":
+      return iso?.slice(0, 10) ?? "";
+    case "time":
+      return iso?.slice(11, 19) ?? "";
+    default: {
+      const value = entry[column];
+      return value === undefined || value === null ? "" : String(value);
+    }
+  }
+}
+
+export function csvRow(cells: readonly string[]): string {
+  return `${cells.map((cell) => csvField(neutralise(cell))).join(",")}${EOL}`;
+}
+
+/** RFC 4180: a field with a comma, quote, CR or LF is quoted, quotes doubled. */
+function csvField(value: string): string {
+  return /[",\r\n]/.test(value) ? `"${value.replaceAll('"', '""')}"` : value;
+}
+
+/**
+ * OWASP "CSV Injection": a spreadsheet runs a cell that begins with `=`, `+`, `-`, `@`, tab or CR as a formula
+ * (`=HYPERLINK(…)` in a caller's name). Such a cell gets a leading `'`, which spreadsheets show as text. A
+ * phone number (`+` and digits only) stays as it is, so it can still be searched for.
+ */
+export function neutralise(value: string): string {
+  if (!/^[=+\-@\t\r]/.test(value)) return value;
+  if (/^\+\d+$/.test(value)) return value;
+  return `'${value}`;
+}

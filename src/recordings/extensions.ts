@@ -1,0 +1,189 @@
+import { mkdir, readFile } from "node:fs/promises";
+import { dirname } from "node:path";
+import { ApiError } from "../api/errors.js";
+import { readOwnExtension } from "../api/extension-info.js";
+import type { ApiClient } from "../api/types.js";
+import { UsageError } from "../errors.js";
+import { isNotFound, writeFileAtomic } from "../fs-util.js";
+import type { Logger } from "../log/logger.js";
+import type { Extension } from "./types.js";
+
+/**
+ * Who a call-log record belongs to. The account-wide call log gives only `extension.id`; the number and name
+ * come from the account's extension directory, read at most once per run and cached in DIR's state folder for a
+ * day (the directory is a Medium-group request, and a nightly run needs it every night).
+ */
+export interface ExtensionDirectory {
+  /** The extension with this id, or undefined when there is none (no id, or one the directory does not know). */
+  byId(id: string | number | undefined): Promise<Extension | undefined>;
+  /** Throws UnknownExtensionError (exit 2) naming every number the directory does not know. */
+  requireNumbers(numbers: readonly string[]): Promise<void>;
+}
+
+/** `--extension N` names an extension the account's directory does not have. */
+export class UnknownExtensionError extends UsageError {}
+
+export interface DirectoryOptions {
+  /** The run's client (signal, retries of transient failures). */
+  api: ApiClient;
+  /**
+   * `account`: the account's directory (`GET …/extension`, paged), falling back to the user's own extension
+   * when the token may not read it. `own`: only the user's own extension (`--scope extension` runs, whose calls
+   * are all their own), from extension info.
+   */
+  source: "account" | "own";
+  /** The cache file; read when it exists, written only when `writable` (a dry run writes nothing). */
+  cacheFile: string;
+  writable: boolean;
+  log: Logger;
+  now?: () => number;
+}
+
+/** The cache's name in DIR's state folder. */
+export const EXTENSIONS_CACHE_NAME = "extensions.json";
+/** A cached directory older than this is read again. */
+export const DIRECTORY_CACHE_MS = 24 * 60 * 60 * 1000;
+const DIRECTORY_PATH = "/restapi/v1.0/account/~/extension";
+const PER_PAGE = 1000;
+
+interface CacheFile {
+  fetchedAt: string;
+  extensions: Extension[];
+}
+
+interface Snapshot {
+  byId: Map<string, Extension>;
+  byNumber: Map<string, Extension>;
+  /** Read from the platform during this run: an unknown id then stays unknown instead of causing another read. */
+  fresh: boolean;
+}
+
+export function openExtensionDirectory(options: DirectoryOptions): ExtensionDirectory {
+  const now = options.now ?? Date.now;
+  let current: Promise<Snapshot> | undefined;
+  let reread: Promise<Snapshot> | undefined;
+  // Concurrent lookups share one read; the first unknown id or number after a cached read triggers ONE re-read.
+  const snapshot = () => {
+    current ??= loadCached().then((cached) => cached ?? fetch());
+    return current;
+  };
+  const refetched = async (): Promise<Snapshot> => {
+    const seen = await snapshot();
+    if (seen.fresh) return seen;
+    reread ??= fetch();
+    current = reread;
+    return reread;
+  };
+
+  async function loadCached(): Promise<Snapshot | undefined> {
+    if (options.source !== "account") return undefined;
+    let cache: Partial<CacheFile>;
+    try {
+      cache = JSON.parse(await readFile(options.cacheFile, "utf8")) as Partial<CacheFile>;
+    } catch (error) {
+      if (isNotFound(error) || error instanceof SyntaxError) return undefined;
+      throw error;
+    }
+    const age = now() - Date.parse(String(cache.fetchedAt));
+    if (!(age >= 0 && age < DIRECTORY_CACHE_MS) || !Array.isArray(cache.extensions)) return undefined;
+    return snapshotOf(cache.extensions.filter(isExtension), false);
+  }
+
+  async function fetch(): Promise<Snapshot> {
+    const extensions = options.source === "own" ? [await ownExtension()] : await accountDirectory();
+    if (options.writable && options.source === "account") {
+      const cache: CacheFile = { fetchedAt: new Date(now()).toISOString(), extensions };
+      await mkdir(dirname(options.cacheFile), { recursive: true });
+      await writeFileAtomic(options.cacheFile, `${JSON.stringify(cache)}\n`);
+    }
+    return snapshotOf(extensions, true);
+  }
+
+  async function ownExtension(): Promise<Extension> {
+    const own = await readOwnExtension(options.api);
+    return { id: own.id, extensionNumber: own.extensionNumber ?? "", name: own.name ?? "" };
+  }
+
+  async function accountDirectory(): Promise<Extension[]> {
+    try {
+      return await readDirectory(options.api);
+    } catch (error) {
+      // A user without the permission still knows their own extension (and sees only their own calls).
+      if (!(error instanceof ApiError) || error.status !== 403) throw error;
+      options.log.debug("no permission to read the extension directory; naming only your own extension");
+      return [await ownExtension()];
+    }
+  }
+
+  return {
+    async byId(id) {
+      if (id === undefined || id === null || String(id) === "") return undefined;
+      const key = String(id);
+      return (await snapshot()).byId.get(key) ?? (await refetched()).byId.get(key);
+    },
+    async requireNumbers(numbers) {
+      let known = await snapshot();
+      if (numbers.some((n) => !known.byNumber.has(n))) known = await refetched();
+      const unknown = numbers.filter((n) => !known.byNumber.has(n));
+      if (unknown.length > 0) {
+        const list = unknown.map((n) => `--extension ${n}`).join(", ");
+        throw new UnknownExtensionError(`${list}: no such extension number in the account's directory`);
+      }
+    },
+  };
+}
+
+/** Every page of `GET /restapi/v1.0/account/~/extension`, following `navigation.nextPage`. */
+async function readDirectory(api: ApiClient): Promise<Extension[]> {
+  const extensions: Extension[] = [];
+  let url: string | undefined = `${DIRECTORY_PATH}?perPage=${PER_PAGE}`;
+  while (url) {
+    const page: DirectoryPage = await api.getJson<DirectoryPage>(url);
+    const records = Array.isArray(page.records) ? page.records : [];
+    for (const record of records) {
+      const extension = extensionOf(record);
+      if (extension) extensions.push(extension);
+    }
+    const next = page.navigation?.nextPage?.uri;
+    url = typeof next === "string" && records.length > 0 ? next : undefined;
+  }
+  return extensions;
+}
+
+interface DirectoryPage {
+  records?: { id?: unknown; extensionNumber?: unknown; name?: unknown }[];
+  navigation?: { nextPage?: { uri?: unknown } };
+}
+
+function extensionOf(record: {
+  id?: unknown;
+  extensionNumber?: unknown;
+  name?: unknown;
+}): Extension | undefined {
+  if (typeof record !== "object" || record === null) return undefined;
+  if (typeof record.id !== "number" && typeof record.id !== "string") return undefined;
+  return {
+    id: String(record.id),
+    extensionNumber: typeof record.extensionNumber === "string" ? record.extensionNumber : "",
+    name: typeof record.name === "string" ? record.name : "",
+  };
+}
+
+function isExtension(value: unknown): value is Extension {
+  const x = value as Partial<Extension> | null;
+  return (
+    typeof x === "object" &&
+    x !== null &&
+    typeof x.id === "string" &&
+    typeof x.extensionNumber === "string" &&
+    typeof x.name === "string"
+  );
+}
+
+function snapshotOf(extensions: readonly Extension[], fresh: boolean): Snapshot {
+  return {
+    byId: new Map(extensions.map((x) => [x.id, x])),
+    byNumber: new Map(extensions.filter((x) => x.extensionNumber !== "").map((x) => [x.extensionNumber, x])),
+    fresh,
+  };
+}
