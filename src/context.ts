@@ -5,7 +5,6 @@ import type { AuthServices } from "./auth/services.js";
 import type { StoreKind } from "./auth/store/types.js";
 import type { Destination } from "./destination/types.js";
 import type { LogFormat, Logger } from "./log/logger.js";
-import type { ArchiveReader } from "./recordings/archive-reader.js";
 
 /** Options every command accepts, resolved from flags and environment. */
 export interface GlobalOptions {
@@ -37,8 +36,6 @@ export interface Factory {
   prompter(): Prompter | undefined;
   /** All of stdin as text (for `--jwt-file -`). */
   readStdin(): Promise<string>;
-  /** Read access to the archive at `out` (`verify`); the local folder today. */
-  archive(out: string): Promise<ArchiveReader>;
 }
 
 /** What a command receives: resolved global options, the process's I/O and its factory, injectable for tests. */

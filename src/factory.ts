@@ -30,9 +30,5 @@ export function defaultFactory(ctx: Omit<CommandContext, "factory">): Factory {
     },
     prompter: () => terminalPrompter(ctx),
     readStdin: readAllStdin,
-    async archive(out) {
-      const { localArchive } = await import("./recordings/archive-reader.js");
-      return localArchive(out);
-    },
   };
 }

@@ -55,11 +55,10 @@ export async function readIfExists(path: string): Promise<string | undefined> {
  * Replace `path` with `data` so that a crash at any moment leaves either the old or the new content, never a
  * torn file: temp file beside it -> fsync -> rename -> fsync the directory so the rename itself is durable.
  * With `mode`, the file is created with exactly that mode (the umask may narrow it; chmod restores it).
- * `data` may come in pieces (a large file written without building one string).
  */
 export async function writeFileAtomic(
   path: string,
-  data: string | Iterable<string>,
+  data: string,
   options: { mode?: number } = {},
 ): Promise<void> {
   const dir = dirname(path);
@@ -68,8 +67,7 @@ export async function writeFileAtomic(
     const handle = await open(temp, "wx", options.mode ?? 0o666);
     try {
       if (options.mode !== undefined) await handle.chmod(options.mode);
-      if (typeof data === "string") await handle.writeFile(data, "utf8");
-      else for (const piece of data) await handle.write(piece, null, "utf8");
+      await handle.writeFile(data, "utf8");
       await handle.sync();
     } finally {
       await handle.close();

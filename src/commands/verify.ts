@@ -1,4 +1,3 @@
-import { resolve } from "node:path";
 import type { CommandContext } from "../context.js";
 
 /** The options commander hands over (declared in cli.ts). */
@@ -11,19 +10,18 @@ export interface VerifyFlags {
  * line on stderr; `--json` prints the report on stdout. Exit 3 when anything is missing or changed.
  */
 export async function runVerify(ctx: CommandContext, flags: VerifyFlags): Promise<void> {
-  const dir = resolve(flags.out);
   const [{ verifyArchive, ArchiveDamagedError }, { createVerifyProgress }] = await Promise.all([
     import("../recordings/verify.js"),
     import("../ui/verify-progress.js"),
   ]);
-  const archive = await ctx.factory.archive(dir);
+  const destination = await ctx.factory.destination(flags.out);
   const progress = await createVerifyProgress({
     log: ctx.log,
     stderrIsTTY: ctx.stderrIsTTY,
     env: ctx.env,
-    dir,
+    dir: destination.describe(),
   });
-  const report = await verifyArchive(archive, { progress, signal: ctx.signal }).finally(() =>
+  const report = await verifyArchive(destination, { progress, signal: ctx.signal }).finally(() =>
     progress.close(),
   );
   for (const path of report.missing) ctx.log.error(`missing: ${path}`);

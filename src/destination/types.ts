@@ -24,8 +24,18 @@ export interface Destination {
    * name (a local `.part` file), partials. Read once per folder per run by name claiming.
    */
   list(folder: string): Promise<ListedEntry[]>;
-  /** The bytes of a complete object (to hash one committed just before a crash). */
+  /**
+   * The bytes of a complete object (to hash one committed just before a crash, or for `verify`). A chunk may be
+   * reused for the next one: consume it (hash it, write it) before asking for the next.
+   */
   read(key: RelPath): AsyncIterable<Uint8Array>;
+  /** Every complete object below the root, in no particular order; the tool's own state is not among them. */
+  objects(): AsyncIterable<RelPath>;
+  /**
+   * For read-only work (`verify`): throws the BusyError `lock()` would throw while a download holds the
+   * destination, without taking the lock or writing anything.
+   */
+  assertIdle(): Promise<void>;
   remove(key: RelPath): Promise<void>;
   /** A small whole object (a metadata sidecar), replaced atomically. */
   writeSmall(key: RelPath, text: string, contentType: string): Promise<void>;
@@ -108,7 +118,14 @@ export interface StateStore {
   /** The incremental mark (state.json's text), or undefined when there is none yet. */
   readMark(): Promise<string | undefined>;
   writeMark(text: string): Promise<void>;
+  /** A small record of the tool's own beside the manifest (e.g. the cached extension directory), or undefined. */
+  readRecord(name: StateRecordName): Promise<string | undefined>;
+  /** Replace such a record atomically. */
+  writeRecord(name: StateRecordName, text: string): Promise<void>;
 }
+
+/** The records a StateStore keeps besides the manifest and the mark: a closed list, so none can name a path. */
+export type StateRecordName = "extensions.json";
 
 export interface ManifestLog {
   /** Every complete line, in order (a torn last line is left out). */

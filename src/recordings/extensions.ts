@@ -1,10 +1,8 @@
-import { mkdir, readFile } from "node:fs/promises";
-import { dirname } from "node:path";
 import { ApiError } from "../api/errors.js";
 import { readOwnExtension } from "../api/extension-info.js";
 import type { ApiClient } from "../api/types.js";
+import type { StateStore } from "../destination/types.js";
 import { UsageError } from "../errors.js";
-import { isNotFound, writeFileAtomic } from "../fs-util.js";
 import type { Logger } from "../log/logger.js";
 import type { Extension } from "./types.js";
 
@@ -32,15 +30,15 @@ export interface DirectoryOptions {
    * are all their own), from extension info.
    */
   source: "account" | "own";
-  /** The cache file; read when it exists, written only when `writable` (a dry run writes nothing). */
-  cacheFile: string;
+  /** Where the cache lives (a record of the destination's state); written only when `writable` (not by a dry run). */
+  state: StateStore;
   writable: boolean;
   log: Logger;
   now?: () => number;
 }
 
-/** The cache's name in DIR's state folder. */
-export const EXTENSIONS_CACHE_NAME = "extensions.json";
+/** The cache's record in the destination's state. */
+const CACHE_RECORD = "extensions.json";
 /** A cached directory older than this is read again. */
 export const DIRECTORY_CACHE_MS = 24 * 60 * 60 * 1000;
 const DIRECTORY_PATH = "/restapi/v1.0/account/~/extension";
@@ -77,12 +75,13 @@ export function openExtensionDirectory(options: DirectoryOptions): ExtensionDire
 
   async function loadCached(): Promise<Snapshot | undefined> {
     if (options.source !== "account") return undefined;
+    const text = await options.state.readRecord(CACHE_RECORD);
+    if (text === undefined) return undefined;
     let cache: Partial<CacheFile>;
     try {
-      cache = JSON.parse(await readFile(options.cacheFile, "utf8")) as Partial<CacheFile>;
-    } catch (error) {
-      if (isNotFound(error) || error instanceof SyntaxError) return undefined;
-      throw error;
+      cache = JSON.parse(text) as Partial<CacheFile>;
+    } catch {
+      return undefined; // torn or edited: read the directory again
     }
     const age = now() - Date.parse(String(cache.fetchedAt));
     if (!(age >= 0 && age < DIRECTORY_CACHE_MS) || !Array.isArray(cache.extensions)) return undefined;
@@ -93,8 +92,7 @@ export function openExtensionDirectory(options: DirectoryOptions): ExtensionDire
     const extensions = options.source === "own" ? [await ownExtension()] : await accountDirectory();
     if (options.writable && options.source === "account") {
       const cache: CacheFile = { fetchedAt: new Date(now()).toISOString(), extensions };
-      await mkdir(dirname(options.cacheFile), { recursive: true });
-      await writeFileAtomic(options.cacheFile, `${JSON.stringify(cache)}\n`);
+      await options.state.writeRecord(CACHE_RECORD, `${JSON.stringify(cache)}\n`);
     }
     return snapshotOf(extensions, true);
   }

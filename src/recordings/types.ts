@@ -2,8 +2,8 @@ import type { ApiClient } from "../api/types.js";
 import type { Destination, StateStore } from "../destination/types.js";
 import type { Logger } from "../log/logger.js";
 import type { TransferBudget } from "../retry.js";
-import type { RunStats } from "./stats.js";
 import type { ExtensionDirectory } from "./extensions.js";
+import type { RunStats } from "./stats.js";
 
 /** A party of a call as the call log reports it (all fields optional on the platform). */
 export interface CallParty {

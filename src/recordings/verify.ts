@@ -1,9 +1,9 @@
 import { createHash } from "node:crypto";
 import pLimit from "p-limit";
+import type { Destination } from "../destination/types.js";
 import { CliError, ExitCode, UsageError } from "../errors.js";
-import type { ArchiveReader } from "./archive-reader.js";
 import { collisionKey } from "./folder-names.js";
-import type { ManifestEntry } from "./manifest.js";
+import { type ManifestEntry, readManifestEntries } from "./manifest.js";
 
 /** What `verify` found; the `--json` document. Paths are DIR-relative, sorted. */
 export interface VerifyReport {
@@ -44,15 +44,29 @@ export interface VerifyOptions {
 }
 
 /**
- * Re-read every recording the manifest lists and compare its size and SHA-256 with what the manifest recorded
- * when it was saved; then list the audio files the manifest does not know. Read-only, and refuses (BusyError)
- * while a download writes to the archive; the check is made once, at the start.
+ * The extensions of the files a download writes (`extensionFor` in naming.ts) and of common audio formats: only
+ * such objects count as "unknown audio" when the manifest does not know them; `index.csv`, sidecars and anything
+ * else a person put there are not recordings.
  */
-export async function verifyArchive(reader: ArchiveReader, options: VerifyOptions): Promise<VerifyReport> {
-  await reader.assertIdle();
-  const entries = await reader.entries();
+const AUDIO_EXTENSIONS = new Set(
+  "mp3 wav m4a mp4 aac ogg oga opus flac webm amr 3gp wma aiff gsm".split(" "),
+);
+
+export function isAudioFile(name: string): boolean {
+  const dot = name.lastIndexOf(".");
+  return dot > 0 && AUDIO_EXTENSIONS.has(name.slice(dot + 1).toLowerCase());
+}
+
+/**
+ * Re-read every recording the manifest lists and compare its size and SHA-256 with what the manifest recorded
+ * when it was saved; then list the audio objects the manifest does not know. Read-only, and refuses (BusyError)
+ * while a download writes to the destination; the check is made once, at the start.
+ */
+export async function verifyArchive(destination: Destination, options: VerifyOptions): Promise<VerifyReport> {
+  await destination.assertIdle();
+  const entries = await readManifestEntries(destination);
   if (!entries) {
-    throw new NoArchiveError(`no archive in ${reader.location}: it has no manifest (is --out right?)`);
+    throw new NoArchiveError(`no archive in ${destination.describe()}: it has no manifest (is --out right?)`);
   }
   options.progress.started(
     entries.length,
@@ -68,7 +82,7 @@ export async function verifyArchive(reader: ArchiveReader, options: VerifyOption
       entries.map((entry) =>
         limit(async () => {
           signal.throwIfAborted();
-          const state = await stateOf(reader, entry, options.progress, signal);
+          const state = await stateOf(destination, entry, options.progress, signal);
           report.checked += 1;
           if (state === "ok") report.ok += 1;
           else report[state].push(entry.path);
@@ -81,25 +95,25 @@ export async function verifyArchive(reader: ArchiveReader, options: VerifyOption
     throw options.signal.aborted ? options.signal.reason : error;
   }
   const known = new Set(entries.map((entry) => collisionKey(entry.path)));
-  for await (const path of reader.audioFiles()) {
-    if (!known.has(collisionKey(path))) report.unknown.push(path);
+  for await (const key of destination.objects()) {
+    if (isAudioFile(key) && !known.has(collisionKey(key))) report.unknown.push(key);
   }
   for (const list of [report.missing, report.changed, report.unknown]) list.sort();
   return report;
 }
 
 async function stateOf(
-  reader: ArchiveReader,
+  destination: Destination,
   entry: ManifestEntry,
   progress: VerifyProgress,
   signal: AbortSignal,
 ): Promise<"ok" | "missing" | "changed"> {
-  const size = await reader.size(entry.path);
+  const size = (await destination.stat(entry.path))?.size;
   if (size === undefined) return "missing";
   // A different size is a change without reading a byte.
   if (size !== entry.bytes) return "changed";
   const hash = createHash("sha256");
-  for await (const chunk of reader.read(entry.path)) {
+  for await (const chunk of destination.read(entry.path)) {
     signal.throwIfAborted();
     hash.update(chunk);
     progress.bytes(chunk.length);

@@ -2,7 +2,7 @@ import { createReadStream } from "node:fs";
 import { type FileHandle, mkdir, open, truncate } from "node:fs/promises";
 import { join } from "node:path";
 import { isNotFound, readIfExists, writeFileAtomic } from "../../fs-util.js";
-import type { ManifestLog, StateStore } from "../types.js";
+import type { ManifestLog, StateRecordName, StateStore } from "../types.js";
 
 /** `<stateDir>/manifest.jsonl` (appended, fsynced per line) and `<stateDir>/state.json` (replaced atomically). */
 export class LocalState implements StateStore {
@@ -33,6 +33,15 @@ export class LocalState implements StateStore {
   async writeMark(text: string): Promise<void> {
     await mkdir(this.stateDir, { recursive: true });
     await writeFileAtomic(this.markFile, text);
+  }
+
+  readRecord(name: StateRecordName): Promise<string | undefined> {
+    return readIfExists(join(this.stateDir, name));
+  }
+
+  async writeRecord(name: StateRecordName, text: string): Promise<void> {
+    await mkdir(this.stateDir, { recursive: true });
+    await writeFileAtomic(join(this.stateDir, name), text);
   }
 }
 

@@ -99,11 +99,6 @@ export async function run(
     },
     prompter: () => undefined,
     readStdin: async () => "",
-    async archive(out) {
-      asked.push("archive");
-      const { localArchive } = await import("../../../src/recordings/archive-reader.js");
-      return localArchive(out);
-    },
   });
   const code = await runCli(["node", "rc-recordings", ...argv], {
     stdout: { write: (text: string) => (stdout += text) },

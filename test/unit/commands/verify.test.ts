@@ -31,7 +31,7 @@ describe("verify", () => {
     const r = await run(["--json", "verify", "--out", dir.path]);
     expect(r.code).toBe(ExitCode.ok);
     expect(JSON.parse(r.stdout)).toEqual({ checked: 1, ok: 1, missing: [], changed: [], unknown: [] });
-    expect(r.asked).toEqual(["archive"]);
+    expect(r.asked).toEqual(["destination"]);
   });
 
   it("exits 3 with one line per changed recording; --quiet keeps only those lines", async () => {

@@ -1,8 +1,10 @@
-import { existsSync, mkdirSync, readFileSync, writeFileSync } from "node:fs";
+import { existsSync, mkdirSync, readFileSync, symlinkSync, writeFileSync } from "node:fs";
+import { hostname } from "node:os";
 import { join } from "node:path";
 import { afterEach, beforeEach, describe, expect, it } from "vitest";
 import { LocalFolder } from "../../../src/destination/local/folder.js";
 import { relPath } from "../../../src/destination/rel-path.js";
+import { BusyError } from "../../../src/errors.js";
 import { tempDir } from "../../helpers/cli.js";
 
 let dir: ReturnType<typeof tempDir>;
@@ -64,5 +66,44 @@ describe("LocalFolder", () => {
     expect(JSON.parse(readFileSync(join(dir.path, ".rc-recordings", "lock"), "utf8")).pid).toBe(process.pid);
     await lock.release();
     expect(existsSync(join(dir.path, ".rc-recordings", "lock"))).toBe(false);
+  });
+
+  it("reads a large object in order through reused buffers, and stops cleanly when the reader stops", async () => {
+    const bytes = Buffer.alloc(3 * 1024 * 1024 + 17, 0);
+    for (let i = 0; i < bytes.length; i += 4096) bytes[i] = (i / 4096) % 251;
+    writeFileSync(join(dir.path, "big.wav"), bytes);
+    const copies: Buffer[] = [];
+    for await (const chunk of folder.read(relPath("big.wav"))) copies.push(Buffer.from(chunk)); // copied: reused
+    expect(Buffer.concat(copies).equals(bytes)).toBe(true);
+    for await (const _ of folder.read(relPath("big.wav"))) break; // no unhandled read after the close
+  });
+
+  it("lists every complete object below DIR, without its state, partials or symlinked folders", async () => {
+    mkdirSync(join(dir.path, "2026", "11"), { recursive: true });
+    writeFileSync(join(dir.path, "2026", "11", "a.mp3"), "a");
+    writeFileSync(join(dir.path, "2026", "b.wav.part"), "b");
+    writeFileSync(join(dir.path, "index.csv"), "c");
+    mkdirSync(join(dir.path, ".rc-recordings"));
+    writeFileSync(join(dir.path, ".rc-recordings", "manifest.jsonl"), "");
+    symlinkSync(join(dir.path, "2026"), join(dir.path, "link"));
+    const keys: string[] = [];
+    for await (const key of folder.objects()) keys.push(key);
+    expect(keys.sort()).toEqual(["2026/11/a.mp3", "index.csv"]);
+  });
+
+  it("keeps named state records, and answers busy without taking the lock", async () => {
+    expect(await folder.state.readRecord("extensions.json")).toBeUndefined();
+    await folder.state.writeRecord("extensions.json", "{}\n");
+    expect(readFileSync(join(dir.path, ".rc-recordings", "extensions.json"), "utf8")).toBe("{}\n");
+    await folder.assertIdle();
+    const lock = await folder.lock();
+    await expect(folder.assertIdle()).resolves.toBeUndefined(); // our own pid holds it: not another download
+    await lock.release();
+    writeFileSync(
+      join(dir.path, ".rc-recordings", "lock"),
+      JSON.stringify({ pid: 1, host: hostname(), startedAt: "then", token: "t" }),
+    );
+    await expect(folder.assertIdle()).rejects.toBeInstanceOf(BusyError);
+    expect(existsSync(join(dir.path, ".rc-recordings", "lock"))).toBe(true); // untouched
   });
 });

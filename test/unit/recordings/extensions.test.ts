@@ -3,6 +3,7 @@ import { join } from "node:path";
 import { afterEach, beforeEach, describe, expect, it } from "vitest";
 import { ApiError } from "../../../src/api/errors.js";
 import type { ApiClient } from "../../../src/api/types.js";
+import { LocalState } from "../../../src/destination/local/state.js";
 import { Logger } from "../../../src/log/logger.js";
 import {
   DIRECTORY_CACHE_MS,
@@ -51,8 +52,10 @@ function fakeApi(entries: () => Entry[], options: { perPage?: number; forbidden?
 const log = new Logger("quiet");
 let dir: ReturnType<typeof tempDir>;
 let cacheFile: string;
+let state: LocalState;
 beforeEach(() => {
   dir = tempDir("rcr-extensions-");
+  state = new LocalState(dir.path);
   cacheFile = join(dir.path, "extensions.json");
 });
 afterEach(() => dir.cleanup());
@@ -63,7 +66,7 @@ const support = { id: 103, extensionNumber: "103", name: "Support" };
 describe("extension directory", () => {
   it("reads every page once, shares it between concurrent lookups, and caches it", async () => {
     const { api, requested } = fakeApi(() => [sales, support], { perPage: 1 });
-    const directory = openExtensionDirectory({ api, source: "account", cacheFile, writable: true, log });
+    const directory = openExtensionDirectory({ api, source: "account", state, writable: true, log });
     const [a, b] = await Promise.all([directory.byId(102), directory.byId("103")]);
     expect(a).toEqual({ id: "102", extensionNumber: "102", name: "Sales" });
     expect(b?.name).toBe("Support");
@@ -73,7 +76,7 @@ describe("extension directory", () => {
     expect(cache.extensions).toHaveLength(2);
 
     // The next run uses the cache while it is younger than a day.
-    const later = openExtensionDirectory({ api, source: "account", cacheFile, writable: true, log });
+    const later = openExtensionDirectory({ api, source: "account", state, writable: true, log });
     expect((await later.byId(103))?.name).toBe("Support");
     expect(requested).toHaveLength(2);
   });
@@ -81,9 +84,9 @@ describe("extension directory", () => {
   it("re-reads a cached directory once on an unknown id, and then answers undefined", async () => {
     let entries = [sales];
     const { api, requested } = fakeApi(() => entries);
-    await openExtensionDirectory({ api, source: "account", cacheFile, writable: true, log }).byId(102);
+    await openExtensionDirectory({ api, source: "account", state, writable: true, log }).byId(102);
     entries = [sales, support]; // a new extension since the cache was written
-    const directory = openExtensionDirectory({ api, source: "account", cacheFile, writable: true, log });
+    const directory = openExtensionDirectory({ api, source: "account", state, writable: true, log });
     expect((await directory.byId(103))?.name).toBe("Support");
     expect(requested).toHaveLength(2);
     const [gone, alsoGone] = await Promise.all([directory.byId(999), directory.byId(998)]);
@@ -96,7 +99,7 @@ describe("extension directory", () => {
     const { api, requested } = fakeApi(() => [sales]);
     let now = Date.parse("2026-11-01T00:00:00Z");
     const open = (writable: boolean) =>
-      openExtensionDirectory({ api, source: "account", cacheFile, writable, log, now: () => now });
+      openExtensionDirectory({ api, source: "account", state, writable, log, now: () => now });
     await open(false).byId(102);
     expect(() => readFileSync(cacheFile)).toThrow();
     await open(true).byId(102);
@@ -113,7 +116,7 @@ describe("extension directory", () => {
 
   it("names unknown extension numbers (exit 2), after one re-read", async () => {
     const { api, requested } = fakeApi(() => [sales, support]);
-    const directory = openExtensionDirectory({ api, source: "account", cacheFile, writable: true, log });
+    const directory = openExtensionDirectory({ api, source: "account", state, writable: true, log });
     await expect(directory.requireNumbers(["102", "103"])).resolves.toBeUndefined();
     const error = await directory.requireNumbers(["102", "998", "999"]).catch((e: unknown) => e);
     expect(error).toBeInstanceOf(UnknownExtensionError);
@@ -128,7 +131,7 @@ describe("extension directory", () => {
     const fallback = openExtensionDirectory({
       api: forbidden.api,
       source: "account",
-      cacheFile,
+      state,
       writable: true,
       log,
     });
@@ -136,7 +139,7 @@ describe("extension directory", () => {
     expect(await fallback.byId(102)).toBeUndefined();
 
     const own = fakeApi(() => [sales]);
-    const scoped = openExtensionDirectory({ api: own.api, source: "own", cacheFile, writable: true, log });
+    const scoped = openExtensionDirectory({ api: own.api, source: "own", state, writable: true, log });
     expect((await scoped.byId("7"))?.extensionNumber).toBe("101");
     expect(own.requested).toEqual([OWN]);
   });
