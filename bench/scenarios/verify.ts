@@ -51,9 +51,10 @@ export async function verify(ctx: BenchContext): Promise<ScenarioResult> {
     rows: [
       {
         scenario: title,
-        metric: `hashing throughput (× sha256sum: ${fmt.mbps(shaRate)})`,
-        values: { "rc-recordings": `${fmt.mbps(rcRate)} (${fmt.x(ratio)})` },
-        target: "≥ 0.8 × sha256sum",
+        // Whole MB/s: the row fits the README table's columns as they are.
+        metric: `throughput (× sha256sum ${mbps(shaRate)})`,
+        values: { "rc-recordings": `${mbps(rcRate)} (${fmt.x(ratio)})` },
+        target: "≥ 0.8 ×",
         met: ratio >= 0.8,
       },
       {
@@ -64,6 +65,10 @@ export async function verify(ctx: BenchContext): Promise<ScenarioResult> {
     ],
     raw: { files, fileBytes, rounds, wallMs: times, rcRate, shaRate, ratio },
   };
+}
+
+function mbps(bytesPerSec: number): string {
+  return `${Math.round(bytesPerSec / 1e6)} MB/s`;
 }
 
 /** Recordings in two date folders plus the manifest `verify` checks them against. */
