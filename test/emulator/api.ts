@@ -1,9 +1,9 @@
 import type { IncomingMessage, ServerResponse } from "node:http";
 import { callLogPage, callRecord, parseCallLogQuery, RECORDING_NOT_FOUND } from "./call-log.js";
 import { handleControl, handleStats } from "./control.js";
+import { directoryPage } from "./directory.js";
 import { type ApiErrorSpec, sendError, sendJson } from "./http-util.js";
 import { handleContent, sendBareRateLimit } from "./media.js";
-import { directoryPage } from "./directory.js";
 import { handleRevoke, handleToken } from "./oauth.js";
 import type { EmulatorState } from "./state.js";
 
