@@ -170,20 +170,31 @@ export async function handleApi(
     if (!auth) return;
     const user = auth.session.user;
     if (!isOwnAccount(state, m[1])) return sendError(res, notFound("accountId"), auth.headers);
-    if (m[2] !== "~" && m[2] !== user.ownerId) return sendError(res, notFound("extensionId"), auth.headers);
+    const id = m[2] === "~" ? user.ownerId : m[2];
+    // Your own extension; an admin may read any extension the directory lists (the uri of every call record).
+    const extension =
+      id === user.ownerId
+        ? { id: user.ownerId, extensionNumber: user.extensionNumber, name: user.name }
+        : user.admin
+          ? state.directory().find((x) => x.id === id)
+          : undefined;
+    if (!extension) return sendError(res, notFound("extensionId"), auth.headers);
     const base = `${state.apiOrigin}/restapi/v1.0/account/${state.config.accountId}`;
+    const isUser = extension.id === user.ownerId;
     return sendJson(
       res,
       200,
       {
-        uri: `${base}/extension/${user.ownerId}`,
-        id: Number(user.ownerId),
-        extensionNumber: user.extensionNumber,
-        name: user.name,
+        uri: `${base}/extension/${extension.id}`,
+        id: Number(extension.id),
+        extensionNumber: extension.extensionNumber,
+        name: extension.name,
         type: "User",
         status: "Enabled",
         account: { uri: base, id: state.config.accountId },
-        permissions: { admin: { enabled: user.admin }, internationalCalling: { enabled: false } },
+        ...(isUser && {
+          permissions: { admin: { enabled: user.admin }, internationalCalling: { enabled: false } },
+        }),
       },
       auth.headers,
     );
