@@ -85,3 +85,34 @@ describe("download", () => {
     }
   });
 });
+
+describe("download --extension", () => {
+  it("keeps only that extension's recordings and records its number and name in the manifest", async () => {
+    const listed = new Set(emu.control.directory().map((x) => x.id));
+    const some = emu.control.recordings().find((x) => listed.has(x.extension.id))?.extension;
+    if (!some) throw new Error("no recording of a listed extension");
+    const r = await download("--extension", some.extensionNumber);
+    expect(r.code).toBe(ExitCode.ok);
+    const wanted = emu.control.recordings().filter((x) => x.extension.id === some.id);
+    expect((JSON.parse(r.stdout) as { downloaded: number }).downloaded).toBe(wanted.length);
+    const entries = readFileSync(join(dir.path, ".rc-recordings", "manifest.jsonl"), "utf8")
+      .trim()
+      .split("\n")
+      .map((line) => JSON.parse(line) as { extensionNumber?: string; extensionName?: string });
+    expect(entries).toHaveLength(wanted.length);
+    for (const m of entries)
+      expect([m.extensionNumber, m.extensionName]).toEqual([some.extensionNumber, some.name]);
+    expect(existsSync(join(dir.path, "index.csv"))).toBe(true);
+  });
+
+  it("is bad input (exit 2) with --scope extension, for a non-number, and for a number the directory lacks", async () => {
+    const scoped = await download("--extension", "102", "--scope", "extension");
+    expect(scoped.code).toBe(ExitCode.usage);
+    expect(scoped.asked).toEqual([]); // refused before any service is asked for
+    expect((await download("--extension", "sales")).code).toBe(ExitCode.usage);
+    const unknown = await download("--extension", "999");
+    expect(unknown.code).toBe(ExitCode.usage);
+    expect(unknown.stderr.join("\n")).toContain("--extension 999");
+    expect(emu.stats.callLogRequests).toBe(0);
+  });
+});
