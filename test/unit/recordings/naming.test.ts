@@ -54,6 +54,21 @@ const HOSTILE = [
 const UNSAFE_CHARS = /[\u0000-\u001f\u007f<>:"|?*\\\u202e]/;
 
 describe("templates", () => {
+  it("names the extension from the directory, unknown without it, and never lets its name add a folder", () => {
+    const template = compileTemplate("{extensionNumber}/{extensionName}/{recordingId}.{ext}");
+    const named = {
+      ...item(),
+      extension: { id: "62264425011", extensionNumber: "102", name: "Sales / EMEA" },
+    };
+    expect(template.render(named, "audio/mpeg")).toBe("102/Sales _ EMEA/2800000007.mp3");
+    expect(template.render(item(), "audio/mpeg")).toBe("unknown/unknown/2800000007.mp3");
+    for (const name of HOSTILE) {
+      const path = template.render({ ...named, extension: { ...named.extension, name } }, "audio/wav");
+      expect(path.split("/")).toHaveLength(3);
+      expect(() => absoluteUnder("/srv/calls", relPath(path))).not.toThrow();
+    }
+  });
+
   it("renders the default template in UTC without colons", () => {
     const path = compileTemplate().render(item(), "audio/mpeg");
     expect(path).toBe("2026-11-25/213005_Inbound_+16505550100_101_2800000007.mp3");
