@@ -1,4 +1,4 @@
-import type { Dataset, Direction, Party } from "./dataset.js";
+import type { Direction, Party } from "./dataset.js";
 import type { ApiErrorSpec } from "./http-util.js";
 import { invalidParameter as invalid, pagedBody, parsePaging, requestBase } from "./paging.js";
 import type { EmulatorState } from "./state.js";
