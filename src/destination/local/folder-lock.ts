@@ -1,25 +1,18 @@
-import { randomBytes } from "node:crypto";
-import { readFileSync } from "node:fs";
-import { link, mkdir, readFile, rmdir, stat, unlink, utimes, writeFile } from "node:fs/promises";
 import { hostname } from "node:os";
+import { link, mkdir, readFile, rmdir, stat, unlink, utimes, writeFile } from "node:fs/promises";
 import { join } from "node:path";
 import { BusyError } from "../../errors.js";
 import { isNotFound } from "../../fs-util.js";
 import { sleep } from "../../retry.js";
-
-/** Who holds a folder: enough to tell a live holder from a dead one, and to name it in the busy message. */
-export interface LockHolder {
-  pid: number;
-  host: string;
-  startedAt: string;
-  /** Unique per acquisition, so a process only ever removes its own lock. */
-  token: string;
-  /**
-   * Boot id and process start time where the OS tells them (Linux): a pid reused after a reboot or by another
-   * program then does not pass for the holder. Absent elsewhere; the pid check alone applies.
-   */
-  identity?: string;
-}
+import {
+  HEARTBEAT_MS,
+  holderIsAlive,
+  type LockHolder,
+  newLockHolder,
+  parseLockHolder,
+  STALE_AFTER_MS,
+  signOfLife,
+} from "../lock-holder.js";
 
 /** A holder as read from the lock file, with the file's mtime: the holder's last heartbeat. */
 interface SeenHolder extends LockHolder {
@@ -42,9 +35,6 @@ export interface FolderLockOptions {
   staleAfterMs?: number;
 }
 
-const HEARTBEAT_MS = 30_000;
-const STALE_AFTER_MS = 120_000;
-
 /** A takeover (check the holder is dead, remove its file) lasts milliseconds; a mutex older than this is debris. */
 const TAKEOVER_MUTEX_STALE_MS = 10_000;
 const MAX_TRIES = 5;
@@ -62,15 +52,7 @@ export async function acquireFolderLock(
   options: FolderLockOptions = {},
 ): Promise<FolderLock> {
   const isAlive = options.isAlive ?? holderIsAlive;
-  const pid = options.pid ?? process.pid;
-  const identity = processIdentity(pid);
-  const me: LockHolder = {
-    pid,
-    host: options.host ?? hostname(),
-    startedAt: new Date().toISOString(),
-    token: randomBytes(8).toString("hex"),
-    ...(identity === undefined ? {} : { identity }),
-  };
+  const me = newLockHolder(options);
   const file = join(stateDir, "lock");
   await mkdir(stateDir, { recursive: true });
 
@@ -106,23 +88,6 @@ export async function assertFolderIdle(stateDir: string, options: FolderLockOpti
   if (note !== undefined) throw busy(stateDir, holder, note);
 }
 
-/** Why the holder counts as alive (a note for the busy message), or undefined when it is dead. */
-function signOfLife(
-  holder: SeenHolder,
-  me: Pick<LockHolder, "pid" | "host">,
-  isAlive: (holder: LockHolder) => boolean,
-  staleAfterMs: number,
-): string | undefined {
-  if (holder.host === me.host) {
-    // Our own pid in someone else's lock means that holder died and its pid was reused (e.g. containers).
-    return holder.pid === me.pid || !isAlive(holder) ? undefined : "";
-  }
-  const silentMs = Date.now() - holder.aliveAt;
-  if (silentMs > staleAfterMs) return undefined;
-  const seen = `${new Date(holder.aliveAt).toISOString()}, ${Math.round(silentMs / 1000)} s ago`;
-  return ` (on another host, so its pid cannot be checked; last alive ${seen})`;
-}
-
 /** Keep the lock file's mtime fresh while we hold it (unref'd: the heartbeat never keeps the process alive). */
 function holdLock(file: string, me: LockHolder, heartbeatMs: number): FolderLock {
   const timer = setInterval(() => void touchIfOurs(file, me.token), heartbeatMs);
@@ -149,29 +114,6 @@ function busy(stateDir: string, holder: LockHolder, note: string): BusyError {
   );
 }
 
-function holderIsAlive(holder: LockHolder): boolean {
-  try {
-    process.kill(holder.pid, 0);
-  } catch (error) {
-    // EPERM: it exists but belongs to someone else.
-    if ((error as NodeJS.ErrnoException).code !== "EPERM") return false;
-  }
-  return holder.identity === undefined || processIdentity(holder.pid) === holder.identity;
-}
-
-/** "<boot id>:<start time in clock ticks>" of a process on Linux; undefined where /proc does not tell. */
-function processIdentity(pid: number): string | undefined {
-  try {
-    const boot = readFileSync("/proc/sys/kernel/random/boot_id", "utf8").trim();
-    const stat = readFileSync(`/proc/${pid}/stat`, "utf8");
-    // Fields after the command name (which may contain spaces) start at field 3; starttime is field 22.
-    const startTime = stat.slice(stat.lastIndexOf(")") + 2).split(" ")[19];
-    return startTime ? `${boot}:${startTime}` : undefined;
-  } catch {
-    return undefined;
-  }
-}
-
 /** link() fails if the lock exists, and readers only ever see a complete file. */
 async function createExclusive(file: string, holder: LockHolder): Promise<boolean> {
   const temp = `${file}.${holder.token}.tmp`;
@@ -189,19 +131,9 @@ async function createExclusive(file: string, holder: LockHolder): Promise<boolea
 
 async function readHolder(file: string): Promise<SeenHolder | "gone" | "unreadable"> {
   try {
-    const value = JSON.parse(await readFile(file, "utf8")) as Partial<LockHolder>;
+    const holder = parseLockHolder(await readFile(file, "utf8"));
     const aliveAt = (await stat(file)).mtimeMs;
-    if (typeof value.pid !== "number" || typeof value.host !== "string" || typeof value.token !== "string") {
-      return "unreadable";
-    }
-    return {
-      pid: value.pid,
-      host: value.host,
-      startedAt: String(value.startedAt ?? "?"),
-      token: value.token,
-      ...(typeof value.identity === "string" ? { identity: value.identity } : {}),
-      aliveAt,
-    };
+    return holder ? { ...holder, aliveAt } : "unreadable";
   } catch (error) {
     if (isNotFound(error)) return "gone";
     if (error instanceof SyntaxError) return "unreadable";

@@ -1,0 +1,149 @@
+import type { Readable } from "node:stream";
+import type { ListObjectsV2CommandOutput } from "@aws-sdk/client-s3";
+import type { S3Connection } from "./client.js";
+import { isNotFoundError, isNotImplemented, isPreconditionFailed, storeError } from "./errors.js";
+
+export interface ObjectInfo {
+  size: number;
+  /** When the object was last written (ms). */
+  modifiedAt: number;
+  contentType: string | undefined;
+  /** x-amz-meta-* (names lower-case). */
+  metadata: Record<string, string>;
+}
+
+/**
+ * The few object operations an archive needs, on one bucket, every failure turned into a StoreError that
+ * names the bucket. Bodies written here are Buffers or strings of known length, never streams: a streaming
+ * PutObject with the SDK's default checksums sends aws-chunked framing that some stores keep inside the object.
+ */
+export class S3Bucket {
+  constructor(
+    readonly connection: S3Connection,
+    readonly name: string,
+  ) {}
+
+  /** One cheap request that proves credentials, region, bucket and permission to list. */
+  async probe(prefix: string): Promise<void> {
+    const { client, sdk } = this.connection;
+    try {
+      await client.send(new sdk.ListObjectsV2Command({ Bucket: this.name, Prefix: prefix, MaxKeys: 1 }));
+    } catch (error) {
+      throw storeError(error, this.name, "cannot use the bucket");
+    }
+  }
+
+  async head(key: string): Promise<ObjectInfo | undefined> {
+    const { client, sdk } = this.connection;
+    try {
+      const out = await client.send(new sdk.HeadObjectCommand({ Bucket: this.name, Key: key }));
+      return {
+        size: out.ContentLength ?? 0,
+        modifiedAt: out.LastModified?.getTime() ?? 0,
+        contentType: out.ContentType,
+        metadata: out.Metadata ?? {},
+      };
+    } catch (error) {
+      if (isNotFoundError(error)) return undefined;
+      throw storeError(error, this.name, `HEAD ${key}`);
+    }
+  }
+
+  /** Every object below `prefix`, in key order, page by page (1000 keys per request). */
+  async *list(prefix: string): AsyncGenerator<{ key: string; size: number }> {
+    const { client, sdk } = this.connection;
+    let token: string | undefined;
+    do {
+      let out: ListObjectsV2CommandOutput;
+      try {
+        out = await client.send(
+          new sdk.ListObjectsV2Command({ Bucket: this.name, Prefix: prefix, ContinuationToken: token }),
+        );
+      } catch (error) {
+        throw storeError(error, this.name, `list ${prefix || "/"}`);
+      }
+      for (const item of out.Contents ?? []) {
+        if (item.Key !== undefined) yield { key: item.Key, size: item.Size ?? 0 };
+      }
+      token = out.IsTruncated ? out.NextContinuationToken : undefined;
+    } while (token);
+  }
+
+  /** The object's body as a stream, or undefined when there is none. */
+  async read(key: string): Promise<Readable | undefined> {
+    const { client, sdk } = this.connection;
+    try {
+      const out = await client.send(new sdk.GetObjectCommand({ Bucket: this.name, Key: key }));
+      return out.Body as Readable;
+    } catch (error) {
+      if (isNotFoundError(error)) return undefined;
+      throw storeError(error, this.name, `GET ${key}`);
+    }
+  }
+
+  async readText(key: string): Promise<string | undefined> {
+    const body = await this.read(key);
+    if (!body) return undefined;
+    const chunks: Buffer[] = [];
+    try {
+      for await (const chunk of body) chunks.push(chunk as Buffer);
+    } catch (error) {
+      throw storeError(error, this.name, `GET ${key}`);
+    }
+    return Buffer.concat(chunks).toString("utf8");
+  }
+
+  /**
+   * Write a small object whole. `ifAbsent`: only if no object has the key (If-None-Match: *); false when one
+   * has — on a store that supports the condition (AWS since 2024, R2, MinIO; not s3rver, which overwrites).
+   */
+  async write(
+    key: string,
+    body: string | Buffer,
+    contentType: string,
+    options: { ifAbsent?: boolean } = {},
+  ): Promise<boolean> {
+    const { client, sdk } = this.connection;
+    try {
+      await client.send(
+        new sdk.PutObjectCommand({
+          Bucket: this.name,
+          Key: key,
+          Body: body,
+          ContentType: contentType,
+          ...(options.ifAbsent ? { IfNoneMatch: "*" } : {}),
+        }),
+      );
+      return true;
+    } catch (error) {
+      if (options.ifAbsent && isPreconditionFailed(error)) return false;
+      throw storeError(error, this.name, `PUT ${key}`);
+    }
+  }
+
+  async remove(key: string): Promise<void> {
+    const { client, sdk } = this.connection;
+    try {
+      await client.send(new sdk.DeleteObjectCommand({ Bucket: this.name, Key: key }));
+    } catch (error) {
+      if (isNotFoundError(error)) return;
+      throw storeError(error, this.name, `DELETE ${key}`);
+    }
+  }
+
+  /** Abort a multipart upload; one that is already gone (completed, aborted, expired) is fine. */
+  async abortUpload(key: string, uploadId: string): Promise<void> {
+    const { client, sdk } = this.connection;
+    try {
+      await client.send(
+        new sdk.AbortMultipartUploadCommand({ Bucket: this.name, Key: key, UploadId: uploadId }),
+      );
+    } catch (error) {
+      if (isNotFoundError(error)) return;
+      // Some stores cannot abort (s3rver): the parts stay invisible, never under the key; a lifecycle rule
+      // that aborts incomplete uploads (README, "S3") cleans them up.
+      if (isNotImplemented(error)) return;
+      throw storeError(error, this.name, `abort the upload of ${key}`);
+    }
+  }
+}

@@ -1,0 +1,77 @@
+import type { S3Client } from "@aws-sdk/client-s3";
+import { UsageError } from "../../errors.js";
+import { registerSecret } from "../../log/redact.js";
+
+/**
+ * The AWS SDK, loaded only when `--out` is an s3:// URL: `--version`, `--help` and local runs never pay for it
+ * (~20 MiB of resident memory). Everything that needs it gets it from here.
+ */
+export type S3Sdk = typeof import("@aws-sdk/client-s3");
+
+export interface S3Connection {
+  client: S3Client;
+  sdk: S3Sdk;
+  /** The S3-compatible endpoint from the environment, if any (AWS itself otherwise). */
+  endpoint: string | undefined;
+  /**
+   * Send a CRC32 with every Buffer body (parts, small objects) so the store rejects one corrupted on the way;
+   * off with AWS_REQUEST_CHECKSUM_CALCULATION=WHEN_REQUIRED for stores that refuse checksum headers.
+   */
+  checksums: boolean;
+}
+
+/** S3 API calls per request the SDK makes before it gives up (5xx, SlowDown, resets, timeouts). */
+const MAX_ATTEMPTS = 6;
+
+/**
+ * A client from the standard AWS chain: `AWS_ACCESS_KEY_ID`/`AWS_SECRET_ACCESS_KEY`/`AWS_SESSION_TOKEN`,
+ * `AWS_PROFILE` and the `~/.aws` files, SSO, container and instance roles; region from `AWS_REGION` or the
+ * profile. `AWS_ENDPOINT_URL_S3` (or `AWS_ENDPOINT_URL`) selects an S3-compatible store, addressed path-style
+ * (MinIO, Ceph, s3rver and most others have no per-bucket host names).
+ */
+export async function connectS3(env: NodeJS.ProcessEnv): Promise<S3Connection> {
+  const endpoint = endpointOf(env);
+  registerSecret(env.AWS_SECRET_ACCESS_KEY);
+  registerSecret(env.AWS_SESSION_TOKEN);
+  // The SDK warns on every start under Node 20 about releases that will need Node 22; the pinned release works
+  // on 20, and a nightly cron job's stderr is no place for a notice its reader cannot act on.
+  process.env.AWS_SDK_JS_NODE_VERSION_SUPPORT_WARNING_DISABLED ??= "true";
+  const sdk = await import("@aws-sdk/client-s3");
+  const client = new sdk.S3Client({
+    // Checksums are asked for per request, on Buffer bodies only (see S3ObjectWriter): the SDK's default would
+    // also wrap a streamed body in aws-chunked framing with a trailing checksum, which some stores (s3rver)
+    // keep inside the object.
+    requestChecksumCalculation: "WHEN_REQUIRED",
+    ...(endpoint === undefined ? {} : { endpoint, forcePathStyle: true }),
+    // AWS_MAX_ATTEMPTS, when set, is the user's to choose.
+    maxAttempts: Number(env.AWS_MAX_ATTEMPTS) > 0 ? Number(env.AWS_MAX_ATTEMPTS) : MAX_ATTEMPTS,
+    // The environment's own values first, exactly as the SDK's chain would take them (and so a test can hand
+    // in an environment of its own); otherwise the chain goes on: profile, SSO, container and instance roles.
+    ...(env.AWS_REGION ? { region: env.AWS_REGION } : {}),
+    // An S3-compatible store without a region of its own accepts any; AWS needs the real one.
+    ...(endpoint !== undefined && !env.AWS_REGION && !env.AWS_PROFILE ? { region: "us-east-1" } : {}),
+    ...(env.AWS_ACCESS_KEY_ID && env.AWS_SECRET_ACCESS_KEY
+      ? {
+          credentials: {
+            accessKeyId: env.AWS_ACCESS_KEY_ID,
+            secretAccessKey: env.AWS_SECRET_ACCESS_KEY,
+            ...(env.AWS_SESSION_TOKEN ? { sessionToken: env.AWS_SESSION_TOKEN } : {}),
+          },
+        }
+      : {}),
+  });
+  const checksums = env.AWS_REQUEST_CHECKSUM_CALCULATION?.toUpperCase() !== "WHEN_REQUIRED";
+  return { client, sdk, endpoint, checksums };
+}
+
+function endpointOf(env: NodeJS.ProcessEnv): string | undefined {
+  for (const name of ["AWS_ENDPOINT_URL_S3", "AWS_ENDPOINT_URL"] as const) {
+    const value = env[name]?.trim();
+    if (!value) continue;
+    if (!URL.canParse(value) || !/^https?:$/.test(new URL(value).protocol)) {
+      throw new UsageError(`${name} ${JSON.stringify(value)} is not an http(s) URL`);
+    }
+    return value;
+  }
+  return undefined;
+}

@@ -1,0 +1,107 @@
+import { OperationError } from "../../errors.js";
+
+/**
+ * The object store refused or failed a request. The SDK has already retried what is worth retrying (5xx,
+ * SlowDown, resets, timeouts: see MAX_ATTEMPTS in client.ts); `retryable` says whether a later attempt of the
+ * whole recording may still succeed.
+ */
+export class StoreError extends OperationError {
+  constructor(
+    message: string,
+    readonly retryable: boolean,
+    options?: ErrorOptions,
+  ) {
+    super(message, options);
+  }
+}
+
+interface SdkError {
+  name?: string;
+  Code?: string;
+  code?: string;
+  message?: string;
+  $metadata?: { httpStatusCode?: number };
+  $retryable?: unknown;
+}
+
+const DENIED = new Set([
+  "AccessDenied",
+  "Forbidden",
+  "InvalidAccessKeyId",
+  "SignatureDoesNotMatch",
+  "InvalidToken",
+  "ExpiredToken",
+  "TokenRefreshRequired",
+  "AllAccessDisabled",
+  "AccountProblem",
+]);
+const NETWORK = /^(ECONNREFUSED|ECONNRESET|ENOTFOUND|EAI_AGAIN|ETIMEDOUT|EPIPE|EHOSTUNREACH|ENETUNREACH)$/;
+
+/**
+ * One line naming the bucket and the cause, for any failure of a request to the store: no credentials, access
+ * denied, no such bucket, no region, store unreachable, or the store's own error.
+ */
+export function storeError(error: unknown, bucket: string, action: string): StoreError {
+  if (error instanceof StoreError) return error;
+  const e = (typeof error === "object" && error !== null ? error : {}) as SdkError;
+  const code = e.Code ?? e.name ?? "";
+  const status = e.$metadata?.httpStatusCode;
+  const where = `s3://${bucket}`;
+  const make = (why: string, retryable = false) =>
+    new StoreError(`${where}: ${action}: ${why}`, retryable, { cause: error });
+  if (code === "CredentialsProviderError" || /could not load credentials/i.test(e.message ?? "")) {
+    return make("no AWS credentials (set AWS_ACCESS_KEY_ID and AWS_SECRET_ACCESS_KEY, or AWS_PROFILE)");
+  }
+  if (/region is missing/i.test(e.message ?? "")) return make("no region (set AWS_REGION)");
+  if (code === "NoSuchBucket") return make("no such bucket");
+  if (DENIED.has(code) || status === 403) return make(`access denied (${code || "HTTP 403"})`);
+  const network = networkCode(error);
+  if (network) return make(`cannot reach the store (${network})`, true);
+  if (code === "SlowDown" || code === "ServiceUnavailable" || (status !== undefined && status >= 500)) {
+    return make(`the store is unavailable (${code || `HTTP ${status}`})`, true);
+  }
+  const detail = e.message && e.message !== code ? `${code}: ${e.message}` : code || String(error);
+  return make(detail, e.$retryable !== undefined);
+}
+
+/** The errno code of a network failure, looked for in the error and its causes. */
+function networkCode(error: unknown): string | undefined {
+  for (let current: unknown = error, depth = 0; current && depth < 4; depth++) {
+    const code = (current as { code?: unknown }).code;
+    if (typeof code === "string" && NETWORK.test(code)) return code;
+    current = (current as { cause?: unknown }).cause;
+  }
+  return undefined;
+}
+
+/** A 404 of a HEAD or GET: the object (or upload) is not there. */
+export function isNotFoundError(error: unknown): boolean {
+  const e = (typeof error === "object" && error !== null ? error : {}) as SdkError;
+  const code = e.Code ?? e.name;
+  if (code === "NoSuchBucket") return false;
+  return (
+    code === "NotFound" ||
+    code === "NoSuchKey" ||
+    code === "NoSuchUpload" ||
+    e.$metadata?.httpStatusCode === 404
+  );
+}
+
+/** A conditional write lost: the object exists (If-None-Match: *) or changed (If-Match). */
+export function isPreconditionFailed(error: unknown): boolean {
+  const e = (typeof error === "object" && error !== null ? error : {}) as SdkError;
+  const code = e.Code ?? e.name;
+  return (
+    code === "PreconditionFailed" ||
+    code === "ConditionalRequestConflict" ||
+    e.$metadata?.httpStatusCode === 412
+  );
+}
+
+/** The store does not implement this request (s3rver has no AbortMultipartUpload, for one). */
+export function isNotImplemented(error: unknown): boolean {
+  const e = (typeof error === "object" && error !== null ? error : {}) as SdkError;
+  const code = e.Code ?? e.name;
+  const status = e.$metadata?.httpStatusCode;
+  return code === "NotImplemented" || code === "MethodNotAllowed" || status === 501 || status === 405;
+}

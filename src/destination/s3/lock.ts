@@ -1,0 +1,70 @@
+import { BusyError } from "../../errors.js";
+import {
+  HEARTBEAT_MS,
+  holderIsAlive,
+  type LockHolder,
+  newLockHolder,
+  parseLockHolder,
+  STALE_AFTER_MS,
+  signOfLife,
+} from "../lock-holder.js";
+import type { S3Bucket } from "./bucket.js";
+
+export interface S3Lock {
+  release(): Promise<void>;
+}
+
+const MAX_TRIES = 5;
+
+/** The object operations a lock needs. */
+export type LockStore = Pick<S3Bucket, "head" | "write" | "readText" | "remove">;
+
+/**
+ * One run per archive, like the folder lock: `lock.json` in the state folder, created with a conditional write
+ * (If-None-Match: *) so that of two runs starting together exactly one wins, on stores that support it. The
+ * holder refreshes it every 30 s; a holder on this host whose process is gone, or one on another host silent
+ * for 2 minutes, is dead and taken over. A store that ignores the condition (s3rver, older MinIO/Ceph) still
+ * stops a second run that starts while the first holds the lock (the lock is checked first and read back),
+ * but not two that start within the same moment: README, "S3".
+ */
+export async function acquireS3Lock(bucket: LockStore, key: string, where: string): Promise<S3Lock> {
+  const me = newLockHolder();
+  const body = `${JSON.stringify(me)}\n`;
+  for (let tries = 0; tries < MAX_TRIES; tries++) {
+    const existing = await bucket.head(key);
+    if (!existing) {
+      if (!(await bucket.write(key, body, "application/json", { ifAbsent: true }))) continue;
+      if (parseLockHolder((await bucket.readText(key)) ?? "")?.token === me.token)
+        return hold(bucket, key, me, body);
+      continue; // another run wrote it just after us on a store without conditional writes: it holds it
+    }
+    const holder = parseLockHolder((await bucket.readText(key)) ?? "");
+    if (holder) {
+      const note = signOfLife({ ...holder, aliveAt: existing.modifiedAt }, me, holderIsAlive, STALE_AFTER_MS);
+      if (note !== undefined) {
+        throw new BusyError(
+          `another download is using ${where}: pid ${holder.pid} on ${holder.host}, started ${holder.startedAt}${note} (lock: ${key})`,
+        );
+      }
+    }
+    await bucket.remove(key); // a dead holder's (or an unreadable) lock
+  }
+  throw new BusyError(`could not take the lock ${key} in ${where}: it keeps changing hands`);
+}
+
+function hold(bucket: LockStore, key: string, me: LockHolder, body: string): S3Lock {
+  const ours = async () => parseLockHolder((await bucket.readText(key)) ?? "")?.token === me.token;
+  // Rewriting the object moves its LastModified: the heartbeat other hosts judge the holder by.
+  const timer = setInterval(() => {
+    void ours()
+      .then((mine) => (mine ? bucket.write(key, body, "application/json") : false))
+      .catch(() => undefined);
+  }, HEARTBEAT_MS);
+  timer.unref();
+  return {
+    release: async () => {
+      clearInterval(timer);
+      if (await ours()) await bucket.remove(key);
+    },
+  };
+}

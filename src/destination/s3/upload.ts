@@ -1,0 +1,292 @@
+import { createHash, type Hash } from "node:crypto";
+import { once } from "node:events";
+import { PassThrough } from "node:stream";
+import type { CompletedPart } from "@aws-sdk/client-s3";
+import type { S3Bucket } from "./bucket.js";
+import { StoreError, storeError } from "./errors.js";
+
+/** S3 wants ≥ 5 MiB per part but the last; 8 MiB parts allow objects up to 78 GiB (10 000 parts). */
+export const PART_SIZE = 8 * 1024 * 1024;
+/** Parts on their way to the store at once, per object, while the next one fills. */
+export const PARTS_IN_FLIGHT = 2;
+/** What the pipe of a streamed single PutObject may hold before `append` waits. */
+const PIPE_BYTES = 256 * 1024;
+
+/**
+ * Part buffers are reused across objects: a freed 8 MiB Buffer lives outside the JS heap and is returned only
+ * when a garbage collection happens to run, so fresh buffers per part made a 1 GiB upload peak at ~150 MiB.
+ * The pool never holds more than the largest number ever in use at once (concurrency × (PARTS_IN_FLIGHT + 1)).
+ */
+const freeParts: Buffer[] = [];
+const takePart = () => freeParts.pop() ?? Buffer.allocUnsafe(PART_SIZE);
+const givePart = (buffer: Buffer) => void freeParts.push(buffer);
+
+export interface ObjectHeaders {
+  contentType: string;
+  /** x-amz-meta-*: ASCII values (S3 sends them as HTTP headers). */
+  metadata: Record<string, string>;
+  /** The object's size when the response said it (Content-Length): a small one is streamed in one request. */
+  total?: number | undefined;
+}
+
+/** What the writer tells the state about its multipart upload, so a run killed mid-upload can abort it. */
+export interface UploadJournal {
+  started(key: string, uploadId: string): Promise<void>;
+  finished(key: string, uploadId: string): Promise<void>;
+}
+
+type Mode =
+  /** Size known and at most one part: one PutObject whose body is the bytes as they arrive. */
+  | { kind: "stream"; pipe: PassThrough; put: Promise<void> }
+  /** Parts of PART_SIZE in reused buffers; a multipart upload once a second part is needed. */
+  | { kind: "parts"; filling: Buffer; used: number };
+
+/**
+ * One object written as its bytes arrive, never held whole: nothing exists under the key until `commit`
+ * completes (one PutObject, or CompleteMultipartUpload); `abort` (or a failure) removes every part. Every
+ * body the SDK sees is a Buffer of known length or, for a small object of known size, a plain stream with
+ * Content-Length and no aws-chunked framing (which some stores would keep inside the object). The writer
+ * stays usable across attempts of one transfer: after a reset the transfer asks for the rest with a Range
+ * request and appends at `offset`.
+ */
+export class S3ObjectWriter {
+  /** Bytes accepted so far. */
+  offset = 0;
+  private mode: Mode | undefined;
+  private uploadId: string | undefined;
+  private readonly parts: CompletedPart[] = [];
+  private readonly inFlight = new Set<Promise<void>>();
+  private failure: { error: unknown } | undefined;
+  private settled = false;
+  private readonly stop = new AbortController();
+  /** sha256 of the bytes accepted: a transfer that resumes within the run goes on hashing from here. */
+  private readonly hash = createHash("sha256");
+
+  constructor(
+    private readonly bucket: S3Bucket,
+    readonly key: string,
+    readonly headers: ObjectHeaders,
+    private readonly journal: UploadJournal,
+  ) {}
+
+  /** False once the upload failed or ended: the transfer must start the recording over with a new writer. */
+  get usable(): boolean {
+    return this.failure === undefined && !this.settled;
+  }
+
+  hashSoFar(): Hash {
+    return this.hash.copy();
+  }
+
+  /** Hand bytes over; waits while the store is busy with earlier bytes, so memory stays bounded. */
+  async append(bytes: Buffer): Promise<void> {
+    this.throwIfFailed();
+    const mode = (this.mode ??= this.start());
+    if (mode.kind === "stream") {
+      if (this.offset + bytes.length > (this.headers.total ?? 0)) {
+        throw new StoreError(`${this.where()}: more bytes than the ${this.headers.total} announced`, true);
+      }
+      if (!mode.pipe.write(bytes)) await Promise.race([once(mode.pipe, "drain"), mode.put]);
+    } else {
+      for (let at = 0; at < bytes.length; ) {
+        const n = bytes.copy(mode.filling, mode.used, at);
+        mode.used += n;
+        at += n;
+        if (mode.used === PART_SIZE) await this.sendFilledPart(mode);
+      }
+    }
+    this.throwIfFailed();
+    this.hash.update(bytes);
+    this.offset += bytes.length;
+  }
+
+  /**
+   * Finish: the object appears under its key now, whole. Then check what the store holds: its size must be
+   * what was sent, or the object is removed again and this attempt fails.
+   */
+  async commit(): Promise<void> {
+    this.throwIfFailed();
+    const mode = (this.mode ??= this.start());
+    try {
+      if (mode.kind === "stream") {
+        mode.pipe.end();
+        await mode.put;
+      } else if (this.uploadId === undefined) {
+        await this.putWhole(mode.filling.subarray(0, mode.used));
+      } else {
+        if (mode.used > 0) await this.sendPart(mode.filling, mode.used);
+        await Promise.all(this.inFlight);
+        this.throwIfFailed();
+        await this.complete();
+      }
+    } catch (error) {
+      this.failure ??= { error };
+      await this.abort();
+      this.throwIfFailed();
+    } finally {
+      if (mode.kind === "parts") this.release(mode);
+    }
+    this.settled = true;
+    const held = await this.bucket.head(this.key);
+    if (held?.size !== this.offset) {
+      await this.bucket.remove(this.key);
+      throw new StoreError(
+        `${this.where()}: the store holds ${held?.size ?? "no"} bytes of the ${this.offset} sent; removed`,
+        true,
+      );
+    }
+  }
+
+  /** Stop and remove every part sent; nothing appears under the key. Safe to call more than once. */
+  async abort(): Promise<void> {
+    if (this.settled) return;
+    this.settled = true;
+    this.failure ??= { error: new StoreError(`${this.where()}: upload aborted`, false) };
+    this.stop.abort();
+    const mode = this.mode;
+    if (mode?.kind === "stream") {
+      mode.pipe.destroy();
+      await mode.put.catch(() => undefined);
+    }
+    await Promise.allSettled(this.inFlight);
+    if (mode?.kind === "parts") this.release(mode);
+    if (this.uploadId !== undefined) {
+      await this.bucket.abortUpload(this.key, this.uploadId);
+      await this.journal.finished(this.key, this.uploadId);
+    }
+  }
+
+  private start(): Mode {
+    const { total } = this.headers;
+    if (total === undefined || total > PART_SIZE) return { kind: "parts", filling: takePart(), used: 0 };
+    const pipe = new PassThrough({ highWaterMark: PIPE_BYTES });
+    // A write after the request failed must not crash the process; the failure is reported by `append`.
+    pipe.on("error", () => undefined);
+    const { client, sdk } = this.bucket.connection;
+    const put = client
+      .send(new sdk.PutObjectCommand({ ...this.objectParams(), Body: pipe, ContentLength: total }), {
+        abortSignal: this.stop.signal,
+      })
+      .then(
+        () => undefined,
+        (error: unknown) => {
+          this.failure ??= { error };
+          pipe.destroy();
+        },
+      );
+    return { kind: "stream", pipe, put };
+  }
+
+  private objectParams() {
+    return {
+      Bucket: this.bucket.name,
+      Key: this.key,
+      ContentType: this.headers.contentType,
+      Metadata: this.headers.metadata,
+    };
+  }
+
+  private checksum() {
+    return this.bucket.connection.checksums ? { ChecksumAlgorithm: "CRC32" as const } : {};
+  }
+
+  private async putWhole(body: Buffer): Promise<void> {
+    const { client, sdk } = this.bucket.connection;
+    await client.send(
+      new sdk.PutObjectCommand({
+        ...this.objectParams(),
+        ...this.checksum(),
+        Body: body,
+        ContentLength: body.length,
+      }),
+      { abortSignal: this.stop.signal },
+    );
+  }
+
+  /** The filling buffer is full: send it (starting the multipart upload first) and fill the next one. */
+  private async sendFilledPart(mode: Extract<Mode, { kind: "parts" }>): Promise<void> {
+    const full = mode.filling;
+    mode.filling = takePart();
+    mode.used = 0;
+    await this.sendPart(full, PART_SIZE);
+  }
+
+  /** Start one part on its way (its buffer goes back to the pool when it is done); waits while too many are. */
+  private async sendPart(buffer: Buffer, length: number): Promise<void> {
+    if (this.uploadId === undefined) await this.createUpload();
+    const partNumber = this.parts.length + this.inFlight.size + 1;
+    const { client, sdk } = this.bucket.connection;
+    const sent: Promise<void> = client
+      .send(
+        new sdk.UploadPartCommand({
+          Bucket: this.bucket.name,
+          Key: this.key,
+          UploadId: this.uploadId,
+          PartNumber: partNumber,
+          Body: buffer.subarray(0, length),
+          ContentLength: length,
+          ...this.checksum(),
+        }),
+        { abortSignal: this.stop.signal },
+      )
+      .then(
+        (out) => {
+          this.parts.push({
+            PartNumber: partNumber,
+            ETag: out.ETag,
+            ...(out.ChecksumCRC32 ? { ChecksumCRC32: out.ChecksumCRC32 } : {}),
+          });
+        },
+        (error: unknown) => {
+          this.failure ??= { error };
+        },
+      )
+      .finally(() => {
+        this.inFlight.delete(sent);
+        givePart(buffer);
+      });
+    this.inFlight.add(sent);
+    while (this.inFlight.size >= PARTS_IN_FLIGHT) await Promise.race(this.inFlight);
+  }
+
+  /** The upload is recorded in the state before its first part is sent, so a killed run leaves no orphan. */
+  private async createUpload(): Promise<void> {
+    const { client, sdk } = this.bucket.connection;
+    const out = await client.send(
+      new sdk.CreateMultipartUploadCommand({ ...this.objectParams(), ...this.checksum() }),
+      { abortSignal: this.stop.signal },
+    );
+    if (!out.UploadId) throw new StoreError(`${this.where()}: the store gave no upload id`, true);
+    this.uploadId = out.UploadId;
+    await this.journal.started(this.key, out.UploadId);
+  }
+
+  private async complete(): Promise<void> {
+    const { client, sdk } = this.bucket.connection;
+    const parts = [...this.parts].sort((a, b) => (a.PartNumber ?? 0) - (b.PartNumber ?? 0));
+    await client.send(
+      new sdk.CompleteMultipartUploadCommand({
+        Bucket: this.bucket.name,
+        Key: this.key,
+        UploadId: this.uploadId,
+        MultipartUpload: { Parts: parts },
+      }),
+      { abortSignal: this.stop.signal },
+    );
+    await this.journal.finished(this.key, this.uploadId as string);
+  }
+
+  private release(mode: Extract<Mode, { kind: "parts" }>): void {
+    if (mode.used >= 0) givePart(mode.filling);
+    mode.used = -1; // released: never give the same buffer back twice
+  }
+
+  private where(): string {
+    return `s3://${this.bucket.name}/${this.key}`;
+  }
+
+  private throwIfFailed(): void {
+    if (!this.failure) return;
+    throw storeError(this.failure.error, this.bucket.name, `upload ${this.key}`);
+  }
+}
