@@ -30,7 +30,7 @@ export interface Factory {
   session(services: AuthServices): Promise<AccessTokenProvider>;
   /** An API client over `tokens`, paced by a rate limiter of its own. */
   api(tokens: AccessTokenProvider, onWait?: (wait: RateLimitWait) => void): Promise<ApiClient>;
-  /** Where `--out` points: a local folder today (see destination/open.ts). */
+  /** Where `--out` points: a local folder or `s3://BUCKET[/PREFIX]` (see destination/open.ts). */
   destination(out: string): Promise<Destination>;
   /** Someone to ask for a missing secret, or undefined when nobody is at a terminal. */
   prompter(): Prompter | undefined;

@@ -26,7 +26,7 @@ export function defaultFactory(ctx: Omit<CommandContext, "factory">): Factory {
     },
     async destination(out) {
       const { openDestination } = await import("./destination/open.js");
-      return openDestination(out);
+      return openDestination(out, ctx.env);
     },
     prompter: () => terminalPrompter(ctx),
     readStdin: readAllStdin,

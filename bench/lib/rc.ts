@@ -18,6 +18,8 @@ export interface DownloadArgs {
   concurrency?: number;
   dryRun?: boolean;
   maxRssPreload?: string;
+  /** Added to the profile's environment (AWS_* for an s3:// --out). */
+  env?: NodeJS.ProcessEnv;
 }
 
 /** One profile of rc-recordings: a private XDG_CONFIG_HOME, the file store, the emulator's credentials. */
@@ -36,8 +38,8 @@ export class RcProfile {
     };
   }
 
-  run(args: readonly string[], maxRssPreload?: string): Promise<Measured> {
-    return measure(process.execPath, [CLI, ...args], { env: this.env, maxRssPreload });
+  run(args: readonly string[], maxRssPreload?: string, env?: NodeJS.ProcessEnv): Promise<Measured> {
+    return measure(process.execPath, [CLI, ...args], { env: { ...this.env, ...env }, maxRssPreload });
   }
 
   async login(): Promise<void> {
@@ -50,7 +52,7 @@ export class RcProfile {
     const argv = ["--json", "download", "--out", args.out, "--from", args.from];
     if (args.concurrency !== undefined) argv.push("--concurrency", String(args.concurrency));
     if (args.dryRun) argv.push("--dry-run");
-    const result = await this.run(argv, args.maxRssPreload);
+    const result = await this.run(argv, args.maxRssPreload, args.env);
     return { ...result, summary: lastJsonLine<DownloadSummary>(result.stdout) };
   }
 }

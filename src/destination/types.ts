@@ -1,3 +1,4 @@
+import type { Hash } from "node:crypto";
 import type { RelPath } from "./rel-path.js";
 
 /**
@@ -72,6 +73,8 @@ export interface PartialMeta {
   recordingId: string;
   contentType: string;
   total?: number;
+  /** Labels the object carries where the destination keeps them (S3: x-amz-meta-*); a folder ignores them. */
+  metadata?: Record<string, string> | undefined;
 }
 
 /**
@@ -101,6 +104,11 @@ export interface PartialObject {
   readonly offset: number;
   /** The bytes held before `offset` was reached (to hash a resumed transfer). */
   readHeld(): AsyncIterable<Uint8Array>;
+  /**
+   * The sha256 of the bytes held, for a destination that can go on hashing but not read them back (an upload in
+   * progress); the transfer uses it instead of `readHeld` when it is there.
+   */
+  heldHash?(): Hash;
   /** Write one chunk; resolves once it is held (a crash after that keeps it for the resume). */
   append(chunk: Uint8Array): Promise<void>;
   /** Keep the bytes for a later resume. */

@@ -219,6 +219,7 @@ class Run {
         {
           recordingId: item.recordingId,
           contentUri: item.contentUri,
+          metadata: objectMetadata(item),
           choosePath: (contentType) => this.names.claim(item, contentType),
           commit: (result) => this.manifest.append(entryOf(item, result)),
         },
@@ -281,4 +282,9 @@ function entryOf(item: RecordingItem, result: TransferResult): ManifestEntry {
 
 function describe(error: unknown): string {
   return error instanceof Error ? error.message : String(error);
+}
+
+/** What an object in a bucket says about itself (x-amz-meta-*): enough to tell whose recording it is. */
+function objectMetadata(item: RecordingItem): Record<string, string> {
+  return { "recording-id": item.recordingId, "call-id": item.record.id, "start-time": item.record.startTime };
 }

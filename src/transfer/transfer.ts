@@ -117,6 +117,7 @@ export class RecordingTransfer {
       const total = plan.total ?? partial.total;
       const meta = {
         recordingId,
+        metadata: this.job.metadata,
         contentType: partial.contentType,
         ...(total === undefined ? {} : { total }),
       };
@@ -129,6 +130,7 @@ export class RecordingTransfer {
     const key = keepKey ? partial.key : await this.choose(res, plan.contentType);
     const meta = {
       recordingId,
+      metadata: this.job.metadata,
       contentType: plan.contentType,
       ...(plan.total === undefined ? {} : { total: plan.total }),
     };
@@ -175,6 +177,7 @@ export class RecordingTransfer {
   private async commitHeld(partial: PartialRecord): Promise<TransferResult> {
     const meta = {
       recordingId: this.job.recordingId,
+      metadata: this.job.metadata,
       contentType: partial.contentType,
       ...(partial.total === undefined ? {} : { total: partial.total }),
     };
@@ -236,6 +239,7 @@ export class RecordingTransfer {
 }
 
 async function hashOf(object: PartialObject): Promise<Hash> {
+  if (object.heldHash) return object.heldHash();
   const hash = createHash("sha256");
   for await (const chunk of object.readHeld()) hash.update(chunk);
   return hash;

@@ -9,6 +9,8 @@ import type { Retryable, TransferBudget } from "../retry.js";
 export interface TransferJob {
   recordingId: string;
   contentUri: string;
+  /** Labels for the object where the destination keeps them (see PartialMeta.metadata). */
+  metadata?: Record<string, string> | undefined;
   /** The key for a fresh download, once the response's Content-Type is known (name claiming). */
   choosePath(contentType: string): Promise<RelPath>;
   /** Runs after the object is committed, before its partial record is dropped: make the result durable. */

@@ -19,6 +19,8 @@ export interface S3Server {
   ): Promise<
     Map<string, { size: number; sha256: string; contentType?: string; metadata?: Record<string, string> }>
   >;
+  /** One object's body as text. */
+  text(bucket: string, key: string): Promise<string>;
   stop(): Promise<void>;
 }
 
@@ -93,6 +95,10 @@ export async function startS3Server(buckets: readonly string[] = ["archive"]): P
         token = page.IsTruncated ? page.NextContinuationToken : undefined;
       } while (token);
       return found;
+    },
+    async text(bucket, key) {
+      const object = await client.send(new sdk.GetObjectCommand({ Bucket: bucket, Key: key }));
+      return (await object.Body?.transformToString()) ?? "";
     },
     async stop() {
       client.destroy();

@@ -49,15 +49,23 @@ export class S3Bucket {
     }
   }
 
-  /** Every object below `prefix`, in key order, page by page (1000 keys per request). */
-  async *list(prefix: string): AsyncGenerator<{ key: string; size: number }> {
+  /**
+   * Every object below `prefix`, in key order, page by page (1000 keys per request); with a `delimiter` ("/")
+   * only those directly inside it.
+   */
+  async *list(prefix: string, delimiter?: string): AsyncGenerator<{ key: string; size: number }> {
     const { client, sdk } = this.connection;
     let token: string | undefined;
     do {
       let out: ListObjectsV2CommandOutput;
       try {
         out = await client.send(
-          new sdk.ListObjectsV2Command({ Bucket: this.name, Prefix: prefix, ContinuationToken: token }),
+          new sdk.ListObjectsV2Command({
+            Bucket: this.name,
+            Prefix: prefix,
+            ContinuationToken: token,
+            ...(delimiter ? { Delimiter: delimiter } : {}),
+          }),
         );
       } catch (error) {
         throw storeError(error, this.name, `list ${prefix || "/"}`);

@@ -1,6 +1,7 @@
-import { createHash, randomBytes } from "node:crypto";
+import { randomBytes } from "node:crypto";
 import type { S3Bucket } from "./bucket.js";
-import { S3ObjectWriter, type UploadJournal } from "./upload.js";
+import type { ManifestLog, StateStore } from "../types.js";
+import { S3ObjectWriter } from "./upload.js";
 
 /** Under the archive's prefix, beside the recordings (a template value can never start with a dot). */
 export const STATE_FOLDER = ".rc-recordings/";
@@ -20,10 +21,10 @@ const JSONL = "application/x-ndjson";
  * - `manifest/compacted.jsonl`: every line of earlier runs, rewritten when a run starts;
  * - `manifest/segment-<run>-<n>.jsonl`: the lines of one run, up to SEGMENT_LINES per object;
  * - `state.json`: the incremental mark;
- * - `uploads/<digest>.json`: a multipart upload in progress (aborted by the next run if its writer died);
- * - `lock.json`: the run that holds the archive (see s3-lock.ts).
+ * - `uploads/<recording id>.json`: a transfer in progress (see S3Partials);
+ * - `lock.json`: the run that holds the archive (see lock.ts).
  */
-export class S3State implements UploadJournal {
+export class S3State implements StateStore {
   readonly root: string;
   private readonly run =
     `${new Date().toISOString().replace(/[-:.]/g, "")}-${randomBytes(3).toString("hex")}`;
@@ -43,6 +44,16 @@ export class S3State implements UploadJournal {
 
   private get manifestFolder(): string {
     return `${this.root}manifest/`;
+  }
+
+  async openManifest(_options: { writable: boolean }): Promise<ManifestLog> {
+    return {
+      lines: () => this.readManifest(),
+      append: (line) => this.appendManifest(line),
+      close: async () => {
+        await this.flushing;
+      },
+    };
   }
 
   /** Every manifest line of every earlier run, compacted ones first, then segments oldest first. */
@@ -71,11 +82,13 @@ export class S3State implements UploadJournal {
     const segments = objects.filter((key) => !key.endsWith(COMPACTED));
     if (segments.length === 0) return;
     // Written as it is read, through the same writer as a recording: a big manifest never sits in memory.
+    // An upload of its own is never recorded: only a manifest over 8 MiB is a multipart upload, and one left by a
+    // killed compaction is for the bucket's lifecycle rule (README, "S3").
     const writer = new S3ObjectWriter(
       this.bucket,
       `${this.manifestFolder}${COMPACTED}`,
       { contentType: JSONL, metadata: {} },
-      this,
+      { started: async () => {}, finished: async () => {} },
     );
     try {
       for await (const line of this.readManifest())
@@ -128,53 +141,10 @@ export class S3State implements UploadJournal {
     await this.bucket.write(`${this.root}state.json`, text, "application/json");
   }
 
-  async started(key: string, uploadId: string): Promise<void> {
-    const record = JSON.stringify({ key, uploadId, startedAt: new Date().toISOString() });
-    await this.bucket.write(this.uploadRecordOf(key, uploadId), record, "application/json");
-  }
-
-  async finished(key: string, uploadId: string): Promise<void> {
-    await this.bucket.remove(this.uploadRecordOf(key, uploadId));
-  }
-
-  /**
-   * Abort the multipart uploads that earlier runs recorded and never finished (killed mid-upload): their parts
-   * cost storage and nothing refers to them. Only for the run that holds the lock. Returns how many.
-   */
-  async abortAbandonedUploads(): Promise<number> {
-    let aborted = 0;
-    for await (const { key: recordKey } of this.bucket.list(`${this.root}uploads/`)) {
-      const text = await this.bucket.readText(recordKey);
-      const record = parseUploadRecord(text);
-      if (record) await this.bucket.abortUpload(record.key, record.uploadId);
-      await this.bucket.remove(recordKey);
-      aborted += 1;
-    }
-    return aborted;
-  }
-
-  private uploadRecordOf(key: string, uploadId: string): string {
-    // A digest keeps any object key (and upload id) a single, short, harmless name.
-    const name = createHash("sha256").update(`${key}\n${uploadId}`).digest("hex");
-    return `${this.root}uploads/${name}.json`;
-  }
-
   private async manifestObjects(): Promise<string[]> {
     const keys: string[] = [];
     for await (const { key } of this.bucket.list(this.manifestFolder)) keys.push(key);
     const compacted = keys.filter((k) => k.endsWith(COMPACTED));
     return [...compacted, ...keys.filter((k) => !k.endsWith(COMPACTED)).sort()];
   }
-}
-
-function parseUploadRecord(text: string | undefined): { key: string; uploadId: string } | undefined {
-  try {
-    const value = JSON.parse(text ?? "") as { key?: unknown; uploadId?: unknown };
-    if (typeof value.key === "string" && typeof value.uploadId === "string") {
-      return { key: value.key, uploadId: value.uploadId };
-    }
-  } catch {
-    // An unreadable record names no upload; the store's lifecycle rule (README) cleans up after it.
-  }
-  return undefined;
 }

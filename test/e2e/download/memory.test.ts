@@ -53,12 +53,11 @@ describe.runIf(process.platform === "linux")("download: constant memory", () => 
 });
 
 describe("download: what it loads", () => {
-  // undici (Node's fetch) costs 10-25 MiB on a large download; the SDK is only for the token endpoint and the
-  // keyring only for the keychain store. A download with a valid token and the file store needs none of them.
-  it("never loads undici, the RingCentral SDK or the keyring", async () => {
-    e = await setupDownload({ calls: 3, withRecordingRatio: 1 });
-    const preload = join(e.dir, "loaded.cjs");
-    const report = join(e.dir, "loaded.json");
+  /** Run the CLI with a preload that reports, at exit, the builtins and CommonJS files it loaded. */
+  async function loadedBy(args: string[] | undefined): Promise<{ builtins: string[]; files: string[] }> {
+    const env = e as DownloadEnv;
+    const preload = join(env.dir, "loaded.cjs");
+    const report = join(env.dir, "loaded.json");
     writeFileSync(
       preload,
       `process.on("exit", () => require("node:fs").writeFileSync(${JSON.stringify(report)}, JSON.stringify({
@@ -66,11 +65,31 @@ describe("download: what it loads", () => {
         files: Object.keys(require.cache),
       })));`,
     );
-    const result = await e.download([], { env: { NODE_OPTIONS: `--require ${preload}` } });
+    const options = { env: { NODE_OPTIONS: `--require ${preload}` } };
+    const result = args ? await env.run(args, options) : await env.download([], options);
     expect(result.code, result.stderr).toBe(0);
-    const loaded = JSON.parse(readFileSync(report, "utf8")) as { builtins: string[]; files: string[] };
+    return JSON.parse(readFileSync(report, "utf8")) as { builtins: string[]; files: string[] };
+  }
+
+  // undici (Node's fetch) costs 10-25 MiB on a large download; the SDK is only for the token endpoint and the
+  // keyring only for the keychain store; the AWS SDK only for an s3:// --out. A download into a folder with a
+  // valid token and the file store needs none of them.
+  it("never loads undici, the RingCentral SDK, the keyring or the AWS SDK", async () => {
+    e = await setupDownload({ calls: 3, withRecordingRatio: 1 });
+    const loaded = await loadedBy(undefined);
     expect(loaded.builtins.filter((m) => m.includes("undici"))).toEqual([]);
     // CommonJS packages, so they show in require.cache even when imported from ESM.
-    expect(loaded.files.filter((f) => /@ringcentral|@napi-rs/.test(f))).toEqual([]);
+    expect(loaded.files.filter((f) => /@ringcentral|@napi-rs|@aws-sdk|@smithy/.test(f))).toEqual([]);
+  }, 30_000);
+
+  it("--version and --help load no SDK at all", async () => {
+    e = await setupDownload({ calls: 1 });
+    for (const args of [["--version"], ["--help"], ["download", "--help"]]) {
+      const loaded = await loadedBy(args);
+      expect(
+        loaded.files.filter((f) => /@ringcentral|@napi-rs|@aws-sdk|@smithy/.test(f)),
+        args.join(" "),
+      ).toEqual([]);
+    }
   }, 30_000);
 });

@@ -6,6 +6,7 @@ import { ExitCode } from "../../../src/errors.js";
 import { login } from "../../emulator/harness.js";
 import { type Emulator, start } from "../../emulator/index.js";
 import { tempDir } from "../../helpers/cli.js";
+import { type S3Server, startS3Server } from "../../helpers/s3-server.js";
 import { fixedToken, run } from "./harness.js";
 
 let emu: Emulator;
@@ -114,5 +115,44 @@ describe("download --extension", () => {
     expect(unknown.code).toBe(ExitCode.usage);
     expect(unknown.stderr.join("\n")).toContain("--extension 999");
     expect(emu.stats.callLogRequests).toBe(0);
+
+describe("download --out s3://", () => {
+  let s3: S3Server;
+  beforeAll(async () => {
+    s3 = await startS3Server(["archive"]);
+  });
+  afterAll(() => s3?.stop());
+
+  const toBucket = (out: string, ...args: string[]) =>
+    run(["--json", "download", "--out", out, ...args], {
+      tokens: fixedToken(emu.server, token),
+      env: s3.env,
+    });
+
+  it("archives into the bucket and prints the same JSON summary", async () => {
+    const r = await toBucket("s3://archive/unit");
+    expect(r.code, r.stderr.join("\n")).toBe(ExitCode.ok);
+    const summary = JSON.parse(r.stdout) as Record<string, unknown>;
+    expect(Object.keys(summary).sort()).toEqual(SUMMARY_FIELDS);
+    const recordings = emu.control.recordings();
+    expect(summary).toMatchObject({ downloaded: recordings.length, failed: 0 });
+    const keys = [...(await s3.objects("archive")).keys()].filter((k) => !k.includes(".rc-recordings/"));
+    expect(keys).toHaveLength(recordings.length);
+    expect(keys.every((k) => k.startsWith("unit/"))).toBe(true);
+  });
+
+  it("a malformed URL is a usage error before any other service is asked for", async () => {
+    const r = await toBucket("s3://Not_A_Bucket");
+    expect(r.code).toBe(ExitCode.usage);
+    expect(r.stderr).toHaveLength(1);
+    expect(r.stderr[0]).toContain("not a valid bucket name");
+    expect(r.asked).toEqual(["destination"]);
+  });
+
+  it("a missing bucket: exit 1, one line, no content request", async () => {
+    const r = await toBucket("s3://no-such-bucket/x");
+    expect(r.code).toBe(ExitCode.error);
+    expect(r.stderr).toEqual(["rc-recordings: s3://no-such-bucket: cannot use the bucket: no such bucket"]);
+    expect(emu.stats.contentRequests).toBe(0);
   });
 });

@@ -28,6 +28,8 @@ export interface FakeServices {
   /** Replaces the real API client (for failures that are hard to provoke on a server). */
   api?: ApiClient;
   configDir?: string;
+  /** The environment the destination sees (AWS_* for an s3:// --out). */
+  env?: NodeJS.ProcessEnv;
 }
 
 /**
@@ -95,7 +97,7 @@ export async function run(
     async destination(out) {
       asked.push("destination");
       const { openDestination } = await import("../../../src/destination/open.js");
-      return openDestination(out);
+      return openDestination(out, { ...fakes.env });
     },
     prompter: () => undefined,
     readStdin: async () => "",

@@ -1,6 +1,7 @@
 import { createHash, randomBytes } from "node:crypto";
 import { hostname } from "node:os";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { relPath } from "../../../src/destination/rel-path.js";
 import { S3Destination } from "../../../src/destination/s3/destination.js";
 import { StoreError } from "../../../src/destination/s3/errors.js";
 import { SEGMENT_LINES } from "../../../src/destination/s3/state.js";
@@ -41,21 +42,22 @@ async function uploadsOf(d: S3Destination): Promise<string[]> {
   return keys.filter((k) => k.startsWith(`${d.state.root}uploads/`));
 }
 
-/** Retry `check` until it passes (the uploader works in the background), or fail after 5 s. */
-async function eventually(check: () => Promise<void>): Promise<void> {
-  for (let tries = 0; ; tries++) {
-    try {
-      return await check();
-    } catch (error) {
-      if (tries > 100) throw error;
-      await new Promise((resolve) => setTimeout(resolve, 50));
-    }
-  }
-}
-
 /** Append in uneven chunks, as a response body arrives. */
 async function appendAll(writer: { append(b: Buffer): Promise<void> }, bytes: Buffer, chunk = 65_537) {
   for (let at = 0; at < bytes.length; at += chunk) await writer.append(bytes.subarray(at, at + chunk));
+}
+
+/** Open a partial the way the transfer does, for a fresh download. */
+const open = (
+  d: S3Destination,
+  key: string,
+  meta: ReturnType<typeof object> & { total?: number },
+  resume = false,
+) => d.partials.open(relPath(key), meta, { resume });
+
+async function uploadRecords(d: S3Destination): Promise<string[]> {
+  const keys = await uploadsOf(d);
+  return Promise.all(keys.map((k) => server.text("archive", k)));
 }
 
 describe("S3 destination: objects", () => {
@@ -65,83 +67,127 @@ describe("S3 destination: objects", () => {
   ])("writes a small recording whole (%s), with its Content-Type and metadata", async (_, known) => {
     const d = await destination();
     const bytes = randomBytes(200_000);
-    const writer = await d.openPartial("2026-11-25/a.mp3", {
+    const partial = await open(d, "2026-11-25/a.mp3", {
       ...object("1"),
       ...(known ? { total: bytes.length } : {}),
     });
-    await appendAll(writer, bytes);
-    expect(await d.stat("2026-11-25/a.mp3")).toBeUndefined();
-    await writer.commit();
+    await appendAll(partial, bytes);
+    expect(await d.stat(relPath("2026-11-25/a.mp3"))).toBeUndefined();
+    await partial.commit();
     // What the store HOLDS: a streamed body with aws-chunked framing would be longer than what was sent.
     const held = (await server.objects("archive")).get(d.keyOf("2026-11-25/a.mp3"));
     expect(held).toMatchObject({ size: bytes.length, sha256: sha256(bytes), contentType: "audio/mpeg" });
     expect(held?.metadata).toEqual(object("1").metadata);
-    expect(writer.hashSoFar().digest("hex")).toBe(sha256(bytes));
+    expect(partial.heldHash?.().digest("hex")).toBe(sha256(bytes));
   });
 
   it("a streamed object that gets more bytes than announced fails and leaves nothing", async () => {
     const d = await destination();
-    const writer = await d.openPartial("over.mp3", { ...object("9"), total: 10 });
-    await expect(writer.append(Buffer.alloc(11))).rejects.toThrow(/more bytes than the 10 announced/);
-    await d.discardPartial("9");
-    expect(await d.stat("over.mp3")).toBeUndefined();
+    const partial = await open(d, "over.mp3", { ...object("9"), total: 10 });
+    await expect(partial.append(Buffer.alloc(11))).rejects.toThrow(/more bytes than the 10 announced/);
+    await partial.abort();
+    expect(await d.stat(relPath("over.mp3"))).toBeUndefined();
+    expect(await uploadsOf(d)).toEqual([]);
   });
 
   it("streams a large recording as a multipart upload: byte-exact, nothing under the key before commit", async () => {
     const d = await destination();
     const bytes = randomBytes(2 * PART_SIZE + 12_345);
-    const writer = await d.openPartial("big.wav", object("2", "audio/wav"));
-    await appendAll(writer, bytes);
-    expect(await d.stat("big.wav")).toBeUndefined();
-    // The upload is recorded in the state while it runs, so a killed run's successor can abort it.
-    await eventually(async () => expect(await uploadsOf(d)).toHaveLength(1));
-    await writer.commit();
-    const objects = await server.objects("archive");
-    expect(objects.get(d.keyOf("big.wav"))).toMatchObject({
+    const partial = await open(d, "big.wav", { ...object("2", "audio/wav"), total: bytes.length });
+    await appendAll(partial, bytes);
+    expect(await d.stat(relPath("big.wav"))).toBeUndefined();
+    // The upload is recorded in the state before its first part, so a killed run's successor can abort it.
+    const records = await uploadRecords(d);
+    expect(records).toHaveLength(1);
+    expect(JSON.parse(records[0] as string)).toMatchObject({
+      recordingId: "2",
+      key: "big.wav",
+      total: bytes.length,
+    });
+    expect(records[0]).toContain('"uploadId"');
+    await partial.commit();
+    expect((await server.objects("archive")).get(d.keyOf("big.wav"))).toMatchObject({
       size: bytes.length,
       sha256: sha256(bytes),
       contentType: "audio/wav",
     });
-    expect([...objects.keys()].filter((k) => k.includes(".rc-recordings/uploads/"))).toEqual([]);
+    // The record stays until the manifest has the line (the transfer drops it then).
+    await d.partials.drop("2");
+    expect(await uploadsOf(d)).toEqual([]);
   });
 
-  it("an aborted upload leaves nothing under the key and no upload record", async () => {
+  it("an aborted upload leaves nothing under the key and no record", async () => {
     const d = await destination();
-    const writer = await d.openPartial("gone.mp3", object("3"));
-    await appendAll(writer, randomBytes(PART_SIZE + 1000));
-    await d.discardPartial("3");
+    const partial = await open(d, "gone.mp3", object("3"));
+    await appendAll(partial, randomBytes(PART_SIZE + 1000));
+    await partial.abort();
     const keys = [...(await server.objects("archive")).keys()].filter((k) => k.startsWith(d.keyOf("")));
     expect(keys).toEqual([]);
   });
 
-  it("resumes an upload in progress for the same recording; a new content type starts over", async () => {
+  it("resumes an upload in progress within the run; a fresh open starts over", async () => {
     const d = await destination();
-    const first = await d.openPartial("r.mp3", object("4"));
+    const first = await open(d, "r.mp3", object("4"));
     await first.append(Buffer.from("hello "));
-    const again = await d.openPartial("r.mp3", object("4"));
-    expect(again).toBe(first);
+    await first.close(); // a short body: kept for the resume
+    expect(await d.partials.held(relPath("r.mp3"))).toBe(6);
+    const again = await open(d, "r.mp3", object("4"), true);
     expect(again.offset).toBe(6);
-    const other = await d.openPartial("r.wav", object("4", "audio/wav"));
-    expect(other).not.toBe(first);
-    expect(other.offset).toBe(0);
-    await other.append(Buffer.from("world"));
-    await other.commit();
-    expect((await server.objects("archive")).get(d.keyOf("r.wav"))?.size).toBe(5);
-    expect(await d.stat("r.mp3")).toBeUndefined();
+    await again.append(Buffer.from("world"));
+    expect(again.heldHash?.().digest("hex")).toBe(sha256(Buffer.from("hello world")));
+    await again.commit();
+    expect((await server.objects("archive")).get(d.keyOf("r.mp3"))?.size).toBe(11);
+    const fresh = await open(d, "s.mp3", object("5"));
+    await fresh.append(Buffer.from("abc"));
+    const over = await open(d, "s.mp3", object("5"), false);
+    expect(over.offset).toBe(0);
   });
 
-  it("the next run aborts the uploads of a run that was killed mid-upload", async () => {
+  it("the next run aborts the uploads of a run killed mid-upload and adopts an object completed just before", async () => {
     const killed = await destination();
-    const writer = await killed.openPartial("half.mp3", object("5"));
-    await appendAll(writer, randomBytes(PART_SIZE + 5000)); // the first part is on its way
-    // No commit, no abort: like SIGKILL. A new destination (another machine, say) takes the archive over.
-    await eventually(async () => expect(await uploadsOf(killed)).toHaveLength(1));
+    const half = await open(killed, "half.mp3", object("6"));
+    await appendAll(half, randomBytes(PART_SIZE + 5000)); // the first part is on its way
+    const done = await open(killed, "done.mp3", { ...object("7"), total: 1000 });
+    await done.append(randomBytes(1000));
+    await done.commit(); // ... and killed before its manifest line
+    // No close, no abort: like SIGKILL. A new destination (another machine, say) takes the archive over.
     const next = await S3Destination.open(killed.location, server.env);
     const lock = await next.lock();
-    expect(await uploadsOf(killed)).toEqual([]);
-    expect(await next.stat("half.mp3")).toBeUndefined();
+    expect(await next.stat(relPath("half.mp3"))).toBeUndefined();
+    // What the transfer needs to adopt the completed one without fetching it: its record and its size.
+    expect(await next.partials.find("7")).toEqual({
+      key: "done.mp3",
+      contentType: "audio/mpeg",
+      total: 1000,
+    });
+    expect(await next.stat(relPath("done.mp3"))).toEqual({ size: 1000 });
+    expect(await next.partials.held(relPath("half.mp3"))).toBeUndefined();
+    expect(await next.partials.dropFinished((id) => id === "7" || id === "6")).toBe(2);
+    expect(await uploadsOf(next)).toEqual([]);
     await lock.release();
-    await writer.abort(); // let the first writer's own pipe end
+    await half.abort(); // let the first writer's own requests end
+  });
+
+  it("releasing the lock aborts the uploads the run leaves unfinished", async () => {
+    const d = await destination();
+    const lock = await d.lock();
+    const partial = await open(d, "left.mp3", object("8"));
+    await appendAll(partial, randomBytes(PART_SIZE + 10));
+    await partial.close();
+    await lock.release();
+    const keys = [...(await server.objects("archive")).keys()].filter((k) => k.startsWith(d.keyOf("")));
+    expect(keys).toEqual([]);
+  });
+
+  it("lists the objects directly inside a folder", async () => {
+    const d = await destination();
+    for (const key of ["a/x.mp3", "a/y.mp3", "a/b/z.mp3", "top.mp3"])
+      await d.writeSmall(relPath(key), "x", "audio/mpeg");
+    await d.state.writeMark("{}\n");
+    const names = async (folder: string) => (await d.list(folder)).map((e) => `${e.kind}:${e.name}`).sort();
+    expect(await names("a")).toEqual(["object:x.mp3", "object:y.mp3"]);
+    expect(await names("")).toEqual(["object:top.mp3"]);
+    expect(await names("nope")).toEqual([]);
   });
 });
 
