@@ -13,6 +13,7 @@ import type { BenchContext } from "./lib/context.js";
 import { markdownTable, type ScenarioResult } from "./lib/report.js";
 import { memory } from "./scenarios/memory.js";
 import { rateLimited } from "./scenarios/rate-limited.js";
+import { s3 } from "./scenarios/s3.js";
 import { startup } from "./scenarios/startup.js";
 import { tokens } from "./scenarios/tokens.js";
 import { unlimited } from "./scenarios/unlimited.js";
@@ -25,6 +26,7 @@ const SCENARIOS: Record<string, (ctx: BenchContext) => Promise<ScenarioResult>> 
   tokens,
   startup,
   verify,
+  s3,
 };
 
 const { values } = parseArgs({
