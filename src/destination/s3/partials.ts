@@ -44,7 +44,11 @@ export class S3Partials implements PartialStore {
         continue;
       }
       if (record.uploadId) await this.bucket.abortUpload(`${this.prefix}${record.key}`, record.uploadId);
-      this.records.set(record.recordingId, { key: record.key, contentType: record.contentType, ...totalOf(record) });
+      this.records.set(record.recordingId, {
+        key: record.key,
+        contentType: record.contentType,
+        ...totalOf(record),
+      });
     }
   }
 
@@ -71,7 +75,10 @@ export class S3Partials implements PartialStore {
       `${this.prefix}${key}`,
       { contentType: meta.contentType, metadata: meta.metadata ?? {}, total: meta.total },
       // Recorded before the first part is sent: a run killed now leaves an upload the next run can abort.
-      { started: (_, uploadId) => this.put(meta.recordingId, { ...record, uploadId }), finished: async () => {} },
+      {
+        started: (_, uploadId) => this.put(meta.recordingId, { ...record, uploadId }),
+        finished: async () => {},
+      },
     );
     this.writers.set(key, { recordingId: meta.recordingId, writer });
     return this.wrap(key, meta.recordingId, writer);
@@ -126,7 +133,11 @@ export class S3Partials implements PartialStore {
   }
 
   private async put(recordingId: string, record: StoredRecord): Promise<void> {
-    await this.bucket.write(this.recordKeyOf(recordingId), JSON.stringify({ recordingId, ...record }), JSON_TYPE);
+    await this.bucket.write(
+      this.recordKeyOf(recordingId),
+      JSON.stringify({ recordingId, ...record }),
+      JSON_TYPE,
+    );
     this.records.set(recordingId, record);
   }
 

@@ -1,6 +1,6 @@
 import { randomBytes } from "node:crypto";
-import type { S3Bucket } from "./bucket.js";
 import type { ManifestLog, StateStore } from "../types.js";
+import type { S3Bucket } from "./bucket.js";
 import { S3ObjectWriter } from "./upload.js";
 
 /** Under the archive's prefix, beside the recordings (a template value can never start with a dot). */

@@ -81,7 +81,7 @@ export class S3ObjectWriter {
   /** Hand bytes over; waits while the store is busy with earlier bytes, so memory stays bounded. */
   async append(bytes: Buffer): Promise<void> {
     this.throwIfFailed();
-    const mode = (this.mode ??= this.start());
+    const mode = this.modeOf();
     if (mode.kind === "stream") {
       if (this.offset + bytes.length > (this.headers.total ?? 0)) {
         throw new StoreError(`${this.where()}: more bytes than the ${this.headers.total} announced`, true);
@@ -106,7 +106,7 @@ export class S3ObjectWriter {
    */
   async commit(): Promise<void> {
     this.throwIfFailed();
-    const mode = (this.mode ??= this.start());
+    const mode = this.modeOf();
     try {
       if (mode.kind === "stream") {
         mode.pipe.end();
@@ -154,6 +154,12 @@ export class S3ObjectWriter {
       await this.bucket.abortUpload(this.key, this.uploadId);
       await this.journal.finished(this.key, this.uploadId);
     }
+  }
+
+  /** Chosen at the first byte (or at a commit of nothing): how this object goes to the store. */
+  private modeOf(): Mode {
+    this.mode ??= this.start();
+    return this.mode;
   }
 
   private start(): Mode {
