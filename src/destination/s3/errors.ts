@@ -74,34 +74,30 @@ function networkCode(error: unknown): string | undefined {
   return undefined;
 }
 
-/** A 404 of a HEAD or GET: the object (or upload) is not there. */
-export function isNotFoundError(error: unknown): boolean {
+/** The store's error code and HTTP status of an SDK error (either may be missing: a 404 HEAD has no body). */
+function factsOf(error: unknown): { code: string | undefined; status: number | undefined } {
   const e = (typeof error === "object" && error !== null ? error : {}) as SdkError;
-  const code = e.Code ?? e.name;
-  if (code === "NoSuchBucket") return false;
-  return (
-    code === "NotFound" ||
-    code === "NoSuchKey" ||
-    code === "NoSuchUpload" ||
-    e.$metadata?.httpStatusCode === 404
-  );
+  return { code: e.Code ?? e.name, status: e.$metadata?.httpStatusCode };
+}
+
+/** Whether the error is one of `codes`, or has one of `statuses` (a response without a body has no code). */
+function isOneOf(error: unknown, codes: readonly string[], statuses: readonly number[]): boolean {
+  const { code, status } = factsOf(error);
+  return (code !== undefined && codes.includes(code)) || (status !== undefined && statuses.includes(status));
+}
+
+/** A 404 of a HEAD or GET: the object (or upload) is not there; a missing bucket is not that. */
+export function isNotFoundError(error: unknown): boolean {
+  if (factsOf(error).code === "NoSuchBucket") return false;
+  return isOneOf(error, ["NotFound", "NoSuchKey", "NoSuchUpload"], [404]);
 }
 
 /** A conditional write lost: the object exists (If-None-Match: *) or changed (If-Match). */
 export function isPreconditionFailed(error: unknown): boolean {
-  const e = (typeof error === "object" && error !== null ? error : {}) as SdkError;
-  const code = e.Code ?? e.name;
-  return (
-    code === "PreconditionFailed" ||
-    code === "ConditionalRequestConflict" ||
-    e.$metadata?.httpStatusCode === 412
-  );
+  return isOneOf(error, ["PreconditionFailed", "ConditionalRequestConflict"], [412]);
 }
 
 /** The store does not implement this request (s3rver has no AbortMultipartUpload, for one). */
 export function isNotImplemented(error: unknown): boolean {
-  const e = (typeof error === "object" && error !== null ? error : {}) as SdkError;
-  const code = e.Code ?? e.name;
-  const status = e.$metadata?.httpStatusCode;
-  return code === "NotImplemented" || code === "MethodNotAllowed" || status === 501 || status === 405;
+  return isOneOf(error, ["NotImplemented", "MethodNotAllowed"], [501, 405]);
 }

@@ -27,8 +27,15 @@ export type LockStore = Pick<S3Bucket, "head" | "write" | "readText" | "remove">
  * stops a second run that starts while the first holds the lock (the lock is checked first and read back),
  * but not two that start within the same moment: README, "S3".
  */
-export async function acquireS3Lock(bucket: LockStore, key: string, where: string): Promise<S3Lock> {
-  const me = newLockHolder();
+export async function acquireS3Lock(
+  bucket: LockStore,
+  key: string,
+  where: string,
+  /** Injected in tests (two "processes" in one); default: this process, and the pid/identity check. */
+  options: { pid?: number; host?: string; isAlive?: (holder: LockHolder) => boolean } = {},
+): Promise<S3Lock> {
+  const me = newLockHolder(options);
+  const isAlive = options.isAlive ?? holderIsAlive;
   const body = `${JSON.stringify(me)}\n`;
   for (let tries = 0; tries < MAX_TRIES; tries++) {
     const existing = await bucket.head(key);
@@ -40,7 +47,7 @@ export async function acquireS3Lock(bucket: LockStore, key: string, where: strin
     }
     const holder = parseLockHolder((await bucket.readText(key)) ?? "");
     if (holder) {
-      const note = signOfLife({ ...holder, aliveAt: existing.modifiedAt }, me, holderIsAlive, STALE_AFTER_MS);
+      const note = signOfLife({ ...holder, aliveAt: existing.modifiedAt }, me, isAlive, STALE_AFTER_MS);
       if (note !== undefined) {
         throw new BusyError(
           `another download is using ${where}: pid ${holder.pid} on ${holder.host}, started ${holder.startedAt}${note} (lock: ${key})`,
