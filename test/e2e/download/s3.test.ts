@@ -3,6 +3,7 @@ import { join } from "node:path";
 import { afterEach, describe, expect, it } from "vitest";
 import type { ManifestEntry } from "../../../src/recordings/manifest.js";
 import { spawnCli } from "../../helpers/cli.js";
+import { startS3FaultProxy } from "../../helpers/s3-fault-proxy.js";
 import { type S3Server, startS3Server } from "../../helpers/s3-server.js";
 import { type DownloadEnv, setupDownload, summaryOf } from "./helpers.js";
 
@@ -146,6 +147,27 @@ describe("download --out s3://", () => {
     expect(incremental.code, incremental.stderr).toBe(0);
     expect(summaryOf(incremental.stdout).listed).toBeLessThan(recordings);
     expect(t.e.emu.stats.contentRequests).toBe(contentRequests);
+  }, 90_000);
+
+  it("retries a store that answers 503 SlowDown or resets the connection; every object byte-exact", async () => {
+    const t = await setup({
+      calls: 8,
+      withRecordingRatio: 1,
+      transferredCalls: false,
+      // One recording of two parts (Buffer parts, retried by the SDK), the others streamed in one PutObject.
+      recordingBytes: (index: number) => (index === 0 ? 9 * 1024 * 1024 : 150_000 + index * 1000),
+    });
+    const proxy = await startS3FaultProxy(t.s3.endpoint, { slowDown: [1, 2, 4, 9], reset: [6, 12] });
+    try {
+      const result = await t.e.run(["download", "--out", URL, "--json"], {
+        env: { ...t.env, AWS_ENDPOINT_URL_S3: proxy.endpoint },
+      });
+      expect(result.code, result.stderr).toBe(0);
+      expect(proxy.faults).toEqual({ slowDown: 4, reset: 2 });
+      await expectAllInBucket(t.e, t.s3);
+    } finally {
+      await proxy.stop();
+    }
   }, 90_000);
 
   it("SIGKILL mid-upload: nothing under a key before it is complete; the rerun archives everything", async () => {

@@ -1,0 +1,73 @@
+import { createServer, request } from "node:http";
+import type { AddressInfo } from "node:net";
+
+export interface S3FaultPlan {
+  /** Answer these PUT requests (1-based, counted over every PUT) with 503 SlowDown instead of passing them on. */
+  slowDown?: number[];
+  /** Reset the connection of these PUT requests once their headers arrived. */
+  reset?: number[];
+}
+
+export interface S3FaultProxy {
+  endpoint: string;
+  faults: { slowDown: number; reset: number };
+  stop(): Promise<void>;
+}
+
+/**
+ * A small HTTP proxy in front of a real S3-compatible server that fails chosen PUT requests the way a busy store
+ * does (503 SlowDown, a reset connection) and passes everything else on unchanged, so that the retries of the
+ * real client are tested against a real server.
+ */
+export async function startS3FaultProxy(target: string, plan: S3FaultPlan): Promise<S3FaultProxy> {
+  const upstream = new URL(target);
+  const faults = { slowDown: 0, reset: 0 };
+  let puts = 0;
+  const server = createServer((req, res) => {
+    if (req.method === "PUT") {
+      puts += 1;
+      if (plan.slowDown?.includes(puts)) {
+        faults.slowDown += 1;
+        req.resume();
+        req.on("end", () => {
+          res.writeHead(503, { "content-type": "application/xml" });
+          res.end(
+            '<?xml version="1.0" encoding="UTF-8"?><Error><Code>SlowDown</Code><Message>Please reduce your request rate.</Message></Error>',
+          );
+        });
+        return;
+      }
+      if (plan.reset?.includes(puts)) {
+        faults.reset += 1;
+        req.socket.resetAndDestroy();
+        return;
+      }
+    }
+    const forward = request(
+      {
+        host: upstream.hostname,
+        port: upstream.port,
+        method: req.method,
+        path: req.url,
+        headers: req.headers,
+      },
+      (answer) => {
+        res.writeHead(answer.statusCode ?? 502, answer.headers);
+        answer.pipe(res);
+      },
+    );
+    forward.on("error", () => res.destroy());
+    req.pipe(forward);
+  });
+  await new Promise<void>((resolve) => server.listen(0, "127.0.0.1", resolve));
+  const { port } = server.address() as AddressInfo;
+  return {
+    endpoint: `http://127.0.0.1:${port}`,
+    faults,
+    stop: () =>
+      new Promise<void>((resolve) => {
+        server.closeAllConnections();
+        server.close(() => resolve());
+      }),
+  };
+}
