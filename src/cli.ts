@@ -78,7 +78,7 @@ function buildProgram(
   program
     .command("download")
     .description("download call recordings into a folder: incremental, resumable, rate-limit aware")
-    .option("-o, --out <dir>", "destination folder", "./recordings")
+    .option("-o, --out <dir>", "destination folder, or s3://BUCKET[/PREFIX] (see README)", "./recordings")
     .option("--from <when>", "start: ISO date/date-time or relative (36h, 7d); default: since the last run")
     .option("--to <when>", "end: ISO date/date-time or relative; default: now")
     .addOption(

@@ -1,4 +1,4 @@
-import { createServer, request } from "node:http";
+import { createServer, type IncomingMessage, request, type ServerResponse } from "node:http";
 import type { AddressInfo } from "node:net";
 
 export interface S3FaultPlan {
@@ -6,11 +6,13 @@ export interface S3FaultPlan {
   slowDown?: number[];
   /** Reset the connection of these PUT requests once their headers arrived. */
   reset?: number[];
+  /** Refuse every PUT whose path matches (403 AccessDenied), as a bucket policy that denies a prefix does. */
+  deny?: RegExp;
 }
 
 export interface S3FaultProxy {
   endpoint: string;
-  faults: { slowDown: number; reset: number };
+  faults: { slowDown: number; reset: number; denied: number };
   stop(): Promise<void>;
 }
 
@@ -21,20 +23,19 @@ export interface S3FaultProxy {
  */
 export async function startS3FaultProxy(target: string, plan: S3FaultPlan): Promise<S3FaultProxy> {
   const upstream = new URL(target);
-  const faults = { slowDown: 0, reset: 0 };
+  const faults = { slowDown: 0, reset: 0, denied: 0 };
   let puts = 0;
   const server = createServer((req, res) => {
     if (req.method === "PUT") {
       puts += 1;
+      if (plan.deny?.test(decodeURIComponent(req.url ?? ""))) {
+        faults.denied += 1;
+        answerError(req, res, 403, "AccessDenied", "Access Denied");
+        return;
+      }
       if (plan.slowDown?.includes(puts)) {
         faults.slowDown += 1;
-        req.resume();
-        req.on("end", () => {
-          res.writeHead(503, { "content-type": "application/xml" });
-          res.end(
-            '<?xml version="1.0" encoding="UTF-8"?><Error><Code>SlowDown</Code><Message>Please reduce your request rate.</Message></Error>',
-          );
-        });
+        answerError(req, res, 503, "SlowDown", "Please reduce your request rate.");
         return;
       }
       if (plan.reset?.includes(puts)) {
@@ -70,4 +71,21 @@ export async function startS3FaultProxy(target: string, plan: S3FaultPlan): Prom
         server.close(() => resolve());
       }),
   };
+}
+
+/** An S3 error document, once the request body has been read (as a store answers). */
+function answerError(
+  req: IncomingMessage,
+  res: ServerResponse,
+  status: number,
+  code: string,
+  message: string,
+) {
+  req.resume();
+  req.on("end", () => {
+    res.writeHead(status, { "content-type": "application/xml" });
+    res.end(
+      `<?xml version="1.0" encoding="UTF-8"?><Error><Code>${code}</Code><Message>${message}</Message></Error>`,
+    );
+  });
 }

@@ -111,6 +111,7 @@ export class S3ObjectWriter {
       if (mode.kind === "stream") {
         mode.pipe.end();
         await mode.put;
+        this.throwIfFailed();
       } else if (this.uploadId === undefined) {
         await this.putWhole(mode.filling.subarray(0, mode.used));
       } else {

@@ -163,12 +163,32 @@ describe("download --out s3://", () => {
         env: { ...t.env, AWS_ENDPOINT_URL_S3: proxy.endpoint },
       });
       expect(result.code, result.stderr).toBe(0);
-      expect(proxy.faults).toEqual({ slowDown: 4, reset: 2 });
+      expect(proxy.faults).toEqual({ slowDown: 4, reset: 2, denied: 0 });
       await expectAllInBucket(t.e, t.s3);
     } finally {
       await proxy.stop();
     }
   }, 90_000);
+
+  it("a recording the store refuses fails alone (exit 3); the others are archived", async () => {
+    const t = await setup({ calls: 6, withRecordingRatio: 1, transferredCalls: false });
+    const [refused] = t.e.emu.control.recordings();
+    const proxy = await startS3FaultProxy(t.s3.endpoint, { deny: new RegExp(`_${refused?.id}\\.`) });
+    try {
+      const result = await t.e.run(["download", "--out", URL, "--json"], {
+        env: { ...t.env, AWS_ENDPOINT_URL_S3: proxy.endpoint },
+      });
+      expect(result.code, result.stderr).toBe(3);
+      const summary = summaryOf(result.stdout);
+      expect(summary.failed).toBe(1);
+      expect(summary.failures[0]?.recordingId).toBe(refused?.id);
+      expect(summary.failures[0]?.error).toMatch(/access denied/);
+      expect(summary.downloaded).toBe(t.e.emu.control.recordings().length - 1);
+      expect(proxy.faults.denied).toBeGreaterThan(0);
+    } finally {
+      await proxy.stop();
+    }
+  }, 60_000);
 
   it("SIGKILL mid-upload: nothing under a key before it is complete; the rerun archives everything", async () => {
     const bytes = 12 * 1024 * 1024; // two parts
