@@ -74,29 +74,25 @@ describe("S3 lock with conditional writes", () => {
     );
   });
 
-  it("a holder on another host silent for more than 2 minutes is taken over", async () => {
+  /** A store whose lock a run on another host last refreshed `agoMs` ago. */
+  async function heldElsewhere(agoMs: number): Promise<{ store: ConditionalStore; key: string }> {
     const store = new ConditionalStore(0);
     const key = "p/.rc-recordings/lock.json";
-    await store.write(
-      key,
-      JSON.stringify({ pid: 1, host: "elsewhere", token: "old", startedAt: "then" }),
-      "x",
-    );
-    (store.objects.get(key) as { modifiedAt: number }).modifiedAt = Date.now() - 3 * 60_000;
+    const holder = { pid: 1, host: "elsewhere", token: "old", startedAt: "then" };
+    await store.write(key, JSON.stringify(holder), "application/json");
+    (store.objects.get(key) as { modifiedAt: number }).modifiedAt = Date.now() - agoMs;
+    return { store, key };
+  }
+
+  it("a holder on another host silent for more than 2 minutes is taken over", async () => {
+    const { store, key } = await heldElsewhere(3 * 60_000);
     const lock = await acquireS3Lock(store, key, "s3://b/p/");
     expect(JSON.parse((await store.readText(key)) ?? "{}")).toMatchObject({ pid: process.pid });
     await lock.release();
   });
 
   it("a holder on another host that was alive a minute ago keeps it", async () => {
-    const store = new ConditionalStore(0);
-    const key = "p/.rc-recordings/lock.json";
-    await store.write(
-      key,
-      JSON.stringify({ pid: 1, host: "elsewhere", token: "old", startedAt: "then" }),
-      "x",
-    );
-    (store.objects.get(key) as { modifiedAt: number }).modifiedAt = Date.now() - 60_000;
+    const { store, key } = await heldElsewhere(60_000);
     await expect(acquireS3Lock(store, key, "s3://b/p/")).rejects.toThrow(/on another host.*last alive/);
   });
 });
