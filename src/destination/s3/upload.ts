@@ -81,23 +81,33 @@ export class S3ObjectWriter {
   /** Hand bytes over; waits while the store is busy with earlier bytes, so memory stays bounded. */
   async append(bytes: Buffer): Promise<void> {
     this.throwIfFailed();
+    try {
+      await this.take(bytes);
+    } catch (error) {
+      // Some of these bytes may be in the store's hands and some not: the writer is done for, and the
+      // transfer starts the recording over rather than resume at an offset that is no longer true.
+      this.failure ??= { error };
+    }
+    this.throwIfFailed();
+    this.hash.update(bytes);
+    this.offset += bytes.length;
+  }
+
+  private async take(bytes: Buffer): Promise<void> {
     const mode = this.modeOf();
     if (mode.kind === "stream") {
       if (this.offset + bytes.length > (this.headers.total ?? 0)) {
         throw new StoreError(`${this.where()}: more bytes than the ${this.headers.total} announced`, true);
       }
       if (!mode.pipe.write(bytes)) await Promise.race([once(mode.pipe, "drain"), mode.put]);
-    } else {
-      for (let at = 0; at < bytes.length; ) {
-        const n = bytes.copy(mode.filling, mode.used, at);
-        mode.used += n;
-        at += n;
-        if (mode.used === PART_SIZE) await this.sendFilledPart(mode);
-      }
+      return;
     }
-    this.throwIfFailed();
-    this.hash.update(bytes);
-    this.offset += bytes.length;
+    for (let at = 0; at < bytes.length; ) {
+      const n = bytes.copy(mode.filling, mode.used, at);
+      mode.used += n;
+      at += n;
+      if (mode.used === PART_SIZE) await this.sendFilledPart(mode);
+    }
   }
 
   /**
