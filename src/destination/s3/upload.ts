@@ -125,7 +125,11 @@ export class S3ObjectWriter {
       } else if (this.uploadId === undefined) {
         await this.putWhole(mode.filling.subarray(0, mode.used));
       } else {
-        if (mode.used > 0) await this.sendPart(mode.filling, mode.used);
+        if (mode.used > 0) {
+          const [last, length] = [mode.filling, mode.used];
+          mode.used = -1; // the part owns the buffer now and gives it back to the pool when it is done
+          await this.sendPart(last, length);
+        }
         await Promise.all(this.inFlight);
         this.throwIfFailed();
         await this.complete();
