@@ -55,6 +55,7 @@ export class S3ObjectWriter {
   private mode: Mode | undefined;
   private uploadId: string | undefined;
   private readonly parts: CompletedPart[] = [];
+  private partsSent = 0;
   private readonly inFlight = new Set<Promise<void>>();
   private failure: { error: unknown } | undefined;
   private settled = false;
@@ -235,7 +236,8 @@ export class S3ObjectWriter {
   /** Start one part on its way (its buffer goes back to the pool when it is done); waits while too many are. */
   private async sendPart(buffer: Buffer, length: number): Promise<void> {
     if (this.uploadId === undefined) await this.createUpload();
-    const partNumber = this.parts.length + this.inFlight.size + 1;
+    this.partsSent += 1;
+    const partNumber = this.partsSent;
     const { client, sdk } = this.bucket.connection;
     const sent: Promise<void> = client
       .send(
