@@ -78,8 +78,8 @@ export async function s3(ctx: BenchContext): Promise<ScenarioResult> {
   const ratio = throughput(runs.folder) > 0 ? throughput(runs.bucket) / throughput(runs.folder) : 0;
   const bigOk = saved(runs.big, 1);
   const peak = runs.big?.peakRss ?? 0;
-  const titleBig = `6a. S3: one ${bigBytes / 1048576} MiB recording into a bucket (s3rver)`;
-  const titleMany = `6b. S3: ${recordings} × 4 MB, ${fmt.mbps(bandwidth)} per connection, ${PARALLEL} in parallel`;
+  const titleBig = `7a. S3: one ${bigBytes / 1048576} MiB recording into a bucket (s3rver)`;
+  const titleMany = `7b. S3: ${recordings} × 4 MB, ${fmt.mbps(bandwidth)} per connection, ${PARALLEL} in parallel`;
   return {
     id: "s3",
     title: "S3",

@@ -1,5 +1,5 @@
-import { hostname } from "node:os";
 import { link, mkdir, readFile, rmdir, stat, unlink, utimes, writeFile } from "node:fs/promises";
+import { hostname } from "node:os";
 import { join } from "node:path";
 import { BusyError } from "../../errors.js";
 import { isNotFound } from "../../fs-util.js";

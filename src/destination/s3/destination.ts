@@ -1,8 +1,8 @@
-import type { RelPath } from "../rel-path.js";
+import { isRelPath, type RelPath, relPath } from "../rel-path.js";
 import type { Destination, DestinationLock, ListedEntry, ObjectStat } from "../types.js";
 import { S3Bucket } from "./bucket.js";
 import { connectS3 } from "./client.js";
-import { acquireS3Lock } from "./lock.js";
+import { acquireS3Lock, assertS3Idle } from "./lock.js";
 import { S3Partials } from "./partials.js";
 import { S3State, STATE_FOLDER } from "./state.js";
 import { describeLocation, type S3Location } from "./url.js";
@@ -44,7 +44,7 @@ export class S3Destination implements Destination {
    * this run leaves unfinished (Ctrl-C, an error): a later run cannot resume them.
    */
   async lock(): Promise<DestinationLock> {
-    const lock = await acquireS3Lock(this.bucket, `${this.state.root}lock.json`, this.describe());
+    const lock = await acquireS3Lock(this.bucket, this.lockKey, this.describe());
     try {
       await this.partials.load();
       await this.state.compact();
@@ -61,6 +61,10 @@ export class S3Destination implements Destination {
         }
       },
     };
+  }
+
+  private get lockKey(): string {
+    return `${this.state.root}lock.json`;
   }
 
   keyOf(key: string): string {
@@ -81,6 +85,21 @@ export class S3Destination implements Destination {
       if (name !== "" && `${name}/` !== STATE_FOLDER) entries.push({ name, kind: "object" });
     }
     return entries;
+  }
+
+  /** Every object below PREFIX (one LIST request per 1000 keys), the state folder left out. */
+  async *objects(): AsyncIterable<RelPath> {
+    const { prefix } = this.location;
+    for await (const { key } of this.bucket.list(prefix)) {
+      const path = key.slice(prefix.length);
+      if (!path.startsWith(STATE_FOLDER) && isRelPath(path)) yield relPath(path);
+    }
+  }
+
+  /** For `verify`: the bucket usable (one line naming it and the cause otherwise), and no download in it. */
+  async assertIdle(): Promise<void> {
+    await this.preflight();
+    await assertS3Idle(this.bucket, this.lockKey, this.describe());
   }
 
   async *read(key: RelPath): AsyncIterable<Uint8Array> {

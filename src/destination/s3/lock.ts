@@ -32,10 +32,9 @@ export async function acquireS3Lock(
   key: string,
   where: string,
   /** Injected in tests (two "processes" in one); default: this process, and the pid/identity check. */
-  options: { pid?: number; host?: string; isAlive?: (holder: LockHolder) => boolean } = {},
+  options: LockOptions = {},
 ): Promise<S3Lock> {
   const me = newLockHolder(options);
-  const isAlive = options.isAlive ?? holderIsAlive;
   const body = `${JSON.stringify(me)}\n`;
   for (let tries = 0; tries < MAX_TRIES; tries++) {
     const existing = await bucket.head(key);
@@ -45,18 +44,43 @@ export async function acquireS3Lock(
         return hold(bucket, key, me, body);
       continue; // another run wrote it just after us on a store without conditional writes: it holds it
     }
-    const holder = parseLockHolder((await bucket.readText(key)) ?? "");
-    if (holder) {
-      const note = signOfLife({ ...holder, aliveAt: existing.modifiedAt }, me, isAlive, STALE_AFTER_MS);
-      if (note !== undefined) {
-        throw new BusyError(
-          `another download is using ${where}: pid ${holder.pid} on ${holder.host}, started ${holder.startedAt}${note} (lock: ${key})`,
-        );
-      }
-    }
+    await throwIfHeld(bucket, key, where, existing.modifiedAt, me, options);
     await bucket.remove(key); // a dead holder's (or an unreadable) lock
   }
   throw new BusyError(`could not take the lock ${key} in ${where}: it keeps changing hands`);
+}
+
+/**
+ * For read-only work (`verify`): the BusyError `acquireS3Lock` would throw while a live download holds the
+ * archive, without taking the lock or writing anything. A dead holder's lock counts as free.
+ */
+export async function assertS3Idle(bucket: LockStore, key: string, where: string, options: LockOptions = {}) {
+  const existing = await bucket.head(key);
+  if (existing) await throwIfHeld(bucket, key, where, existing.modifiedAt, newLockHolder(options), options);
+}
+
+interface LockOptions {
+  pid?: number;
+  host?: string;
+  isAlive?: (holder: LockHolder) => boolean;
+}
+
+/** BusyError naming the holder of `key` when it is alive (judged by its content and last write). */
+async function throwIfHeld(
+  bucket: LockStore,
+  key: string,
+  where: string,
+  aliveAt: number,
+  me: LockHolder,
+  options: LockOptions,
+): Promise<void> {
+  const holder = parseLockHolder((await bucket.readText(key)) ?? "");
+  if (!holder) return;
+  const note = signOfLife({ ...holder, aliveAt }, me, options.isAlive ?? holderIsAlive, STALE_AFTER_MS);
+  if (note === undefined) return;
+  throw new BusyError(
+    `another download is using ${where}: pid ${holder.pid} on ${holder.host}, started ${holder.startedAt}${note} (lock: ${key})`,
+  );
 }
 
 function hold(bucket: LockStore, key: string, me: LockHolder, body: string): S3Lock {

@@ -1,5 +1,5 @@
 import { randomBytes } from "node:crypto";
-import type { ManifestLog, StateStore } from "../types.js";
+import type { ManifestLog, StateRecordName, StateStore } from "../types.js";
 import type { S3Bucket } from "./bucket.js";
 import { S3ObjectWriter } from "./upload.js";
 
@@ -22,7 +22,8 @@ const JSONL = "application/x-ndjson";
  * - `manifest/segment-<run>-<n>.jsonl`: the lines of one run, up to SEGMENT_LINES per object;
  * - `state.json`: the incremental mark;
  * - `uploads/<recording id>.json`: a transfer in progress (see S3Partials);
- * - `lock.json`: the run that holds the archive (see lock.ts).
+ * - `lock.json`: the run that holds the archive (see lock.ts);
+ * - `extensions.json` and any other StateRecordName: small records of the tool's own.
  */
 export class S3State implements StateStore {
   readonly root: string;
@@ -131,6 +132,14 @@ export class S3State implements StateStore {
       for (const w of batch) w.resolve();
     }
     this.flushing = undefined;
+  }
+
+  readRecord(name: StateRecordName): Promise<string | undefined> {
+    return this.bucket.readText(`${this.root}${name}`);
+  }
+
+  async writeRecord(name: StateRecordName, text: string): Promise<void> {
+    await this.bucket.write(`${this.root}${name}`, text, "application/json");
   }
 
   async readMark(): Promise<string | undefined> {

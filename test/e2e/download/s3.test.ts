@@ -81,10 +81,11 @@ async function expectAllInBucket(env: DownloadEnv, server: S3Server, sidecars = 
       expect(sidecar?.contentType, `${key}.json`).toBe("application/json");
     }
   }
-  // Nothing else under the prefix: no partial objects, no stray keys (sidecars and state aside).
+  // Nothing else under the prefix: no partial objects, no stray keys (sidecars, index.csv and state aside).
   const others = [...objects.keys()].filter(
     (k) =>
       !recordingKeys.includes(k) &&
+      k !== `${PREFIX}index.csv` &&
       !k.startsWith(`${PREFIX}.rc-recordings/`) &&
       !(sidecars && k.endsWith(".json")),
   );
@@ -229,7 +230,7 @@ describe("download --out s3://", () => {
     const result = await run.result;
     expect(result.code, result.stderr).toBe(130);
     const keys = [...(await t.s3.objects("archive")).keys()];
-    expect(keys.filter((k) => !k.includes(".rc-recordings/"))).toEqual([]);
+    expect(keys.filter((k) => !k.includes(".rc-recordings/") && k !== `${PREFIX}index.csv`)).toEqual([]);
     expect(keys.filter((k) => k.includes(".rc-recordings/uploads/") || k.endsWith("lock.json"))).toEqual([]);
   }, 60_000);
 
@@ -239,6 +240,42 @@ describe("download --out s3://", () => {
     expect(result.code, result.stderr).toBe(0);
     await expectAllInBucket(t.e, t.s3, true);
   });
+
+  it("index.csv is an object; verify --out s3:// re-reads every object and finds a changed one", async () => {
+    const t = await setup({ calls: 6, withRecordingRatio: 1 });
+    const first = await t.download(["--json"]);
+    expect(first.code, first.stderr).toBe(0);
+    const objects = await t.s3.objects("archive");
+    expect(objects.get(`${PREFIX}index.csv`)?.size).toBeGreaterThan(0);
+    const ok = await t.e.run(["verify", "--out", URL, "--json"], { env: t.env });
+    expect(ok.code, ok.stderr).toBe(0);
+    const recordings = t.e.emu.control.recordings().length;
+    expect(JSON.parse(ok.stdout)).toMatchObject({
+      checked: recordings,
+      ok: recordings,
+      changed: [],
+      missing: [],
+    });
+    // Same size, other bytes: only a re-read finds it.
+    const [victim] = await manifestIn(t.s3);
+    const key = `${PREFIX}${victim?.path}`;
+    const size = objects.get(key)?.size ?? 0;
+    const sdk = await import("@aws-sdk/client-s3");
+    const client = new sdk.S3Client({
+      endpoint: t.s3.endpoint,
+      forcePathStyle: true,
+      region: "us-east-1",
+      credentials: { accessKeyId: "S3RVER", secretAccessKey: "x" },
+    });
+    await client.send(new sdk.PutObjectCommand({ Bucket: "archive", Key: key, Body: Buffer.alloc(size, 7) }));
+    client.destroy();
+    const bad = await t.e.run(["verify", "--out", URL, "--json"], { env: t.env });
+    expect(bad.code).toBe(3);
+    expect(JSON.parse(bad.stdout).changed).toEqual([victim?.path]);
+    const missing = await t.e.run(["verify", "--out", "s3://no-such-bucket/x"], { env: t.env });
+    expect(missing.code).toBe(1);
+    expect(missing.stderr).toMatch(/s3:\/\/no-such-bucket.*no such bucket/);
+  }, 60_000);
 
   it("--dry-run lists the keys and writes nothing to the bucket", async () => {
     const t = await setup({ calls: 6 });

@@ -115,6 +115,8 @@ describe("download --extension", () => {
     expect(unknown.code).toBe(ExitCode.usage);
     expect(unknown.stderr.join("\n")).toContain("--extension 999");
     expect(emu.stats.callLogRequests).toBe(0);
+  });
+});
 
 describe("download --out s3://", () => {
   let s3: S3Server;

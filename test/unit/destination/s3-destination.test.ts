@@ -210,6 +210,29 @@ describe("S3 destination: objects", () => {
   });
 });
 
+describe("S3 destination: for verify", () => {
+  it("objects() lists every object below the prefix, the state folder left out", async () => {
+    const d = await destination();
+    for (const key of ["a/x.mp3", "a/b/z.wav", "index.csv"])
+      await d.writeSmall(relPath(key), "x", "audio/mpeg");
+    await d.state.writeMark("{}\n");
+    await d.state.writeRecord("extensions.json", "[]");
+    const all: string[] = [];
+    for await (const key of d.objects()) all.push(key);
+    expect(all.sort()).toEqual(["a/b/z.wav", "a/x.mp3", "index.csv"]);
+    expect(await d.state.readRecord("extensions.json")).toBe("[]");
+  });
+
+  it("assertIdle() is busy while a live download holds the lock, and takes nothing", async () => {
+    const d = await destination();
+    await d.assertIdle();
+    const holder = { pid: process.ppid, host: hostname(), token: "t", startedAt: "then" };
+    await d.bucket.write(`${d.state.root}lock.json`, JSON.stringify(holder), "application/json");
+    await expect(d.assertIdle()).rejects.toThrow(BusyError);
+    expect(await d.bucket.readText(`${d.state.root}lock.json`)).toBe(JSON.stringify(holder));
+  });
+});
+
 describe("S3 destination: state", () => {
   it("keeps every manifest line durable, in segments of bounded size, and compacts them", async () => {
     const d = await destination();
