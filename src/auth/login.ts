@@ -1,4 +1,4 @@
-import { OperationError } from "../errors.js";
+import { type CliError, InterruptedError, OperationError } from "../errors.js";
 import type { Logger } from "../log/logger.js";
 import { type CredentialSources, resolveCredentials } from "./credentials.js";
 import { CredentialsRejectedError, KeychainUnavailableError, StoreCorruptError } from "./errors.js";
@@ -41,14 +41,18 @@ export async function login(
   log: Logger,
   signal?: AbortSignal,
 ): Promise<LoginOutcome> {
-  const located = await services.locate();
-  const previous = await readForLogin(located, services.requestedStore, (line) => log.warn(line));
+  // Only to complete the credentials (stored values fill what flags and environment leave out). This may prompt,
+  // and a person typing must not hold the lock that every refreshing download waits for; nothing here is decided.
+  const peeked = await services.locate();
+  const previous = await readForLogin(peeked, services.requestedStore, (line) => log.warn(line));
   const credentials = await resolveCredentials({ ...request.sources, stored: previous?.credentials });
 
   return withTokenLock(
     services.lock,
     async (lease) => {
-      // Re-read under the lock: a download may have rotated the pair since the first read (warned once already).
+      // Located and read again under the lock: another login may have created the profile since the peek, or a
+      // download may have rotated its pair (a corrupt store was warned about once already).
+      const located = await services.locate();
       const current = await readForLogin(located, services.requestedStore, () => undefined);
       const active = current?.login.state === "active" ? current.login : undefined;
       const target = services.requestedStore ?? located?.kind;
@@ -99,6 +103,8 @@ export async function login(
         login: { state: "active", tokens, loggedInAt: Date.now() },
       };
       try {
+        // A Ctrl-C that arrived while the grant was under way: the user asked for nothing to be kept.
+        if (signal?.aborted) throw new InterruptedError();
         await save(store, record, services);
       } catch (error) {
         throw await endUnstoredSession(services.endpoint, credentials, tokens, error, log);
@@ -199,8 +205,9 @@ function cannotStore(error: unknown): OperationError {
 }
 
 /**
- * A session was opened but could not be stored: revoke it (best effort, even after Ctrl-C) so it does not
- * linger as one of the user's five, and say whether that worked.
+ * A session was opened but not stored (the store failed, or Ctrl-C came first): revoke it (best effort, without
+ * the aborted signal) so it does not linger as one of the user's five, and say whether that worked. An
+ * interruption stays an interruption (exit 130).
  */
 async function endUnstoredSession(
   endpoint: TokenEndpoint,
@@ -208,16 +215,16 @@ async function endUnstoredSession(
   tokens: TokenPair,
   error: unknown,
   log: Logger,
-): Promise<OperationError> {
-  const reason = error instanceof Error ? error.message : String(error);
+): Promise<CliError> {
+  const interrupted = error instanceof InterruptedError;
+  const reason = interrupted ? "interrupted before the login was stored" : (error as Error).message;
+  const failure = (message: string) =>
+    interrupted ? new InterruptedError(message) : new OperationError(message, { cause: error });
   try {
     await revokeServerSide(endpoint, credentials, tokens, log);
-    return new OperationError(`${reason}; the new session was revoked again`, { cause: error });
+    return failure(`${reason}; the new session was revoked again and nothing was stored`);
   } catch (revokeError) {
     log.debug(`revoking the unstored session failed: ${(revokeError as Error).message}`);
-    return new OperationError(
-      `${reason}; the new session could not be revoked either and stays open until it expires`,
-      { cause: error },
-    );
+    return failure(`${reason}; the new session could not be revoked either and stays open until it expires`);
   }
 }

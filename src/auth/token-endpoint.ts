@@ -49,11 +49,28 @@ export class SdkTokenEndpoint implements TokenEndpoint {
   ) {}
 
   async jwtGrant(app: AppCredentials, signal?: AbortSignal): Promise<TokenPair> {
-    const response = await this.withRetries("log in", app.server, signal, async () => {
-      const platform = (await this.sdkFor(app, signal)).platform();
-      return platform.login({ jwt: app.jwt });
+    const body = await this.withRetries("log in", app.server, signal, async () => {
+      const answer = new AnswerTrap();
+      // The grant in flight is not cut short by Ctrl-C (only the waits around it are): the server opens a session
+      // for it either way, and only its answer lets `login` revoke that session before it exits 130.
+      const platform = (await this.sdkFor(app, undefined, answer)).platform();
+      return answer.bodyOf(() => platform.login({ jwt: app.jwt }));
     });
-    return this.pairFrom(response);
+    try {
+      return this.pairFrom(body);
+    } catch (error) {
+      if (!(error instanceof UnusableTokenAnswer)) throw error;
+      // The server opened a session for this answer: end it with whatever token the answer did carry.
+      const token = stringField(body?.refresh_token) || stringField(body?.access_token);
+      if (!token) throw error.final("the session it may have opened could not be revoked (no token in it)");
+      const revoked = await this.revoke(app, token).then(
+        () => true,
+        (revokeError: unknown) => revokeError instanceof TokenRequestRejected, // 4xx: the session is over
+      );
+      throw error.final(
+        revoked ? "the session it opened was revoked" : "the session it opened could not be revoked",
+      );
+    }
   }
 
   async refreshGrant(app: AppCredentials, tokens: TokenPair, signal?: AbortSignal): Promise<TokenPair> {
@@ -61,8 +78,9 @@ export class SdkTokenEndpoint implements TokenEndpoint {
       // The SDK would fail locally without a response; say what the server would say.
       throw new TokenRequestRejected(400, "invalid_grant", "", "the refresh token has expired");
     }
-    const response = await this.withRetries("refresh the token", app.server, signal, async () => {
-      const platform = (await this.sdkFor(app, signal)).platform();
+    const body = await this.withRetries("refresh the token", app.server, signal, async () => {
+      const answer = new AnswerTrap();
+      const platform = (await this.sdkFor(app, signal, answer)).platform();
       // The SDK asks for `access_token_ttl = expires_in` and `refresh_token_ttl = refresh_token_expires_in` of
       // its cache: seed them with the lifetimes the server granted last time, within the documented bounds (the
       // granted `expires_in` is the REMAINING life and may be below the minimum of 600; never -1).
@@ -77,9 +95,14 @@ export class SdkTokenEndpoint implements TokenEndpoint {
         ),
         refresh_token_expire_time: tokens.refreshTokenExpiresAt,
       });
-      return platform.refresh();
+      return answer.bodyOf(() => platform.refresh());
     });
-    return this.pairFrom(response);
+    try {
+      return this.pairFrom(body);
+    } catch (error) {
+      if (error instanceof UnusableTokenAnswer) throw error.final("the stored pair was kept");
+      throw error;
+    }
   }
 
   async revoke(app: AppCredentials, token: string, signal?: AbortSignal): Promise<void> {
@@ -97,7 +120,11 @@ export class SdkTokenEndpoint implements TokenEndpoint {
     );
   }
 
-  private async sdkFor(app: AppCredentials, signal: AbortSignal | undefined): Promise<SDK> {
+  private async sdkFor(
+    app: AppCredentials,
+    signal: AbortSignal | undefined,
+    answer?: AnswerTrap,
+  ): Promise<SDK> {
     const { SDK } = await import("@ringcentral/sdk");
     const timeoutMs = this.retry.timeoutMs;
     const sdk = this.quietly(
@@ -127,7 +154,11 @@ export class SdkTokenEndpoint implements TokenEndpoint {
     const send = platform.send.bind(platform);
     // `retry: true` tells the SDK "already retried": it never re-sends on 401 (no cancelAccessToken, no -1 TTL)
     // nor on 429; we handle both ourselves.
-    platform.send = (options = {}) => send({ ...options, retry: true });
+    platform.send = async (options = {}) => {
+      const response = await send({ ...options, retry: true });
+      answer?.caught(response);
+      return response;
+    };
     return sdk;
   }
 
@@ -146,19 +177,23 @@ export class SdkTokenEndpoint implements TokenEndpoint {
     }
   }
 
-  private async pairFrom(response: Response): Promise<TokenPair> {
-    const body = (await response.json()) as Record<string, unknown>;
+  /** The pair of a 200 answer; UnusableTokenAnswer when the body is not a token answer (no JSON, no tokens). */
+  private pairFrom(body: Record<string, unknown> | undefined): TokenPair {
     const receivedAt = this.now();
-    const accessToken = stringField(body.access_token);
-    const refreshToken = stringField(body.refresh_token);
+    const accessToken = stringField(body?.access_token);
+    const refreshToken = stringField(body?.refresh_token);
     registerSecret(accessToken);
     registerSecret(refreshToken);
-    if (!accessToken || !refreshToken) {
-      throw new OperationError("the token endpoint answered without an access and refresh token");
-    }
-    // `expires_in` is the REMAINING life at the time of the answer: compute the expiry on receipt.
-    const accessTtl = positiveSeconds(Number(body.expires_in), 3600);
-    const refreshTtl = positiveSeconds(Number(body.refresh_token_expires_in), 604_800);
+    if (body === undefined) throw new UnusableTokenAnswer("not a JSON object");
+    if (!accessToken || !refreshToken) throw new UnusableTokenAnswer("no access and refresh token in it");
+    // `expires_in` is the REMAINING life at the time of the answer: compute the expiry on receipt. Clamped, so a
+    // wild value (1e13 s) can neither overflow a date nor make a dead token look alive for centuries.
+    const accessTtl = lifetimeSeconds(Number(body.expires_in), 3600, MAX_RECEIVED_ACCESS_TTL);
+    const refreshTtl = lifetimeSeconds(
+      Number(body.refresh_token_expires_in),
+      604_800,
+      MAX_RECEIVED_REFRESH_TTL,
+    );
     const pair: TokenPair = {
       accessToken,
       refreshToken,
@@ -194,6 +229,8 @@ export class SdkTokenEndpoint implements TokenEndpoint {
         try {
           return await request();
         } catch (error) {
+          // The server said yes, but unusably: asking again would open another session each time.
+          if (error instanceof UnusableTokenAnswer) throw error;
           throw await failureOf(what, server, error);
         }
       },
@@ -272,6 +309,62 @@ async function fetchBounded(
 
 function positiveSeconds(value: number, fallback: number): number {
   return Number.isFinite(value) && value > 0 ? Math.round(value) : fallback;
+}
+
+/**
+ * Far above what the platform grants (1 h access, 30 days refresh at most): a lifetime received is only ever cut
+ * short by this, never a real one. Estimating a refresh token's life too SHORT would cost a needless re-login.
+ */
+const MAX_RECEIVED_ACCESS_TTL = 24 * 60 * 60;
+const MAX_RECEIVED_REFRESH_TTL = 366 * 24 * 60 * 60;
+
+function lifetimeSeconds(value: number, fallback: number, max: number): number {
+  return Math.min(positiveSeconds(value, fallback), max);
+}
+
+/**
+ * A 200 from the token endpoint that carries no usable pair (HTML from a proxy, `null`, `{}`, no refresh token).
+ * Never retried: every try would open one more session.
+ */
+class UnusableTokenAnswer extends Error {
+  /** The one-line error the user sees, with what became of the session the answer stands for. */
+  final(aftermath: string): OperationError {
+    return new OperationError(
+      `the token endpoint answered 200 without a usable token pair (${this.message}); ${aftermath}`,
+    );
+  }
+}
+
+/**
+ * Catches the token endpoint's 200 answer as the SDK received it, so that a body the SDK cannot digest (it parses
+ * JSON and throws on HTML, without a response attached) is told apart from a network error and never retried.
+ */
+class AnswerTrap {
+  private answer: Response | undefined;
+
+  caught(response: Response): void {
+    this.answer = response;
+  }
+
+  /** The answer's JSON object (undefined when it is none) after `request` ran, whether or not the SDK coped. */
+  async bodyOf(request: () => Promise<unknown>): Promise<Record<string, unknown> | undefined> {
+    try {
+      await request();
+    } catch (error) {
+      if (!this.answer?.ok) throw error;
+    }
+    const answer = this.answer;
+    if (!answer) throw new UnusableTokenAnswer("no answer");
+    const text = await answer.text().catch(() => "");
+    try {
+      const json: unknown = JSON.parse(text);
+      return typeof json === "object" && json !== null && !Array.isArray(json)
+        ? (json as Record<string, unknown>)
+        : undefined;
+    } catch {
+      return undefined;
+    }
+  }
 }
 
 /** A Web Storage over a Map: the SDK's cache for one instance, gone with it. */
