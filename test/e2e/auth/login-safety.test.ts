@@ -96,7 +96,11 @@ describe("login opens exactly the sessions it keeps", () => {
       if (!isTokenRequest(req.url.pathname)) return undefined;
       const granted = await ctx.forward();
       if (granted.status !== 200) return granted;
-      return json({ ...parseJson(granted), expires_in: 1e13, refresh_token_expires_in: 1e13 });
+      return json({
+        ...parseJson<Record<string, unknown>>(granted),
+        expires_in: 1e13,
+        refresh_token_expires_in: 1e13,
+      });
     });
     const env = { RC_SERVER_URL: proxy.origin };
     expect((await e.run(["login"], { env })).code).toBe(0);
