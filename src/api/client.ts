@@ -1,3 +1,4 @@
+import { CliError } from "../errors.js";
 import type { Logger } from "../log/logger.js";
 import { registerSecret } from "../log/redact.js";
 import { BUDGETS, parseRetryAfter, sleep } from "../retry.js";
@@ -169,7 +170,8 @@ export function createApiClient(options: ApiClientOptions): ApiClient {
       }
       return await read(response);
     } catch (error) {
-      if (error instanceof ApiError) throw error;
+      // A typed verdict of the reader (a page too large, a malformed page) keeps its own retry policy.
+      if (error instanceof CliError) throw error;
       if (init?.signal?.aborted) throw init.signal.reason;
       if (error instanceof SyntaxError)
         throw new ApiError(response.status, undefined, "response is not JSON", path);

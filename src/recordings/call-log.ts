@@ -1,5 +1,7 @@
+import { createHash } from "node:crypto";
 import { ApiError } from "../api/errors.js";
 import type { ApiClient } from "../api/types.js";
+import { OperationError } from "../errors.js";
 import type { Logger } from "../log/logger.js";
 import { mergeByStartTime } from "./merge-listings.js";
 import { PageBuffer, type RecordSpan } from "./page-buffer.js";
@@ -39,8 +41,12 @@ export interface ListingStats {
 
 /** A page whose records are still bytes in the listing's PageBuffer. */
 interface CallLogPage {
-  records: RecordSpan[];
+  /** Undefined when the page has no `records` array (a malformed page). */
+  records: RecordSpan[] | undefined;
+  /** The next page's URI, absolute. */
   next: string | undefined;
+  /** The URL that answered (after redirects). */
+  url: string;
   /** The request's path, for errors. */
   path: string;
 }
@@ -74,8 +80,10 @@ export async function* listRecordings(
   const keep = options.raw ? (record: CallLogRecord) => record : slim;
   // One buffer for every page: the next page is read only once every record of this one has been yielded.
   const buffer = new PageBuffer();
+  const paging: PagingGuard = new PagingGuard();
   let page = await firstPage(api, buffer, options.scope, query, log);
   for (;;) {
+    paging.check(page, buffer);
     for (const span of page.records) {
       stats.records++;
       const record = parseRecord(buffer, span, page.path);
@@ -95,7 +103,7 @@ export async function* listRecordings(
         };
       }
     }
-    if (!page.next || page.records.length === 0) return;
+    if (!page.next) return; // the one way a listing is complete: the last page says there is no next one
     page = await getPage(api, buffer, page.next);
   }
 }
@@ -119,6 +127,65 @@ export function listExtensionRecordings(
   );
 }
 
+/** The platform serves at most this many pages of one query (perPage 1000: a million records). */
+export const MAX_PAGES = 1000;
+
+/**
+ * The listing did not provably reach its end: a page was malformed, or the pages never end (a `nextPage` that
+ * points back, a server that ignores `page`, more pages than the platform serves). The run fails instead of
+ * counting as complete, so the incremental mark stays where it was and the next run lists the range again.
+ */
+export class ListingIncompleteError extends OperationError {
+  constructor(reason: string) {
+    super(`the call-log listing is incomplete: ${reason}; the incremental mark was not moved`);
+  }
+}
+
+/**
+ * Proof that paging moves forward: every page is a new URI, starts with a record no earlier page started with,
+ * and the count stays within the platform's limit. Only a short key per page is kept (a URI and a digest).
+ */
+class PagingGuard {
+  private readonly uris = new Map<string, number>();
+  private readonly firstRecords = new Map<string, number>();
+  private pages = 0;
+
+  check(page: CallLogPage, buffer: PageBuffer): asserts page is CallLogPage & { records: RecordSpan[] } {
+    this.pages++;
+    const n = this.pages;
+    if (n > MAX_PAGES) throw new ListingIncompleteError(`more than ${MAX_PAGES} pages`);
+    if (page.records === undefined) {
+      throw new ListingIncompleteError(`page ${n} (${page.path}) has no records array`);
+    }
+    const uri = canonical(page.url);
+    const again = this.uris.get(uri);
+    if (again !== undefined)
+      throw new ListingIncompleteError(`page ${n} repeats page ${again} (${page.path})`);
+    this.uris.set(uri, n);
+    const [first] = page.records;
+    if (first === undefined) {
+      if (page.next) throw new ListingIncompleteError(`page ${n} is empty but links a next page`);
+      return;
+    }
+    const digest = createHash("sha256").update(buffer.bytesOf(first)).digest("base64");
+    const same = this.firstRecords.get(digest);
+    if (same !== undefined) {
+      throw new ListingIncompleteError(
+        `page ${n} starts with the same record as page ${same} (paging ignored)`,
+      );
+    }
+    this.firstRecords.set(digest, n);
+  }
+}
+
+/** A URI with its query parameters in a fixed order, so a reordered link to the same page is the same page. */
+function canonical(url: string): string {
+  const parsed = new URL(url);
+  parsed.searchParams.sort();
+  parsed.hash = "";
+  return parsed.href;
+}
+
 /** The downloadable recordings of a record: its own, then its legs' (duplicates are left to the caller). */
 function recordingsOf(record: CallLogRecord): CallRecording[] {
   const legs = Array.isArray(record.legs) ? record.legs : [];
@@ -134,10 +201,12 @@ function getPage(api: ApiClient, buffer: PageBuffer, url: string): Promise<CallL
     const { records, rest } = buffer.split();
     const next = (rest as { navigation?: { nextPage?: { uri?: unknown } } } | null)?.navigation?.nextPage
       ?.uri;
+    const here = new URL(response.url || url, "http://invalid");
     return {
       records,
-      next: typeof next === "string" ? next : undefined,
-      path: new URL(response.url).pathname,
+      next: typeof next === "string" && next !== "" ? new URL(next, here).href : undefined,
+      url: here.href,
+      path: here.pathname,
     };
   });
 }

@@ -1,4 +1,5 @@
 import type { Readable } from "node:stream";
+import { OperationError } from "../errors.js";
 
 /**
  * A call-log page (`{"records":[{...},...],"navigation":{...}}`) read into one reused buffer and split without
@@ -12,11 +13,18 @@ export class PageBuffer {
   private bytes = Buffer.allocUnsafe(1024 * 1024);
   private length = 0;
 
-  /** Replace the content with the whole body. */
+  /** `maxBytes`: a body that grows past this is refused (a server streaming without end must not fill memory). */
+  constructor(private readonly maxBytes = MAX_PAGE_BYTES) {}
+
+  /** Replace the content with the whole body; PageTooLargeError (body left unread) past `maxBytes`. */
   async fill(body: Readable): Promise<void> {
     this.length = 0;
     for await (const chunk of body) {
       const bytes = chunk as Buffer;
+      if (this.length + bytes.length > this.maxBytes) {
+        body.destroy();
+        throw new PageTooLargeError(this.maxBytes);
+      }
       this.reserve(this.length + bytes.length);
       bytes.copy(this.bytes, this.length);
       this.length += bytes.length;
@@ -26,7 +34,7 @@ export class PageBuffer {
   /** Where the records are, and the rest of the page. Throws SyntaxError when the page is not JSON. */
   split(): SplitPage {
     const span = recordsSpan(this.bytes, this.length);
-    if (!span) return { records: [], rest: JSON.parse(this.text(0, this.length)) };
+    if (!span) return { records: undefined, rest: JSON.parse(this.text(0, this.length)) };
     const rest: unknown = JSON.parse(this.text(0, span.open + 1) + this.text(span.close, this.length));
     return { records: span.records, rest };
   }
@@ -36,15 +44,33 @@ export class PageBuffer {
     return JSON.parse(this.text(record.start, record.end));
   }
 
+  /** The raw bytes of one record of the last `split` (a view, valid until the next `fill`). */
+  bytesOf(record: RecordSpan): Buffer {
+    return this.bytes.subarray(record.start, record.end);
+  }
+
   private text(start: number, end: number): string {
     return this.bytes.toString("utf8", start, end);
   }
 
   private reserve(size: number): void {
     if (size <= this.bytes.length) return;
-    const bigger = Buffer.allocUnsafe(Math.max(size, this.bytes.length * 2));
+    const bigger = Buffer.allocUnsafe(Math.min(this.maxBytes, Math.max(size, this.bytes.length * 2)));
     this.bytes.copy(bigger, 0, 0, this.length);
     this.bytes = bigger;
+  }
+}
+
+/**
+ * A 1000-record Detailed page is ~2 MB; 64 MiB leaves room for records with many legs and long names while a body
+ * that never ends stops well before it hurts.
+ */
+export const MAX_PAGE_BYTES = 64 * 1024 * 1024;
+
+/** The body grew past the cap. Not worth retrying: the same server sends the same body again. */
+export class PageTooLargeError extends OperationError {
+  constructor(readonly maxBytes: number) {
+    super(`a call-log page is larger than ${Math.round(maxBytes / 1024 / 1024)} MiB`);
   }
 }
 
@@ -55,8 +81,8 @@ export interface RecordSpan {
 }
 
 export interface SplitPage {
-  /** Where each object of the top-level `records` array is, in order. */
-  records: RecordSpan[];
+  /** Where each object of the top-level `records` array is, in order; undefined when there is no such array. */
+  records: RecordSpan[] | undefined;
   /** The rest of the page, parsed, with `records` emptied (navigation, paging). */
   rest: unknown;
 }

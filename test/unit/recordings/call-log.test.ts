@@ -3,7 +3,13 @@ import { ApiError } from "../../../src/api/errors.js";
 import { createResponse } from "../../../src/api/response.js";
 import type { ApiClient } from "../../../src/api/types.js";
 import { Logger } from "../../../src/log/logger.js";
-import { type ListingStats, type ListOptions, listRecordings } from "../../../src/recordings/call-log.js";
+import {
+  ListingIncompleteError,
+  type ListingStats,
+  type ListOptions,
+  listRecordings,
+  MAX_PAGES,
+} from "../../../src/recordings/call-log.js";
 import type { CallLogRecord, CallRecording, RecordingItem } from "../../../src/recordings/types.js";
 
 const ACCOUNT = "/restapi/v1.0/account/~/call-log";
@@ -186,11 +192,92 @@ describe("listRecordings", () => {
     expect(new URL(requested[0] as string, "https://x").pathname).toBe(EXTENSION);
   });
 
-  it("stops at an empty page even if it links to another", async () => {
+  it("an empty page that still links a next page is a failure, not the end", async () => {
     const pages = [[record(1, 101)], [], [record(3, 103)]];
     const { api, requested } = fakeApi(pages);
-    expect(await collect(listRecordings(api, OPTIONS, logCollector().log))).toEqual(["101"]);
+    await expect(collect(listRecordings(api, OPTIONS, logCollector().log))).rejects.toThrow(
+      /page 2 is empty but links a next page/,
+    );
     expect(requested).toHaveLength(2);
+  });
+});
+
+/** A server whose page bodies a test writes: `answer(url, n)` for the n-th request (1-based). */
+function scriptedApi(answer: (url: URL, n: number) => unknown) {
+  const requested: string[] = [];
+  const api: ApiClient = {
+    get: () => Promise.reject(new Error("not used")),
+    getJson: () => Promise.reject(new Error("not used")),
+    getJsonWith: async (url, _init, read) => {
+      requested.push(url);
+      const parsed = new URL(url, "https://platform.ringcentral.com");
+      const body = JSON.stringify(answer(parsed, requested.length));
+      return read(createResponse({ status: 200, url: parsed.href, body }));
+    },
+  };
+  return { api, requested };
+}
+
+const linkTo = (uri: string) => ({ nextPage: { uri } });
+
+describe("listRecordings: a listing that cannot prove its end fails", () => {
+  const list = (api: ApiClient) => collect(listRecordings(api, OPTIONS, logCollector().log));
+
+  it("a nextPage pointing at the page itself", async () => {
+    const { api, requested } = scriptedApi((url) => ({
+      records: [record(1, 101)],
+      navigation: linkTo(url.href),
+    }));
+    await expect(list(api)).rejects.toBeInstanceOf(ListingIncompleteError);
+    expect(requested).toHaveLength(2);
+  });
+
+  it("a cycle of pages (1 → 2 → 1), also with the query reordered", async () => {
+    let first: URL | undefined;
+    const { api, requested } = scriptedApi((url, n) => {
+      first ??= url;
+      const back = new URL(first.href);
+      back.search = `?${[...first.searchParams]
+        .reverse()
+        .map(([k, v]) => `${k}=${encodeURIComponent(v)}`)
+        .join("&")}`;
+      return {
+        records: [record(n, 100 + n)],
+        navigation: linkTo(n === 1 ? `${url.href}&page=2` : back.href),
+      };
+    });
+    await expect(list(api)).rejects.toThrow(/page 3 repeats page 1/);
+    expect(requested).toHaveLength(3);
+  });
+
+  it("a server that ignores `page` (every page starts with the same record)", async () => {
+    const { api, requested } = scriptedApi((url, n) => ({
+      records: [record(1, 101), record(2, 102)],
+      navigation: linkTo(`${url.origin}${url.pathname}?page=${n + 1}`),
+    }));
+    await expect(list(api)).rejects.toThrow(/page 2 starts with the same record as page 1/);
+    expect(requested).toHaveLength(2);
+  });
+
+  it(`more than ${MAX_PAGES} pages`, async () => {
+    const { api, requested } = scriptedApi((url, n) => ({
+      records: [record(n, 100_000 + n)],
+      navigation: linkTo(`${url.origin}${url.pathname}?page=${n + 1}`),
+    }));
+    await expect(list(api)).rejects.toThrow(/more than 1000 pages/);
+    expect(requested).toHaveLength(MAX_PAGES + 1);
+  });
+
+  it("a 200 page without a records array", async () => {
+    const { api } = scriptedApi(() => ({ navigation: {} }));
+    await expect(list(api)).rejects.toThrow(/has no records array/);
+  });
+
+  it("the last page (no nextPage), even an empty one, is the end", async () => {
+    const { api } = scriptedApi((url, n) =>
+      n === 1 ? { records: [record(1, 101)], navigation: linkTo(`${url.href}&page=2`) } : { records: [] },
+    );
+    expect(await list(api)).toEqual(["101"]);
   });
 });
 

@@ -1,6 +1,6 @@
 import { Readable } from "node:stream";
 import { describe, expect, it } from "vitest";
-import { PageBuffer } from "../../../src/recordings/page-buffer.js";
+import { PageBuffer, PageTooLargeError } from "../../../src/recordings/page-buffer.js";
 
 /** The page as a body arriving in `size`-byte chunks (splits multi-byte characters too). */
 function body(text: string, size = 7): Readable {
@@ -13,7 +13,7 @@ function body(text: string, size = 7): Readable {
 async function read(text: string, buffer = new PageBuffer()) {
   await buffer.fill(body(text));
   const { records, rest } = buffer.split();
-  return { records: records.map((span) => buffer.parse(span)), rest };
+  return { records: records?.map((span) => buffer.parse(span)), rest };
 }
 
 describe("PageBuffer", () => {
@@ -31,8 +31,9 @@ describe("PageBuffer", () => {
     expect(rest).toEqual({ ...page, records: [] });
   });
 
-  it("handles a page without records, and an empty array", async () => {
-    expect(await read('{"navigation":{}}')).toEqual({ records: [], rest: { navigation: {} } });
+  it("tells a page without a records array from one with an empty array", async () => {
+    expect(await read('{"navigation":{}}')).toEqual({ records: undefined, rest: { navigation: {} } });
+    expect((await read('{"records":null}')).records).toBeUndefined();
     expect(await read('{"records" : [ ],"paging":{"page":3}}')).toEqual({
       records: [],
       rest: { records: [], paging: { page: 3 } },
@@ -47,7 +48,17 @@ describe("PageBuffer", () => {
     };
     const { records } = await read(JSON.stringify(big), buffer);
     expect(records).toHaveLength(3000);
-    expect(records[2999]).toEqual(big.records[2999]);
+    expect(records?.[2999]).toEqual(big.records[2999]);
+  });
+
+  it("refuses a body larger than its cap without reading the rest", async () => {
+    const buffer = new PageBuffer(1000);
+    await expect(
+      read(JSON.stringify({ records: [{ pad: "x".repeat(2000) }] }), buffer),
+    ).rejects.toBeInstanceOf(PageTooLargeError);
+    expect((await read(JSON.stringify({ records: [{ id: "small" }] }), buffer)).records).toEqual([
+      { id: "small" },
+    ]);
   });
 
   it("rejects text that is not JSON", async () => {
