@@ -1,5 +1,5 @@
 import { randomBytes } from "node:crypto";
-import { open, readFile, rename, rm, stat } from "node:fs/promises";
+import { type FileHandle, open, readFile, rename, rm, stat } from "node:fs/promises";
 import { basename, dirname, join } from "node:path";
 
 /** Size of a regular file, or undefined when it does not exist. */
@@ -78,4 +78,22 @@ export async function writeFileAtomic(
     throw error;
   }
   await fsyncDir(dir);
+}
+
+/**
+ * Write every byte of `data` at the handle's position (or append), looping over short writes: a kernel that
+ * writes 8 KiB of 17 KiB and reports no error (a filling disk) must never pass for a complete write. Fails loudly
+ * (ENOSPC, EDQUOT, EIO, or a write that makes no progress) instead of returning short.
+ */
+export async function writeAll(handle: FileHandle, data: Uint8Array): Promise<void> {
+  let offset = 0;
+  while (offset < data.length) {
+    const { bytesWritten } = await handle.write(data, offset, data.length - offset);
+    if (bytesWritten <= 0) {
+      throw Object.assign(new Error("ENOSPC: no space left on device, write made no progress"), {
+        code: "ENOSPC",
+      });
+    }
+    offset += bytesWritten;
+  }
 }

@@ -2,6 +2,7 @@ import type { Logger } from "../log/logger.js";
 import { configDir } from "../paths.js";
 import { describeWait } from "../waits.js";
 import { type ProfileLock, RefreshLock } from "./refresh-lock.js";
+import { auditPrivacy } from "./store/atomic-file.js";
 import { OsKeyVault } from "./store/keychain.js";
 import { checkProfileName, locateStore, lockTarget, type StoreLocation } from "./store/select.js";
 import type { ProfileStore, StoreKind } from "./store/types.js";
@@ -31,6 +32,7 @@ export interface AuthServices {
 export function authServices(settings: AuthSettings): AuthServices {
   const profile = checkProfileName(settings.profile);
   const location: StoreLocation = { dir: configDir(), vault: new OsKeyVault(settings.env) };
+  const audited = new Set<string>();
   return {
     profile,
     requestedStore: settings.store,
@@ -45,6 +47,10 @@ export function authServices(settings: AuthSettings): AuthServices {
     endpoint: new SdkTokenEndpoint(settings.log),
     async locate() {
       const store = await locateStore(profile, location);
+      if (store && !audited.has(store.path)) {
+        audited.add(store.path); // `login` locates twice; one warning is enough
+        await auditPrivacy(store.path, (line) => settings.log.warn(line));
+      }
       if (store && settings.store && store.kind !== settings.store) {
         settings.log.debug(
           `profile "${profile}" is kept in the ${store.kind} store; --store applies to 'login' only`,

@@ -121,8 +121,14 @@ export interface PartialObject {
 
 /** The run's own records. Formats are fixed: manifest.jsonl lines, state.json (see recordings/manifest.ts). */
 export interface StateStore {
-  /** The manifest's lines; `writable` may create the store and repairs a torn last line. */
-  openManifest(options: { writable: boolean }): Promise<ManifestLog>;
+  /**
+   * The manifest's lines; `writable` may create the store and repairs a torn last line. `warn` hears, once, of
+   * lines skipped as unreadable.
+   */
+  openManifest(options: {
+    writable: boolean;
+    warn?: ((line: string) => void) | undefined;
+  }): Promise<ManifestLog>;
   /** The incremental mark (state.json's text), or undefined when there is none yet. */
   readMark(): Promise<string | undefined>;
   writeMark(text: string): Promise<void>;

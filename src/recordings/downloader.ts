@@ -41,7 +41,10 @@ export async function runDownload(options: DownloadOptions, deps: DownloaderDeps
   // A dry run writes nothing, so it neither takes the lock nor creates the state store.
   const lock = options.dryRun ? undefined : await destination.lock();
   try {
-    const manifest = await Manifest.open(destination, { writable: !options.dryRun });
+    const manifest = await Manifest.open(destination, {
+      writable: !options.dryRun,
+      warn: (line) => deps.log.warn(line),
+    });
     let outcome: DownloadOutcome;
     try {
       outcome = await new Run(options, deps, { manifest, stats }).execute();

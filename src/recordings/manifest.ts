@@ -74,8 +74,14 @@ export class Manifest {
     private readonly log: ManifestLog,
   ) {}
 
-  /** Read the manifest (if any). `writable` creates the state store and repairs a torn last line. */
-  static async open(destination: Destination, options: { writable: boolean }): Promise<Manifest> {
+  /**
+   * Read the manifest (if any). `writable` creates the state store and repairs a torn last line; `warn` hears of
+   * lines skipped as unreadable (once).
+   */
+  static async open(
+    destination: Destination,
+    options: { writable: boolean; warn?: ((line: string) => void) | undefined },
+  ): Promise<Manifest> {
     const manifest = new Manifest(destination, await destination.state.openManifest(options));
     for await (const line of manifest.log.lines()) manifest.ingest(line);
     return manifest;

@@ -1,3 +1,4 @@
+import { createHash } from "node:crypto";
 import { UsageError } from "../errors.js";
 import { extensionIdOf, partyNumber } from "./call-facts.js";
 import type { NameTemplate, RecordingItem } from "./types.js";
@@ -111,9 +112,9 @@ function valuesOf(item: RecordingItem, contentType: string | undefined): Values 
   const iso = Number.isNaN(start.getTime()) ? undefined : start.toISOString(); // 2026-11-25T21:30:05.000Z
   // The same facts the manifest records (call-facts.ts), read directly: this runs for every planned recording.
   return {
-    recordingId: item.recordingId,
-    callId: record.id,
-    sessionId: record.sessionId,
+    recordingId: fitId(item.recordingId),
+    callId: fitId(record.id),
+    sessionId: fitId(record.sessionId),
     date: iso?.slice(0, 10),
     time: iso ? iso.slice(11, 19).replaceAll(":", "") : undefined,
     year: iso?.slice(0, 4),
@@ -131,6 +132,18 @@ function valuesOf(item: RecordingItem, contentType: string | undefined): Values 
     type: item.recordingType, // the recording's own: on a transferred call each leg's may differ
     ext: extensionFor(contentType),
   };
+}
+
+/** Platform ids are ~10-20 digits; one longer than this would be cut by the value limit, and two could then meet. */
+const MAX_ID_LENGTH = 64;
+
+/**
+ * An id as it goes into a name: whole when it fits, else its start and a hash of all of it, so that two long ids
+ * that differ only at the end still get two names (and the same id always the same name).
+ */
+export function fitId(id: string | undefined): string | undefined {
+  if (id === undefined || id.length <= MAX_ID_LENGTH) return id;
+  return `${id.slice(0, 40)}-${createHash("sha256").update(id).digest("hex").slice(0, 16)}`;
 }
 
 /** `audio/mpeg` → mp3, `audio/wav`/`audio/x-wav` → wav, other `audio/x` → x; undefined (dry run) → mp3. */

@@ -1,5 +1,5 @@
 import { constants } from "node:fs";
-import { access, chmod, mkdir } from "node:fs/promises";
+import { access, chmod, lstat, mkdir } from "node:fs/promises";
 import { dirname } from "node:path";
 import { writeFileAtomic } from "../../fs-util.js";
 
@@ -26,4 +26,41 @@ export async function checkPrivateDirWritable(dir: string): Promise<void> {
 export async function writePrivateFileAtomic(path: string, data: string): Promise<void> {
   await ensurePrivateDir(dirname(path));
   await writeFileAtomic(path, data, { mode: FILE_MODE });
+}
+
+/**
+ * A store written by rc-recordings is owner-only; one found otherwise (a 0644 copy, a 0777 folder, restored from
+ * a backup as another user) is said in one line each, and tightened when this user owns it. A foreign owner is
+ * only reported: that account can read or replace the login, and only its owner (or root) can change that.
+ */
+export async function auditPrivacy(file: string, warn: (line: string) => void): Promise<void> {
+  const uid = process.getuid?.();
+  if (process.platform === "win32" || uid === undefined) return; // no POSIX modes or owners there
+  for (const [path, wanted] of [
+    [dirname(file), DIR_MODE],
+    [file, FILE_MODE],
+  ] as const) {
+    const info = await lstat(path).catch(() => undefined);
+    if (!info) continue;
+    if (info.isSymbolicLink()) {
+      warn(`${path} is a symbolic link; the login is kept wherever it points`);
+    } else if (info.uid !== uid) {
+      warn(
+        `${path} belongs to uid ${info.uid}, not to this user (uid ${uid}): that account can read or replace the login`,
+      );
+    } else if ((info.mode & 0o077) !== 0) {
+      const was = octal(info.mode);
+      await chmod(path, wanted).then(
+        () => warn(`${path} was open to other users (mode ${was}); tightened to ${octal(wanted)}`),
+        (error: unknown) =>
+          warn(
+            `${path} is open to other users (mode ${was}) and could not be tightened: ${(error as Error).message}`,
+          ),
+      );
+    }
+  }
+}
+
+function octal(mode: number): string {
+  return `0${(mode & 0o777).toString(8)}`;
 }

@@ -18,10 +18,25 @@ export interface StoreLocation {
 
 const PROFILE_NAME = /^[A-Za-z0-9][A-Za-z0-9._-]{0,63}$/;
 
-/** Profile names become file names: keep them to a safe alphabet (no path separators, no dot-dot). */
+/**
+ * The file-store name of a profile ending in this is the keychain-store name of another profile (`X.sealed` →
+ * `X.sealed.json`, which is where profile `X` keeps its sealed record), compared ignoring case as macOS and
+ * Windows do.
+ */
+const SEALED_SUFFIX = /\.sealed$/i;
+
+/**
+ * Profile names become file names: keep them to a safe alphabet (no path separators, no dot-dot), and such that
+ * no two profiles, in whichever store, ever share a file.
+ */
 export function checkProfileName(profile: string): string {
   if (!PROFILE_NAME.test(profile)) {
     throw new UsageError(`invalid profile name "${profile}": use letters, digits, '.', '_' or '-' (max 64)`);
+  }
+  if (SEALED_SUFFIX.test(profile)) {
+    throw new UsageError(
+      `invalid profile name "${profile}": a name ending in ".sealed" would share its file with profile "${profile.slice(0, -7)}"`,
+    );
   }
   return profile;
 }

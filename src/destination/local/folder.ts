@@ -4,6 +4,7 @@ import { dirname, join, resolve } from "node:path";
 import { fileSize, isNotFound, writeFileAtomic } from "../../fs-util.js";
 import { absoluteUnder, isRelPath, type RelPath, relPath } from "../rel-path.js";
 import type { Destination, DestinationLock, ListedEntry, ObjectStat } from "../types.js";
+import { refuseLink } from "./contained-fs.js";
 import { acquireFolderLock, assertFolderIdle } from "./folder-lock.js";
 import { LocalPartials } from "./partials.js";
 import { LocalState } from "./state.js";
@@ -33,8 +34,13 @@ export class LocalFolder implements Destination {
     return this.root;
   }
 
+  /**
+   * The state folder, when there is one, is a real folder, never a symbolic link: state kept through a planted
+   * link would live, and be written, outside DIR. Checked before the lock, which lives inside it (and a dry run,
+   * which writes nothing, would still read through it).
+   */
   async preflight(): Promise<void> {
-    // Nothing to check up front: the lock creates the folder, and a dry run writes nothing.
+    await refuseLink(this.stateDir);
   }
 
   lock(): Promise<DestinationLock> {

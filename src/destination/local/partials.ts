@@ -1,11 +1,29 @@
-import { mkdir, readdir, readFile, rm } from "node:fs/promises";
+import { createHash } from "node:crypto";
+import { readdir, readFile, rm } from "node:fs/promises";
 import { dirname, join } from "node:path";
 import { fileSize, isNotFound, writeFileAtomic } from "../../fs-util.js";
 import { isRelPath, type RelPath, relPath } from "../rel-path.js";
 import type { PartialMeta, PartialObject, PartialRecord, PartialStore } from "../types.js";
+import { expectRealFolder, mkdirInside } from "./contained-fs.js";
 import { PartFile, partPathOf } from "./part-file.js";
 
 const RECORD_SUFFIX = ".json";
+/** Room for the suffix and a temp-file prefix within the 255 bytes of a file name. */
+const MAX_ENCODED_ID = 200;
+/** `%` followed by no hex digits: a prefix encodeURIComponent never makes, so no id encodes to a hashed name. */
+const HASHED = "%sha256-";
+
+/** What a record file holds: the path (DIR-relative), the meta, and whose it is (for hashed names). */
+interface StoredRecord {
+  path?: unknown;
+  contentType?: unknown;
+  total?: unknown;
+  recordingId?: unknown;
+}
+
+function sha256(text: string): string {
+  return createHash("sha256").update(text).digest("hex");
+}
 
 /**
  * Partials of a local folder: the bytes in `<final>.part` beside the final file (part-file.ts), and one small JSON
@@ -15,25 +33,29 @@ const RECORD_SUFFIX = ".json";
  */
 export class LocalPartials implements PartialStore {
   private readonly dir: string;
+  private readonly root: string;
 
   constructor(
-    stateDir: string,
+    private readonly stateDir: string,
     private readonly stateFolderName: string,
     /** The absolute path of a key (the folder's one place for it). */
     private readonly absolute: (key: RelPath) => string,
   ) {
     this.dir = join(stateDir, "partial");
+    this.root = dirname(stateDir);
   }
 
   async find(recordingId: string): Promise<PartialRecord | undefined> {
-    let parsed: { path?: unknown; contentType?: unknown; total?: unknown };
+    let parsed: StoredRecord;
     try {
-      parsed = JSON.parse(await readFile(this.fileOf(recordingId), "utf8")) as typeof parsed;
+      parsed = JSON.parse(await readFile(this.fileOf(recordingId), "utf8")) as StoredRecord;
     } catch (error) {
       // A missing or unreadable record only costs a fresh download.
       if (isNotFound(error) || error instanceof SyntaxError) return undefined;
       throw error;
     }
+    // A hashed file name is shared by nothing else in practice, but the record says whose it is: check it.
+    if (typeof parsed.recordingId === "string" && parsed.recordingId !== recordingId) return undefined;
     const key = typeof parsed.path === "string" ? this.keyOf(parsed.path) : undefined;
     if (key === undefined || typeof parsed.contentType !== "string") {
       await this.drop(recordingId);
@@ -59,7 +81,8 @@ export class LocalPartials implements PartialStore {
       ...(meta.total === undefined ? {} : { total: meta.total }),
     };
     if (!sameRecord(await this.find(meta.recordingId), record)) await this.put(meta.recordingId, record);
-    await mkdir(dirname(finalPath), { recursive: true });
+    // One level at a time, each a real folder: a planted link (a date folder, a `{fromName}` folder) is refused.
+    await mkdirInside(this.root, dirname(finalPath));
     return PartFile.open(key, finalPath, options.resume, () => this.drop(meta.recordingId));
   }
 
@@ -79,7 +102,9 @@ export class LocalPartials implements PartialStore {
     let dropped = 0;
     for (const name of names) {
       if (!name.endsWith(RECORD_SUFFIX)) continue; // e.g. a temp file of an interrupted write
-      const recordingId = decodeURIComponent(name.slice(0, -RECORD_SUFFIX.length));
+      const recordingId = await this.recordingIdOf(name);
+      // A name we did not write (a stray `100%.json`) is left alone: it must never fail the run.
+      if (recordingId === undefined || this.fileOf(recordingId) !== join(this.dir, name)) continue;
       if (!(await isFinished(recordingId))) continue;
       await this.drop(recordingId);
       dropped += 1;
@@ -88,9 +113,11 @@ export class LocalPartials implements PartialStore {
   }
 
   private async put(recordingId: string, record: PartialRecord): Promise<void> {
-    await mkdir(this.dir, { recursive: true });
+    // A planted link at either level would take the records (and the writes) elsewhere.
+    await expectRealFolder(this.stateDir, { create: true });
+    await expectRealFolder(this.dir, { create: true });
     const { key, ...rest } = record;
-    await writeFileAtomic(this.fileOf(recordingId), JSON.stringify({ path: key, ...rest }));
+    await writeFileAtomic(this.fileOf(recordingId), JSON.stringify({ path: key, ...rest, recordingId }));
   }
 
   /** The key of a stored path, or undefined when it is not a clean relative path or lies in the state folder. */
@@ -101,8 +128,29 @@ export class LocalPartials implements PartialStore {
   }
 
   private fileOf(recordingId: string): string {
-    // Recording ids are digits on the platform; encode anything else so an id can never name another path.
-    return join(this.dir, `${encodeURIComponent(recordingId).replace(/\./g, "%2E")}${RECORD_SUFFIX}`);
+    // Recording ids are digits on the platform; encode anything else so an id can never name another path, and
+    // hash one too long for a file name (the record inside names its recording).
+    const encoded = encodeURIComponent(recordingId).replace(/\./g, "%2E");
+    const name = encoded.length <= MAX_ENCODED_ID ? encoded : `${HASHED}${sha256(recordingId)}`;
+    return join(this.dir, `${name}${RECORD_SUFFIX}`);
+  }
+
+  /** The recording a record file belongs to: from its name, or for a hashed name from its content. */
+  private async recordingIdOf(name: string): Promise<string | undefined> {
+    const stem = name.slice(0, -RECORD_SUFFIX.length);
+    if (!stem.startsWith(HASHED)) {
+      try {
+        return decodeURIComponent(stem);
+      } catch {
+        return undefined; // not a name encodeURIComponent makes
+      }
+    }
+    try {
+      const parsed = JSON.parse(await readFile(join(this.dir, name), "utf8")) as StoredRecord;
+      return typeof parsed.recordingId === "string" ? parsed.recordingId : undefined;
+    } catch {
+      return undefined;
+    }
   }
 }
 

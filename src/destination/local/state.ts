@@ -1,8 +1,12 @@
 import { createReadStream } from "node:fs";
-import { type FileHandle, mkdir, open, truncate } from "node:fs/promises";
+import { type FileHandle, truncate } from "node:fs/promises";
 import { join } from "node:path";
-import { isNotFound, readIfExists, writeFileAtomic } from "../../fs-util.js";
+import { isNotFound, readIfExists, writeAll, writeFileAtomic } from "../../fs-util.js";
 import type { ManifestLog, StateRecordName, StateStore } from "../types.js";
+import { expectRealFolder, openAppendNoFollow, refuseLink } from "./contained-fs.js";
+
+/** Far above any line rc-recordings writes (a path of a few hundred bytes, a hash, an id). */
+const MAX_LINE_BYTES = 1024 * 1024;
 
 /** `<stateDir>/manifest.jsonl` (appended, fsynced per line) and `<stateDir>/state.json` (replaced atomically). */
 export class LocalState implements StateStore {
@@ -16,14 +20,21 @@ export class LocalState implements StateStore {
     return join(this.stateDir, "state.json");
   }
 
-  async openManifest(options: { writable: boolean }): Promise<ManifestLog> {
+  /**
+   * The state folder and the manifest must be what they seem (no symbolic link: SymlinkRefusedError), so no line
+   * is ever appended to a file outside DIR.
+   */
+  async openManifest(options: { writable: boolean; warn?: (line: string) => void }): Promise<ManifestLog> {
     let handle: FileHandle | undefined;
     if (options.writable) {
-      await mkdir(this.stateDir, { recursive: true });
+      await expectRealFolder(this.stateDir, { create: true });
       // O_APPEND writes at the end as it is at write time, so repairing a torn line later is safe.
-      handle = await open(this.manifestFile, "a");
+      handle = await openAppendNoFollow(this.manifestFile);
+    } else {
+      await refuseLink(this.stateDir);
+      await refuseLink(this.manifestFile);
     }
-    return new LocalManifestLog(this.manifestFile, handle);
+    return new LocalManifestLog(this.manifestFile, handle, options.warn ?? (() => undefined));
   }
 
   readMark(): Promise<string | undefined> {
@@ -31,7 +42,7 @@ export class LocalState implements StateStore {
   }
 
   async writeMark(text: string): Promise<void> {
-    await mkdir(this.stateDir, { recursive: true });
+    await expectRealFolder(this.stateDir, { create: true });
     await writeFileAtomic(this.markFile, text);
   }
 
@@ -40,43 +51,83 @@ export class LocalState implements StateStore {
   }
 
   async writeRecord(name: StateRecordName, text: string): Promise<void> {
-    await mkdir(this.stateDir, { recursive: true });
+    await expectRealFolder(this.stateDir, { create: true });
     await writeFileAtomic(join(this.stateDir, name), text);
   }
 }
 
-/** A torn last line (crash mid-append) is left out of `lines()` and, when writable, cut off the file. */
+/**
+ * A torn last line (crash mid-append) is left out of `lines()` and, when writable, cut off the file. A line longer
+ * than MAX_LINE_BYTES is dropped as it streams, never gathered (a 50 MB line cost ~20 s of copying when it was),
+ * with one warning for all of them.
+ */
 class LocalManifestLog implements ManifestLog {
   constructor(
     private readonly file: string,
     private readonly handle: FileHandle | undefined,
+    private readonly warn: (line: string) => void,
   ) {}
 
   async *lines(): AsyncIterable<string> {
-    let complete = 0;
-    let carry: Buffer = Buffer.alloc(0);
+    let offset = 0; // of the current chunk in the file
+    let lineStart = 0; // of the line not yet ended
+    let pieces: Buffer[] = [];
+    let pending = 0;
+    let oversized = false;
+    let skipped = 0;
     try {
-      for await (const chunk of createReadStream(this.file)) {
-        const buffer = carry.length > 0 ? Buffer.concat([carry, chunk as Buffer]) : (chunk as Buffer);
+      for await (const data of createReadStream(this.file)) {
+        const chunk = data as Buffer;
         let start = 0;
-        for (let nl = buffer.indexOf(10); nl !== -1; nl = buffer.indexOf(10, start)) {
-          yield buffer.toString("utf8", start, nl);
+        for (let nl = chunk.indexOf(10); nl !== -1; nl = chunk.indexOf(10, start)) {
+          if (oversized || pending + (nl - start) > MAX_LINE_BYTES) skipped++;
+          else {
+            const tail = chunk.subarray(start, nl);
+            yield (pieces.length > 0 ? Buffer.concat([...pieces, tail]) : tail).toString("utf8");
+          }
+          pieces = [];
+          pending = 0;
+          oversized = false;
           start = nl + 1;
+          lineStart = offset + start;
         }
-        complete += start;
-        carry = buffer.subarray(start);
+        const rest = chunk.subarray(start);
+        if (!oversized && pending + rest.length > MAX_LINE_BYTES) {
+          oversized = true;
+          pieces = [];
+        } else if (!oversized && rest.length > 0) {
+          pieces.push(rest);
+          pending += rest.length;
+        }
+        offset += chunk.length;
       }
     } catch (error) {
       if (isNotFound(error)) return;
       throw error;
     }
-    if (carry.length > 0 && this.handle) await truncate(this.file, complete);
+    if (skipped > 0) {
+      this.warn(
+        `${this.file}: skipped ${skipped} line${skipped === 1 ? "" : "s"} longer than ${MAX_LINE_BYTES / 1024} KiB (not written by rc-recordings); their recordings count as not saved`,
+      );
+    }
+    if (offset > lineStart && this.handle) await truncate(this.file, lineStart);
   }
 
+  /**
+   * Whole line or nothing: a write cut short by a full disk is taken back, so no later line is glued to half of
+   * this one (the recording then simply counts as not saved).
+   */
   async append(line: string): Promise<void> {
-    if (!this.handle) throw new Error("manifest opened read-only");
-    await this.handle.write(line);
-    await this.handle.sync();
+    const handle = this.handle;
+    if (!handle) throw new Error("manifest opened read-only");
+    const before = (await handle.stat()).size;
+    try {
+      await writeAll(handle, Buffer.from(line));
+      await handle.sync();
+    } catch (error) {
+      await handle.truncate(before).catch(() => undefined);
+      throw error;
+    }
   }
 
   async close(): Promise<void> {

@@ -1,6 +1,15 @@
-import { existsSync, mkdirSync, readFileSync, writeFileSync } from "node:fs";
+import {
+  existsSync,
+  mkdirSync,
+  readdirSync,
+  readFileSync,
+  rmSync,
+  symlinkSync,
+  writeFileSync,
+} from "node:fs";
 import { join } from "node:path";
 import { afterEach, beforeEach, describe, expect, it } from "vitest";
+import { SymlinkRefusedError } from "../../../src/destination/local/contained-fs.js";
 import { LocalFolder } from "../../../src/destination/local/folder.js";
 import { relPath } from "../../../src/destination/rel-path.js";
 import type { PartialStore } from "../../../src/destination/types.js";
@@ -30,6 +39,7 @@ describe("local partials: the journal", () => {
       path: "2026/a.mp3",
       contentType: "audio/mpeg",
       total: 10,
+      recordingId: "42",
     });
     expect(await partials.find("42")).toEqual({ key: "2026/a.mp3", contentType: "audio/mpeg", total: 10 });
   });
@@ -94,5 +104,40 @@ describe("local partials: the part file", () => {
     await fresh.abort();
     expect(existsSync(join(dir.path, "y.mp3.part"))).toBe(false);
     expect(await partials.find("8")).toBeUndefined();
+  });
+});
+
+describe("local partials: names and links it did not make", () => {
+  it("never fails on a name it did not write (a stray `%` name), and leaves it alone", async () => {
+    await (await open("1", "seed.mp3")).close();
+    for (const stray of ["100%.json", "%zz.json", "%sha256-nothing.json", "a.b.json"]) {
+      writeFileSync(join(stateDir, "partial", stray), "{}");
+    }
+    expect(await partials.dropFinished(() => true)).toBe(1); // only "1"
+    expect(existsSync(join(stateDir, "partial", "100%.json"))).toBe(true);
+  });
+
+  it("hashes an id too long for a file name into the name, and still finds and drops it", async () => {
+    const id = "7".repeat(300);
+    await (await open(id, "long.mp3")).close();
+    expect(await partials.find(id)).toEqual({ key: "long.mp3", contentType: "audio/mpeg", total: 10 });
+    expect(readdirSync(join(stateDir, "partial")).every((name) => Buffer.byteLength(name) < 255)).toBe(true);
+    expect(await partials.dropFinished((recordingId) => recordingId === id)).toBe(1);
+    expect(await partials.find(id)).toBeUndefined();
+  });
+
+  it("refuses a partial folder, or a recording's folder, that is a symbolic link", async () => {
+    const outside = tempDir("rcr-outside-");
+    try {
+      rmSync(join(stateDir, "partial"), { recursive: true });
+      symlinkSync(outside.path, join(stateDir, "partial"));
+      await expect(open("9", "x.mp3")).rejects.toBeInstanceOf(SymlinkRefusedError);
+      rmSync(join(stateDir, "partial"));
+      symlinkSync(outside.path, join(dir.path, "2026-11-30"));
+      await expect(open("9", "2026-11-30/x.mp3")).rejects.toThrow(/2026-11-30: it is a symbolic link/);
+      expect(readdirSync(outside.path)).toEqual([]);
+    } finally {
+      outside.cleanup();
+    }
   });
 });

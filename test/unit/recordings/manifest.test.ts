@@ -1,6 +1,15 @@
-import { appendFileSync, existsSync, mkdirSync, readFileSync, writeFileSync } from "node:fs";
+import {
+  appendFileSync,
+  existsSync,
+  mkdirSync,
+  readFileSync,
+  rmSync,
+  symlinkSync,
+  writeFileSync,
+} from "node:fs";
 import { join } from "node:path";
 import { afterEach, beforeEach, describe, expect, it } from "vitest";
+import { SymlinkRefusedError } from "../../../src/destination/local/contained-fs.js";
 import { LocalFolder } from "../../../src/destination/local/folder.js";
 import { relPath } from "../../../src/destination/rel-path.js";
 import {
@@ -40,6 +49,46 @@ function saveFile(rel: string, bytes: number) {
 }
 
 describe("Manifest", () => {
+  it("skips a line too long to be one of ours with ONE warning, keeps the others, and repairs a torn tail", async () => {
+    saveFile("a.mp3", 3);
+    saveFile("b.mp3", 4);
+    mkdirSync(join(dir.path, ".rc-recordings"));
+    const huge = `{"recordingId":"x","pad":"${"p".repeat(5 * 1024 * 1024)}"}\n`;
+    writeFileSync(
+      manifestFile(),
+      `${JSON.stringify(entry("1", "a.mp3", 3))}\n${huge}${huge}${JSON.stringify(entry("2", "b.mp3", 4))}\n{"torn`,
+    );
+    const warnings: string[] = [];
+    const manifest = await Manifest.open(folder(), { writable: true, warn: (line) => warnings.push(line) });
+    expect(await manifest.isSaved("1")).toBe(true);
+    expect(await manifest.isSaved("2")).toBe(true);
+    expect(warnings).toHaveLength(1);
+    expect(warnings[0]).toMatch(/skipped 2 lines longer than 1024 KiB/);
+    await manifest.close();
+    expect(readFileSync(manifestFile(), "utf8").endsWith(`${JSON.stringify(entry("2", "b.mp3", 4))}\n`)).toBe(
+      true,
+    );
+  });
+
+  it("refuses a state folder or a manifest that is a symbolic link, and writes nothing through it", async () => {
+    const outside = tempDir("rcr-outside-");
+    try {
+      symlinkSync(outside.path, join(dir.path, ".rc-recordings"));
+      await expect(Manifest.open(folder(), { writable: true })).rejects.toBeInstanceOf(SymlinkRefusedError);
+      await expect(folder().preflight()).rejects.toBeInstanceOf(SymlinkRefusedError);
+      rmSync(join(dir.path, ".rc-recordings"));
+      mkdirSync(join(dir.path, ".rc-recordings"));
+      const target = join(outside.path, "victim.txt");
+      writeFileSync(target, "keep\n");
+      symlinkSync(target, manifestFile());
+      await expect(Manifest.open(folder(), { writable: true })).rejects.toThrow(/symbolic link/);
+      await expect(Manifest.open(folder(), { writable: false })).rejects.toThrow(/symbolic link/);
+      expect(readFileSync(target, "utf8")).toBe("keep\n");
+    } finally {
+      outside.cleanup();
+    }
+  });
+
   it("skips a listed recording only while its file is there with the recorded size", async () => {
     const manifest = await Manifest.open(folder(), { writable: true });
     saveFile("a/1.mp3", 10);

@@ -1,0 +1,95 @@
+import { mkdirSync, readdirSync, readFileSync, symlinkSync, writeFileSync } from "node:fs";
+import { join } from "node:path";
+import { afterEach, describe, expect, it } from "vitest";
+import { tempDir } from "../../helpers/cli.js";
+import { json, parseJson } from "../../helpers/tamper-proxy.js";
+import { type DownloadEnv, expectAllSaved, manifestOf, setupDownload, summaryOf } from "./helpers.js";
+import { setupProxiedDownload } from "./proxied.js";
+
+let e: DownloadEnv | undefined;
+let outside: ReturnType<typeof tempDir> | undefined;
+afterEach(async () => {
+  await e?.stop();
+  outside?.cleanup();
+  e = outside = undefined;
+});
+
+const stateDir = (env: DownloadEnv) => join(env.out, ".rc-recordings");
+
+describe("download: the state folder and the manifest stay inside DIR", () => {
+  it("a state folder that is a symbolic link fails the run with one line; nothing is written outside", async () => {
+    e = await setupDownload();
+    outside = tempDir("rcr-outside-");
+    mkdirSync(e.out);
+    symlinkSync(outside.path, stateDir(e));
+    const result = await e.download();
+    expect(result.code).toBe(1);
+    expect(result.stderr.trim().split("\n")).toEqual([
+      expect.stringMatching(/\.rc-recordings.*symbolic link/),
+    ]);
+    expect(readdirSync(outside.path)).toEqual([]);
+    expect(e.emu.stats.contentRequests).toBe(0);
+  });
+
+  it("a manifest that is a symbolic link fails the run; the file it points at is untouched", async () => {
+    e = await setupDownload();
+    outside = tempDir("rcr-outside-");
+    const victim = join(outside.path, "victim.txt");
+    writeFileSync(victim, "precious\n");
+    mkdirSync(stateDir(e), { recursive: true });
+    symlinkSync(victim, join(stateDir(e), "manifest.jsonl"));
+    const result = await e.download();
+    expect(result.code).toBe(1);
+    expect(result.stderr).toMatch(/manifest\.jsonl.*symbolic link/);
+    expect(readFileSync(victim, "utf8")).toBe("precious\n");
+  });
+});
+
+describe("download: torn or foreign state never stops the archive", () => {
+  it("a 50 MB manifest line is skipped with one warning, and the other lines still count", async () => {
+    e = await setupDownload();
+    expect((await e.download(["--from", "2d"])).code).toBe(0);
+    const saved = manifestOf(e.out).length;
+    const file = join(stateDir(e), "manifest.jsonl");
+    writeFileSync(file, `{"pad":"${"x".repeat(50 * 1024 * 1024)}"}\n${readFileSync(file, "utf8")}`);
+    e.emu.control.resetStats();
+    const result = await e.download(["--from", "2d", "--json"]);
+    expect(result.code, result.stderr).toBe(0);
+    expect(result.stderr.match(/skipped 1 line longer than/g)).toHaveLength(1);
+    expect(summaryOf(result.stdout)).toMatchObject({ skipped: saved, downloaded: 0 });
+    expect(e.emu.stats.contentRequests).toBe(0);
+  }, 60_000);
+
+  it("a stray name with % in the partials folder never fails the run", async () => {
+    e = await setupDownload();
+    mkdirSync(join(stateDir(e), "partial"), { recursive: true });
+    for (const stray of ["100%.json", "%E0%A4%A.json", "%zz.json"]) {
+      writeFileSync(join(stateDir(e), "partial", stray), "{}");
+    }
+    const result = await e.download(["--json"]);
+    expect(result.code, result.stderr).toBe(0);
+    expect(summaryOf(result.stdout).failed).toBe(0);
+    await expectAllSaved(e);
+  });
+
+  it("a recording id too long for a file name is archived (hashed into the names), and skipped next time", async () => {
+    const longId = (id: string) => `${id}${"9".repeat(300)}`;
+    const proxied = await setupProxiedDownload({}, async (req, ctx) => {
+      if (!req.url.pathname.endsWith("/call-log")) return undefined;
+      const page = parseJson<{ records: Array<{ recording?: { id: string } }> }>(await ctx.forward());
+      for (const record of page.records)
+        if (record.recording) record.recording.id = longId(record.recording.id);
+      return json(page);
+    });
+    e = proxied;
+    const result = await e.download(["--json"]);
+    expect(result.code, result.stderr).toBe(0);
+    const entries = manifestOf(e.out).filter((entry) => entry.recordingId.length > 300);
+    expect(entries.length).toBeGreaterThan(0);
+    for (const entry of entries) {
+      for (const part of entry.path.split("/")) expect(Buffer.byteLength(part)).toBeLessThan(255);
+    }
+    const again = await e.download(["--json"]);
+    expect(summaryOf(again.stdout)).toMatchObject({ downloaded: 0, failed: 0 });
+  });
+});
