@@ -5,6 +5,7 @@ import type { CommandContext, Factory, GlobalOptions } from "./context.js";
 import { ExitCode, exitCodeOf, InterruptedError } from "./errors.js";
 import { defaultFactory } from "./factory.js";
 import { LOG_FORMATS, type LogFormat, Logger, requestedLogFormat } from "./log/logger.js";
+import { printable, printableJson } from "./log/printable.js";
 import { redact } from "./log/redact.js";
 
 // Only commander and our own small modules load at start-up; each command (and with it the SDK, the keychain
@@ -174,9 +175,10 @@ export async function runCli(argv: readonly string[], io: CliIo): Promise<ExitCo
         log,
         signal: io.signal,
         env: io.env,
-        printJson: (value) => io.stdout.write(`${redact(JSON.stringify(value))}\n`),
-        print: (text) => io.stdout.write(`${redact(text)}\n`),
-        write: (text) => io.stdout.write(redact(text)),
+        printJson: (value) => io.stdout.write(`${printableJson(redact(JSON.stringify(value)))}\n`),
+        print: (text) => io.stdout.write(`${printable(redact(text))}\n`),
+        // Pieces of a JSON document (the streamed dry-run plan): escaped the JSON way.
+        write: (text) => io.stdout.write(printableJson(redact(text))),
         stdinIsTTY: io.stdinIsTTY,
         stderrIsTTY: io.stderrIsTTY,
       };
@@ -188,7 +190,7 @@ export async function runCli(argv: readonly string[], io: CliIo): Promise<ExitCo
     (text, write) => {
       // commander writes "error: ...\n" (and maybe a suggestion): in json mode ONE object, the text as `msg`.
       if (log.format === "json") log.error(text.trim().replace(/^error: /, ""));
-      else write(redact(text));
+      else write(printable(redact(text)));
     },
   );
   try {

@@ -1,7 +1,7 @@
 import { readFile } from "node:fs/promises";
 import { isLoopback } from "../api/hosts.js";
 import { UsageError } from "../errors.js";
-import { registerSecret } from "../log/redact.js";
+import { registerClientCredentials, registerSecret } from "../log/redact.js";
 import type { AppCredentials } from "./profile.js";
 
 export const DEFAULT_SERVER = "https://platform.ringcentral.com";
@@ -91,6 +91,7 @@ export async function resolveCredentials(sources: CredentialSources): Promise<Ap
     if (key !== "clientId") registerSecret(value);
     found[key] = value;
   }
+  registerClientCredentials(found.clientId, found.clientSecret);
   return found as AppCredentials;
 }
 

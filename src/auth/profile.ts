@@ -1,4 +1,4 @@
-import { registerSecret } from "../log/redact.js";
+import { registerClientCredentials, registerSecret } from "../log/redact.js";
 
 /** What `login` needs to obtain a pair, and what unattended runs need to recover one (stored with the pair). */
 export interface AppCredentials {
@@ -94,7 +94,7 @@ function parseLogin(login: Record<string, unknown>): LoginState {
 
 /** Every secret that enters the process is registered with the redactor the moment it is read. */
 function registerRecordSecrets(record: ProfileRecord): void {
-  registerSecret(record.credentials.clientSecret);
+  registerClientCredentials(record.credentials.clientId, record.credentials.clientSecret);
   registerSecret(record.credentials.jwt);
   if (record.login.state === "active") registerTokenSecrets(record.login.tokens);
 }

@@ -1,3 +1,4 @@
+import { printable, printableJson } from "./printable.js";
 import { redact, redactValue } from "./redact.js";
 
 export type Verbosity = "quiet" | "normal" | "verbose";
@@ -61,12 +62,12 @@ export class Logger {
 
   private emit(level: LogLevel, line: string, message: string, fields: LogFields | undefined): void {
     if (this.format === "text") {
-      this.sink.write(`${redact(line)}\n`);
+      this.sink.write(`${printable(redact(line))}\n`);
       return;
     }
     // A multi-line message (a stack) stays ONE object: JSON escapes the newlines.
     const object = { time: this.now().toISOString(), level, msg: message, ...definedFields(fields) };
-    this.sink.write(`${JSON.stringify(redactValue(object))}\n`);
+    this.sink.write(`${printableJson(JSON.stringify(redactValue(object)))}\n`);
   }
 }
 

@@ -1,8 +1,12 @@
 import { type RelPath, relPath } from "../destination/rel-path.js";
 import type { Destination } from "../destination/types.js";
+import { redact } from "../log/redact.js";
 import type { RecordingItem } from "./types.js";
 
-/** `<file>.json` beside the recording (`--metadata`): the call-log record as the platform sent it. */
+/**
+ * `<file>.json` beside the recording (`--metadata`): the call-log record as the platform sent it, minus any secret
+ * a server echoed into it (a token in a URI, say): a sidecar is archived and shared like the recording.
+ */
 export function sidecarKeyOf(key: RelPath): RelPath {
   return relPath(`${key}.json`);
 }
@@ -14,7 +18,7 @@ export async function writeSidecar(
 ): Promise<void> {
   await destination.writeSmall(
     sidecarKeyOf(key),
-    `${JSON.stringify(item.record, null, 2)}\n`,
+    `${redact(JSON.stringify(item.record, null, 2))}\n`,
     "application/json",
   );
 }
