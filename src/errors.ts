@@ -39,6 +39,8 @@ export interface ErrorPolicy {
   readonly retryable?: boolean;
   readonly permanent?: boolean;
   readonly endsRun?: boolean;
+  /** This item failed, and any new one would too (the disk is full): start no more, let the others finish. */
+  readonly stopsNewWork?: boolean;
 }
 
 function policyOf(error: unknown): ErrorPolicy {
@@ -48,6 +50,11 @@ function policyOf(error: unknown): ErrorPolicy {
 /** Ends the whole run rather than one item: no login left, or the user stopped us. */
 export function endsRun(error: unknown): boolean {
   return policyOf(error).endsRun === true;
+}
+
+/** Start no new item: it would fail the same way (the disk is full). Items under way finish. */
+export function stopsNewWork(error: unknown): boolean {
+  return policyOf(error).stopsNewWork === true;
 }
 
 /** Retrying later will not help (a 404, a foreign host, a name outside DIR). */

@@ -67,6 +67,11 @@ export interface PartialRecord {
   contentType: string;
   /** Full size of the recording when the server said it. */
   total?: number;
+  /**
+   * The version the held bytes belong to (the first response's strong ETag, else its Last-Modified): a resume
+   * sends it as `If-Range`, so a server whose recording changed sends the new version whole instead of a splice.
+   */
+  validator?: string;
 }
 
 export interface PartialMeta {
@@ -75,6 +80,7 @@ export interface PartialMeta {
   total?: number;
   /** Labels the object carries where the destination keeps them (S3: x-amz-meta-*); a folder ignores them. */
   metadata?: Record<string, string> | undefined;
+  validator?: string;
 }
 
 /**

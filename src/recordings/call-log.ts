@@ -230,6 +230,8 @@ function slim(record: CallLogRecord): CallLogRecord {
   return {
     id,
     startTime,
+    // Whether an empty body can be this call's recording (only when the call lasted 0 s).
+    ...(duration === undefined ? {} : { duration }),
     ...(sessionId === undefined ? {} : { sessionId }),
     ...(duration === undefined ? {} : { duration }),
     ...(direction === undefined ? {} : { direction }),

@@ -1,7 +1,8 @@
 import type { ApiClient } from "../api/types.js";
 import type { RelPath } from "../destination/rel-path.js";
 import type { Destination } from "../destination/types.js";
-import { endsRun, isPermanent, OperationError } from "../errors.js";
+import { endsRun, isPermanent, OperationError, PartialFailureError, stopsNewWork } from "../errors.js";
+import { diskFullCode } from "../fs-util.js";
 import type { Logger } from "../log/logger.js";
 import { transferRecording } from "../transfer/attempt.js";
 import { TransferFailedError, type TransferResult } from "../transfer/types.js";
@@ -39,12 +40,12 @@ export async function runDownload(options: DownloadOptions, deps: DownloaderDeps
   const { destination } = options;
   await destination.preflight();
   // A dry run writes nothing, so it neither takes the lock nor creates the state store.
-  const lock = options.dryRun ? undefined : await destination.lock();
+  const lock = options.dryRun ? undefined : await destination.lock().catch(fullAtStart);
   try {
     const manifest = await Manifest.open(destination, {
       writable: !options.dryRun,
       warn: (line) => deps.log.warn(line),
-    });
+    }).catch(fullAtStart);
     let outcome: DownloadOutcome;
     try {
       outcome = await new Run(options, deps, { manifest, stats }).execute();
@@ -92,6 +93,8 @@ class Run {
   private oldestRetryable: number | undefined;
   /** An error that ends the whole run (e.g. the login is gone); set by the first task that meets one. */
   private fatal: { error: unknown } | undefined;
+  /** The first error that says no new transfer can succeed (the disk is full): the run starts no more. */
+  private stopped: { error: unknown } | undefined;
   private readonly stop = new AbortController();
   private readonly signal: AbortSignal;
   /** The listing's client: the run's signal, transient failures retried. Shared by the directory. */
@@ -150,6 +153,7 @@ class Run {
 
   private endOf(listingComplete: boolean): RunEnd {
     if (this.fatal) return { kind: "failed", error: this.fatal.error };
+    if (this.stopped) return { kind: "failed", error: new StoppedEarlyError(this.stopped.error) };
     if (this.deps.signal.aborted || !listingComplete) return { kind: "interrupted" };
     return { kind: "completed" };
   }
@@ -161,9 +165,12 @@ class Run {
     try {
       const listing = this.deps.list(range, this.client);
       for await (const listed of untilAborted(listing, this.signal)) {
+        if (this.stopped) break; // the listing stops too: the mark stays, the next run lists all again
         this.stats.listed += 1;
         this.deps.progress.changed();
-        if (await this.manifest.isSaved(listed.recordingId)) {
+        const saved = await this.savedOrFailed(listed);
+        if (saved === "failed") continue;
+        if (saved) {
           await this.skip(listed);
           continue;
         }
@@ -207,23 +214,50 @@ class Run {
     else this.planned.push(key);
   }
 
+  /**
+   * Whether the manifest has the recording and its file is there; a file that cannot even be looked at (EACCES,
+   * EIO) fails that recording, not the run — and counts as handled, so it is not fetched either.
+   */
+  private async savedOrFailed(item: RecordingItem): Promise<boolean | "failed"> {
+    try {
+      return await this.manifest.isSaved(item.recordingId);
+    } catch (error) {
+      this.onTaskError(item, error);
+      return "failed";
+    }
+  }
+
   private async skip(item: RecordingItem): Promise<void> {
-    this.stats.skipped += 1;
     const entry = this.manifest.entryOf(item.recordingId);
+    if (this.options.metadata && entry && !this.options.dryRun) {
+      // A sidecar that cannot be written fails this recording alone (it is saved; the next run adds the sidecar).
+      try {
+        await ensureSidecar(this.destination, entry.path, item);
+      } catch (error) {
+        this.onTaskError(item, error);
+        return;
+      }
+    }
+    this.stats.skipped += 1;
     this.deps.progress.skipped(item.recordingId, entry?.path);
-    if (this.options.metadata && entry && !this.options.dryRun)
-      await ensureSidecar(this.destination, entry.path, item);
   }
 
   private async fetch(item: RecordingItem): Promise<void> {
     if (this.signal.aborted) return; // queued, never started: the next run picks it up
+    if (this.stopped) {
+      // Queued before the disk filled up: it would only fail the same way.
+      this.onTaskError(item, new OperationError("not started: the disk is full"));
+      return;
+    }
     try {
       const result = await transferRecording(
         {
           recordingId: item.recordingId,
           contentUri: item.contentUri,
           metadata: objectMetadata(item),
-          choosePath: (contentType) => this.names.claim(item, contentType),
+          mayBeEmpty: item.record.duration === 0,
+          choosePath: (contentType) => this.names.claimForTransfer(item, contentType),
+          refuse: (key) => this.names.refuse(key),
           commit: (result) => this.manifest.append(entryOf(item, result)),
         },
         {
@@ -260,6 +294,8 @@ class Run {
       this.stop.abort(error);
       return;
     }
+    // A transfer says so; a sidecar or stat that met a full disk says it with its errno.
+    if (stopsNewWork(error) || diskFullCode(error)) this.stopped ??= { error };
     const reason = error instanceof TransferFailedError ? error.reason : describe(error);
     if (!isPermanent(error)) {
       const start = Date.parse(item.record.startTime);
@@ -290,4 +326,24 @@ function describe(error: unknown): string {
 /** What an object in a bucket says about itself (x-amz-meta-*): enough to tell whose recording it is. */
 function objectMetadata(item: RecordingItem): Record<string, string> {
   return { "recording-id": item.recordingId, "call-id": item.record.id, "start-time": item.record.startTime };
+}
+
+/**
+ * The run stopped starting transfers (the disk is full): exit 3, naming the cause. What was saved is complete and
+ * recorded; unfinished recordings keep their partials, and the mark did not move, so the next run (after space
+ * is freed) resumes them and lists the whole range again.
+ */
+class StoppedEarlyError extends PartialFailureError {
+  constructor(cause: unknown, what = "stopped starting new transfers") {
+    super(
+      `the disk is full (${diskFullCode(cause) ?? describe(cause)}): ${what}; free some space and run again (partial downloads are kept)`,
+      { cause },
+    );
+  }
+}
+
+/** A disk too full to even take the run's lock or open its manifest is the same verdict: exit 3, named. */
+function fullAtStart(error: unknown): never {
+  if (diskFullCode(error)) throw new StoppedEarlyError(error, "nothing was started");
+  throw error;
 }

@@ -29,17 +29,24 @@ export class FolderNames {
 
   /** Whether something was named like `key` (same collision key) in its folder: an object, or a partial still there. */
   async taken(key: RelPath): Promise<boolean> {
+    return (await this.occupant(key)) !== undefined;
+  }
+
+  /** What holds a name like `key`: an object (with its exact key), a partial still there, or nothing. */
+  async occupant(key: RelPath): Promise<{ kind: "object"; key: RelPath } | { kind: "partial" } | undefined> {
     const slash = key.lastIndexOf("/");
     const folder = key.slice(0, Math.max(0, slash));
     const name = collisionKey(key.slice(slash + 1));
     const listing = await this.listingOf(folder);
-    if (listing.objects.has(name)) return true;
+    const object = listing.objects.get(name);
+    if (object !== undefined)
+      return { kind: "object", key: relPath(folder === "" ? object : `${folder}/${object}`) };
     const partial = listing.partials.get(name);
-    if (partial === undefined) return false;
+    if (partial === undefined) return undefined;
     // A partial from an earlier run counts only while it is still there: a transfer that starts over discards
     // its own partial before it asks for a name, possibly after the folder was read.
     const spelled = relPath(folder === "" ? partial : `${folder}/${partial}`);
-    return (await this.destination.partials.held(spelled)) !== undefined;
+    return (await this.destination.partials.held(spelled)) !== undefined ? { kind: "partial" } : undefined;
   }
 
   private listingOf(folder: string): Promise<Listing> {

@@ -1,5 +1,6 @@
 import { type RelPath, relPath } from "../destination/rel-path.js";
 import type { Destination } from "../destination/types.js";
+import type { Claim } from "../transfer/types.js";
 import { collisionKey, FolderNames } from "./folder-names.js";
 import type { Manifest } from "./manifest.js";
 import type { NameTemplate, RecordingItem } from "./types.js";
@@ -22,29 +23,53 @@ export class NameClaims {
   constructor(
     private readonly template: NameTemplate,
     private readonly manifest: Manifest,
-    destination: Destination,
+    private readonly destination: Destination,
   ) {
     this.existing = new FolderNames(destination);
   }
 
   /** `contentType` undefined: a dry run, which never asks for content. OutsideDirError for a path that escapes. */
   async claim(item: RecordingItem, contentType: string | undefined): Promise<RelPath> {
+    return (await this.find(item, contentType, false)).key;
+  }
+
+  /**
+   * For a transfer: like `claim`, but a name held by an object nobody accounts for (not in the manifest, not
+   * this run's) is handed out with its size as `occupant`, once: it may be this very recording, saved before its
+   * manifest line was lost (a DIR copied without its state, a torn line). The transfer adopts it or `refuse`s it.
+   */
+  async claimForTransfer(item: RecordingItem, contentType: string): Promise<Claim> {
+    return this.find(item, contentType, true);
+  }
+
+  /** The occupant of `key` is not this recording: the name stays taken for the rest of the run. */
+  refuse(key: RelPath): void {
+    this.claims.set(collisionKey(key), TAKEN_ON_DISK);
+  }
+
+  private async find(
+    item: RecordingItem,
+    contentType: string | undefined,
+    offerOccupied: boolean,
+  ): Promise<Claim> {
     const base = this.template.render(item, contentType);
     for (let n = 1; ; n++) {
       // Guards against a template that escapes DIR even if naming let it through.
       const candidate = relPath(n === 1 ? base : this.template.withSuffix(base, n));
       const key = collisionKey(candidate);
       const holder = this.claims.get(key);
-      if (holder === item.recordingId) return candidate;
+      if (holder === item.recordingId) return { key: candidate };
       if (holder !== undefined) continue;
       const owner = this.manifest.ownerOf(candidate);
       if (owner !== undefined && owner !== item.recordingId) continue;
       this.claims.set(key, item.recordingId);
-      if (owner === undefined && (await this.existing.taken(candidate))) {
-        this.claims.set(key, TAKEN_ON_DISK);
-        continue;
+      const occupant = owner === undefined ? await this.existing.occupant(candidate) : undefined;
+      if (occupant === undefined) return { key: candidate };
+      if (offerOccupied && occupant.kind === "object") {
+        const size = (await this.destination.stat(occupant.key))?.size;
+        if (size !== undefined) return { key: occupant.key, occupant: { size } };
       }
-      return candidate;
+      this.claims.set(key, TAKEN_ON_DISK);
     }
   }
 }

@@ -1,9 +1,11 @@
 import { CliError, endsRun, InterruptedError, isPermanent } from "../errors.js";
+import { diskFullCode } from "../fs-util.js";
 import { BUDGETS, callWithRetries, isRetryable } from "../retry.js";
 import { logRetry } from "../waits.js";
 import { type AttemptWatch, RecordingTransfer } from "./transfer.js";
 import {
   AttemptFailedError,
+  DiskFullError,
   type TransferDeps,
   TransferFailedError,
   type TransferJob,
@@ -79,6 +81,8 @@ async function watched(
     if (stalled)
       throw new AttemptFailedError(`no data for ${Math.round(idleTimeoutMs / 1000)} s`, { progressed });
     if (error instanceof AttemptFailedError) throw error;
+    const disk = diskFailureOf(error);
+    if (disk) throw disk;
     // Neither a foreign host nor a name that would leave DIR changes by retrying, now or in a later run.
     if (isPermanent(error)) throw new TransferFailedError(describeError(error), true);
     if (isRetryable(error)) throw new AttemptFailedError(describeError(error), { progressed });
@@ -87,6 +91,21 @@ async function watched(
     clearTimeout(idle);
     deps.signal.removeEventListener("abort", forward);
   }
+}
+
+/** Codes of a disk that failed this write: the recording fails, its partial is kept for the next run. */
+const BROKEN = new Set(["EIO", "EROFS"]);
+
+/** A disk failure as the error the run acts on: full (no new transfer either), or broken (this one fails). */
+function diskFailureOf(error: unknown): TransferFailedError | undefined {
+  const where = (error as NodeJS.ErrnoException | undefined)?.path;
+  const at = where ? ` writing ${where}` : "";
+  const full = diskFullCode(error);
+  if (full) return new DiskFullError(`no space left on the disk (${full})${at}`);
+  const code = (error as NodeJS.ErrnoException | undefined)?.code ?? "";
+  if (BROKEN.has(code))
+    return new TransferFailedError(`disk error (${code})${at}: ${(error as Error).message}`, false);
+  return undefined;
 }
 
 function throwIfInterrupted(signal: AbortSignal): void {

@@ -7,6 +7,7 @@ import { parseRetryAfter } from "../retry.js";
 import { type BodyPlan, judgeBody, judgeStatus } from "./response.js";
 import {
   AttemptFailedError,
+  type Claim,
   type TransferDeps,
   TransferFailedError,
   type TransferJob,
@@ -59,8 +60,16 @@ export class RecordingTransfer {
     return undefined;
   }
 
+  /**
+   * A resume asks for the rest of the version it holds (`If-Range`): a server whose recording changed since
+   * answers with the new version whole (200), which replaces the held bytes instead of being spliced onto them.
+   */
   private request(signal: AbortSignal): Promise<ApiResponse> {
-    const headers: Record<string, string> = this.offset > 0 ? { Range: `bytes=${this.offset}-` } : {};
+    const headers: Record<string, string> = {};
+    if (this.offset > 0) {
+      headers.Range = `bytes=${this.offset}-`;
+      if (this.partial?.validator) headers["If-Range"] = this.partial.validator;
+    }
     return this.deps.api.get(this.job.contentUri, { headers, signal });
   }
 
@@ -91,11 +100,21 @@ export class RecordingTransfer {
     if (verdict.kind === "retry") throw new AttemptFailedError(verdict.reason);
     if (verdict.kind === "restart") return this.startOver(verdict.reason);
     const { plan } = verdict;
-    if (plan.start > 0 && this.partial?.contentType !== plan.contentType) {
+    const changed = plan.start > 0 ? this.versionChange(res, plan) : undefined;
+    if (changed) {
       res.discard();
-      return this.startOver("content type changed");
+      return this.startOver(changed);
     }
-    const object = await this.open(res, plan);
+    if (plan.total === 0 && !this.job.mayBeEmpty) {
+      res.discard();
+      throw emptyBody();
+    }
+    const target = await this.open(res, plan, watch).catch((error: unknown) => {
+      res.discard(); // a disk error before the body: release the connection now, not at its idle timeout
+      throw error;
+    });
+    if ("adopted" in target) return target.adopted;
+    const { object } = target;
     if (object.offset !== plan.start) {
       // The destination could not continue where the response starts (it holds other bytes now, or cannot
       // resume at all): never stitch two bodies together.
@@ -105,14 +124,37 @@ export class RecordingTransfer {
     }
     const hash = await hashOf(object);
     const written = await writeBody(res, object, hash, watch);
+    if (plan.start + written === 0 && !this.job.mayBeEmpty) {
+      await object.abort();
+      throw emptyBody();
+    }
     return this.verify(object, plan, written, hash);
   }
 
-  /** The partial to write a body into: the held one (a 206 at its end), or a fresh one under a claimed key. */
-  private async open(res: ApiResponse, plan: BodyPlan): Promise<PartialObject> {
+  /** Why a 206 cannot continue the held bytes: another version (validator, size or type), or undefined. */
+  private versionChange(res: ApiResponse, plan: BodyPlan): string | undefined {
+    const partial = this.partial;
+    if (partial?.contentType !== plan.contentType) return "content type changed";
+    if (partial.total !== undefined && plan.total !== undefined && partial.total !== plan.total)
+      return `the recording's size changed (${partial.total} → ${plan.total} bytes)`;
+    const validator = validatorOf(res);
+    if (partial.validator && validator && validator !== partial.validator) return "the recording changed";
+    return undefined;
+  }
+
+  /**
+   * The partial to write a body into: the held one (a 206 at its end), or a fresh one under a claimed key — or,
+   * when the claimed key is already held by a file that holds exactly this body, that file, adopted as it is.
+   */
+  private async open(
+    res: ApiResponse,
+    plan: BodyPlan,
+    watch: AttemptWatch,
+  ): Promise<{ object: PartialObject } | { adopted: TransferResult }> {
     const { partials } = this.deps.destination;
     const { recordingId } = this.job;
     const partial = this.partial;
+    const validator = validatorOf(res);
     if (plan.start > 0 && partial) {
       const total = plan.total ?? partial.total;
       const meta = {
@@ -120,31 +162,83 @@ export class RecordingTransfer {
         metadata: this.job.metadata,
         contentType: partial.contentType,
         ...(total === undefined ? {} : { total }),
+        ...(partial.validator === undefined ? {} : { validator: partial.validator }),
       };
-      return partials.open(partial.key, meta, { resume: true });
+      return { object: await partials.open(partial.key, meta, { resume: true }) };
     }
     // A fresh start keeps the journalled key only while its partial holds bytes: without them, that name is
     // no longer reserved and may have gone to another recording, so name claiming chooses again.
     const keepKey = partial !== undefined && partial.contentType === plan.contentType && this.offset > 0;
     if (partial && !keepKey) await partials.drop(recordingId, partial.key);
-    const key = keepKey ? partial.key : await this.choose(res, plan.contentType);
+    let key: RelPath;
+    if (keepKey) key = partial.key;
+    else {
+      const claim = await this.claimFor(res, plan);
+      if (claim.occupant) return { adopted: await this.adoptIfSame(res, plan, claim.key, watch) };
+      key = claim.key;
+    }
     const meta = {
       recordingId,
       metadata: this.job.metadata,
       contentType: plan.contentType,
       ...(plan.total === undefined ? {} : { total: plan.total }),
+      ...(validator === undefined ? {} : { validator }),
     };
-    return partials.open(key, meta, { resume: false });
+    return { object: await partials.open(key, meta, { resume: false }) };
   }
 
-  /** The name for a fresh body; if naming fails, the unread body is dropped so the connection is released. */
-  private async choose(res: ApiResponse, contentType: string): Promise<RelPath> {
+  /**
+   * A name for a fresh body. A name held by a file the manifest does not know is offered for adoption only when
+   * its size can be this body's (the response headers tell, without another request); otherwise it is refused
+   * and the next name asked for. If naming fails, the unread body is dropped so the connection is released.
+   */
+  private async claimFor(res: ApiResponse, plan: BodyPlan): Promise<Claim> {
     try {
-      return await this.job.choosePath(contentType);
+      for (;;) {
+        const claim = await this.job.choosePath(plan.contentType);
+        const size = claim.occupant?.size;
+        if (size === undefined || plan.total === undefined || size === plan.total) return claim;
+        this.job.refuse(claim.key);
+      }
     } catch (error) {
       res.discard();
       throw error;
     }
+  }
+
+  /**
+   * Compare the body, byte for byte, with the file already under `key`, hashing it on the way: the same bytes are
+   * this recording, saved before (its manifest line lost): adopt it, write nothing. Different bytes are someone
+   * else's file: refuse the name, and the next attempt claims another one.
+   */
+  private async adoptIfSame(
+    res: ApiResponse,
+    plan: BodyPlan,
+    key: RelPath,
+    watch: AttemptWatch,
+  ): Promise<TransferResult> {
+    const hash = createHash("sha256");
+    const same = await sameBytes(received(res), this.deps.destination.read(key), hash, watch);
+    if (!same) {
+      res.discard();
+      this.job.refuse(key);
+      throw new AttemptFailedError(`${key} holds other bytes; choosing another name`, { retryAfterMs: 0 });
+    }
+    const result: TransferResult = {
+      key,
+      bytes: await this.sizeOf(key),
+      sha256: hash.digest("hex"),
+      contentType: plan.contentType,
+      resumedFrom: 0,
+    };
+    if (result.bytes === 0 && !this.job.mayBeEmpty) throw emptyBody();
+    this.deps.log.debug(`recording ${this.job.recordingId}: ${key} already holds it; adopted`);
+    await this.record(result);
+    return result;
+  }
+
+  private async sizeOf(key: RelPath): Promise<number> {
+    return (await this.deps.destination.stat(key))?.size ?? 0;
   }
 
   /** Every announced byte, no more: then commit; a short body is kept for the resume, a long one dropped. */
@@ -235,6 +329,56 @@ export class RecordingTransfer {
 
   private dropPartial(): Promise<void> {
     return this.deps.destination.partials.drop(this.job.recordingId, this.partial?.key);
+  }
+}
+
+/** An empty body where the platform says there is a recording: never saved; a later run asks again. */
+function emptyBody(): TransferFailedError {
+  return new TransferFailedError(
+    "the server sent an empty body (0 bytes) for a recording with a duration",
+    false,
+  );
+}
+
+/**
+ * The version a response's bytes belong to, usable as `If-Range`: a strong ETag, else Last-Modified (a weak
+ * ETag cannot be used for ranges).
+ */
+function validatorOf(res: ApiResponse): string | undefined {
+  const etag = res.headers.get("etag")?.trim();
+  if (etag && !etag.startsWith("W/")) return etag;
+  return res.headers.get("last-modified")?.trim() || undefined;
+}
+
+/** Whether `body` and `file` hold exactly the same bytes (hashing the body's); stops at the first difference. */
+async function sameBytes(
+  body: AsyncIterable<Buffer>,
+  file: AsyncIterable<Uint8Array>,
+  hash: Hash,
+  watch: AttemptWatch,
+): Promise<boolean> {
+  const local = file[Symbol.asyncIterator]();
+  let pending = Buffer.alloc(0);
+  const take = async (n: number): Promise<Buffer> => {
+    while (pending.length < n) {
+      const next = await local.next();
+      if (next.done) break;
+      pending = pending.length === 0 ? Buffer.from(next.value) : Buffer.concat([pending, next.value]);
+    }
+    const out = pending.subarray(0, n);
+    pending = pending.subarray(out.length);
+    return out;
+  };
+  try {
+    for await (const chunk of body) {
+      watch.bytes(0);
+      if (!chunk.equals(await take(chunk.length))) return false;
+      hash.update(chunk);
+    }
+    watch.signal.throwIfAborted();
+    return (await take(1)).length === 0; // the file ends where the body does
+  } finally {
+    await local.return?.();
   }
 }
 

@@ -11,10 +11,26 @@ export interface TransferJob {
   contentUri: string;
   /** Labels for the object where the destination keeps them (see PartialMeta.metadata). */
   metadata?: Record<string, string> | undefined;
-  /** The key for a fresh download, once the response's Content-Type is known (name claiming). */
-  choosePath(contentType: string): Promise<RelPath>;
+  /**
+   * The platform says this recording is empty (its call lasted 0 s): only then is a 0-byte body a recording.
+   * Anything else that arrives empty is a server's glitch, never saved.
+   */
+  mayBeEmpty: boolean;
+  /**
+   * The key for a fresh download, once the response's Content-Type is known (name claiming). `occupant`: an
+   * object the run does not know already has that name (a DIR copied without its state, a torn manifest line);
+   * the transfer adopts it when it holds exactly the bytes the server sends, else calls `refuse`.
+   */
+  choosePath(contentType: string): Promise<Claim>;
+  /** The occupant of a claimed key is someone else's: the key is not this recording's; ask for another. */
+  refuse(key: RelPath): void;
   /** Runs after the object is committed, before its partial record is dropped: make the result durable. */
   commit(result: TransferResult): Promise<void>;
+}
+
+export interface Claim {
+  key: RelPath;
+  occupant?: { size: number } | undefined;
 }
 
 export interface TransferResult {
@@ -43,6 +59,18 @@ export class TransferFailedError extends OperationError {
     readonly permanent: boolean,
   ) {
     super(reason);
+  }
+}
+
+/**
+ * The disk is full (ENOSPC, EDQUOT): this recording failed with its partial kept, and any new transfer would fail
+ * the same way, so the run starts no more and ends naming the cause.
+ */
+export class DiskFullError extends TransferFailedError {
+  readonly stopsNewWork = true;
+
+  constructor(reason: string) {
+    super(reason, false);
   }
 }
 

@@ -4,7 +4,7 @@ import { dirname, join, resolve } from "node:path";
 import { fileSize, isNotFound, writeFileAtomic } from "../../fs-util.js";
 import { absoluteUnder, isRelPath, type RelPath, relPath } from "../rel-path.js";
 import type { Destination, DestinationLock, ListedEntry, ObjectStat } from "../types.js";
-import { refuseLink } from "./contained-fs.js";
+import { assertNoLinkBelow, mkdirInside, refuseLink } from "./contained-fs.js";
 import { acquireFolderLock, assertFolderIdle } from "./folder-lock.js";
 import { LocalPartials } from "./partials.js";
 import { LocalState } from "./state.js";
@@ -130,12 +130,16 @@ export class LocalFolder implements Destination {
   }
 
   async remove(key: RelPath): Promise<void> {
-    await rm(this.absolute(key), { force: true });
+    const path = this.absolute(key);
+    await assertNoLinkBelow(this.root, path); // never delete through a planted link
+    await rm(path, { force: true });
   }
 
   async writeSmall(key: RelPath, text: string, _contentType: string): Promise<void> {
     const path = this.absolute(key);
-    await mkdir(dirname(path), { recursive: true });
+    // Created one level at a time, each a real folder: a recording's folder may have been swapped for a link
+    // since it was saved.
+    await mkdirInside(this.root, dirname(path));
     await writeFileAtomic(path, text);
   }
 }

@@ -1,7 +1,7 @@
-import { createReadStream } from "node:fs";
+import { constants, createReadStream } from "node:fs";
 import { type FileHandle, open, rename, rm } from "node:fs/promises";
 import { dirname } from "node:path";
-import { fsyncDir } from "../../fs-util.js";
+import { fsyncDir, writeAll } from "../../fs-util.js";
 import type { RelPath } from "../rel-path.js";
 import type { PartialObject } from "../types.js";
 
@@ -10,14 +10,22 @@ export function partPathOf(finalPath: string): string {
   return `${finalPath}.part`;
 }
 
+/** Where the platform has it: a `.part` planted as a symbolic link fails to open instead of being written through. */
+const NO_FOLLOW = constants.O_NOFOLLOW ?? 0;
+
 export class PartFile implements PartialObject {
+  /** Bytes this file holds by our own count: what was there, plus every byte appended. */
+  private length: number;
+
   private constructor(
     readonly key: RelPath,
     readonly offset: number,
     private readonly finalPath: string,
     private readonly handle: FileHandle,
     private readonly forget: () => Promise<void>,
-  ) {}
+  ) {
+    this.length = offset;
+  }
 
   /** Open `<final>.part` to append after what it holds (`resume`), or empty. */
   static async open(
@@ -26,7 +34,10 @@ export class PartFile implements PartialObject {
     resume: boolean,
     forget: () => Promise<void>,
   ): Promise<PartFile> {
-    const handle = await open(partPathOf(finalPath), resume ? "a" : "w");
+    const flags = resume
+      ? constants.O_WRONLY | constants.O_APPEND | constants.O_CREAT
+      : constants.O_WRONLY | constants.O_TRUNC | constants.O_CREAT;
+    const handle = await open(partPathOf(finalPath), flags | NO_FOLLOW, 0o644);
     try {
       const { size } = await handle.stat();
       return new PartFile(key, size, finalPath, handle, forget);
@@ -42,17 +53,32 @@ export class PartFile implements PartialObject {
       yield chunk as Buffer;
   }
 
+  /** Every byte of the chunk, or a loud failure (ENOSPC, EIO): a short write never passes for a whole one. */
   async append(chunk: Uint8Array): Promise<void> {
-    await this.handle.write(chunk);
+    await writeAll(this.handle, chunk);
+    this.length += chunk.length;
   }
 
   async close(): Promise<void> {
     await this.handle.close();
   }
 
+  /**
+   * fsync, then check that the disk holds exactly the bytes counted (and so verified) before the name is given:
+   * whatever a file system did on the way, no file under a recording's real name is ever shorter or longer.
+   */
   async commit(): Promise<void> {
     try {
       await this.handle.sync();
+      const { size } = await this.handle.stat();
+      if (size !== this.length) {
+        throw Object.assign(
+          new Error(
+            `${partPathOf(this.finalPath)} holds ${size} bytes on disk, not the ${this.length} written`,
+          ),
+          { code: "EIO" },
+        );
+      }
     } finally {
       await this.handle.close();
     }

@@ -4,7 +4,7 @@ import { dirname, join } from "node:path";
 import { fileSize, isNotFound, writeFileAtomic } from "../../fs-util.js";
 import { isRelPath, type RelPath, relPath } from "../rel-path.js";
 import type { PartialMeta, PartialObject, PartialRecord, PartialStore } from "../types.js";
-import { expectRealFolder, mkdirInside } from "./contained-fs.js";
+import { assertNoLinkBelow, expectRealFolder, mkdirInside } from "./contained-fs.js";
 import { PartFile, partPathOf } from "./part-file.js";
 
 const RECORD_SUFFIX = ".json";
@@ -16,6 +16,7 @@ const HASHED = "%sha256-";
 /** What a record file holds: the path (DIR-relative), the meta, and whose it is (for hashed names). */
 interface StoredRecord {
   path?: unknown;
+  validator?: unknown;
   contentType?: unknown;
   total?: unknown;
   recordingId?: unknown;
@@ -65,6 +66,7 @@ export class LocalPartials implements PartialStore {
       key,
       contentType: parsed.contentType,
       ...(typeof parsed.total === "number" ? { total: parsed.total } : {}),
+      ...(typeof parsed.validator === "string" ? { validator: parsed.validator } : {}),
     };
   }
 
@@ -79,15 +81,21 @@ export class LocalPartials implements PartialStore {
       key,
       contentType: meta.contentType,
       ...(meta.total === undefined ? {} : { total: meta.total }),
+      ...(meta.validator === undefined ? {} : { validator: meta.validator }),
     };
-    if (!sameRecord(await this.find(meta.recordingId), record)) await this.put(meta.recordingId, record);
-    // One level at a time, each a real folder: a planted link (a date folder, a `{fromName}` folder) is refused.
+    // One level at a time, each a real folder: a planted link (a date folder, a `{fromName}` folder) is refused
+    // before anything is written, the journal record included.
     await mkdirInside(this.root, dirname(finalPath));
+    if (!sameRecord(await this.find(meta.recordingId), record)) await this.put(meta.recordingId, record);
     return PartFile.open(key, finalPath, options.resume, () => this.drop(meta.recordingId));
   }
 
   async drop(recordingId: string, key?: RelPath): Promise<void> {
-    if (key !== undefined) await rm(partPathOf(this.absolute(key)), { force: true });
+    if (key !== undefined) {
+      const part = partPathOf(this.absolute(key));
+      await assertNoLinkBelow(this.root, part); // never delete through a planted link
+      await rm(part, { force: true });
+    }
     await rm(this.fileOf(recordingId), { force: true });
   }
 
@@ -155,5 +163,11 @@ export class LocalPartials implements PartialStore {
 }
 
 function sameRecord(a: PartialRecord | undefined, b: PartialRecord): boolean {
-  return a !== undefined && a.key === b.key && a.contentType === b.contentType && a.total === b.total;
+  return (
+    a !== undefined &&
+    a.key === b.key &&
+    a.contentType === b.contentType &&
+    a.total === b.total &&
+    a.validator === b.validator
+  );
 }

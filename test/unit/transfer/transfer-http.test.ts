@@ -88,7 +88,9 @@ function run() {
   const job: TransferJob = {
     recordingId: "7",
     contentUri: `${base}/recording/7/content`,
-    choosePath: async () => relPath("rec.mp3"),
+    mayBeEmpty: false,
+    choosePath: async () => ({ key: relPath("rec.mp3") }),
+    refuse: () => undefined,
     commit: async () => undefined,
   };
   return transferRecording(job, {

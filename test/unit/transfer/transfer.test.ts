@@ -1,5 +1,5 @@
 import { createHash } from "node:crypto";
-import { existsSync, mkdirSync, readFileSync, writeFileSync } from "node:fs";
+import { existsSync, mkdirSync, readFileSync, statSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { Readable } from "node:stream";
 import { afterEach, beforeEach, describe, expect, it } from "vitest";
@@ -98,7 +98,9 @@ function job(): TransferJob {
   return {
     recordingId: "42",
     contentUri: URL_,
-    choosePath: async (type) => relPath(type === "audio/wav" ? "rec.wav" : "rec.mp3"),
+    mayBeEmpty: false,
+    choosePath: async (type) => ({ key: relPath(type === "audio/wav" ? "rec.wav" : "rec.mp3") }),
+    refuse: () => undefined,
     commit: async (result) => {
       commits.push(result);
     },
@@ -351,7 +353,16 @@ describe("transferRecording", () => {
     const controller = new AbortController();
     const body = new Readable({ read() {} }); // ignores the signal: the transfer must stop reading itself
     body.push(CONTENT.subarray(0, 1000));
-    setTimeout(() => controller.abort(new InterruptedError()), 20);
+    // Once the first 1000 bytes are held (a fixed delay raced the partial's opening on a loaded machine).
+    const poll = setInterval(() => {
+      if (
+        existsSync(join(dir.path, "rec.mp3.part")) &&
+        statSync(join(dir.path, "rec.mp3.part")).size === 1000
+      ) {
+        clearInterval(poll);
+        controller.abort(new InterruptedError());
+      }
+    }, 5);
     const { api } = scriptedApi(() =>
       respond({ body, headers: { "content-type": "audio/mpeg", "content-length": "5000" } }),
     );
