@@ -1,7 +1,6 @@
 import { mkdirSync, readdirSync, readFileSync, rmSync, statSync, symlinkSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { afterEach, describe, expect, it } from "vitest";
-import { tempDir } from "../../helpers/cli.js";
 import { type Answer, json, parseJson, type Tamper } from "../../helpers/tamper-proxy.js";
 import {
   type DownloadEnv,
@@ -12,14 +11,12 @@ import {
   sha256File,
   summaryOf,
 } from "./helpers.js";
-import { setupProxiedDownload } from "./proxied.js";
+import { outsideDir, setupProxiedDownload } from "./proxied.js";
 
 let e: DownloadEnv | undefined;
-let outside: ReturnType<typeof tempDir> | undefined;
 afterEach(async () => {
   await e?.stop();
-  outside?.cleanup();
-  e = outside = undefined;
+  e = undefined;
 });
 
 const contentId = (path: string) => /\/recording\/(\d+)\/content$/.exec(path)?.[1];
@@ -186,7 +183,7 @@ describe("content: files already in DIR are recognised, never duplicated", () =>
 describe("content: planted links inside DIR fail their recordings, nothing is written outside", () => {
   it("a date folder that is a symbolic link", async () => {
     e = await setupDownload({ calls: 4, withRecordingRatio: 1, transferredCalls: false });
-    outside = tempDir("rcr-outside-");
+    const outside = outsideDir();
     const dry = await e.download(["--from", "2d", "--dry-run", "--json"]);
     const dates = new Set(
       (JSON.parse(dry.stdout) as { planned: string[] }).planned.map((p) => p.split("/")[0]),
@@ -201,7 +198,7 @@ describe("content: planted links inside DIR fail their recordings, nothing is wr
 
   it("a template folder ({fromName}) that is a symbolic link", async () => {
     e = await setupDownload({ calls: 4, withRecordingRatio: 1, transferredCalls: false });
-    outside = tempDir("rcr-outside-");
+    const outside = outsideDir();
     const template = ["--template", "calls/{fromName}/{recordingId}.{ext}"];
     const dry = await e.download([...template, "--from", "2d", "--dry-run", "--json"]);
     const folders = new Set(

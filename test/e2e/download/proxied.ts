@@ -1,6 +1,7 @@
 import { join } from "node:path";
+import { onTestFinished } from "vitest";
 import type { EmulatorOptions } from "../../emulator/index.js";
-import type { CliOptions } from "../../helpers/cli.js";
+import { type CliOptions, tempDir } from "../../helpers/cli.js";
 import { startEmulatorEnv } from "../../helpers/emulator-env.js";
 import { startTamperProxy, type Tamper, type TamperProxy } from "../../helpers/tamper-proxy.js";
 import type { DownloadEnv } from "./helpers.js";
@@ -41,4 +42,11 @@ export async function setupProxiedDownload(
       await base.stop();
     },
   };
+}
+
+/** A folder outside DIR for planted links to point at; removed when the test ends. */
+export function outsideDir(): { path: string } {
+  const dir = tempDir("rcr-outside-");
+  onTestFinished(dir.cleanup);
+  return dir;
 }

@@ -1,17 +1,14 @@
 import { mkdirSync, readdirSync, readFileSync, symlinkSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { afterEach, describe, expect, it } from "vitest";
-import { tempDir } from "../../helpers/cli.js";
 import { json, parseJson } from "../../helpers/tamper-proxy.js";
 import { type DownloadEnv, expectAllSaved, manifestOf, setupDownload, summaryOf } from "./helpers.js";
-import { setupProxiedDownload } from "./proxied.js";
+import { outsideDir, setupProxiedDownload } from "./proxied.js";
 
 let e: DownloadEnv | undefined;
-let outside: ReturnType<typeof tempDir> | undefined;
 afterEach(async () => {
   await e?.stop();
-  outside?.cleanup();
-  e = outside = undefined;
+  e = undefined;
 });
 
 const stateDir = (env: DownloadEnv) => join(env.out, ".rc-recordings");
@@ -19,7 +16,7 @@ const stateDir = (env: DownloadEnv) => join(env.out, ".rc-recordings");
 describe("download: the state folder and the manifest stay inside DIR", () => {
   it("a state folder that is a symbolic link fails the run with one line; nothing is written outside", async () => {
     e = await setupDownload();
-    outside = tempDir("rcr-outside-");
+    const outside = outsideDir();
     mkdirSync(e.out);
     symlinkSync(outside.path, stateDir(e));
     const result = await e.download();
@@ -33,7 +30,7 @@ describe("download: the state folder and the manifest stay inside DIR", () => {
 
   it("a manifest that is a symbolic link fails the run; the file it points at is untouched", async () => {
     e = await setupDownload();
-    outside = tempDir("rcr-outside-");
+    const outside = outsideDir();
     const victim = join(outside.path, "victim.txt");
     writeFileSync(victim, "precious\n");
     mkdirSync(stateDir(e), { recursive: true });

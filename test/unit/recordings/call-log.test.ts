@@ -41,6 +41,19 @@ function withLegs(base: CallLogRecord, legs: (CallRecording | undefined)[]): Cal
 
 /** An ApiClient over canned pages: page n links to page n+1 via navigation.nextPage.uri. */
 function fakeApi(pages: CallLogRecord[][], options: { forbidAccount?: boolean } = {}) {
+  return scriptedApi((parsed) => {
+    if (options.forbidAccount && parsed.pathname === ACCOUNT) {
+      throw new ApiError(403, "CMN-408", "needs FullCompanyCallLog", parsed.pathname);
+    }
+    const page = Number(parsed.searchParams.get("page") ?? "1");
+    const next =
+      page < pages.length ? `https://platform.ringcentral.com${parsed.pathname}?page=${page + 1}` : undefined;
+    return { records: pages[page - 1] ?? [], navigation: next ? { nextPage: { uri: next } } : {} };
+  });
+}
+
+/** A server whose page bodies a test writes: `answer(url, n)` for the n-th request (1-based). */
+function scriptedApi(answer: (url: URL, n: number) => unknown) {
   const requested: string[] = [];
   const api: ApiClient = {
     get: () => Promise.reject(new Error("not used")),
@@ -48,18 +61,7 @@ function fakeApi(pages: CallLogRecord[][], options: { forbidAccount?: boolean } 
     getJsonWith: async (url, _init, read) => {
       requested.push(url);
       const parsed = new URL(url, "https://platform.ringcentral.com");
-      if (options.forbidAccount && parsed.pathname === ACCOUNT) {
-        throw new ApiError(403, "CMN-408", "needs FullCompanyCallLog", parsed.pathname);
-      }
-      const page = Number(parsed.searchParams.get("page") ?? "1");
-      const next =
-        page < pages.length
-          ? `https://platform.ringcentral.com${parsed.pathname}?page=${page + 1}`
-          : undefined;
-      const body = JSON.stringify({
-        records: pages[page - 1] ?? [],
-        navigation: next ? { nextPage: { uri: next } } : {},
-      });
+      const body = JSON.stringify(answer(parsed, requested.length));
       return read(createResponse({ status: 200, url: parsed.href, body }));
     },
   };
@@ -201,22 +203,6 @@ describe("listRecordings", () => {
     expect(requested).toHaveLength(2);
   });
 });
-
-/** A server whose page bodies a test writes: `answer(url, n)` for the n-th request (1-based). */
-function scriptedApi(answer: (url: URL, n: number) => unknown) {
-  const requested: string[] = [];
-  const api: ApiClient = {
-    get: () => Promise.reject(new Error("not used")),
-    getJson: () => Promise.reject(new Error("not used")),
-    getJsonWith: async (url, _init, read) => {
-      requested.push(url);
-      const parsed = new URL(url, "https://platform.ringcentral.com");
-      const body = JSON.stringify(answer(parsed, requested.length));
-      return read(createResponse({ status: 200, url: parsed.href, body }));
-    },
-  };
-  return { api, requested };
-}
 
 const linkTo = (uri: string) => ({ nextPage: { uri } });
 
