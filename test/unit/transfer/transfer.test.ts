@@ -438,3 +438,71 @@ describe("header parsing", () => {
     expect(parseContentRange(null)).toBeUndefined();
   });
 });
+
+describe("versions, empty bodies and files already there", () => {
+  it("a resume names the version it continues (If-Range) and starts over when the size changed", async () => {
+    leavePartial(1000);
+    const record = join(dir.path, ".rc-recordings", "partial", "42.json");
+    writeFileSync(record, JSON.stringify({ ...JSON.parse(readFileSync(record, "utf8")), validator: '"v1"' }));
+    const other = Buffer.alloc(3000, 7);
+    const { api, requests } = scriptedApi(
+      () =>
+        audio(other.subarray(1000), {
+          status: 206, // a server that ignores If-Range and sends another version's range
+          headers: { "content-range": "bytes 1000-2999/3000", etag: '"v2"' },
+        }),
+      () => audio(other, { headers: { etag: '"v2"' } }),
+    );
+    const result = await run(api);
+    expect(requests[0]?.headers).toMatchObject({ Range: "bytes=1000-", "If-Range": '"v1"' });
+    expect(requests[1]?.headers).toEqual({}); // started over: no range, no validator
+    expect(readFileSync(fileOf(result)).equals(other)).toBe(true);
+    expect(result.resumedFrom).toBe(0);
+  });
+
+  it("an empty body is a recording only when the job says it may be empty", async () => {
+    const empty = () => audio(Buffer.alloc(0));
+    await expect(run(scriptedApi(empty).api)).rejects.toThrow(/empty body/);
+    expect(existsSync(join(dir.path, "rec.mp3"))).toBe(false);
+    const result = await transferRecording(
+      { ...job(), mayBeEmpty: true },
+      {
+        api: scriptedApi(empty).api,
+        destination,
+        signal: new AbortController().signal,
+        log: new Logger("quiet"),
+        retry: FAST,
+      },
+    );
+    expect(result.bytes).toBe(0);
+  });
+
+  it("adopts a file already under the claimed name when it holds the same bytes; refuses it otherwise", async () => {
+    writeFileSync(join(dir.path, "rec.mp3"), CONTENT);
+    const refused: string[] = [];
+    const occupied = (size: number): TransferJob => ({
+      ...job(),
+      choosePath: async () =>
+        refused.length === 0
+          ? { key: relPath("rec.mp3"), occupant: { size } }
+          : { key: relPath("rec_2.mp3") },
+      refuse: (key) => refused.push(key),
+    });
+    const deps = () => ({
+      api: scriptedApi(() => audio(CONTENT)).api,
+      destination,
+      signal: new AbortController().signal,
+      log: new Logger("quiet"),
+      retry: FAST,
+    });
+    const adopted = await transferRecording(occupied(CONTENT.length), deps());
+    expect(adopted).toMatchObject({ key: "rec.mp3", bytes: CONTENT.length, sha256: sha(CONTENT) });
+    expect(refused).toEqual([]);
+
+    writeFileSync(join(dir.path, "rec.mp3"), Buffer.alloc(CONTENT.length, 1)); // same size, other bytes
+    const moved = await transferRecording(occupied(CONTENT.length), deps());
+    expect(refused).toEqual(["rec.mp3"]);
+    expect(moved.key).toBe("rec_2.mp3");
+    expect(readFileSync(join(dir.path, "rec.mp3")).equals(Buffer.alloc(CONTENT.length, 1))).toBe(true);
+  });
+});
