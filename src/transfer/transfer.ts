@@ -371,7 +371,7 @@ async function sameBytes(
   };
   try {
     for await (const chunk of body) {
-      watch.bytes(0);
+      watch.bytes(chunk.length); // received (and compared), though not written
       if (!chunk.equals(await take(chunk.length))) return false;
       hash.update(chunk);
     }
