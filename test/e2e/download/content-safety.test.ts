@@ -165,6 +165,29 @@ describe("content: files already in DIR are recognised, never duplicated", () =>
     await expectAllSaved(e);
   });
 
+  it("killed between rename and manifest line, size unknown (chunked): the renamed file is adopted", async () => {
+    e = await setupDownload({ calls: 3, withRecordingRatio: 1, transferredCalls: false });
+    expect((await e.download(["--from", "2d"])).code).toBe(0);
+    const manifest = join(e.out, ".rc-recordings", "manifest.jsonl");
+    const lines = readFileSync(manifest, "utf8").trimEnd().split("\n");
+    const last = JSON.parse(lines.at(-1) ?? "{}") as {
+      recordingId: string;
+      path: string;
+      contentType: string;
+    };
+    writeFileSync(manifest, `${lines.slice(0, -1).join("\n")}\n`); // the line never made it
+    // …while the journal still holds the transfer's record, without a total (the body was chunked).
+    mkdirSync(join(e.out, ".rc-recordings", "partial"), { recursive: true });
+    writeFileSync(
+      join(e.out, ".rc-recordings", "partial", `${last.recordingId}.json`),
+      JSON.stringify({ path: last.path, contentType: last.contentType, recordingId: last.recordingId }),
+    );
+    const result = await e.download(["--from", "2d"]);
+    expect(result.code, result.stderr).toBe(0);
+    noDuplicates(e);
+    await expectAllSaved(e);
+  });
+
   it("a file under a recording's name with other bytes is not adopted: the recording gets its own name", async () => {
     e = await setupDownload();
     expect((await e.download(["--from", "2d"])).code).toBe(0);

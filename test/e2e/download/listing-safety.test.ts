@@ -37,6 +37,16 @@ function pages(rewrite: Rewrite): Tamper {
 /** `first`: the first page the emulator served (its records are the ones a misbehaving server repeats). */
 type Rewrite = (page: Page, url: URL, n: number, first: Page) => unknown;
 
+/** Resident set size of a live process in bytes (Linux /proc), or 0 elsewhere or once it is gone. */
+function rssOf(pid: number): number {
+  try {
+    const match = /VmRSS:\s+(\d+) kB/.exec(readFileSync(`/proc/${pid}/status`, "utf8"));
+    return match ? Number(match[1]) * 1024 : 0;
+  } catch {
+    return 0;
+  }
+}
+
 const callLogRequests = (env: ProxiedDownloadEnv) =>
   env.proxy.requests.filter((r) => isCallLog(r.url.pathname)).length;
 
@@ -122,9 +132,16 @@ describe("download: a listing that cannot prove its end fails and leaves the mar
       pump();
       return "handled";
     });
-    const result = await e.download(["--json"]);
+    const run = e.spawnDownload(["--json"]);
+    let peak = 0;
+    const sampler = setInterval(() => {
+      peak = Math.max(peak, rssOf(run.child.pid ?? 0));
+    }, 20);
+    const result = await run.result;
+    clearInterval(sampler);
     expect(result.code, result.stderr).toBe(1);
     expect(result.stderr).toMatch(/larger than 64 MiB/);
+    if (process.platform === "linux") expect(peak).toBeLessThan(300 * 1024 * 1024); // the cap, not the body
     expect(callLogRequests(e)).toBe(1);
     expect(sent).toBeLessThan(200 * 1024 * 1024); // stopped reading at the cap (plus socket buffers)
     expect(readFileSync(stateFile(e), "utf8")).toBe(before);

@@ -1,7 +1,7 @@
 import { join } from "node:path";
 import { onTestFinished } from "vitest";
 import type { EmulatorOptions } from "../../emulator/index.js";
-import { type CliOptions, tempDir } from "../../helpers/cli.js";
+import { type CliOptions, spawnCli, tempDir } from "../../helpers/cli.js";
 import { startEmulatorEnv } from "../../helpers/emulator-env.js";
 import { startTamperProxy, type Tamper, type TamperProxy } from "../../helpers/tamper-proxy.js";
 import type { DownloadEnv } from "./helpers.js";
@@ -34,9 +34,7 @@ export async function setupProxiedDownload(
     proxy,
     out,
     download: (args = [], options = {}) => run(["download", "--out", out, ...args], options),
-    spawnDownload: () => {
-      throw new Error("not used");
-    },
+    spawnDownload: (args = []) => spawnCli(["download", "--out", out, ...args], { env }),
     async stop() {
       await proxy.stop();
       await base.stop();
