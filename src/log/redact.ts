@@ -56,7 +56,9 @@ function escapeRegExp(text: string): string {
   return text.replace(/[.*+?^${}()|[\]\\]/g, "\\$&");
 }
 
-// Shapes only protocol text has: a JWT, and the value of an OAuth field in a form body, a query or JSON.
+// Shapes only protocol text has: an Authorization header's credentials, a JWT, and the value of an OAuth field
+// in a form body, a query or JSON. ("Basic" or "Bearer" alone is a word, and is left alone.)
+const AUTHORIZATION = /\b(authorization"?\s*:\s*"?(?:bearer|basic))\s+[^\s"',;]+/gi;
 const JWT = /\beyJ[A-Za-z0-9_-]{6,}\.[A-Za-z0-9_-]{6,}(?:\.[A-Za-z0-9_-]*)?/g;
 const OAUTH_FIELD = /\b(access_token|refresh_token|assertion|client_secret)=([^&\s"']+)/g;
 const OAUTH_JSON =
@@ -68,6 +70,7 @@ export function redact(text: string): string {
     if (secret.length >= MIN_SUBSTRING && out.includes(secret)) out = out.split(secret).join("***");
   }
   if (shortForms) out = out.replace(shortForms, "***");
+  out = out.replace(AUTHORIZATION, (_m, header: string) => `${header} ***`);
   out = out.replace(JWT, "***");
   out = out.replace(OAUTH_FIELD, (_m, key: string) => `${key}=***`);
   out = out.replace(OAUTH_JSON, (_m, key: string) => `"${key}":"***"`);

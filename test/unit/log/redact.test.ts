@@ -34,7 +34,11 @@ describe("redact", () => {
     expect(redact("my-client-id")).toBe("my-client-id"); // the client id is no secret
   });
 
-  it("still catches protocol shapes: a JWT and OAuth fields", () => {
+  it("still catches protocol shapes: an Authorization header, a JWT and OAuth fields", () => {
+    expect(redact("echo: Authorization: Bearer abc.def-123, next")).toBe(
+      "echo: Authorization: Bearer ***, next",
+    );
+    expect(redact('{"authorization": "Basic QWxhZGRpbjpvcGVu"}')).toBe('{"authorization": "Basic ***"}');
     expect(redact("jwt eyJhbGciOi.eyJzdWIiOi.sig")).toBe("jwt ***");
     expect(redact("grant&assertion=abc.def&x=1")).toBe("grant&assertion=***&x=1");
     expect(redact('{"access_token": "zzz"}')).toBe('{"access_token":"***"}');
