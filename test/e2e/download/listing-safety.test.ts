@@ -1,6 +1,7 @@
 import { readFileSync } from "node:fs";
 import { join } from "node:path";
 import { afterEach, describe, expect, it } from "vitest";
+import { rssOf } from "../../helpers/rss.js";
 import { json, parseJson, type Tamper } from "../../helpers/tamper-proxy.js";
 import { summaryOf } from "./helpers.js";
 import { type ProxiedDownloadEnv, setupProxiedDownload } from "./proxied.js";
@@ -36,16 +37,6 @@ function pages(rewrite: Rewrite): Tamper {
 
 /** `first`: the first page the emulator served (its records are the ones a misbehaving server repeats). */
 type Rewrite = (page: Page, url: URL, n: number, first: Page) => unknown;
-
-/** Resident set size of a live process in bytes (Linux /proc), or 0 elsewhere or once it is gone. */
-function rssOf(pid: number): number {
-  try {
-    const match = /VmRSS:\s+(\d+) kB/.exec(readFileSync(`/proc/${pid}/status`, "utf8"));
-    return match ? Number(match[1]) * 1024 : 0;
-  } catch {
-    return 0;
-  }
-}
 
 const callLogRequests = (env: ProxiedDownloadEnv) =>
   env.proxy.requests.filter((r) => isCallLog(r.url.pathname)).length;

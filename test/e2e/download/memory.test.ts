@@ -1,6 +1,7 @@
 import { readFileSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { afterEach, describe, expect, it } from "vitest";
+import { rssOf } from "../../helpers/rss.js";
 import { type DownloadEnv, expectAllSaved, setupDownload } from "./helpers.js";
 
 let e: DownloadEnv | undefined;
@@ -8,16 +9,6 @@ afterEach(async () => {
   await e?.stop();
   e = undefined;
 });
-
-/** Resident set size of a live process in bytes (Linux /proc), or 0 once it is gone. */
-function rssOf(pid: number): number {
-  try {
-    const match = /VmRSS:\s+(\d+) kB/.exec(readFileSync(`/proc/${pid}/status`, "utf8"));
-    return match ? Number(match[1]) * 1024 : 0;
-  } catch {
-    return 0;
-  }
-}
 
 /** Download one recording of `bytes` and return the CLI's peak RSS, sampled every 20 ms. */
 async function peakRssFor(bytes: number): Promise<number> {
