@@ -17,6 +17,8 @@ const TAKEN_ON_DISK = Symbol("taken on disk");
 export class NameClaims {
   /** Collision key of each key this run handed out → the recording it went to. */
   private readonly claims = new Map<string, string | typeof TAKEN_ON_DISK>();
+  /** Names handed out with an `occupant` (collision key → the occupant's key), until refused or adopted. */
+  private readonly offered = new Map<string, RelPath>();
   /** What the destination held before this run; anything the run writes is in `claims`. */
   private readonly existing: FolderNames;
 
@@ -45,6 +47,7 @@ export class NameClaims {
   /** The occupant of `key` is not this recording: the name stays taken for the rest of the run. */
   refuse(key: RelPath): void {
     this.claims.set(collisionKey(key), TAKEN_ON_DISK);
+    this.offered.delete(collisionKey(key));
   }
 
   private async find(
@@ -58,7 +61,15 @@ export class NameClaims {
       const candidate = relPath(n === 1 ? base : this.template.withSuffix(base, n));
       const key = collisionKey(candidate);
       const holder = this.claims.get(key);
-      if (holder === item.recordingId) return { key: candidate };
+      if (holder === item.recordingId) {
+        // Asked again (an attempt failed): a name still held by an unaccounted file is offered as such again, so
+        // a retry can never write over it.
+        const offered = this.offered.get(key);
+        const size = offered === undefined ? undefined : (await this.destination.stat(offered))?.size;
+        return offered === undefined || size === undefined
+          ? { key: candidate }
+          : { key: offered, occupant: { size } };
+      }
       if (holder !== undefined) continue;
       const owner = this.manifest.ownerOf(candidate);
       if (owner !== undefined && owner !== item.recordingId) continue;
@@ -67,7 +78,10 @@ export class NameClaims {
       if (occupant === undefined) return { key: candidate };
       if (offerOccupied && occupant.kind === "object") {
         const size = (await this.destination.stat(occupant.key))?.size;
-        if (size !== undefined) return { key: occupant.key, occupant: { size } };
+        if (size !== undefined) {
+          this.offered.set(key, occupant.key);
+          return { key: occupant.key, occupant: { size } };
+        }
       }
       this.claims.set(key, TAKEN_ON_DISK);
     }

@@ -1,0 +1,52 @@
+import { writeFileSync } from "node:fs";
+import { join } from "node:path";
+import { afterEach, beforeEach, describe, expect, it } from "vitest";
+import { LocalFolder } from "../../../src/destination/local/folder.js";
+import { relPath } from "../../../src/destination/rel-path.js";
+import { Manifest } from "../../../src/recordings/manifest.js";
+import { NameClaims } from "../../../src/recordings/name-claims.js";
+import { compileTemplate } from "../../../src/recordings/naming.js";
+import type { RecordingItem } from "../../../src/recordings/types.js";
+import { tempDir } from "../../helpers/cli.js";
+
+let dir: ReturnType<typeof tempDir>;
+beforeEach(() => {
+  dir = tempDir("rcr-claims-");
+});
+afterEach(() => dir.cleanup());
+
+const item = (id: string): RecordingItem => ({
+  recordingId: id,
+  contentUri: `http://media.test/recording/${id}/content`,
+  record: { id: `c${id}`, startTime: "2026-01-01T00:00:00.000Z" },
+});
+
+async function claims(): Promise<NameClaims> {
+  const folder = new LocalFolder(dir.path);
+  const manifest = await Manifest.open(folder, { writable: false });
+  return new NameClaims(compileTemplate("{recordingId}.{ext}"), manifest, folder);
+}
+
+describe("NameClaims for a transfer", () => {
+  it("offers a name held by a file nobody accounts for, with its size, again on a retry, and moves on once refused", async () => {
+    writeFileSync(join(dir.path, "7.mp3"), Buffer.alloc(123));
+    const names = await claims();
+    expect(await names.claimForTransfer(item("7"), "audio/mpeg")).toEqual({
+      key: "7.mp3",
+      occupant: { size: 123 },
+    });
+    // The attempt failed on the network: asked again, the occupant is still named (never written over).
+    expect(await names.claimForTransfer(item("7"), "audio/mpeg")).toEqual({
+      key: "7.mp3",
+      occupant: { size: 123 },
+    });
+    names.refuse(relPath("7.mp3"));
+    expect(await names.claimForTransfer(item("7"), "audio/mpeg")).toEqual({ key: "7_2.mp3" });
+    // No other recording ever gets the refused name either, and a dry run never offers an occupant.
+    expect(await names.claim(item("7"), undefined)).toBe("7_2.mp3");
+  });
+
+  it("a free name has no occupant", async () => {
+    expect(await (await claims()).claimForTransfer(item("8"), "audio/wav")).toEqual({ key: "8.wav" });
+  });
+});
