@@ -383,13 +383,13 @@ describe("runDownload", () => {
         new Promise((_resolve, reject) => {
           listingSignal = init?.signal;
           init?.signal?.addEventListener("abort", () => reject(init.signal?.reason));
+          setTimeout(() => controller.abort(), 10); // Ctrl-C while the page waits (not before it was asked)
         }),
     };
     async function* pages(_range: unknown, client: ApiClient) {
       await client.getJson("/restapi/v1.0/account/~/call-log");
       yield item("never");
     }
-    setTimeout(() => controller.abort(), 30);
     const outcome = await runDownload(options(), deps(waitingApi, pages, { signal: controller.signal }));
     expect(outcome.end.kind).toBe("interrupted");
     expect(listingSignal?.aborted).toBe(true);
