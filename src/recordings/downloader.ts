@@ -181,8 +181,12 @@ class Run {
       complete = !this.signal.aborted;
     } catch (error) {
       // The listing failed (or the login is gone): let the transfers already started finish, then report.
-      // A listing request cut short by Ctrl-C is no failure: the run is simply interrupted.
-      if (!this.deps.signal.aborted) this.fatal ??= { error };
+      // A listing request cut short by Ctrl-C is no failure: the run is simply interrupted. A full disk met on
+      // the way (the extension cache) is the disk-full verdict, not an unexplained error.
+      if (!this.deps.signal.aborted) {
+        if (diskFullCode(error)) this.stopped ??= { error };
+        else this.fatal ??= { error };
+      }
     } finally {
       // Queued tasks that have not started return at once once the signal is aborted (see fetch).
       await queue.drain();

@@ -1,5 +1,5 @@
 import type { Dirent } from "node:fs";
-import { mkdir, open, readdir, rm } from "node:fs/promises";
+import { open, readdir, rm } from "node:fs/promises";
 import { dirname, join, resolve } from "node:path";
 import { fileSize, isNotFound, writeFileAtomic } from "../../fs-util.js";
 import { absoluteUnder, isRelPath, type RelPath, relPath } from "../rel-path.js";
