@@ -11,6 +11,7 @@ import { parseArgs } from "node:util";
 import { compileChildScripts, WORK_DIR } from "./lib/compile.js";
 import type { BenchContext } from "./lib/context.js";
 import { markdownTable, type ScenarioResult } from "./lib/report.js";
+import { backfill } from "./scenarios/backfill.js";
 import { memory } from "./scenarios/memory.js";
 import { rateLimited } from "./scenarios/rate-limited.js";
 import { s3 } from "./scenarios/s3.js";
@@ -27,6 +28,7 @@ const SCENARIOS: Record<string, (ctx: BenchContext) => Promise<ScenarioResult>> 
   startup,
   verify,
   s3,
+  backfill,
 };
 
 const { values } = parseArgs({

@@ -7,6 +7,7 @@ import { defaultFactory } from "./factory.js";
 import { LOG_FORMATS, type LogFormat, Logger, requestedLogFormat } from "./log/logger.js";
 import { printable, printableJson } from "./log/printable.js";
 import { redact } from "./log/redact.js";
+import { parseDuration } from "./recordings/when.js";
 
 // Only commander and our own small modules load at start-up; each command (and with it the SDK, the keychain
 // binding, ora, ...) is imported when it runs, so `--version` and `--help` stay close to a bare `node` start.
@@ -14,6 +15,19 @@ import { redact } from "./log/redact.js";
 const { version } = createRequire(import.meta.url)("../package.json") as { version: string };
 
 type Runner<O> = (ctx: CommandContext, options: O) => Promise<void>;
+
+/** Repeatable flags: every occurrence is kept, in order. */
+function collect(value: string, previous: string[] | undefined): string[] {
+  return [...(previous ?? []), value];
+}
+
+function maxDuration(value: string): number {
+  try {
+    return parseDuration(value, "--max-duration");
+  } catch (error) {
+    throw new InvalidArgumentError((error as Error).message.replace(/^--max-duration "[^"]*": /, ""));
+  }
+}
 
 function positiveInt(value: string): number {
   const n = Number(value);
@@ -37,9 +51,12 @@ function buildProgram(
     .description("Archive RingCentral call recordings: log in once, reuse the token, download safely.")
     .version(version, "-V, --version")
     .addOption(
-      new Option("--profile <name>", "profile: an independent login (app + user)")
+      new Option(
+        "--profile <name>",
+        "profile: an independent login (app + user); download takes several (a pool), default: default",
+      )
         .env("RC_RECORDINGS_PROFILE")
-        .default("default"),
+        .argParser(collect),
     )
     .addOption(
       new Option("--store <kind>", "where the token pair lives (default: keychain, else file with a warning)")
@@ -97,6 +114,11 @@ function buildProgram(
     .option("--template <template>", "file name template (see README)")
     .option("--metadata", "write a <file>.json sidecar with the call-log record", false)
     .option("--dry-run", "list what would be downloaded; download nothing", false)
+    .option(
+      "--max-duration <duration>",
+      "stop starting work after this long (30s, 55m, 2h, 1d); exit 6 when recordings remain",
+      maxDuration,
+    )
     .action((opts, cmd) => run(async () => (await import("./commands/download.js")).runDownload, opts, cmd));
 
   program
@@ -125,8 +147,11 @@ function buildProgram(
 
 function globalsOf(cmd: Command, logFormat: LogFormat): GlobalOptions {
   const all = cmd.optsWithGlobals() as Record<string, unknown>;
+  const profiles =
+    Array.isArray(all.profile) && all.profile.length > 0 ? all.profile.map(String) : ["default"];
   return {
-    profile: String(all.profile ?? "default"),
+    profile: profiles[0] as string,
+    profiles,
     store: all.store as StoreKind | undefined,
     json: Boolean(all.json),
     verbose: Boolean(all.verbose),
@@ -163,6 +188,13 @@ export async function runCli(argv: readonly string[], io: CliIo): Promise<ExitCo
           ExitCode.usage,
           "rc-recordings.usage",
           "--quiet and --verbose exclude each other",
+        );
+      }
+      if (globals.profiles.length > 1 && cmd.name() !== "download") {
+        throw new CommanderError(
+          ExitCode.usage,
+          "rc-recordings.usage",
+          `'${cmd.name()}' takes one --profile (only 'download' takes several); got ${globals.profiles.join(", ")}`,
         );
       }
       log = new Logger(

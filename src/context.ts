@@ -1,3 +1,4 @@
+import type { Lane, LaneChooser } from "./api/lanes.js";
 import type { RateLimitWait } from "./api/rate-limiter.js";
 import type { AccessTokenProvider, ApiClient } from "./api/types.js";
 import type { Prompter } from "./auth/credentials.js";
@@ -8,7 +9,10 @@ import type { LogFormat, Logger } from "./log/logger.js";
 
 /** Options every command accepts, resolved from flags and environment. */
 export interface GlobalOptions {
+  /** The first `--profile` (the one every command but `download` uses). */
   profile: string;
+  /** Every `--profile`, in order (at least one; several only for `download`: a pool of credentials). */
+  profiles: string[];
   /** Undefined means "the default": the keychain, falling back to the file store with a warning. */
   store: StoreKind | undefined;
   json: boolean;
@@ -32,6 +36,16 @@ export interface Factory {
   api(tokens: AccessTokenProvider, onWait?: (wait: RateLimitWait) => void): Promise<ApiClient>;
   /** Where `--out` points: a local folder or `s3://BUCKET[/PREFIX]` (see destination/open.ts). */
   destination(out: string): Promise<Destination>;
+  /**
+   * One lane per profile: its session over its stored login and a rate limiter of its own (each user+app pair
+   * has its own budget). LoginRequiredError names the first profile without a login.
+   */
+  lanes(
+    profiles: readonly string[],
+    onWait?: (profile: string, wait: RateLimitWait) => void,
+  ): Promise<Lane[]>;
+  /** An API client that sends each request through the lane `lanes` picks. */
+  apiOver(lanes: LaneChooser): Promise<ApiClient>;
   /** Someone to ask for a missing secret, or undefined when nobody is at a terminal. */
   prompter(): Prompter | undefined;
   /** All of stdin as text (for `--jwt-file -`). */

@@ -15,6 +15,7 @@ export const ExitCode = {
   partial: 3,
   loginRequired: 4,
   busy: 5,
+  stoppedAtMaxDuration: 6,
   interrupted: 130,
 } as const;
 
@@ -85,6 +86,25 @@ export class LoginRequiredError extends CliError {
 /** Another process holds a lock that must not be shared (e.g. a download into the same folder): exit 5. */
 export class BusyError extends CliError {
   readonly exitCode = ExitCode.busy;
+}
+
+/**
+ * `--max-duration` ran out while recordings remained: not a failure (the next run continues where this one
+ * stopped), but not "everything is on disk" either: exit 6. `remaining` is undefined when the listing had not
+ * reached the end of the range (the count is then unknown).
+ */
+export class StoppedAtMaxDurationError extends CliError {
+  readonly exitCode = ExitCode.stoppedAtMaxDuration;
+
+  constructor(readonly remaining: number | undefined) {
+    super(
+      `stopped at --max-duration; ${
+        remaining === undefined
+          ? "more recordings remain (the listing had not reached the end)"
+          : `${remaining} recordings remain`
+      }; the next run continues`,
+    );
+  }
 }
 
 /** Stopped by SIGINT/SIGTERM after a clean stop: exit 130. */

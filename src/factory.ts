@@ -1,3 +1,4 @@
+import type { RateLimitWait } from "./api/rate-limiter.js";
 import type { CommandContext, Factory } from "./context.js";
 import { readAllStdin, terminalPrompter } from "./ui/prompt.js";
 
@@ -27,6 +28,35 @@ export function defaultFactory(ctx: Omit<CommandContext, "factory">): Factory {
     async destination(out) {
       const { openDestination } = await import("./destination/open.js");
       return openDestination(out, ctx.env);
+    },
+    async lanes(profiles, onWait) {
+      const [{ authServices }, { openAuthSession }, { RateLimiter }] = await Promise.all([
+        import("./auth/services.js"),
+        import("./auth/session.js"),
+        import("./api/rate-limiter.js"),
+      ]);
+      const lanes = [];
+      for (const name of profiles) {
+        const services = authServices({
+          profile: name,
+          store: ctx.options.store,
+          env: ctx.env,
+          log: ctx.log,
+        });
+        const tokens = await openAuthSession(services, { log: ctx.log, signal: ctx.signal });
+        // One profile: its limiter logs its long waits itself. In a pool a profile that waits may lose the
+        // request to another with a free slot, so the pool's own judgement logs them (commands/profile-pool.ts).
+        const limiter = new RateLimiter({
+          ...(profiles.length === 1 ? { log: ctx.log } : {}),
+          ...(onWait ? { onWait: (wait: RateLimitWait) => onWait(name, wait) } : {}),
+        });
+        lanes.push({ name, tokens, limiter });
+      }
+      return lanes;
+    },
+    async apiOver(lanes) {
+      const { createApiClient } = await import("./api/client.js");
+      return createApiClient({ lanes, log: ctx.log });
     },
     prompter: () => terminalPrompter(ctx),
     readStdin: readAllStdin,

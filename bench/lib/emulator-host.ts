@@ -52,6 +52,10 @@ function control(call: ControlCall): unknown {
       return control.expireAccessTokens();
     case "recordings":
       return control.recordings();
+    case "startRetention":
+      return control.startRetention(call.everyMs, Date.now() + call.afterMs);
+    case "retentionDeleted":
+      return control.retentionDeleted();
     case "resetStats":
       return control.resetStats();
     case "setRateLimits":

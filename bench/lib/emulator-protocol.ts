@@ -18,6 +18,8 @@ export type HostOptions = Omit<EmulatorOptions, "recordingBytes" | "dataset"> & 
 export type ControlCall =
   | { action: "expireAccessTokens" }
   | { action: "recordings" }
+  | { action: "startRetention"; everyMs: number; afterMs: number }
+  | { action: "retentionDeleted" }
   | { action: "resetStats" }
   | { action: "setRateLimits"; limits: EmulatorOptions["rateLimits"] };
 

@@ -62,19 +62,21 @@ async function bigRecording(ctx: BenchContext, bytes: number): Promise<MemoryRun
 }
 
 /** A long call log listed but not downloaded: does the client hold the whole listing? */
-async function longCallLog(ctx: BenchContext, calls: number): Promise<MemoryRun[]> {
+async function longCallLog(ctx: BenchContext, calls: number, peers = true): Promise<MemoryRun[]> {
   const emulator = await startEmulator({ calls, rateLimits: false });
   try {
     const from = twoDaysAgo();
-    const rc = new RcProfile(emulator, freshDir(ctx.dir, "rc-config-log"));
+    const rc = new RcProfile(emulator, freshDir(ctx.dir, `rc-config-log-${calls}`));
     await rc.login();
     ctx.log(`  rc-recordings --dry-run, ${calls} records…`);
     const rcRun = await rc.download({
-      out: freshDir(ctx.dir, "out-rc-log"),
+      out: freshDir(ctx.dir, `out-rc-log-${calls}`),
       from,
       dryRun: true,
       maxRssPreload: ctx.scripts.maxrss,
     });
+    const rcListed: MemoryRun = { tool: "rc-recordings", run: rcRun, count: rcRun.summary?.listed ?? 0 };
+    if (!peers) return [rcListed];
     ctx.log("  naive, listing only…");
     const naive = await runSdkPeer(ctx.scripts.naive, emulator, {
       out: freshDir(ctx.dir, "out-naive-log"),
@@ -82,10 +84,7 @@ async function longCallLog(ctx: BenchContext, calls: number): Promise<MemoryRun[
       dryRun: true,
       maxRssPreload: ctx.scripts.maxrss,
     });
-    return [
-      { tool: "rc-recordings", run: rcRun, count: rcRun.summary?.listed ?? 0 },
-      { tool: "naive", run: naive, count: naive.result?.listed ?? 0 },
-    ];
+    return [rcListed, { tool: "naive", run: naive, count: naive.result?.listed ?? 0 }];
   } finally {
     await emulator.stop();
   }
@@ -96,12 +95,20 @@ export async function memory(ctx: BenchContext): Promise<ScenarioResult> {
   const calls = ctx.quick ? 10_000 : 100_000;
   const big = await bigRecording(ctx, bigBytes);
   const log = await longCallLog(ctx, calls);
+  // Ten times the records: memory must stay flat (the naive peer would need gigabytes, so it sits this out).
+  const huge = await longCallLog(ctx, calls * 10, false);
+  const rcHuge = huge[0];
   const rcBig = big.find((r) => r.tool === "rc-recordings");
   const rcLog = log.find((r) => r.tool === "rc-recordings");
   const within = (r: MemoryRun | undefined) =>
     r !== undefined && r.run.code === 0 && r.run.peakRss !== undefined && r.run.peakRss <= RSS_TARGET;
   const bigTitle = `3a. Memory: one ${fmt.mib(bigBytes)} recording`;
   const logTitle = `3b. Memory: ${calls.toLocaleString("en-US")}-record call log, --dry-run (naive: list only)`;
+  const hugeTitle = `3c. Memory: ${(calls * 10).toLocaleString("en-US")}-record call log, --dry-run`;
+  const flatness =
+    rcHuge?.run.peakRss !== undefined && rcLog?.run.peakRss !== undefined
+      ? rcHuge.run.peakRss / rcLog.run.peakRss
+      : undefined;
   const rows: Row[] = [
     {
       scenario: bigTitle,
@@ -125,11 +132,29 @@ export async function memory(ctx: BenchContext): Promise<ScenarioResult> {
       metric: "wall time (recordings listed)",
       values: per(log, (r) => `${fmt.s(r.run.wallMs)} (${r.count})`),
     },
+    {
+      scenario: hugeTitle,
+      metric: "peak RSS (× the 3b figure)",
+      values: per(huge, (r) => `${fmt.mib(r.run.peakRss)} (${fmt.x(flatness ?? Number.NaN)})`),
+      target: "≤ 1.15 × 3b",
+      met: rcHuge?.run.code === 0 && flatness !== undefined && flatness <= 1.15,
+    },
+    {
+      scenario: hugeTitle,
+      metric: "wall time (recordings listed)",
+      values: per(huge, (r) => `${fmt.s(r.run.wallMs)} (${r.count})`),
+    },
   ];
   return {
     id: "memory",
     title: "3. Memory",
     rows,
-    raw: { bigRecordingBytes: bigBytes, callLogRecords: calls, big: raw(big), callLog: raw(log) },
+    raw: {
+      bigRecordingBytes: bigBytes,
+      callLogRecords: calls,
+      big: raw(big),
+      callLog: raw(log),
+      hugeCallLog: raw(huge),
+    },
   };
 }

@@ -12,13 +12,19 @@ import {
   tlsTrustFailure,
 } from "./errors.js";
 import { isTokenHost, mayFollowWithoutToken } from "./hosts.js";
+import { type LaneChooser, singleLane } from "./lanes.js";
 import type { RateLimiter } from "./rate-limiter.js";
 import { createHttpTransport, type Transport } from "./transport.js";
 import type { AccessTokenProvider, ApiClient, ApiRequestInit, ApiResponse } from "./types.js";
 
-export interface ApiClientOptions {
-  tokens: AccessTokenProvider;
-  limiter: RateLimiter;
+/** One login and its limiter, or a chooser over several (a pool of profiles, see pool.ts). */
+export type ApiClientOptions = (
+  | { tokens: AccessTokenProvider; limiter: RateLimiter }
+  | { lanes: LaneChooser }
+) &
+  ApiClientTuning;
+
+interface ApiClientTuning {
   log: Logger;
   /** Node's `http`/`https` (see transport.ts) unless a test injects another. */
   transport?: Transport;
@@ -42,12 +48,13 @@ export const JSON_IDLE_TIMEOUT_MS = 20_000;
 const DUPLICATE_RETRY_MS = 2_000;
 
 export function createApiClient(options: ApiClientOptions): ApiClient {
-  const { tokens, limiter, log } = options;
+  const { log } = options;
+  const lanes = "lanes" in options ? options.lanes : singleLane(options.tokens, options.limiter);
   const send = options.transport ?? createHttpTransport();
   const maxAuthRetries = options.maxAuthRetries ?? BUDGETS.api.authRecoveries;
   const maxRateLimitRetries = options.maxRateLimitRetries ?? BUDGETS.api.rateLimitRetries;
   const maxRedirects = options.maxRedirects ?? BUDGETS.api.redirects;
-  const server = new URL(tokens.server);
+  const server = new URL(lanes.server);
 
   async function sendOrFail(target: URL, init: ApiRequestInit, headers: Record<string, string>) {
     try {
@@ -95,12 +102,13 @@ export function createApiClient(options: ApiClientOptions): ApiClient {
         continue;
       }
       // The slot first, then the token: a token fetched before a long rate-limit pause could expire in it.
-      const permit = await limiter.acquire(target, init.signal);
+      const { lane, permit } = await acquireWhileQueued(lanes, target, init);
       let token: string;
       try {
-        token = await tokens.getAccessToken();
+        token = await lane.tokens.getAccessToken();
       } catch (error) {
         permit.release();
+        if (lanes.lost(lane, error)) continue;
         throw error;
       }
       registerSecret(token);
@@ -131,6 +139,7 @@ export function createApiClient(options: ApiClientOptions): ApiClient {
         continue; // otherwise the limiter holds the whole group (or all of them) until the penalty is over
       }
       permit.settle(response.status, response.headers);
+      lanes.responded?.(lane, target, response.status);
       log.debug(`GET ${target.pathname} -> ${response.status} (${permit.group})`);
 
       const location = response.headers.get("location");
@@ -145,7 +154,11 @@ export function createApiClient(options: ApiClientOptions): ApiClient {
         if (authRetries++ >= maxAuthRetries)
           throw new ApiError(401, body.errorCode, body.message, target.pathname);
         log.debug(`access token rejected (${body.errorCode ?? "401"}); recovering`);
-        await tokens.recover(token, body.errorCode);
+        try {
+          await lane.tokens.recover(token, body.errorCode);
+        } catch (error) {
+          if (!lanes.lost(lane, error)) throw error;
+        }
         continue;
       }
       return response;
@@ -190,4 +203,28 @@ export function createApiClient(options: ApiClientOptions): ApiClient {
 
 function tooManyRedirects(status: number, target: URL): ApiError {
   return new ApiError(status, undefined, "too many redirects (more than 5)", target.pathname);
+}
+
+/**
+ * `lanes.acquire` under the request's signal and, while it waits in the limiter, also its `queueSignal`. One
+ * short-lived controller per request, its listeners removed once a slot is granted (AbortSignal.any would
+ * tie a dependent signal per request to the run's long-lived signals).
+ */
+async function acquireWhileQueued(lanes: LaneChooser, target: URL, init: ApiRequestInit) {
+  const { signal, queueSignal } = init;
+  if (!queueSignal) return lanes.acquire(target, signal);
+  const queued = new AbortController();
+  const sources = signal ? [signal, queueSignal] : [queueSignal];
+  const forward = (source: AbortSignal) => () => queued.abort(source.reason);
+  const listeners = sources.map((source) => {
+    const listener = forward(source);
+    if (source.aborted) listener();
+    else source.addEventListener("abort", listener, { once: true });
+    return () => source.removeEventListener("abort", listener);
+  });
+  try {
+    return await lanes.acquire(target, queued.signal);
+  } finally {
+    for (const remove of listeners) remove();
+  }
 }

@@ -9,6 +9,10 @@ export interface OwnExtension {
   id: string;
   extensionNumber?: string;
   name?: string;
+  /** The account the extension belongs to. */
+  accountId?: string;
+  /** `permissions.admin.enabled`: an administrator, who may read the account-wide call log. */
+  admin?: boolean;
 }
 
 /**
@@ -18,14 +22,21 @@ export interface OwnExtension {
  */
 export async function readOwnExtension(api: ApiClient, signal?: AbortSignal): Promise<OwnExtension> {
   try {
-    const body = await api.getJson<{ id?: unknown; extensionNumber?: unknown; name?: unknown }>(
-      OWN_EXTENSION_PATH,
-      { ...(signal ? { signal } : {}) },
-    );
+    const body = await api.getJson<{
+      id?: unknown;
+      extensionNumber?: unknown;
+      name?: unknown;
+      account?: { id?: unknown };
+      permissions?: { admin?: { enabled?: unknown } };
+    }>(OWN_EXTENSION_PATH, { ...(signal ? { signal } : {}) });
+    const accountId = body.account?.id;
+    const admin = body.permissions?.admin?.enabled;
     return {
       id: String(body.id ?? ""),
       ...(typeof body.extensionNumber === "string" ? { extensionNumber: body.extensionNumber } : {}),
       ...(typeof body.name === "string" ? { name: body.name } : {}),
+      ...(accountId === undefined || accountId === null ? {} : { accountId: String(accountId) }),
+      ...(typeof admin === "boolean" ? { admin } : {}),
     };
   } catch (error) {
     if (error instanceof ApiError && error.status === 401) {

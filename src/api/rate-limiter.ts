@@ -145,6 +145,15 @@ export class RateLimiter {
     return [...this.budgets.values()].map((b) => b.counters());
   }
 
+  /**
+   * How long until a request of `group` could be sent, ignoring requests already waiting: 0 when a slot is
+   * free (or the budget is still being learned), else until the next slot frees or the penalty ends. For
+   * deciding whether a wait would outlast a deadline, not for pacing.
+   */
+  freeInMs(group: string): number {
+    return this.budgets.get(group.toLowerCase())?.freeInMs() ?? 0;
+  }
+
   /** @internal */
   budget(group: string): GroupBudget {
     const name = group.toLowerCase();
@@ -246,6 +255,11 @@ class GroupBudget {
   /** Re-plan now (a global penalty started). */
   wake(): void {
     if (this.waiters.length > 0) this.pump();
+  }
+
+  freeInMs(): number {
+    const delay = this.nextSlot();
+    return delay.kind === "timer" ? delay.ms : 0;
   }
 
   /** Grant as many waiters as the budget allows now; otherwise sleep until the next slot frees. */

@@ -9,6 +9,11 @@ export interface ApiRequestInit {
   signal?: AbortSignal;
   /** No response headers, or no body bytes, for this long: the request fails (NetworkError, retryable). */
   idleTimeoutMs?: number;
+  /**
+   * Aborts the request only while it still waits for the rate limiter (not yet sent): a time-boxed run stops
+   * starting requests at its deadline but lets the ones already on the wire finish.
+   */
+  queueSignal?: AbortSignal;
 }
 
 /** Response headers; names are case-insensitive, repeated headers come joined with ", ". */

@@ -1,5 +1,6 @@
+import type { RateLimitWait } from "../api/rate-limiter.js";
 import type { CommandContext } from "../context.js";
-import { InterruptedError, PartialFailureError, UsageError } from "../errors.js";
+import { InterruptedError, PartialFailureError, StoppedAtMaxDurationError, UsageError } from "../errors.js";
 import type { CallLogScope, RecordingTypeFilter } from "../recordings/call-log.js";
 import { parseWhen } from "../recordings/when.js";
 import { PlannedJsonWriter } from "../ui/planned-json.js";
@@ -18,11 +19,13 @@ export interface DownloadFlags {
   dryRun: boolean;
   /** `--extension N`, repeatable: only these extension numbers' recordings (account scope). */
   extension?: string[];
+  /** `--max-duration` in ms (commander's parser has checked it). */
+  maxDuration?: number;
 }
 
 /**
- * Validate every flag before the network is touched (exit 2 with one line), then: destination, auth session →
- * one rate limiter → API client → downloader. stdout gets the `--json` summary, or the planned paths of a `--dry-run`.
+ * Validate every flag before the network is touched (exit 2 with one line), then: destination, the profiles'
+ * sessions (a pool when several) → one rate limiter each → API clients → downloader. stdout gets the `--json` summary, or the planned paths of a `--dry-run`.
  */
 export async function runDownload(ctx: CommandContext, flags: DownloadFlags): Promise<void> {
   const now = new Date();
@@ -41,13 +44,18 @@ export async function runDownload(ctx: CommandContext, flags: DownloadFlags): Pr
     { runDownload: run },
     { RunStats },
     { openExtensionDirectory },
+    { createReporter },
+    pools,
+    { Deadline },
   ] = await Promise.all([
     import("../recordings/call-log.js"),
     import("../recordings/downloader.js"),
     import("../recordings/stats.js"),
     import("../recordings/extensions.js"),
+    import("../ui/reporter.js"),
+    import("./profile-pool.js"),
+    import("../recordings/deadline.js"),
   ]);
-  const { createReporter } = await import("../ui/reporter.js");
   const stats = new RunStats();
   const reporter = await createReporter({
     log: ctx.log,
@@ -57,8 +65,15 @@ export async function runDownload(ctx: CommandContext, flags: DownloadFlags): Pr
     dryRun: flags.dryRun,
     stats,
   });
-  const tokens = await ctx.factory.session(await ctx.factory.auth());
-  const api = await ctx.factory.api(tokens, (wait) => reporter.waiting(wait.waitMs / 1000));
+  let onWait: (wait: RateLimitWait) => void = () => undefined;
+  const { pool, lister, downloader } = await pools.openProfilePool(ctx, {
+    scope: flags.scope,
+    onWait: (_profile, wait) => onWait(wait),
+  });
+  stats.budgetPerSecond = () => pool.budgetPerSecond("heavy");
+  // The time box starts once the logins are proven, when the run itself starts.
+  const deadline = flags.maxDuration === undefined ? undefined : new Deadline(flags.maxDuration);
+  onWait = pools.poolWaits(pool, { deadline, reporter, log: ctx.log });
   const plannedJson =
     flags.dryRun && ctx.options.json ? new PlannedJsonWriter((text) => ctx.write(text)) : undefined;
 
@@ -71,9 +86,11 @@ export async function runDownload(ctx: CommandContext, flags: DownloadFlags): Pr
       metadata: flags.metadata,
       dryRun: flags.dryRun,
       ...(extensionNumbers && { extensionNumbers }),
+      ...(deadline ? { deadline } : {}),
     },
     {
-      api,
+      api: downloader,
+      listApi: lister,
       list: (range, client) => {
         const listing = { from: range.from, to: range.to, type: flags.type, raw: flags.metadata };
         return extensionNumbers
@@ -99,8 +116,12 @@ export async function runDownload(ctx: CommandContext, flags: DownloadFlags): Pr
       log: ctx.log,
       signal: ctx.signal,
     },
-  ).finally(() => reporter.close());
-  const { summary, end } = outcome;
+  ).finally(() => {
+    reporter.close();
+    deadline?.dispose();
+  });
+  const { summary: ran, end } = outcome;
+  const summary = pool.size > 1 ? { ...ran, profiles: pool.report() } : ran;
   reporter.finish(summary);
   // A run that an error ended still says what it saved; the error then sets the exit code as usual.
   if (ctx.options.json) {
@@ -111,6 +132,7 @@ export async function runDownload(ctx: CommandContext, flags: DownloadFlags): Pr
   if (end.kind === "failed") throw end.error;
   if (end.kind === "interrupted")
     throw new InterruptedError("interrupted; partial downloads are kept for the next run");
+  if (end.kind === "stopped") throw new StoppedAtMaxDurationError(end.remaining);
   const { failed, listed, skipped } = summary;
   if (failed > 0) {
     throw new PartialFailureError(

@@ -11,7 +11,7 @@ export const LOG_FORMATS: readonly LogFormat[] = ["text", "json"];
 export type LogLevel = "error" | "warn" | "info" | "debug";
 
 /** What happened to one recording (json field `event`), or a wait of the run. */
-export type LogEvent = "saved" | "skipped" | "failed" | "retry" | "wait";
+export type LogEvent = "saved" | "skipped" | "failed" | "retry" | "wait" | "progress";
 
 /**
  * Structured facts of a line. In text mode they are not printed (the message says it for people); in json

@@ -1,4 +1,4 @@
-import type { ApiClient } from "../api/types.js";
+import type { ApiClient, ApiRequestInit } from "../api/types.js";
 import type { RelPath } from "../destination/rel-path.js";
 import type { Destination } from "../destination/types.js";
 import { endsRun, isPermanent, OperationError, PartialFailureError, stopsNewWork } from "../errors.js";
@@ -9,12 +9,15 @@ import { TransferFailedError, type TransferResult } from "../transfer/types.js";
 import { untilAborted } from "../until-aborted.js";
 import { INDEX_FILE_NAME, writeArchiveIndex } from "./archive-index.js";
 import { callFacts } from "./call-facts.js";
+import { StoppedAtDeadline } from "./deadline.js";
 import type { ExtensionDirectory } from "./extensions.js";
 import { listingClient } from "./listing-client.js";
 import { Manifest, type ManifestEntry } from "./manifest.js";
 import { NameClaims } from "./name-claims.js";
 import { BoundedQueue } from "./queue.js";
 import { ensureSidecar, writeSidecar } from "./sidecars.js";
+import { type OpenSlice, SliceLedger } from "./slice-ledger.js";
+import { oldestFirst } from "./slices.js";
 import { RunStats } from "./stats.js";
 import type {
   DownloaderDeps,
@@ -28,10 +31,15 @@ import type {
 /** The platform keeps recordings for 90 days; asking for more is allowed but finds nothing older. */
 export const RETENTION_MS = 90 * 24 * 60 * 60 * 1000;
 
+const DAY_MS = 24 * 60 * 60 * 1000;
+/** Arrival rates are compared with the pool's capacity only over at least this much call time. */
+const ARRIVAL_SAMPLE_MS = 6 * 60 * 60 * 1000;
+
 /**
- * list → (rate limiter inside the ApiClient) → transfer → manifest. The listing is consumed lazily through a
- * bounded queue, so the first download starts after the first page and a 100 000-record listing never sits in
- * memory. Rejects only when the run cannot start (destination busy, state unreadable); once it has started, an
+ * list (oldest first, slice by slice) → (rate limiter inside the ApiClient) → transfer → manifest. Each slice of
+ * the range is listed, then its recordings go oldest first through a bounded queue, so a 100 000-record listing
+ * never sits in memory and whatever retention deletes next is saved first. The incremental mark advances as
+ * slices complete; `options.deadline` time-boxes the run. Rejects only when the run cannot start (destination busy, state unreadable); once it has started, an
  * error that ends it is reported in `end`, beside what was done.
  */
 export async function runDownload(options: DownloadOptions, deps: DownloaderDeps): Promise<DownloadOutcome> {
@@ -96,7 +104,11 @@ class Run {
   /** The first error that says no new transfer can succeed (the disk is full): the run starts no more. */
   private stopped: { error: unknown } | undefined;
   private readonly stop = new AbortController();
+  /** Aborted by Ctrl-C, a fatal error, or (after its grace period) the deadline: transfers stop as partials. */
   private readonly signal: AbortSignal;
+  /** `signal`, or the deadline: no new page or transfer starts. */
+  private readonly startSignal: AbortSignal;
+  private warnedArrivals = false;
   /** The listing's client: the run's signal, transient failures retried. Shared by the directory. */
   private readonly client: ApiClient;
   private readonly extensions: ExtensionDirectory;
@@ -110,9 +122,14 @@ class Run {
     this.manifest = opened.manifest;
     this.stats = opened.stats;
     this.names = new NameClaims(deps.template, this.manifest, this.destination);
-    this.signal = AbortSignal.any([deps.signal, this.stop.signal]);
-    this.client = listingClient(deps.api, {
+    const deadline = options.deadline;
+    this.signal = AbortSignal.any(
+      deadline ? [deps.signal, this.stop.signal, deadline.hardSignal] : [deps.signal, this.stop.signal],
+    );
+    this.startSignal = deadline ? AbortSignal.any([this.signal, deadline.signal]) : this.signal;
+    this.client = listingClient(this.countingPages(deps.listApi ?? deps.api), {
       signal: this.signal,
+      ...(deadline ? { queueSignal: deadline.signal } : {}),
       log: deps.log,
       ...(deps.retry ? { retry: deps.retry } : {}),
     });
@@ -126,8 +143,16 @@ class Run {
     const { options, deps } = this;
     // An unknown `--extension` is bad input: the run does not start (exit 2).
     if (options.extensionNumbers?.length) await this.extensions.requireNumbers(options.extensionNumbers);
-    const from = options.from ?? (await this.manifest.incrementalFrom(options.to));
+    const from = await this.startOf(options);
     const range = { from, to: options.to };
+    // The completed oldest-first prefix: the mark advances slice by slice.
+    const ledger = new SliceLedger(async (slice) => {
+      // Names the slice claimed are in the manifest now (or free again): only open slices keep theirs.
+      this.names.release(slice.claimed);
+      if (!options.dryRun) {
+        await this.manifest.recordRun({ from, to: slice.to, oldestRetryable: this.oldestRetryable });
+      }
+    });
     const now = (deps.now?.() ?? new Date()).getTime();
     if (from.getTime() < now - RETENTION_MS) {
       deps.log.warn(
@@ -139,10 +164,20 @@ class Run {
     // is skipped from now on, so nothing else would drop it.
     if (!options.dryRun) await this.destination.partials.dropFinished((id) => this.manifest.isSaved(id));
 
-    const listingComplete = await this.pump(range);
+    const listingComplete = await this.pump(range, ledger);
+    await ledger.idle();
+    this.stats.listingComplete = listingComplete;
     const end = this.endOf(listingComplete);
     if (end.kind === "completed" && !options.dryRun) {
       await this.manifest.recordRun({ ...range, oldestRetryable: this.oldestRetryable });
+    }
+    if (options.dryRun && listingComplete) {
+      const requests = this.stats.pages + this.stats.notOnDisk;
+      const perSecond = this.stats.budgetPerSecond();
+      this.stats.estimate = {
+        requests,
+        durationMs: perSecond ? Math.round((requests / perSecond) * 1000) : null,
+      };
     }
 
     this.stats.end();
@@ -151,39 +186,93 @@ class Run {
     return { summary, end };
   }
 
+  /**
+   * `--from`, else the incremental start. A time-boxed run whose `--from` lies in the span earlier runs listed
+   * completely continues at their mark: the hourly cron line does the backfill one stretch after another.
+   */
+  private async startOf(options: DownloadOptions): Promise<Date> {
+    if (options.from === undefined) return this.manifest.incrementalFrom(options.to);
+    if (!options.deadline) return options.from;
+    const continued = await this.manifest.continuationOf(options.from);
+    if (!continued || continued.getTime() <= options.from.getTime()) return options.from;
+    this.deps.log.info(
+      `continuing at ${continued.toISOString()}: earlier runs listed everything from ${options.from.toISOString()} up to there`,
+    );
+    return continued;
+  }
+
   private endOf(listingComplete: boolean): RunEnd {
     if (this.fatal) return { kind: "failed", error: this.fatal.error };
     if (this.stopped) return { kind: "failed", error: new StoppedEarlyError(this.stopped.error) };
-    if (this.deps.signal.aborted || !listingComplete) return { kind: "interrupted" };
+    if (this.deps.signal.aborted) return { kind: "interrupted" };
+    const complete = listingComplete && this.stats.notOnDisk === 0;
+    if (this.options.deadline?.reached && !complete) {
+      return { kind: "stopped", remaining: listingComplete ? this.stats.notOnDisk : undefined };
+    }
+    if (!listingComplete) return { kind: "interrupted" };
     return { kind: "completed" };
   }
 
-  /** Feed the listing into the bounded queue; true when the listing reached its end. */
-  private async pump(range: TimeRange): Promise<boolean> {
+  /**
+   * When the listing shows recordings arriving faster than the profiles' Heavy budget can fetch them, say so
+   * once: no run length catches up with that.
+   */
+  private checkArrivals(range: TimeRange, listedTo: Date): void {
+    const perSecond = this.stats.budgetPerSecond();
+    const spanMs = listedTo.getTime() - range.from.getTime();
+    if (this.warnedArrivals || perSecond === undefined || spanMs < ARRIVAL_SAMPLE_MS) return;
+    const arriving = (this.stats.listed / spanMs) * DAY_MS;
+    const capacity = perSecond * (DAY_MS / 1000);
+    if (arriving <= capacity) return;
+    this.warnedArrivals = true;
+    this.deps.log.warn(
+      `new recordings arrive at about ${Math.round(arriving)} a day, faster than the Heavy budget of these profiles can fetch them (about ${Math.round(capacity)} a day): add profiles (--profile) or ask RingCentral for a higher plan`,
+    );
+  }
+
+  /** Feed the listing, slice by slice, into the bounded queue; true when the listing reached its end. */
+  private async pump(range: TimeRange, ledger: SliceLedger): Promise<boolean> {
     const queue = new BoundedQueue(this.options.concurrency);
     let complete = false;
     try {
-      const listing = this.deps.list(range, this.client);
-      for await (const listed of untilAborted(listing, this.signal)) {
-        if (this.stopped) break; // the listing stops too: the mark stays, the next run lists all again
-        this.stats.listed += 1;
-        this.deps.progress.changed();
-        const saved = await this.savedOrFailed(listed);
-        if (saved === "failed") continue;
-        if (saved) {
-          await this.skip(listed);
-          continue;
+      const slices = oldestFirst(range, (slice) => this.deps.list(slice, this.client), this.deps.slicing);
+      let listedTo = range.from.getTime();
+      listing: for await (const { items, ...bounds } of untilAborted(slices, this.startSignal)) {
+        const slice = ledger.start(bounds);
+        for (const listed of items) {
+          // The disk is full: the listing stops too; the mark stays, the next run lists all again.
+          if (this.stopped) break listing;
+          this.stats.listed += 1;
+          this.deps.progress.changed();
+          ledger.add(slice);
+          // Listed, but the time box is over: counted as remaining, and the slice stays open.
+          if (this.startSignal.aborted) {
+            ledger.settle(slice, false);
+            continue;
+          }
+          const saved = await this.savedOrFailed(listed);
+          if (saved === "failed" || saved) {
+            if (saved) await this.skip(listed);
+            ledger.settle(slice, true);
+            continue;
+          }
+          const item = await this.withExtension(listed);
+          if (this.options.dryRun) ledger.settle(slice, await this.plan(item, slice));
+          else await queue.add(async () => ledger.settle(slice, await this.fetch(item, slice)));
         }
-        const item = await this.withExtension(listed);
-        if (this.options.dryRun) await this.plan(item);
-        else await queue.add(() => this.fetch(item));
+        ledger.listed(slice);
+        listedTo = bounds.to.getTime();
+        this.checkArrivals(range, bounds.to);
       }
-      complete = !this.signal.aborted;
+      // Every slice up to the end of the range was listed (whether or not all of it could be started).
+      complete = !this.stopped && listedTo >= range.to.getTime();
+      this.stats.listingComplete = complete;
     } catch (error) {
       // The listing failed (or the login is gone): let the transfers already started finish, then report.
-      // A listing request cut short by Ctrl-C is no failure: the run is simply interrupted. A full disk met on
-      // the way (the extension cache) is the disk-full verdict, not an unexplained error.
-      if (!this.deps.signal.aborted) {
+      // A listing request cut short by Ctrl-C is no failure: the run is simply interrupted; neither is a page
+      // that the deadline withdrew from the rate limiter's queue. A full disk met on the way (the extension
+      // cache) is the disk-full verdict, not an unexplained error.
+      if (!this.deps.signal.aborted && !(error instanceof StoppedAtDeadline)) {
         if (diskFullCode(error)) this.stopped ??= { error };
         else this.fatal ??= { error };
       }
@@ -204,18 +293,44 @@ class Run {
     return item;
   }
 
-  private async plan(item: RecordingItem): Promise<void> {
+  /** An ApiClient that counts the call-log pages it is asked for (for the dry run's estimate). */
+  private countingPages(api: ApiClient): ApiClient {
+    return {
+      get: (url, init) => api.get(url, init),
+      getJson: (url, init) => api.getJson(url, init),
+      getJsonWith: (url, init, read) => {
+        // Call-log pages only: the extension directory (Medium) is no Heavy request a real run repeats.
+        if (url.includes("/call-log")) this.stats.pages++;
+        return api.getJsonWith(url, init, read);
+      },
+    };
+  }
+
+  /** Every request of a transfer that still waits for the rate limiter at the deadline is withdrawn. */
+  private startingBeforeDeadline(api: ApiClient): ApiClient {
+    const queueSignal = this.options.deadline?.signal;
+    if (!queueSignal) return api;
+    const init = (given: ApiRequestInit | undefined): ApiRequestInit => ({ queueSignal, ...given });
+    return {
+      get: (url, given) => api.get(url, init(given)),
+      getJson: (url, given) => api.getJson(url, init(given)),
+      getJsonWith: (url, given, read) => api.getJsonWith(url, init(given), read),
+    };
+  }
+
+  /** Resolves true when the recording is settled (planned, or failed for good), false when it stopped. */
+  private async plan(item: RecordingItem, slice: OpenSlice): Promise<boolean> {
     let key: RelPath;
     try {
-      key = await this.names.claim(item, undefined);
+      key = await this.names.claim(item, undefined, slice.claimed);
     } catch (error) {
-      this.onTaskError(item, error);
-      return;
+      return this.onTaskError(item, error);
     }
     this.stats.planned += 1;
     this.deps.progress.changed();
     if (this.deps.onPlanned) this.deps.onPlanned(key);
     else this.planned.push(key);
+    return true;
   }
 
   /**
@@ -246,12 +361,12 @@ class Run {
     this.deps.progress.skipped(item.recordingId, entry?.path);
   }
 
-  private async fetch(item: RecordingItem): Promise<void> {
-    if (this.signal.aborted) return; // queued, never started: the next run picks it up
+  /** Resolves true when the recording is settled (saved, or failed), false when it stopped unfinished. */
+  private async fetch(item: RecordingItem, slice: OpenSlice): Promise<boolean> {
+    if (this.startSignal.aborted) return false; // queued, never started: the next run picks it up
     if (this.stopped) {
       // Queued before the disk filled up: it would only fail the same way.
-      this.onTaskError(item, new OperationError("not started: the disk is full"));
-      return;
+      return this.onTaskError(item, new OperationError("not started: the disk is full"));
     }
     try {
       const result = await transferRecording(
@@ -260,12 +375,12 @@ class Run {
           contentUri: item.contentUri,
           metadata: objectMetadata(item),
           mayBeEmpty: item.record.duration === 0,
-          choosePath: (contentType) => this.names.claimForTransfer(item, contentType),
+          choosePath: (contentType) => this.names.claimForTransfer(item, contentType, slice.claimed),
           refuse: (key) => this.names.refuse(key),
           commit: (result) => this.manifest.append(entryOf(item, result)),
         },
         {
-          api: this.deps.api,
+          api: this.startingBeforeDeadline(this.deps.api),
           destination: this.destination,
           signal: this.signal,
           log: this.deps.log,
@@ -285,18 +400,21 @@ class Run {
         bytes: result.bytes,
         sha256: result.sha256,
       });
+      return true;
     } catch (error) {
-      this.onTaskError(item, error);
+      return this.onTaskError(item, error);
     }
   }
 
-  private onTaskError(item: RecordingItem, error: unknown): void {
-    if (this.deps.signal.aborted) return; // interrupted: the partial stays for the next run
+  /** Whether the recording is settled: false when it stopped unfinished (it holds its slice open). */
+  private onTaskError(item: RecordingItem, error: unknown): boolean {
+    // Interrupted or time-boxed: the partial stays for the next run.
+    if (this.deps.signal.aborted || error instanceof StoppedAtDeadline) return false;
     if (endsRun(error)) {
       // No login left: every other transfer would fail the same way.
       this.fatal ??= { error };
       this.stop.abort(error);
-      return;
+      return false;
     }
     // A transfer says so; a sidecar or stat that met a full disk says it with its errno.
     if (stopsNewWork(error) || diskFullCode(error)) this.stopped ??= { error };
@@ -307,6 +425,7 @@ class Run {
     }
     this.stats.fail({ recordingId: item.recordingId, error: reason });
     this.deps.progress.failed(item.recordingId, reason);
+    return true;
   }
 }
 

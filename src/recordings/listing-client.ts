@@ -11,12 +11,19 @@ import { BUDGETS, callWithRetries, type RetryBudget } from "../retry.js";
  */
 export function listingClient(
   api: ApiClient,
-  options: { signal: AbortSignal; log: Logger; retry?: Partial<RetryBudget> },
+  options: {
+    signal: AbortSignal;
+    /** A time-boxed run's deadline: a page still waiting for the rate limiter then is not asked for. */
+    queueSignal?: AbortSignal;
+    log: Logger;
+    retry?: Partial<RetryBudget>;
+  },
 ): ApiClient {
   const budget: RetryBudget = { ...BUDGETS.listing, ...options.retry };
   const withSignal = (init: ApiRequestInit | undefined): ApiRequestInit => ({
     ...init,
     signal: init?.signal ?? options.signal,
+    ...(options.queueSignal ? { queueSignal: options.queueSignal } : {}),
   });
   const retried = <T>(request: () => Promise<T>): Promise<T> =>
     callWithRetries(request, budget, {

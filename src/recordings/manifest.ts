@@ -22,6 +22,11 @@ export interface RunState {
   /** The incremental high-water mark: everything before it was listed (see `nextLastTo`). */
   lastTo: string;
   finishedAt: string;
+  /**
+   * Where the completely listed span that ends at `lastTo` begins (absent in state files of older versions): a
+   * time-boxed run whose `--from` lies inside it continues at the mark instead of listing the span again.
+   */
+  listedFrom?: string;
 }
 
 /** A run whose listing reached its end, as far as the incremental state is concerned. */
@@ -45,6 +50,17 @@ export function nextLastTo(previous: number | undefined, run: ListedRun): number
   const joined = run.from.getTime() <= previous;
   const reached = joined ? Math.max(previous, run.to.getTime()) : previous;
   return Math.min(reached, retryFrom);
+}
+
+/** Where the listed span ending at the next mark begins: widened by a run that joined it, else unchanged. */
+export function nextListedFrom(
+  previous: { lastTo: number; listedFrom: number | undefined } | undefined,
+  run: ListedRun,
+): number | undefined {
+  const from = run.from.getTime();
+  if (previous === undefined) return from;
+  if (from > previous.lastTo) return previous.listedFrom; // a gap: the mark did not move
+  return Math.min(previous.listedFrom ?? from, from);
 }
 
 /**
@@ -126,7 +142,11 @@ export class Manifest {
     try {
       const state = JSON.parse(text) as Partial<RunState>;
       if (typeof state.lastTo !== "string" || Number.isNaN(Date.parse(state.lastTo))) return undefined;
-      return { lastTo: state.lastTo, finishedAt: String(state.finishedAt ?? "") };
+      const listedFrom =
+        typeof state.listedFrom === "string" && !Number.isNaN(Date.parse(state.listedFrom))
+          ? { listedFrom: state.listedFrom }
+          : {};
+      return { lastTo: state.lastTo, finishedAt: String(state.finishedAt ?? ""), ...listedFrom };
     } catch (error) {
       if (error instanceof SyntaxError) return undefined;
       throw error;
@@ -137,7 +157,30 @@ export class Manifest {
   async recordRun(run: ListedRun, finishedAt = new Date()): Promise<void> {
     const previous = await this.readState();
     const lastTo = nextLastTo(previous === undefined ? undefined : Date.parse(previous.lastTo), run);
-    await this.writeState({ lastTo: new Date(lastTo).toISOString(), finishedAt: finishedAt.toISOString() });
+    const listedFrom = nextListedFrom(
+      previous && {
+        lastTo: Date.parse(previous.lastTo),
+        listedFrom: previous.listedFrom === undefined ? undefined : Date.parse(previous.listedFrom),
+      },
+      run,
+    );
+    await this.writeState({
+      lastTo: new Date(lastTo).toISOString(),
+      finishedAt: finishedAt.toISOString(),
+      ...(listedFrom === undefined ? {} : { listedFrom: new Date(listedFrom).toISOString() }),
+    });
+  }
+
+  /**
+   * Where a time-boxed run asked to start at `from` continues: at the mark (minus the overlap) when earlier
+   * runs listed everything from `from` up to it, else undefined (start at `from`).
+   */
+  async continuationOf(from: Date): Promise<Date | undefined> {
+    const state = await this.readState();
+    if (state?.listedFrom === undefined) return undefined;
+    const lastTo = Date.parse(state.lastTo);
+    if (Date.parse(state.listedFrom) > from.getTime() || lastTo <= from.getTime()) return undefined;
+    return new Date(Math.max(from.getTime(), lastTo - INCREMENTAL_OVERLAP_MS));
   }
 
   async writeState(state: RunState): Promise<void> {

@@ -30,9 +30,12 @@ export class NameClaims {
     this.existing = new FolderNames(destination);
   }
 
-  /** `contentType` undefined: a dry run, which never asks for content. OutsideDirError for a path that escapes. */
-  async claim(item: RecordingItem, contentType: string | undefined): Promise<RelPath> {
-    return (await this.find(item, contentType, false)).key;
+  /**
+   * `contentType` undefined: a dry run, which never asks for content. OutsideDirError for a path that escapes.
+   * The collision keys a claim takes are added to `claimed`, so the caller can `release` them later.
+   */
+  async claim(item: RecordingItem, contentType: string | undefined, claimed?: string[]): Promise<RelPath> {
+    return (await this.find(item, contentType, false, claimed)).key;
   }
 
   /**
@@ -40,8 +43,19 @@ export class NameClaims {
    * this run's) is handed out with its size as `occupant`, once: it may be this very recording, saved before its
    * manifest line was lost (a DIR copied without its state, a torn line). The transfer adopts it or `refuse`s it.
    */
-  async claimForTransfer(item: RecordingItem, contentType: string): Promise<Claim> {
-    return this.find(item, contentType, true);
+  async claimForTransfer(item: RecordingItem, contentType: string, claimed?: string[]): Promise<Claim> {
+    return this.find(item, contentType, true, claimed);
+  }
+
+  /**
+   * Forget claims whose recordings are done with (saved ones are the manifest's from now on; the others are
+   * free again), so a long run keeps only the claims of what is still in flight.
+   */
+  release(keys: readonly string[]): void {
+    for (const key of keys) {
+      this.claims.delete(key);
+      this.offered.delete(key);
+    }
   }
 
   /** The occupant of `key` is not this recording: the name stays taken for the rest of the run. */
@@ -54,6 +68,7 @@ export class NameClaims {
     item: RecordingItem,
     contentType: string | undefined,
     offerOccupied: boolean,
+    claimed: string[] | undefined,
   ): Promise<Claim> {
     const base = this.template.render(item, contentType);
     for (let n = 1; ; n++) {
@@ -74,6 +89,7 @@ export class NameClaims {
       const owner = this.manifest.ownerOf(candidate);
       if (owner !== undefined && owner !== item.recordingId) continue;
       this.claims.set(key, item.recordingId);
+      claimed?.push(key);
       const occupant = owner === undefined ? await this.existing.occupant(candidate) : undefined;
       if (occupant === undefined) return { key: candidate };
       if (offerOccupied && occupant.kind === "object") {

@@ -1,3 +1,4 @@
+import { type Eta, estimateEta } from "./eta.js";
 import type { DownloadSummary, Failure } from "./types.js";
 
 /**
@@ -16,6 +17,14 @@ export class RunStats {
   /** Bytes received so far, as they arrive, retries included (the progress line's rate). */
   receivedBytes = 0;
   readonly failures: Failure[] = [];
+  /** The listing reached the end of the range: `listed` is the total from now on. */
+  listingComplete = false;
+  /** Call-log pages requested (the Heavy requests a real run needs besides the downloads). */
+  pages = 0;
+  /** Dry run: what a real run would still need (set once the listing is complete). */
+  estimate: DownloadSummary["estimate"];
+  /** The profiles' learned Heavy budget together, in requests per second (the ETA's main input). */
+  budgetPerSecond: () => number | undefined = () => undefined;
   private startedAt: number;
   private endedAt: number | undefined;
 
@@ -53,11 +62,27 @@ export class RunStats {
     return seconds > 0 ? this.receivedBytes / seconds : 0;
   }
 
-  /** Seconds left at the pace so far, for the recordings listed so far. Unknown before the first is saved. */
-  eta(): number | undefined {
-    if (this.downloaded === 0) return undefined;
-    const perItem = this.durationMs / 1000 / this.downloaded;
-    return perItem * (this.listed - this.finished);
+  /** Listed recordings this run has not finished with yet (a lower bound while the listing runs). */
+  get remaining(): number {
+    return this.listed - this.finished;
+  }
+
+  /** Recordings of the range not on disk: what the next run still has to fetch. */
+  get notOnDisk(): number {
+    return this.listed - this.downloaded - this.skipped;
+  }
+
+  /**
+   * Time left: the recordings remaining at the learned Heavy budget, or their bytes at the bandwidth so far,
+   * whichever is slower; unknown while the listing runs (see eta.ts).
+   */
+  eta(): Eta {
+    return estimateEta({
+      remaining: this.listingComplete ? this.remaining : undefined,
+      budgetPerSecond: this.budgetPerSecond(),
+      bytesPerSecond: this.rate(),
+      averageBytes: this.downloaded > 0 ? this.savedBytes / this.downloaded : undefined,
+    });
   }
 
   summary(): DownloadSummary {
@@ -69,6 +94,9 @@ export class RunStats {
       bytes: this.savedBytes,
       durationMs: this.durationMs,
       failures: this.failures,
+      complete: this.listingComplete && this.notOnDisk === 0,
+      remaining: this.listingComplete ? this.notOnDisk : null,
+      ...(this.estimate ? { estimate: this.estimate } : {}),
     };
   }
 }

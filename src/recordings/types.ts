@@ -2,7 +2,9 @@ import type { ApiClient } from "../api/types.js";
 import type { Destination, StateStore } from "../destination/types.js";
 import type { Logger } from "../log/logger.js";
 import type { TransferBudget } from "../retry.js";
+import type { Deadline } from "./deadline.js";
 import type { ExtensionDirectory } from "./extensions.js";
+import type { SliceOptions } from "./slices.js";
 import type { RunStats } from "./stats.js";
 
 /** A party of a call as the call log reports it (all fields optional on the platform). */
@@ -86,6 +88,8 @@ export interface DownloadOptions {
   dryRun: boolean;
   /** `--extension`: checked against the account's directory before anything is listed (unknown → exit 2). */
   extensionNumbers?: readonly string[];
+  /** `--max-duration`: after it no new page or transfer starts (see deadline.ts). */
+  deadline?: Deadline;
 }
 
 export interface TimeRange {
@@ -117,7 +121,12 @@ export interface ProgressSink {
 }
 
 export interface DownloaderDeps {
+  /** Transfers go through this client (with a pool: whichever profile has budget free first). */
   api: ApiClient;
+  /** The listing's client (with a pool: the first profile still alive); default `api`. */
+  listApi?: ApiClient;
+  /** How the range is cut into oldest-first slices (tests; see slices.ts for the defaults). */
+  slicing?: SliceOptions;
   /**
    * The call-log listing for a range: streamed page by page, deduplicated across legs. It must use `api`, which
    * carries the run's signal and retries transient page failures (see listing-client.ts).
@@ -159,6 +168,14 @@ export interface DownloadSummary {
   failures: Failure[];
   /** Dry run without `onPlanned`: the paths (relative to DIR) that a real run would write. */
   planned?: string[];
+  /** Everything in the range is on disk (a dry run: nothing would be downloaded). */
+  complete: boolean;
+  /** Recordings of the range not on disk after this run; null when the listing did not reach the end. */
+  remaining: number | null;
+  /** Dry run: the Heavy requests a real run still needs (pages + downloads) and how long they take. */
+  estimate?: { requests: number; durationMs: number | null };
+  /** A pool (several --profile): what each profile did, and why one was dropped. */
+  profiles?: { name: string; downloaded: number; error: string | null }[];
 }
 
 /** How a run that started ended. */
@@ -167,6 +184,8 @@ export type RunEnd =
   | { kind: "completed" }
   /** Stopped by SIGINT/SIGTERM: in-flight partials are kept, the manifest is consistent. */
   | { kind: "interrupted" }
+  /** `--max-duration` ran out with recordings left (undefined: the listing had not reached the end). */
+  | { kind: "stopped"; remaining: number | undefined }
   /** An error ended the whole run (the listing failed for good, the login is gone). */
   | { kind: "failed"; error: unknown };
 

@@ -60,3 +60,20 @@ function zoneOffsetMs(zone: string | undefined): number | undefined {
   if (hours > 23 || minutes > 59) return undefined;
   return (zone.startsWith("-") ? -1 : 1) * (hours * 60 + minutes) * 60_000;
 }
+
+const DURATION_UNIT_MS = { s: 1000, m: 60_000, h: 3_600_000, d: 86_400_000 } as const;
+const DURATION = /^([1-9]\d{0,6})([smhd])$/;
+
+/**
+ * A time box such as `--max-duration`: a whole number of seconds, minutes, hours or days (`30s`, `55m`, `2h`,
+ * `1d`). Nothing else is accepted (no fractions, no combinations, no bare numbers), so a typo cannot silently
+ * mean "seconds" in a cron line.
+ */
+export function parseDuration(text: string, flag: string): number {
+  const match = DURATION.exec(text.trim());
+  if (!match) {
+    throw new UsageError(`${flag} ${JSON.stringify(text)}: not a duration; use e.g. 30s, 55m, 2h or 1d`);
+  }
+  const [, amount, unit] = match as unknown as [string, string, keyof typeof DURATION_UNIT_MS];
+  return Number(amount) * DURATION_UNIT_MS[unit];
+}

@@ -38,3 +38,13 @@ export function relative(at: number, now: number): string {
 export function describeExpiry(at: number, now: number): string {
   return `${at > now ? "expires" : "expired"} ${new Date(at).toISOString()} (${relative(at, now)})`;
 }
+
+/** A coarse, human span for ETAs that may be days long: "3 d 4 h", "2 h 5 min", "4 min 10 s", "12 s". */
+export function formatSpan(seconds: number): string {
+  const s = Math.max(0, Math.round(seconds));
+  const [d, h, m] = [Math.floor(s / 86_400), Math.floor((s % 86_400) / 3600), Math.floor((s % 3600) / 60)];
+  if (d > 0) return `${d} d ${h} h`;
+  if (h > 0) return `${h} h ${m} min`;
+  if (m > 0) return `${m} min ${s % 60} s`;
+  return `${s} s`;
+}

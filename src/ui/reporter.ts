@@ -1,12 +1,12 @@
 import type { Logger } from "../log/logger.js";
 import type { RunStats } from "../recordings/stats.js";
 import type { DownloadSummary, ProgressSink, SavedRecording, TimeRange } from "../recordings/types.js";
-import { formatBytes, formatDuration } from "./format.js";
+import { formatBytes, formatDuration, formatSpan } from "./format.js";
 
 /** Progress of a download run on stderr. stdout is never touched: it carries only the `--json` summary. */
 export interface Reporter extends ProgressSink {
-  /** The rate limiter paused every request of a group for `seconds`. */
-  waiting(seconds: number): void;
+  /** The rate limiter paused every request of a group for `seconds` (`reason`: budget used up, or a 429). */
+  waiting(seconds: number, reason?: "budget" | "penalty"): void;
   finish(summary: DownloadSummary): void;
   /** Stop any animation; safe to call more than once, also after a failure. */
   close(): void;
@@ -21,6 +21,21 @@ export interface ReporterOptions {
   dryRun: boolean;
   /** The run's counts, written by the downloader: the reporter only reads them. */
   stats: RunStats;
+}
+
+/** Plain (non-TTY) logs say how far the run is at most this often. */
+const PROGRESS_EVERY_MS = 60_000;
+
+/** "1234 remaining, ETA 3 d 4 h (Heavy budget)", or what is not known yet. */
+export function describeProgress(stats: RunStats): string {
+  const eta = stats.eta();
+  if (eta.kind === "unknown") {
+    return eta.why === "listing"
+      ? `at least ${stats.remaining} remaining (still listing), ETA unknown`
+      : `${stats.remaining} remaining, ETA unknown (no rate-limit budget learned yet)`;
+  }
+  const basis = eta.limitedBy === "budget" ? "Heavy budget" : "bandwidth";
+  return `${stats.remaining} remaining, ETA ${formatSpan(eta.seconds)} (${basis})`;
 }
 
 /**
@@ -63,6 +78,7 @@ export async function spinnerFor(
 class PlainReporter implements Reporter {
   protected readonly log: Logger;
   protected readonly stats: RunStats;
+  private lastProgressAt = Date.now();
 
   constructor(private readonly options: ReporterOptions) {
     this.log = options.log;
@@ -89,6 +105,16 @@ class PlainReporter implements Reporter {
 
   saved(saved: SavedRecording): void {
     this.log.info(`saved ${saved.key} (${formatBytes(saved.bytes)})`, savedFields(saved));
+    const now = Date.now();
+    if (now - this.lastProgressAt >= PROGRESS_EVERY_MS) {
+      this.lastProgressAt = now;
+      const { downloaded, remaining } = this.stats;
+      this.log.info(`progress: ${downloaded} saved, ${describeProgress(this.stats)}`, {
+        event: "progress",
+        downloaded,
+        remaining,
+      });
+    }
   }
 
   failed(recordingId: string, reason: string): void {
@@ -100,7 +126,7 @@ class PlainReporter implements Reporter {
   }
 
   /** Every wait over 30 s is already a log line of the rate limiter (length and reason): here only debug. */
-  waiting(seconds: number): void {
+  waiting(seconds: number, _reason?: "budget" | "penalty"): void {
     this.log.debug(`waiting ${Math.ceil(seconds)} s for the rate limit`);
   }
 
@@ -108,8 +134,18 @@ class PlainReporter implements Reporter {
 
   finish(summary: DownloadSummary): void {
     if (this.options.dryRun) {
-      const { listed, skipped } = summary;
+      const { listed, skipped, estimate } = summary;
       this.log.info(`dry run: listed ${listed}, would download ${this.stats.planned}, skipped ${skipped}`);
+      if (estimate) {
+        const pages = estimate.requests - this.stats.planned;
+        const duration =
+          estimate.durationMs === null
+            ? "duration unknown (the server sent no rate-limit budget)"
+            : `about ${formatSpan(estimate.durationMs / 1000)} at the learned Heavy budget of the given profiles`;
+        this.log.info(
+          `estimate: ${estimate.requests} Heavy requests (${pages} call-log pages + ${this.stats.planned} downloads), ${duration}`,
+        );
+      }
       return;
     }
     const parts = [
@@ -159,7 +195,7 @@ class SpinnerReporter extends PlainReporter {
     this.refresh();
   }
 
-  override waiting(seconds: number): void {
+  override waiting(seconds: number, _reason?: "budget" | "penalty"): void {
     this.waitUntil = Math.max(this.waitUntil, Date.now() + seconds * 1000);
     this.refresh();
   }
@@ -178,12 +214,11 @@ class SpinnerReporter extends PlainReporter {
   private refresh(): void {
     const t = this.stats;
     const parts = [
-      `${t.finished}/${t.listed} recordings`,
+      `${t.finished}/${t.listed}${t.listingComplete ? "" : "+"} recordings`,
       formatBytes(t.receivedBytes),
       `${formatBytes(t.rate())}/s`,
+      describeProgress(t),
     ];
-    const eta = t.eta();
-    if (eta !== undefined) parts.push(`ETA ${formatDuration(eta)}`);
     const wait = (this.waitUntil - Date.now()) / 1000;
     if (wait >= 1) parts.push(`waiting ${Math.ceil(wait)} s for the rate limit`);
     this.spinner.text = parts.join(" · ");

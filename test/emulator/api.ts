@@ -106,7 +106,12 @@ export async function handleApi(
     const query = parseCallLogQuery(url.searchParams);
     if ("status" in query) return sendError(res, query, auth.headers);
     // An extension's own log holds only its own calls; the account log all of them.
-    return sendJson(res, 200, callLogPage(state, url, { ...query, extensionId: ownExtension }), auth.headers);
+    return sendJson(
+      res,
+      200,
+      callLogPage(state, url, { ...query, extensionId: ownExtension }, state.ownAccountOf(auth.session.user)),
+      auth.headers,
+    );
   }
 
   m = DIRECTORY.exec(path);
@@ -124,7 +129,8 @@ export async function handleApi(
     const auth = state.authorize(req, res, url, "heavy");
     if (!auth) return;
     state.stats.callLogRequests++;
-    const index = isOwnAccount(state, m[1]) ? state.dataset.indexOfRecordId(m[3] ?? "") : undefined;
+    const visible = isOwnAccount(state, m[1]) && state.ownAccountOf(auth.session.user);
+    const index = visible ? state.dataset.indexOfRecordId(m[3] ?? "") : undefined;
     if (index === undefined) return sendError(res, notFound("callRecordId"), auth.headers);
     const view = url.searchParams.get("view") === "Detailed" ? "Detailed" : "Simple";
     return sendJson(res, 200, callRecord(state, index, view), auth.headers);
@@ -148,7 +154,8 @@ export async function handleApi(
     const auth = state.authorize(req, res, url, "heavy");
     if (!auth) return;
     const id = m[2] ?? "";
-    const recording = isOwnAccount(state, m[1]) ? state.liveRecording(id) : undefined;
+    const visible = isOwnAccount(state, m[1]) && state.ownAccountOf(auth.session.user);
+    const recording = visible ? state.liveRecording(id) : undefined;
     if (!recording) return sendError(res, RECORDING_NOT_FOUND, auth.headers);
     return sendJson(
       res,
@@ -179,7 +186,7 @@ export async function handleApi(
           ? state.directory().find((x) => x.id === id)
           : undefined;
     if (!extension) return sendError(res, notFound("extensionId"), auth.headers);
-    const base = `${state.apiOrigin}/restapi/v1.0/account/${state.config.accountId}`;
+    const base = `${state.apiOrigin}/restapi/v1.0/account/${user.accountId}`;
     const isUser = extension.id === user.ownerId;
     return sendJson(
       res,
@@ -191,7 +198,7 @@ export async function handleApi(
         name: extension.name,
         type: "User",
         status: "Enabled",
-        account: { uri: base, id: state.config.accountId },
+        account: { uri: base, id: user.accountId },
         ...(isUser && {
           permissions: { admin: { enabled: user.admin }, internationalCalling: { enabled: false } },
         }),
@@ -204,9 +211,11 @@ export async function handleApi(
   if (m) {
     const auth = state.authorize(req, res, url, "light");
     if (!auth) return;
-    if (!isOwnAccount(state, m[1])) return sendError(res, notFound("accountId"), auth.headers);
-    const uri = `${state.apiOrigin}/restapi/v1.0/account/${state.config.accountId}`;
-    return sendJson(res, 200, { uri, id: Number(state.config.accountId), status: "Confirmed" }, auth.headers);
+    // A user of another account is told about that account.
+    const accountId = auth.session.user.accountId;
+    if (m[1] !== "~" && m[1] !== accountId) return sendError(res, notFound("accountId"), auth.headers);
+    const uri = `${state.apiOrigin}/restapi/v1.0/account/${accountId}`;
+    return sendJson(res, 200, { uri, id: Number(accountId), status: "Confirmed" }, auth.headers);
   }
 
   sendError(res, NOT_FOUND);

@@ -1,4 +1,4 @@
-import type { Direction, Party } from "./dataset.js";
+import type { CallTraits, Direction, Party } from "./dataset.js";
 import type { ApiErrorSpec } from "./http-util.js";
 import { invalidParameter as invalid, pagedBody, parsePaging, requestBase } from "./paging.js";
 import type { EmulatorState } from "./state.js";
@@ -118,7 +118,7 @@ function matches(state: EmulatorState, query: CallLogQuery, index: number): bool
   if (query.types.size > 0 && !query.types.has(traits.type)) return false;
   if (query.directions.size > 0 && !query.directions.has(traits.direction)) return false;
   if (query.recordingType === undefined) return true;
-  if (traits.recordingType === undefined) return false;
+  if (traits.recordingType === undefined || !hasLiveRecording(state, traits)) return false;
   return query.recordingType === "All" || query.recordingType === traits.recordingType;
 }
 
@@ -130,9 +130,11 @@ export class MatchCache {
     // Keyed by index range, not time: a query without dateTo ("now") keeps hitting while paging.
     const [first, end] = state.dataset.indexRange(query.fromMs, query.toMs);
     const { phoneNumber, extensionNumber, sessionId, telephonySessionId } = query;
+    // Retention changes which records still carry a recording, so its boundary is part of the key.
     const key = JSON.stringify([
       first,
       end,
+      state.retention.firstExpiredIndex,
       query.recordingType,
       [...query.types],
       [...query.directions],
@@ -149,6 +151,12 @@ export class MatchCache {
   }
 }
 
+/** Retention has not taken the record's recording(s) yet (on the record, or its legs'). */
+function hasLiveRecording(state: EmulatorState, traits: CallTraits): boolean {
+  const owner = traits.recordingsOnLegs ? traits.index : traits.recordingOwner;
+  return owner !== undefined && !state.retention.isExpired(owner);
+}
+
 /** One call-log record as the platform shapes it (Detailed adds lastModifiedTime and legs). */
 export function callRecord(state: EmulatorState, index: number, view: CallLogQuery["view"]) {
   const ds = state.dataset;
@@ -159,7 +167,9 @@ export function callRecord(state: EmulatorState, index: number, view: CallLogQue
   const company = ds.companyParty(traits.extension);
   const inbound = traits.direction === ("Inbound" satisfies Direction);
   const fax = traits.type === "Fax";
-  const recordingId = traits.recordingOwner === undefined ? undefined : ds.recordingId(traits.recordingOwner);
+  const live = hasLiveRecording(state, traits);
+  const recordingId =
+    traits.recordingOwner === undefined || !live ? undefined : ds.recordingId(traits.recordingOwner);
   const recordingOf = (id: string) => ({
     uri: state.recordingUri(id),
     id,
@@ -204,12 +214,13 @@ export function callRecord(state: EmulatorState, index: number, view: CallLogQue
   return {
     ...record,
     lastModifiedTime: new Date(traits.startMs + duration * 1000 + 30_000).toISOString(),
-    legs: traits.recordingsOnLegs
-      ? ds.legRecordingIds(index).map((legRecordingId, leg) => ({
-          ...legOf(record, leg === 0 ? "PstnToSip" : "SipToPstnUnmetered", leg === 0),
-          recording: recordingOf(legRecordingId),
-        }))
-      : [{ ...legOf(record, "PstnToSip", true), ...(record.recording && { recording: record.recording }) }],
+    legs:
+      traits.recordingsOnLegs && live
+        ? ds.legRecordingIds(index).map((legRecordingId, leg) => ({
+            ...legOf(record, leg === 0 ? "PstnToSip" : "SipToPstnUnmetered", leg === 0),
+            recording: recordingOf(legRecordingId),
+          }))
+        : [{ ...legOf(record, "PstnToSip", true), ...(record.recording && { recording: record.recording }) }],
   };
 }
 
@@ -245,8 +256,9 @@ function legOf(
 }
 
 /** GET …/call-log: newest first; navigation.nextPage until the last page; past the end: no records. */
-export function callLogPage(state: EmulatorState, url: URL, query: CallLogQuery) {
-  const indices = state.callLogMatches.get(state, query);
+export function callLogPage(state: EmulatorState, url: URL, query: CallLogQuery, ownAccount = true) {
+  // A user of another account sees that account's (empty) log, never this one's records.
+  const indices = ownAccount ? state.callLogMatches.get(state, query) : new Int32Array(0);
   const start = (query.page - 1) * query.perPage;
   const slice = indices.subarray(
     Math.min(start, indices.length),

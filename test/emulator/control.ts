@@ -53,6 +53,10 @@ export interface EmulatorControl {
   issuedTokens(): string[];
   /** Zero the stats counters. */
   resetStats(): void;
+  /** Recordings retention has deleted so far (see the `retention` option). */
+  retentionDeleted(): number;
+  /** Start retention now (or at `startAt`): the oldest recording goes first, one more every `everyMs`. */
+  startRetention(everyMs: number, startAt?: number): void;
 }
 
 export function createControl(state: EmulatorState): EmulatorControl {
@@ -85,7 +89,7 @@ export function createControl(state: EmulatorState): EmulatorControl {
         contentType: r.contentType,
         bytes: r.bytes,
         contentUri: state.contentUri(r.id),
-        deleted: state.deleted.has(r.id),
+        deleted: state.deleted.has(r.id) || state.retention.isExpired(r.index),
         extension: state.dataset.extensionOf(r.index),
       })),
     directory: () => state.directory(),
@@ -96,6 +100,11 @@ export function createControl(state: EmulatorState): EmulatorControl {
     },
     issuedTokens: () => state.sessions.issuedTokens(),
     resetStats: () => state.stats.reset(),
+    retentionDeleted: () => state.retention.deleted,
+    startRetention: (everyMs, startAt = Date.now()) => {
+      if (!(everyMs > 0)) throw new RangeError(`invalid everyMs: ${everyMs}`);
+      state.retention.configure({ startAt, everyMs });
+    },
   };
 }
 
@@ -144,6 +153,8 @@ export async function handleControl(
     tokenStatus: () => control.tokenStatus(str("accessToken")),
     issuedTokens: () => control.issuedTokens(),
     resetStats: () => control.resetStats(),
+    retentionDeleted: () => control.retentionDeleted(),
+    startRetention: () => control.startRetention(Number(args.everyMs), num("startAt")),
   };
   if (action === "recordingContent") {
     try {

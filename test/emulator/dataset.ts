@@ -190,6 +190,13 @@ export class Dataset {
     );
   }
 
+  /** How many recordings record `index` owns (0, 1, or 2 on the legs of a transferred call). */
+  recordingCountOf(index: number): number {
+    const legs = this.legRecordingIds(index).length;
+    if (legs > 0) return legs;
+    return this.traits(index).recordingOwner === index ? 1 : 0;
+  }
+
   /** The recording with this id, if the dataset has one (deleted ones included: that is an override). */
   recording(id: string): RecordingInfo | undefined {
     if (!/^\d{1,15}$/.test(id)) return undefined;

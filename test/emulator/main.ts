@@ -34,7 +34,9 @@ const USAGE = `Usage: npm run emulator -- [options]
   --reset-rate P         probability of a mid-body connection reset per content request
   --truncate-rate P      probability of a truncated body (clean close)
   --unavailable-rate P   probability of 503 + Retry-After per content request
-  --reset-first-attempts N   reset the first N attempts of every recording`;
+  --reset-first-attempts N   reset the first N attempts of every recording
+  --retention-every MS   retention: the oldest recording disappears, then one more every MS
+  --retention-start-in MS    ... starting this long after start-up (0)`;
 
 const { values } = parseArgs({
   options: {
@@ -66,6 +68,8 @@ const { values } = parseArgs({
     latency: { type: "string" },
     "reset-rate": { type: "string" },
     "truncate-rate": { type: "string" },
+    "retention-every": { type: "string" },
+    "retention-start-in": { type: "string" },
     "unavailable-rate": { type: "string" },
     "reset-first-attempts": { type: "string" },
   },
@@ -138,7 +142,14 @@ function optionsFromFlags(): EmulatorOptions {
           },
         },
     faults: faultsFromFlags(),
+    retention: retentionFromFlags(),
   });
+}
+
+function retentionFromFlags(): EmulatorOptions["retention"] {
+  const everyMs = num("retention-every");
+  if (everyMs === undefined) return undefined;
+  return { everyMs, startAt: Date.now() + (num("retention-start-in") ?? 0) };
 }
 
 /** Drop undefined values so they do not override defaults in spreads. */

@@ -42,17 +42,20 @@ export async function handleContent(
 ): Promise<void> {
   const stats = state.stats;
   stats.contentRequests++;
+  if (stats.contentRequestsByRecording[recordingId] === undefined) stats.contentOrder.push(recordingId);
   stats.contentRequestsByRecording[recordingId] = (stats.contentRequestsByRecording[recordingId] ?? 0) + 1;
   if (sendBareRateLimit(state, res, state.faults.rateLimitFor("content", recordingId))) return;
   const auth = state.authorize(req, res, url, "heavy");
   if (!auth) return;
   const { headers } = auth;
+  const user = auth.session.user.ownerId;
+  stats.contentRequestsByUser[user] = (stats.contentRequestsByUser[user] ?? 0) + 1;
   if (state.faults.current.rejectContentTokens) {
     state.stats.countUnauthorized("OAU-213");
     sendError(res, TOKEN_NOT_FOUND, headers);
     return;
   }
-  const recording = state.liveRecording(recordingId);
+  const recording = state.ownAccountOf(auth.session.user) ? state.liveRecording(recordingId) : undefined;
   if (!recording || state.foreign.has(recordingId)) {
     sendError(res, RECORDING_NOT_FOUND, headers);
     return;

@@ -33,6 +33,19 @@ export interface EmulatorUser {
   name?: string;
   /** Has the FullCompanyCallLog permission (account-level call log). Defaults to the `admin` option. */
   admin?: boolean;
+  /**
+   * The account this user belongs to (default: the emulator's `accountId`). A user of another account sees an
+   * empty call log and no recordings of this one (404 CMN-102), and its extension info names its own account.
+   */
+  accountId?: string;
+}
+
+/** Retention with compressed time (see retention.ts). */
+export interface RetentionOptions {
+  /** When the first (oldest) recording disappears: epoch ms, ISO string or Date. */
+  startAt: number | string | Date;
+  /** Then one more, oldest first, every this many ms. */
+  everyMs: number;
 }
 
 export interface DatasetOptions {
@@ -62,6 +75,8 @@ export interface DatasetOptions {
    * the extension directory lists them. Default: `DEFAULT_EXTENSIONS` (hostile names, one no longer listed).
    */
   extensions?: EmulatorExtension[];
+  /** From a moment on, the oldest recordings disappear one by one (default: never). */
+  retention?: RetentionOptions;
 }
 
 /** An extension of the account: its calls are in the call log, the directory lists it unless `listed: false`. */
@@ -177,6 +192,8 @@ export function withoutUndefined<T extends object>(value: T): { [K in keyof T]?:
   };
 }
 
+export type ResolvedUser = Required<EmulatorUser>;
+
 /** Everything the emulator needs, defaults applied. */
 export interface EmulatorConfig {
   host: string;
@@ -188,7 +205,7 @@ export interface EmulatorConfig {
   mediaPort: number;
   accountId: string;
   apps: EmulatorApp[];
-  users: Required<EmulatorUser>[];
+  users: ResolvedUser[];
   tokens: TokenPolicy;
   rateLimits: RateLimitConfig | false;
   dataset: DatasetConfig;
@@ -219,6 +236,7 @@ export interface DatasetConfig {
   deletedRecordingIds: string[];
   foreignContent: { origin: string; recordingIds: string[] } | undefined;
   extensions: EmulatorExtension[];
+  retention: { startAt: number; everyMs: number } | undefined;
 }
 
 function toEpochMs(value: number | string | Date): number {
@@ -238,14 +256,16 @@ export function resolveOptions(given: EmulatorOptions = {}): EmulatorConfig {
     jwt: options.credentials?.jwt ?? DEMO_CREDENTIALS.jwt,
     ownerId: DEFAULT_OWNER_ID,
   };
+  const accountId = options.accountId ?? DEFAULT_ACCOUNT_ID;
   const users = [firstUser, ...(options.users ?? [])].map(
-    (user, i): Required<EmulatorUser> => ({
+    (user, i): ResolvedUser => ({
       jwt: user.jwt,
       ownerId: user.ownerId,
       // Further users get numbers from 201, clear of the directory's default extensions (102…).
       extensionNumber: user.extensionNumber ?? String(i === 0 ? 101 : 200 + i),
       name: user.name ?? (i === 0 ? "Emma Emulator" : `User ${i + 1}`),
       admin: user.admin ?? admin,
+      accountId: user.accountId ?? accountId,
     }),
   );
   const accessTokenTtl = options.accessTokenTtl ?? 3600;
@@ -259,7 +279,7 @@ export function resolveOptions(given: EmulatorOptions = {}): EmulatorConfig {
     cdnHostName: options.cdnHostName,
     port: options.port ?? 0,
     mediaPort: options.mediaPort ?? 0,
-    accountId: options.accountId ?? DEFAULT_ACCOUNT_ID,
+    accountId,
     apps: [firstApp, ...(options.apps ?? [])],
     users,
     tokens: {
@@ -289,10 +309,17 @@ export function resolveOptions(given: EmulatorOptions = {}): EmulatorConfig {
       deletedRecordingIds: options.deletedRecordingIds ?? [],
       foreignContent: options.foreignContent,
       extensions: [...(options.extensions ?? DEFAULT_EXTENSIONS)],
+      retention: resolveRetention(options.retention),
     },
     pagingTotals: options.pagingTotals ?? true,
     faults: options.faults ?? {},
   };
+}
+
+function resolveRetention(retention: RetentionOptions | undefined): DatasetConfig["retention"] {
+  if (!retention) return undefined;
+  if (!(retention.everyMs > 0)) throw new TypeError(`invalid retention.everyMs: ${retention.everyMs}`);
+  return { startAt: toEpochMs(retention.startAt), everyMs: retention.everyMs };
 }
 
 /** Default sizes: 20 KB..150 KB, deterministic per index, so tests stay fast. */

@@ -5,6 +5,7 @@ import { FaultPlan } from "./faults.js";
 import { type ApiErrorSpec, type HeaderBag, sendError } from "./http-util.js";
 import type { EmulatorConfig, EmulatorExtension, RateLimitGroup } from "./options.js";
 import { RateLimiter } from "./rate-limit.js";
+import { Retention } from "./retention.js";
 import { type Session, SessionStore } from "./sessions.js";
 import { EmulatorStats } from "./stats.js";
 
@@ -16,6 +17,8 @@ export class EmulatorState {
   readonly stats: EmulatorStats;
   readonly dataset: Dataset;
   readonly deleted: Set<string>;
+  /** Compressed-time retention: the oldest recordings disappear one by one. */
+  readonly retention: Retention;
   /** recordingId → foreign origin of its contentUri. */
   readonly foreign = new Map<string, string>();
   readonly callLogMatches = new MatchCache();
@@ -40,6 +43,7 @@ export class EmulatorState {
     ];
     this.dataset = new Dataset(config.dataset, this.companyExtensions);
     this.deleted = new Set(config.dataset.deletedRecordingIds);
+    this.retention = new Retention(config.dataset.retention, this.dataset);
     const foreign = config.dataset.foreignContent;
     for (const id of foreign?.recordingIds ?? [])
       this.foreign.set(id, foreign?.origin.replace(/\/+$/, "") ?? "");
@@ -63,9 +67,16 @@ export class EmulatorState {
     return [...entries.values()];
   }
 
-  /** A recording that can still be served (not deleted). */
+  /** A recording that can still be served (neither deleted nor gone with retention). */
   liveRecording(id: string): RecordingInfo | undefined {
-    return this.deleted.has(id) ? undefined : this.dataset.recording(id);
+    if (this.deleted.has(id)) return undefined;
+    const recording = this.dataset.recording(id);
+    return recording && !this.retention.isExpired(recording.index) ? recording : undefined;
+  }
+
+  /** Whether a user's token may see this account's data (users of another account see none of it). */
+  ownAccountOf(user: { accountId: string }): boolean {
+    return user.accountId === this.config.accountId;
   }
 
   recordingUri(id: string): string {

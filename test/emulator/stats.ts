@@ -27,6 +27,10 @@ export class EmulatorStats {
   contentRequests = 0;
   /** Content requests by recording id, whatever the outcome. */
   contentRequestsByRecording: Record<string, number> = {};
+  /** Recording ids in the order of their first content request (what "oldest first" looks like here). */
+  contentOrder: string[] = [];
+  /** Authenticated content requests by the user (extension id) whose token made them. */
+  contentRequestsByUser: Record<string, number> = {};
   /** Content responses that started a body (200/206). */
   contentRequestsStarted = 0;
   /** Content responses whose whole (requested) body was sent. */

@@ -93,7 +93,7 @@ describe("extension names and the --extension filter", () => {
     expect(entries.every((m) => m.extensionNumber === "102")).toBe(true);
   });
 
-  it("--extension twice merges both extensions' listings, newest first, each recording once", async () => {
+  it("--extension twice merges both extensions' listings, each recording once, oldest first", async () => {
     e = await setupDownload({ calls: 24 });
     const result = await e.download(["--extension", "104", "--extension", "101", "--dry-run", "--json"]);
     expect(result.code, result.stderr).toBe(0);
@@ -101,7 +101,7 @@ describe("extension names and the --extension filter", () => {
     const wanted = e.emu.control
       .recordings()
       .filter((r) => ["101", "104"].includes(r.extension.extensionNumber))
-      .sort((a, b) => a.index - b.index); // index 0 is the newest call
+      .sort((a, b) => b.index - a.index); // index 0 is the newest call; a run works oldest first (issue 11)
     // The default template starts with the date and time: the planned order shows the merge's order.
     expect(planned.map((p) => /_(\d+)\.mp3$/.exec(p)?.[1])).toEqual(wanted.map((r) => r.id));
     expect(e.emu.stats.callLogRequests).toBe(2);

@@ -23,7 +23,17 @@ beforeEach(() => {
 });
 afterEach(() => dir.cleanup());
 
-const SUMMARY_FIELDS = ["bytes", "downloaded", "durationMs", "failed", "failures", "listed", "skipped"];
+const SUMMARY_FIELDS = [
+  "bytes",
+  "complete",
+  "downloaded",
+  "durationMs",
+  "failed",
+  "failures",
+  "listed",
+  "remaining",
+  "skipped",
+];
 
 const download = (...args: string[]) =>
   run(["--json", "download", "--out", dir.path, ...args], { tokens: fixedToken(emu.server, token) });
@@ -45,7 +55,7 @@ describe("download", () => {
       const bytes = readFileSync(join(dir.path, entry.path));
       expect(createHash("sha256").update(bytes).digest("hex")).toBe(entry.sha256);
     }
-    expect(r.asked).toEqual(["destination", "auth:default", "session", "api"]);
+    expect(r.asked).toEqual(["destination", "lanes:default", "apiOver", "apiOver"]);
   });
 
   it("a second run skips everything: zero content requests", async () => {
@@ -84,6 +94,43 @@ describe("download", () => {
     } finally {
       other.cleanup();
     }
+  });
+
+  it("--max-duration takes 30s/55m/2h/1d; anything else is exit 2 before any request", async () => {
+    for (const bad of ["55", "1h30m", "0m", "2w"]) {
+      const r = await download("--max-duration", bad);
+      expect(r.code, bad).toBe(ExitCode.usage);
+      expect(r.stderr.join("\n")).toContain("--max-duration");
+    }
+    expect(emu.stats.requestsByGroup.heavy).toBe(0);
+    const r = await download("--max-duration", "1d");
+    expect(r.code).toBe(ExitCode.ok);
+    expect(JSON.parse(r.stdout)).toMatchObject({ complete: true, remaining: 0 });
+  });
+
+  it("several --profile make a pool: one lane each, checked, and named in the summary", async () => {
+    const r = await run(["--json", "--profile", "a", "--profile", "b", "download", "--out", dir.path], {
+      tokens: fixedToken(emu.server, token),
+    });
+    expect(r.code, r.stderr.join("\n")).toBe(ExitCode.ok);
+    expect(r.asked.slice(0, 2)).toEqual(["destination", "lanes:a,b"]);
+    const summary = JSON.parse(r.stdout) as { profiles: unknown[]; downloaded: number };
+    expect(summary.profiles).toEqual([
+      { name: "a", downloaded: expect.any(Number), error: null },
+      { name: "b", downloaded: expect.any(Number), error: null },
+    ]);
+    // One Light extension-info call per profile proves each login before any content request.
+    expect(emu.stats.requestsByGroup.light).toBe(2);
+  });
+
+  it("a profile given twice, or several for another command, is exit 2", async () => {
+    const twice = await run(["--profile", "a", "--profile", "a", "download", "--out", dir.path], {
+      tokens: fixedToken(emu.server, token),
+    });
+    expect(twice.code).toBe(ExitCode.usage);
+    expect(twice.stderr.join("\n")).toContain("given twice");
+    const status = await run(["--profile", "a", "--profile", "b", "token", "status"]);
+    expect(status.code).toBe(ExitCode.usage);
   });
 });
 

@@ -99,6 +99,26 @@ export async function run(
       const { openDestination } = await import("../../../src/destination/open.js");
       return openDestination(out, { ...fakes.env });
     },
+    async lanes(profiles, onWait) {
+      asked.push(`lanes:${profiles.join(",")}`);
+      const tokens = fakes.tokens;
+      if (!tokens) throw new Error("no session in this test");
+      const { RateLimiter } = await import("../../../src/api/rate-limiter.js");
+      return profiles.map((name) => ({
+        name,
+        tokens,
+        limiter: new RateLimiter(onWait ? { onWait: (wait) => onWait(name, wait) } : {}),
+      }));
+    },
+    async apiOver(lanes) {
+      asked.push("apiOver");
+      if (fakes.api) return fakes.api;
+      const [{ createApiClient }, { Logger }] = await Promise.all([
+        import("../../../src/api/client.js"),
+        import("../../../src/log/logger.js"),
+      ]);
+      return createApiClient({ lanes, log: new Logger("quiet", { write: () => true }) });
+    },
     prompter: () => undefined,
     readStdin: async () => "",
   });

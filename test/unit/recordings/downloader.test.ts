@@ -10,13 +10,16 @@ import { LocalFolder } from "../../../src/destination/local/folder.js";
 import { relPath } from "../../../src/destination/rel-path.js";
 import { LoginRequiredError } from "../../../src/errors.js";
 import { Logger } from "../../../src/log/logger.js";
+import { Deadline } from "../../../src/recordings/deadline.js";
 import { runDownload } from "../../../src/recordings/downloader.js";
+import { RunStats } from "../../../src/recordings/stats.js";
 import type {
   DownloaderDeps,
   DownloadOptions,
   NameTemplate,
   ProgressSink,
   RecordingItem,
+  TimeRange,
 } from "../../../src/recordings/types.js";
 import { tempDir } from "../../helpers/cli.js";
 
@@ -192,7 +195,8 @@ describe("runDownload", () => {
       deps(api, () => listOf(names.map((name, i) => item(String(i), name)))),
     );
     expect(readFileSync(join(dir.path, "SMITH.mp3"), "utf8")).toBe("not ours");
-    const expected = ["SMITH.mp3", "smith_2.mp3", "José.mp3", "Jose\u0301_2.mp3", "JOSÉ_3.mp3"];
+    // The call log lists newest first; the run takes them oldest first, so the last listed claims first.
+    const expected = ["SMITH.mp3", "smith_2.mp3", "JOSÉ.mp3", "Jose\u0301_2.mp3", "José_3.mp3"];
     expect(filesIn(dir.path)).toEqual(expected.sort());
   });
 
@@ -230,16 +234,21 @@ describe("runDownload", () => {
     expect(filesIn(dir.path)).toEqual(["call-1.mp3", "call-1x.mp3"]);
   });
 
-  it("consumes the listing lazily with a bounded queue and bounded concurrency", async () => {
+  it("holds one slice of the listing at a time, with a bounded queue and bounded concurrency", async () => {
     let produced = 0;
     const { api, stats } = fakeApi();
     let maxAhead = 0;
     let finished = 0;
-    async function* endless() {
-      for (let i = 0; i < 40; i++) {
+    const t0 = Date.parse("2025-12-31T00:00:00Z");
+    // 40 recordings an hour apart, listed per range newest first like the call log.
+    async function* endless(range: TimeRange) {
+      for (let i = 39; i >= 0; i--) {
+        const start = t0 + i * 3_600_000;
+        if (start < range.from.getTime() || start >= range.to.getTime()) continue;
         produced += 1;
         maxAhead = Math.max(maxAhead, produced - finished);
-        yield item(String(i));
+        const listed = item(String(i));
+        yield { ...listed, record: { ...listed.record, startTime: new Date(start).toISOString() } };
       }
     }
     const sink = {
@@ -248,10 +257,15 @@ describe("runDownload", () => {
         finished += 1;
       },
     };
-    const outcome = await runDownload(options({ concurrency: 3 }), deps(api, endless, { progress: sink }));
+    const slicing = { target: 5, maxItems: 10, initialSpanMs: 5 * 3_600_000 };
+    const outcome = await runDownload(
+      options({ concurrency: 3 }),
+      deps(api, endless, { progress: sink, slicing }),
+    );
     expect(outcome.summary.downloaded).toBe(40);
     expect(stats.peak).toBeLessThanOrEqual(3);
-    expect(maxAhead).toBeLessThanOrEqual(3 * 2 + 1);
+    // At most one slice (≤ maxItems + 1 while it is sized) plus the queue of 2 × concurrency is ahead.
+    expect(maxAhead).toBeLessThanOrEqual(11 + 3 * 2 + 1);
   });
 
   it("drops a partial record left behind for a recording the manifest already has", async () => {
@@ -410,7 +424,8 @@ describe("runDownload", () => {
       await client.getJson("/restapi/v1.0/account/~/call-log");
       yield item("1");
     }
-    const outcome = await runDownload(options(), deps(flaky, pages));
+    const oneDay = options({ from: new Date("2026-01-01T00:00:00Z"), to: new Date("2026-01-02T00:00:00Z") });
+    const outcome = await runDownload(oneDay, deps(flaky, pages));
     expect(calls).toBe(3);
     expect(outcome.summary).toMatchObject({ listed: 1, downloaded: 1 });
   });
@@ -421,9 +436,18 @@ describe("runDownload", () => {
       ...api,
       getJson: () => Promise.reject(new ApiError(403, "CMN-401", "no", "/restapi/v1.0/account/~/call-log")),
     };
-    async function* pages(_range: unknown, client: ApiClient) {
-      yield item("1");
-      yield item("2");
+    // The first day's slice lists 1 and 2; the listing of the next one is refused.
+    async function* pages(range: TimeRange, client: ApiClient) {
+      if (range.from.getTime() < Date.parse("2026-01-01T00:00:00Z")) {
+        for (const [id, hour] of [
+          ["1", "06"],
+          ["2", "05"],
+        ] as const) {
+          const listed = item(id);
+          yield { ...listed, record: { ...listed.record, startTime: `2025-12-31T${hour}:00:00.000Z` } };
+        }
+        return;
+      }
       await client.getJson("/restapi/v1.0/account/~/call-log?page=2");
       yield item("3");
     }
@@ -447,7 +471,8 @@ describe("runDownload", () => {
       deps(loggedOut, () => listOf(["1", "2", "3", "4"].map((id) => item(id)))),
     );
     expect(outcome.end).toMatchObject({ kind: "failed", error: expect.any(LoginRequiredError) });
-    expect(outcome.summary).toMatchObject({ downloaded: 2, failed: 0 });
+    // Oldest first: 4 (listed last) was saved before 3 found the login gone.
+    expect(outcome.summary).toMatchObject({ downloaded: 1, failed: 0 });
     expect(existsSync(join(dir.path, ".rc-recordings", "state.json"))).toBe(false);
   });
 
@@ -463,6 +488,89 @@ describe("runDownload", () => {
     }
     const outcome = await runDownload(options(), deps(refused, pages));
     expect(outcome.end).toMatchObject({ kind: "failed", error: { status: 403 } });
+    expect(existsSync(join(dir.path, ".rc-recordings", "state.json"))).toBe(false);
+  });
+
+  it("warns once when recordings arrive faster than the profiles' budget can fetch them", async () => {
+    const { api } = fakeApi();
+    const lines: string[] = [];
+    const log = new Logger("normal", { write: (text: string) => lines.push(text) > 0 });
+    const t0 = Date.parse("2025-12-31T00:00:00Z");
+    // 48 recordings in the first day (2 an hour), against a budget of one request an hour (24 a day).
+    async function* busy(range: TimeRange) {
+      for (let i = 47; i >= 0; i--) {
+        const start = t0 + i * 1_800_000;
+        if (start < range.from.getTime() || start >= range.to.getTime()) continue;
+        const listed = item(String(i));
+        yield { ...listed, record: { ...listed.record, startTime: new Date(start).toISOString() } };
+      }
+    }
+    const stats = new RunStats();
+    stats.budgetPerSecond = () => 1 / 3600;
+    await runDownload(
+      options({ dryRun: true }),
+      deps(api, busy, { log, stats, slicing: { target: 10, maxItems: 40, initialSpanMs: 6 * 3_600_000 } }),
+    );
+    const warnings = lines.filter((line) => line.includes("faster than the Heavy budget"));
+    expect(warnings).toHaveLength(1);
+    expect(warnings[0]).toMatch(/about 48 a day.*about 24 a day.*add profiles/);
+  });
+
+  it("estimates a dry run: pages + downloads at the learned budget", async () => {
+    const { api: content } = fakeApi();
+    const api: ApiClient = { ...content, getJsonWith: async <T>() => ({}) as T };
+    const stats = new RunStats();
+    stats.budgetPerSecond = () => 0.5;
+    let pages = 0;
+    async function* paged(_range: TimeRange, client: ApiClient) {
+      await client.getJsonWith("/restapi/v1.0/account/~/call-log", undefined, async () => ({}));
+      pages++;
+      yield item("1");
+      yield item("2");
+    }
+    const oneDay = options({ from: new Date("2026-01-01T00:00:00Z"), to: new Date("2026-01-02T00:00:00Z") });
+    const outcome = await runDownload({ ...oneDay, dryRun: true }, deps(api, paged, { stats }));
+    expect(pages).toBe(1);
+    expect(outcome.summary.estimate).toEqual({ requests: 3, durationMs: 6000 });
+  });
+
+  it("stops at the deadline: nothing new starts, a transfer on the wire stops as a partial after the grace", async () => {
+    const { api: content } = fakeApi();
+    let stalled: Readable | undefined;
+    const api: ApiClient = {
+      ...content,
+      async get(url, init) {
+        if (!url.includes("/c/")) return content.get(url, init);
+        // Half the body, then nothing: a transfer that would take much longer than the time box.
+        const full = bodyOf("c");
+        stalled = new Readable({ read() {} });
+        stalled.push(full.subarray(0, full.length / 2));
+        return createResponse({
+          status: 200,
+          url,
+          body: stalled,
+          headers: { "content-type": "audio/mpeg", "content-length": String(full.length) },
+        });
+      },
+    };
+    const deadline = new Deadline(100, { graceMs: 200 });
+    const began = Date.now();
+    const oneDay = options({ from: new Date("2026-01-01T00:00:00Z"), to: new Date("2026-01-02T00:00:00Z") });
+    // Listed newest first: c is the oldest and goes first.
+    const outcome = await runDownload(
+      { ...oneDay, concurrency: 1, deadline },
+      deps(api, () => listOf(["a", "b", "c"].map((id) => item(id)))),
+    );
+    deadline.dispose();
+    expect(Date.now() - began).toBeLessThan(2_000);
+    expect(outcome.end).toEqual({ kind: "stopped", remaining: 3 });
+    expect(outcome.summary).toMatchObject({ downloaded: 0, failed: 0, complete: false, remaining: 3 });
+    // c waits as a partial for the next run; a and b never started; the mark did not move.
+    const parts = readdirSync(dir.path, { recursive: true })
+      .map(String)
+      .filter((f) => f.endsWith(".part"));
+    expect(parts).toHaveLength(1);
+    expect(filesIn(dir.path).filter((f) => !f.endsWith(".part"))).toEqual([]);
     expect(existsSync(join(dir.path, ".rc-recordings", "state.json"))).toBe(false);
   });
 });

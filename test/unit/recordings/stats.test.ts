@@ -15,7 +15,12 @@ describe("RunStats", () => {
     now = 3_000;
     expect(stats.finished).toBe(3);
     expect(stats.rate()).toBe(100);
-    expect(stats.eta()).toBe(2); // 2 s per saved recording, 1 left
+    // While listing, the total (and so the ETA) is unknown; once it is complete: 1 left at 300 B ÷ 100 B/s.
+    expect(stats.eta()).toEqual({ kind: "unknown", why: "listing" });
+    stats.listingComplete = true;
+    expect(stats.eta()).toEqual({ kind: "known", seconds: 3, limitedBy: "bandwidth" });
+    stats.budgetPerSecond = () => 0.1; // 10 s per Heavy request: the budget is the bottleneck
+    expect(stats.eta()).toEqual({ kind: "known", seconds: 10, limitedBy: "budget" });
     stats.end();
     now = 9_000; // the clock stopped with the run
     expect(stats.summary()).toEqual({
@@ -26,12 +31,17 @@ describe("RunStats", () => {
       bytes: 300,
       durationMs: 2_000,
       failures: [{ recordingId: "9", error: "HTTP 500" }],
+      complete: false,
+      remaining: 2,
     });
   });
 
-  it("has no ETA before the first recording is saved", () => {
+  it("has no ETA before a budget or a size was learned, and no remaining count before the listing ends", () => {
     const stats = new RunStats();
     stats.listed = 10;
-    expect(stats.eta()).toBeUndefined();
+    stats.listingComplete = true;
+    expect(stats.eta()).toEqual({ kind: "unknown", why: "learning" });
+    stats.listingComplete = false;
+    expect(stats.summary()).toMatchObject({ complete: false, remaining: null });
   });
 });

@@ -1,6 +1,6 @@
 import { describe, expect, it } from "vitest";
 import { UsageError } from "../../../src/errors.js";
-import { parseWhen } from "../../../src/recordings/when.js";
+import { parseDuration, parseWhen } from "../../../src/recordings/when.js";
 
 const NOW = new Date("2026-11-25T21:30:00.000Z");
 const iso = (text: string) => parseWhen(text, "--from", NOW).toISOString();
@@ -54,4 +54,23 @@ describe("parseWhen", () => {
     expect((error as Error).message).toMatch(/^--to /);
     expect((error as Error).message).not.toContain("\n");
   });
+});
+
+describe("parseDuration (--max-duration)", () => {
+  it.each([
+    ["30s", 30_000],
+    ["55m", 3_300_000],
+    ["2h", 7_200_000],
+    ["1d", 86_400_000],
+    [" 90m ", 5_400_000],
+  ])("%s → %d ms", (text, ms) => {
+    expect(parseDuration(text, "--max-duration")).toBe(ms);
+  });
+
+  it.each(["", "0s", "55", "1.5h", "1h30m", "2w", "-5m", "5 m", "5M", "1e3s", "99999999s"])(
+    "%j is a usage error",
+    (text) => {
+      expect(() => parseDuration(text, "--max-duration")).toThrow(UsageError);
+    },
+  );
 });

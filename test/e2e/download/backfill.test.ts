@@ -1,0 +1,231 @@
+import { readFileSync } from "node:fs";
+import { join } from "node:path";
+import { afterEach, describe, expect, it } from "vitest";
+import type { DownloadSummary } from "../../../src/recordings/types.js";
+import { spawnCli } from "../../helpers/cli.js";
+import {
+  type DownloadEnv,
+  expectAllSaved,
+  manifestOf,
+  setupDownload,
+  summaryOf,
+  waitFor,
+} from "./helpers.js";
+
+// The backfill of issue 11 through the built CLI: oldest first, time-boxed runs (exit 6), a pool of profiles,
+// the dry run's estimate.
+
+const SECOND_JWT = "eyJzZWNvbmQtdXNlciJ9.eyJzdWIiOiJvcHMyIn0.c2lnbmF0dXJl";
+const SECOND_OWNER = "62264425022";
+const FOREIGN_JWT = "eyJmb3JlaWduLXVzZXIifQ.eyJzdWIiOiJmb3JlaWduIn0.c2lnbmF0dXJl";
+const DAY = 24 * 60 * 60 * 1000;
+
+let e: DownloadEnv | undefined;
+afterEach(async () => {
+  await e?.stop();
+  e = undefined;
+});
+
+/** `login --profile name` as another user of the emulator. */
+async function loginAs(env: DownloadEnv, profile: string, jwt: string): Promise<void> {
+  const result = await env.run(["--profile", profile, "login"], { env: { RC_USER_JWT: jwt } });
+  if (result.code !== 0) throw new Error(`login --profile ${profile} failed: ${result.stderr}`);
+}
+
+/** The emulator's recordings, oldest call first (record index 0 is the newest). */
+function oldestFirstIds(env: DownloadEnv): string[] {
+  return [...env.emu.control.recordings()]
+    .sort((a, b) => b.index - a.index || (a.leg ?? 0) - (b.leg ?? 0))
+    .map((r) => r.id);
+}
+
+describe("download: oldest first", () => {
+  it("asks for content in call start order, oldest first, across slices of a long range", async () => {
+    // 40 calls over 20 days: the range is listed in several slices (1 day, then longer ones).
+    e = await setupDownload({ calls: 40, spanMs: 20 * DAY });
+    const result = await e.download(["--from", "30d", "--concurrency", "1", "--json"]);
+    expect(result.code, result.stderr).toBe(0);
+    expect(e.emu.stats.callLogRequests).toBeGreaterThan(2);
+    // Legs of one transferred call share a start time; either order is fine between them.
+    const order = e.emu.stats.contentOrder;
+    const expected = oldestFirstIds(e);
+    expect(order.length).toBe(expected.length);
+    const rank = new Map(expected.map((id, i) => [id, i]));
+    for (const [i, id] of order.entries()) expect(Math.abs((rank.get(id) ?? -99) - i)).toBeLessThanOrEqual(1);
+    const state = JSON.parse(readFileSync(join(e.out, ".rc-recordings", "state.json"), "utf8"));
+    expect(summaryOf(result.stdout)).toMatchObject({ complete: true, remaining: 0 });
+    expect(Date.parse(state.lastTo)).toBeGreaterThan(Date.now() - 60_000);
+  });
+});
+
+describe("download --max-duration", () => {
+  it("exits 6 with what remains; the next runs continue, end with 0, and fetch nothing twice", async () => {
+    e = await setupDownload({
+      calls: 30,
+      spanMs: 10 * DAY,
+      rateLimits: { windowSec: 1, penaltySec: 1, limits: { heavy: 3 } },
+    });
+    const total = e.emu.control.recordings().length;
+    const codes: (number | null)[] = [];
+    const summaries: DownloadSummary[] = [];
+    let stderr = "";
+    for (let run = 0; run < 12; run++) {
+      const result = await e.download(["--from", "30d", "--max-duration", "2s", "--json"]);
+      codes.push(result.code);
+      stderr += result.stderr;
+      summaries.push(summaryOf(result.stdout));
+      if (result.code === 0) break;
+      expect(result.code, result.stderr).toBe(6);
+      // Runs an hour apart in real life: a new process cannot know the window the last one left open.
+      await new Promise((resolve) => setTimeout(resolve, 1100));
+      expect(result.stderr).toMatch(
+        /stopped at --max-duration; (\d+|more) recordings remain.*the next run continues/,
+      );
+    }
+    expect(codes[0]).toBe(6);
+    expect(codes.at(-1)).toBe(0);
+    expect(summaries[0]).toMatchObject({ complete: false });
+    expect(summaries.at(-1)).toMatchObject({ complete: true, remaining: 0 });
+    // A time-boxed run continues where the last one stopped instead of listing the range again.
+    expect(stderr).toContain("continuing at");
+    await expectAllSaved(e);
+    expect(Object.values(e.emu.stats.contentRequestsByRecording).every((n) => n === 1)).toBe(true);
+    expect(Object.keys(e.emu.stats.contentRequestsByRecording).length).toBe(total);
+    expect(e.emu.stats.rateLimited).toBe(0);
+  }, 90_000);
+
+  it("ends at once when the rate-limit wait would outlast the time box", async () => {
+    e = await setupDownload({
+      calls: 12,
+      rateLimits: { windowSec: 30, penaltySec: 30, limits: { heavy: 3 } },
+    });
+    const began = Date.now();
+    const result = await e.download(["--max-duration", "20s", "--json"]);
+    expect(result.code, result.stderr).toBe(6);
+    expect(Date.now() - began).toBeLessThan(15_000);
+    expect(result.stderr).toContain("would end after --max-duration");
+    const summary = summaryOf(result.stdout);
+    expect(summary.complete).toBe(false);
+    expect(manifestOf(e.out).length).toBe(summary.downloaded);
+  });
+
+  it("rejects a malformed duration with exit 2 before any request", async () => {
+    e = await setupDownload();
+    for (const bad of ["55", "1.5h", "2w", "0s"]) {
+      const result = await e.download(["--max-duration", bad]);
+      expect(result.code, bad).toBe(2);
+      expect(result.stderr).toContain("--max-duration");
+    }
+    expect(e.emu.stats.requestsByGroup).toEqual({ auth: 0, light: 0, medium: 0, heavy: 0 });
+  });
+});
+
+describe("download with a pool of profiles", () => {
+  it("spreads the downloads over every profile's own budget and survives one being revoked mid-run", async () => {
+    e = await setupDownload({
+      calls: 36,
+      users: [{ jwt: SECOND_JWT, ownerId: SECOND_OWNER }],
+      rateLimits: { windowSec: 1, penaltySec: 1, limits: { heavy: 2 } },
+    });
+    const env = e;
+    await loginAs(env, "ops2", SECOND_JWT);
+    env.emu.control.resetStats();
+    const run = spawnCli(
+      ["--profile", "default", "--profile", "ops2", "download", "--out", env.out, "--json"],
+      {
+        env: env.env,
+      },
+    );
+    await waitFor(
+      () => (env.emu.stats.contentRequestsByUser[SECOND_OWNER] ?? 0) >= 2,
+      20_000,
+      "ops2 downloads",
+    );
+    const revoke = await env.run(["--profile", "ops2", "token", "revoke"]);
+    expect(revoke.code, revoke.stderr).toBe(0);
+    const result = await run.result;
+    expect(result.code, result.stderr).toBe(0);
+    const summary = summaryOf(result.stdout);
+    expect(summary.profiles).toEqual([
+      { name: "default", downloaded: expect.any(Number), error: null },
+      { name: "ops2", downloaded: expect.any(Number), error: expect.stringContaining("ops2") },
+    ]);
+    expect(summary.profiles?.[1]?.downloaded).toBeGreaterThanOrEqual(2);
+    expect(result.stderr).toContain("run: rc-recordings login --profile ops2");
+    // Credentials in the environment would make both profiles one user: ignored, said once.
+    expect(result.stderr.match(/ignoring RC_/g)?.length).toBe(1);
+    await expectAllSaved(env);
+    expect(env.emu.stats.rateLimited).toBe(0);
+  }, 60_000);
+
+  it("ends with exit 4 only when no profile is left", async () => {
+    e = await setupDownload({ calls: 12, users: [{ jwt: SECOND_JWT, ownerId: SECOND_OWNER }] });
+    await loginAs(e, "ops2", SECOND_JWT);
+    for (const profile of ["default", "ops2"]) {
+      expect((await e.run(["--profile", profile, "token", "revoke"])).code).toBe(0);
+    }
+    const result = await e.download(["--profile", "default", "--profile", "ops2"]);
+    expect(result.code, result.stderr).toBe(4);
+  });
+
+  it("refuses profiles of two accounts with exit 2 naming the profile, before any content request", async () => {
+    e = await setupDownload({
+      calls: 12,
+      users: [{ jwt: FOREIGN_JWT, ownerId: "71100000001", accountId: "99000001" }],
+    });
+    await loginAs(e, "other", FOREIGN_JWT);
+    e.emu.control.resetStats();
+    const result = await e.run(["--profile", "default", "--profile", "other", "download", "--out", e.out]);
+    expect(result.code, result.stderr).toBe(2);
+    expect(result.stderr).toContain('profile "other" belongs to account 99000001');
+    expect(e.emu.stats.contentRequests).toBe(0);
+    expect(e.emu.stats.callLogRequests).toBe(0);
+  });
+
+  it("with --scope account refuses a profile without the account-wide permission", async () => {
+    e = await setupDownload({
+      calls: 12,
+      users: [{ jwt: SECOND_JWT, ownerId: SECOND_OWNER, admin: false }],
+    });
+    await loginAs(e, "ops2", SECOND_JWT);
+    const result = await e.download(["--profile", "default", "--profile", "ops2", "--scope", "account"]);
+    expect(result.code, result.stderr).toBe(2);
+    expect(result.stderr).toContain('profile "ops2"');
+    expect(result.stderr).toContain("account-wide permission");
+    expect(e.emu.stats.contentRequests).toBe(0);
+  });
+
+  it("lets every other command take one profile only (exit 2)", async () => {
+    e = await setupDownload();
+    const result = await e.run(["--profile", "a", "--profile", "b", "token", "status"]);
+    expect(result.code).toBe(2);
+    expect(result.stderr).toContain("takes one --profile");
+  });
+});
+
+describe("download --dry-run estimate", () => {
+  it("says how many Heavy requests remain and how long they take at the learned budget", async () => {
+    e = await setupDownload({
+      calls: 30,
+      users: [{ jwt: SECOND_JWT, ownerId: SECOND_OWNER }],
+      rateLimits: { windowSec: 60, limits: { heavy: 10 } },
+    });
+    await loginAs(e, "ops2", SECOND_JWT);
+    const recordings = e.emu.control.recordings().length;
+    const one = await e.download(["--dry-run", "--json"]);
+    expect(one.code, one.stderr).toBe(0);
+    const single = summaryOf(one.stdout);
+    const pages = e.emu.stats.callLogRequests;
+    expect(single.estimate).toEqual({
+      requests: pages + recordings,
+      durationMs: Math.round(((pages + recordings) / (10 / 60)) * 1000),
+    });
+    expect(one.stderr).toMatch(/estimate: \d+ Heavy requests \(\d+ call-log pages \+ \d+ downloads\), about/);
+    // Two profiles of the same plan: twice the budget, half the time.
+    const two = await e.download(["--profile", "default", "--profile", "ops2", "--dry-run", "--json"]);
+    expect(two.code, two.stderr).toBe(0);
+    const pooled = summaryOf(two.stdout).estimate;
+    expect(pooled?.requests).toBe(single.estimate?.requests);
+    expect(pooled?.durationMs).toBe(Math.round(((pages + recordings) / (20 / 60)) * 1000));
+  });
+});
