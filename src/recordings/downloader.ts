@@ -146,13 +146,20 @@ class Run {
     const from = await this.startOf(options);
     const range = { from, to: options.to };
     // The completed oldest-first prefix: the mark advances slice by slice.
-    const ledger = new SliceLedger(async (slice) => {
-      // Names the slice claimed are in the manifest now (or free again): only open slices keep theirs.
-      this.names.release(slice.claimed);
-      if (!options.dryRun) {
-        await this.manifest.recordRun({ from, to: slice.to, oldestRetryable: this.oldestRetryable });
-      }
-    });
+    const ledger = new SliceLedger(
+      async (slice) => {
+        // Names the slice claimed are in the manifest now (or free again): only open slices keep theirs.
+        this.names.release(slice.claimed);
+        if (!options.dryRun) {
+          await this.manifest.recordRun({ from, to: slice.to, oldestRetryable: this.oldestRetryable });
+        }
+      },
+      (error) => {
+        // The mark could not be written: a full disk is the disk-full verdict (no new work), else the run fails.
+        if (diskFullCode(error)) this.stopped ??= { error };
+        else this.fatal ??= { error };
+      },
+    );
     const now = (deps.now?.() ?? new Date()).getTime();
     if (from.getTime() < now - RETENTION_MS) {
       deps.log.warn(

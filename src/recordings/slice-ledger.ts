@@ -23,7 +23,14 @@ export class SliceLedger {
   private readonly open: OpenSlice[] = [];
   private closing: Promise<void> = Promise.resolve();
 
-  constructor(private readonly onClosed: (slice: OpenSlice) => Promise<void>) {}
+  /**
+   * `onClosed` may fail (the state cannot be written: a full disk); `onError` gets that error, and later slices
+   * still close (each close records a longer prefix, so a later success covers an earlier failure).
+   */
+  constructor(
+    private readonly onClosed: (slice: OpenSlice) => Promise<void>,
+    private readonly onError: (error: unknown) => void,
+  ) {}
 
   start(range: TimeRange): OpenSlice {
     const slice: OpenSlice = { ...range, pending: 0, listed: false, blocked: false, claimed: [] };
@@ -57,7 +64,7 @@ export class SliceLedger {
       const head = this.open[0];
       if (!head?.listed || head.pending > 0 || head.blocked) return;
       this.open.shift();
-      this.closing = this.closing.then(() => this.onClosed(head));
+      this.closing = this.closing.then(() => this.onClosed(head)).catch(this.onError);
     }
   }
 }
