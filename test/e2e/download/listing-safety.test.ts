@@ -106,6 +106,27 @@ describe("download: a listing that cannot prove its end fails and leaves the mar
     });
   }
 
+  it("more than the platform's 1,000 pages of one query: listing failed after exactly 1,001 requests", async () => {
+    e = await setupProxiedDownload({ calls: 30 });
+    const before = await markSet(e);
+    let n = 0;
+    // Every page is new (its own URI, its own first record) and links one more: only the page cap can end it.
+    e.proxy.set(async (req) => {
+      if (!isCallLog(req.url.pathname)) return undefined;
+      n++;
+      const next = new URL(req.url.href);
+      next.searchParams.set("page", String(n + 1));
+      const record = { id: `synthetic-${n}`, startTime: new Date().toISOString(), type: "Voice" };
+      return json({ records: [record], navigation: { nextPage: { uri: next.href } } });
+    });
+    const result = await e.download(["--json"]);
+    expect(result.code, result.stderr).toBe(1);
+    expect(result.stderr).toMatch(/more than 1000 pages/);
+    expect(result.stderr).toMatch(/listing is incomplete/);
+    expect(callLogRequests(e)).toBe(1001);
+    expect(readFileSync(stateFile(e), "utf8")).toBe(before);
+  }, 60_000);
+
   it("an endless page body: the run stops at the size cap with bounded memory, listing failed", async () => {
     e = await setupProxiedDownload();
     const before = await markSet(e);
