@@ -87,6 +87,18 @@ describe("limits, loops and waits in the field", () => {
     expect(e.emu.stats.faultsInjected.rateLimited).toBe(1); // nothing was sent during the wait
   });
 
+  it("Retry-After: 100000 under --max-duration ends the run at once with exit 6, not after the wait", async () => {
+    e = await setupDownload({ calls: 4 });
+    e.emu.control.setFaults({ rateLimited: { scope: "api", retryAfter: 100_000 } });
+    const began = Date.now();
+    const result = await e.download(["--json", "--max-duration", "30s"]);
+    expect(result.code, result.stderr).toBe(6);
+    expect(Date.now() - began).toBeLessThan(20_000);
+    expect(result.stderr).toContain("would end after --max-duration");
+    expect(JSON.parse(result.stdout)).toMatchObject({ complete: false, downloaded: 0 });
+    expect(e.emu.stats.faultsInjected.rateLimited).toBe(1); // nothing was sent during the wait
+  });
+
   it("json logs under faults: every stderr line is one object, recordings carry their events, no secret", async () => {
     e = await setupDownload({ calls: 12 });
     const recordings = e.emu.control.recordings();
