@@ -47,7 +47,7 @@ export interface Factory {
   /** An API client that sends each request through the lane `lanes` picks. */
   apiOver(lanes: LaneChooser): Promise<ApiClient>;
   /** Someone to ask for a missing secret, or undefined when nobody is at a terminal. */
-  prompter(): Prompter | undefined;
+  prompter(): Promise<Prompter | undefined>;
   /** All of stdin as text (for `--jwt-file -`). */
   readStdin(): Promise<string>;
 }

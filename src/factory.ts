@@ -1,6 +1,5 @@
 import type { RateLimitWait } from "./api/rate-limiter.js";
 import type { CommandContext, Factory } from "./context.js";
-import { readAllStdin, terminalPrompter } from "./ui/prompt.js";
 
 /**
  * The composition root: the one place that wires the real services (auth session, rate limiter, API client)
@@ -58,7 +57,13 @@ export function defaultFactory(ctx: Omit<CommandContext, "factory">): Factory {
       const { createApiClient } = await import("./api/client.js");
       return createApiClient({ lanes, log: ctx.log });
     },
-    prompter: () => terminalPrompter(ctx),
-    readStdin: readAllStdin,
+    async prompter() {
+      const { terminalPrompter } = await import("./ui/prompt.js");
+      return terminalPrompter(ctx);
+    },
+    async readStdin() {
+      const { readAllStdin } = await import("./ui/prompt.js");
+      return readAllStdin();
+    },
   };
 }

@@ -12,7 +12,7 @@ export interface LoginOptions {
 
 /** `login [--force]`: obtain and store a token pair once; later runs reuse it. */
 export async function runLogin(ctx: CommandContext, options: LoginOptions): Promise<void> {
-  const prompter = ctx.factory.prompter();
+  const prompter = await ctx.factory.prompter();
   const outcome = await login(
     await ctx.factory.auth(),
     {

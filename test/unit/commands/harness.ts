@@ -119,7 +119,7 @@ export async function run(
       ]);
       return createApiClient({ lanes, log: new Logger("quiet", { write: () => true }) });
     },
-    prompter: () => undefined,
+    prompter: async () => undefined,
     readStdin: async () => "",
   });
   const code = await runCli(["node", "rc-recordings", ...argv], {
