@@ -77,6 +77,7 @@ describe("extension names and the --extension filter", () => {
     expect(e.emu.stats.requestsByGroup.medium).toBe(0);
     const entries = manifestOf(e.out);
     const own = e.emu.control.recordings().filter((r) => r.extension.extensionNumber === "101");
+    expect(own.length).toBeGreaterThan(0);
     expect(entries.map((m) => m.recordingId).sort()).toEqual(own.map((r) => r.id).sort());
     expect(entries.every((m) => m.path.startsWith("101/Emma Emulator/"))).toBe(true);
   });

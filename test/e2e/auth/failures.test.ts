@@ -124,9 +124,10 @@ describe("auth failures through the built CLI", () => {
       "wrong-client-secret-000",
       "not-a-known-jwt",
       ...[first, second, third].flatMap((t) => [t.accessToken, t.refreshToken]),
+      ...e.emu.control.issuedTokens(), // every pair the server handed out, the --force login's included
     ];
     const all = outputs.map((o) => o.stdout + o.stderr).join("\n");
     expect(all).toMatch(/debug:/); // verbose really was on
-    for (const secret of secrets) expect(all).not.toContain(secret);
+    for (const secret of [...secrets, "Bearer ", "eyJ"]) expect(all).not.toContain(secret);
   });
 });

@@ -151,6 +151,7 @@ describe("download with a pool of profiles", () => {
       { name: "ops2", downloaded: expect.any(Number), error: expect.stringContaining("ops2") },
     ]);
     expect(summary.profiles?.[1]?.downloaded).toBeGreaterThanOrEqual(2);
+    expect(summary.profiles?.[0]?.downloaded).toBeGreaterThan(0); // the survivor carried on
     expect(result.stderr).toContain("run: rc-recordings login --profile ops2");
     // Credentials in the environment would make both profiles one user: ignored, said once.
     expect(result.stderr.match(/ignoring RC_/g)?.length).toBe(1);

@@ -153,7 +153,10 @@ describe("download: a listing that cannot prove its end fails and leaves the mar
     clearInterval(sampler);
     expect(result.code, result.stderr).toBe(1);
     expect(result.stderr).toMatch(/larger than 64 MiB/);
-    if (process.platform === "linux") expect(peak).toBeLessThan(300 * 1024 * 1024); // the cap, not the body
+    if (process.platform === "linux") {
+      expect(peak).toBeGreaterThan(0); // the sampler saw the process
+      expect(peak).toBeLessThan(300 * 1024 * 1024); // the cap, not the body
+    }
     expect(callLogRequests(e)).toBe(1);
     expect(sent).toBeLessThan(200 * 1024 * 1024); // stopped reading at the cap (plus socket buffers)
     expect(readFileSync(stateFile(e), "utf8")).toBe(before);

@@ -2,7 +2,7 @@ import { readdirSync } from "node:fs";
 import { afterEach, beforeEach, describe, expect, it } from "vitest";
 import { ExitCode } from "../../../src/errors.js";
 import { tempDir } from "../../helpers/cli.js";
-import { APP, FakeEndpoint } from "../auth/fakes.js";
+import { APP, FakeEndpoint, pair } from "../auth/fakes.js";
 import { run } from "./harness.js";
 
 let dir: { path: string; cleanup: () => void };
@@ -16,6 +16,11 @@ const ENV = { RC_APP_CLIENT_ID: APP.clientId, RC_APP_CLIENT_SECRET: APP.clientSe
 describe("login", () => {
   it("logs in once, stores the pair, and reports it in JSON without a secret", async () => {
     const endpoint = new FakeEndpoint(Date.now);
+    let issued = pair(Date.now());
+    endpoint.onJwt = () => {
+      issued = pair(Date.now());
+      return issued;
+    };
     const r = await run(
       ["--json", "--store", "file", "login", "--server", APP.server],
       { endpoint, configDir: dir.path },
@@ -26,7 +31,7 @@ describe("login", () => {
     expect(json).toMatchObject({ profile: "default", server: APP.server, store: "file", reused: false });
     expect(readdirSync(dir.path).length).toBeGreaterThan(0); // the real file store, in the config folder
     expect(endpoint.jwtGrants).toBe(1);
-    for (const secret of [APP.clientSecret, APP.jwt])
+    for (const secret of [APP.clientSecret, APP.jwt, issued.accessToken, issued.refreshToken])
       expect(r.stdout + r.stderr.join("\n")).not.toContain(secret);
   });
 

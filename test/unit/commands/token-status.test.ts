@@ -53,8 +53,9 @@ describe("token status", () => {
     expect(r.code).toBe(ExitCode.ok);
     expect(r.stdout).toMatch(/^profile: +default$/m);
     expect(r.stdout).toMatch(/^logged in: +yes$/m);
-    expect(r.stdout).not.toContain(tokens.accessToken);
-    expect(r.stdout).not.toContain(tokens.refreshToken);
+    const printed = r.stdout + r.stderr.join("\n");
+    for (const secret of [tokens.accessToken, tokens.refreshToken, APP.clientSecret, APP.jwt])
+      expect(printed).not.toContain(secret);
   });
 
   /** A stored login for the emulator's app; the pair is the emulator's own unless given. */
