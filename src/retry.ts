@@ -5,6 +5,8 @@
  * loop that spends a budget (`callWithRetries`, after rclone's `pacer.Call`).
  */
 
+import { boundedWaitMs, MAX_WAIT_MS, timerMs } from "./waits.js";
+
 /** Exponential backoff: the wait before retry n (1-based) is base·2^(n-1), capped at max. */
 export interface Backoff {
   baseDelayMs: number;
@@ -110,13 +112,10 @@ export function sleep(ms: number, signal?: AbortSignal): Promise<void> {
       reject(signal?.reason);
     };
     // setTimeout fires AT ONCE for delays past 2^31-1 ms: clamp, never spin (callers cap long waits anyway).
-    const timer = setTimeout(
-      () => {
-        signal?.removeEventListener("abort", onAbort);
-        resolve();
-      },
-      Math.min(Math.max(0, ms), 2 ** 31 - 1),
-    );
+    const timer = setTimeout(() => {
+      signal?.removeEventListener("abort", onAbort);
+      resolve();
+    }, timerMs(ms));
     signal?.addEventListener("abort", onAbort, { once: true });
   });
 }
@@ -188,6 +187,7 @@ export async function callWithRetries<T>(
 
 function delayFor(error: Retryable, inARow: number, budget: RetryBudget): number {
   const asked = error.retryAfterMs ?? (error.rateLimited ? budget.defaultRetryAfterMs : undefined);
-  if (asked !== undefined) return Math.min(asked, budget.maxRetryAfterMs ?? Number.POSITIVE_INFINITY);
+  // Never longer than the wait policy allows, whatever budget (src/waits.ts: none over 15 min).
+  if (asked !== undefined) return boundedWaitMs(Math.min(asked, budget.maxRetryAfterMs ?? MAX_WAIT_MS));
   return backoffMs(Math.max(1, inARow), budget);
 }

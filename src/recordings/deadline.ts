@@ -1,4 +1,5 @@
 import { InterruptedError } from "../errors.js";
+import { MAX_TIMER_MS, timerMs } from "../waits.js";
 
 /**
  * Why work stops at `--max-duration`: a clean stop like Ctrl-C (partials are kept, nothing counts as failed),
@@ -66,9 +67,15 @@ export class Deadline {
     for (const timer of this.timers) clearTimeout(timer);
   }
 
+  /** `fn` after `ms`, also past setTimeout's range (~24.8 days, which it would fire at once): re-armed. */
   private later(fn: () => void, ms: number): void {
-    const timer = setTimeout(fn, ms);
-    timer.unref();
-    this.timers.push(timer);
+    const at = Date.now() + ms;
+    const arm = () => {
+      const left = at - Date.now();
+      const timer = setTimeout(left > MAX_TIMER_MS ? arm : fn, timerMs(left));
+      timer.unref();
+      this.timers.push(timer);
+    };
+    arm();
   }
 }

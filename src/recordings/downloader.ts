@@ -259,7 +259,7 @@ class Run {
           }
           const saved = await this.savedOrFailed(listed);
           if (saved === "failed" || saved) {
-            if (saved) await this.skip(listed);
+            if (saved === true) await this.skip(listed); // "failed" was counted as failed already
             ledger.settle(slice, true);
             continue;
           }

@@ -60,3 +60,15 @@ describe("Deadline", () => {
     expect(graceMs(24 * 3_600_000)).toBe(300_000);
   });
 });
+
+describe("a deadline past the timer's range", () => {
+  it("--max-duration 30d does not end the run at once (setTimeout would fire a 30-day delay immediately)", async () => {
+    const deadline = new Deadline(30 * 86_400_000);
+    try {
+      await new Promise((resolve) => setTimeout(resolve, 20));
+      expect(deadline.signal.aborted).toBe(false);
+    } finally {
+      deadline.dispose();
+    }
+  });
+});
