@@ -1,6 +1,7 @@
 import type { AccessTokenProvider } from "../api/types.js";
 import { type CliError, LoginRequiredError } from "../errors.js";
 import type { Logger } from "../log/logger.js";
+import { TokenEndpointRateLimitedError } from "./errors.js";
 import { type ProfileRecord, refreshTokenAlive, type TokenPair } from "./profile.js";
 import { diagnose, type RecoveryCause, type RecoveryDiagnosis } from "./recovery-cause.js";
 import { type LockLease, LockLostError, type ProfileLock } from "./refresh-lock.js";
@@ -60,6 +61,12 @@ export class AuthSession implements AccessTokenProvider {
   private readonly now: () => number;
   /** Renewals caused by a 401 in this run (see MAX_REJECTION_RENEWALS). */
   private rejectionRenewals = 0;
+  /**
+   * The access token the last 401-caused renewal produced. Only a 401 for THAT token continues the streak:
+   * a pair renewed for another reason (its expiry) since then starts it again, so two unrelated OAU-213s hours
+   * apart in a long run never add up to "the server keeps rejecting fresh tokens".
+   */
+  private lastRejectionRenewal: string | undefined;
   /** A run logs in with the JWT at most once: a second would open yet another of the user's five sessions. */
   private jwtLoggedIn = false;
   /** Why the last 401 happened, as far as its recovery could tell (`token status --verify`). */
@@ -161,6 +168,7 @@ export class AuthSession implements AccessTokenProvider {
           if (rejected) this.explain(rejected, "rotated-elsewhere");
           return;
         }
+        if (rejected && rejected.token !== this.lastRejectionRenewal) this.rejectionRenewals = 0;
         if (rejected && this.rejectionRenewals >= MAX_REJECTION_RENEWALS) {
           // Not stored as "ended": the login may be fine (a media origin rejecting every token, say).
           throw new LoginRequiredError(
@@ -173,7 +181,10 @@ export class AuthSession implements AccessTokenProvider {
         if (renewal.kind === "renewed") await store.write(renewal.record);
         this.tokens = renewal.record.login.tokens;
         if (rejected) {
-          if (renewal.kind === "renewed") this.rejectionRenewals += 1;
+          if (renewal.kind === "renewed") {
+            this.rejectionRenewals += 1;
+            this.lastRejectionRenewal = this.tokens.accessToken;
+          }
           this.explain(rejected, renewal.kind === "adopted" ? "rotated-elsewhere" : renewal.how);
         }
       },
@@ -232,6 +243,8 @@ export class AuthSession implements AccessTokenProvider {
         "session-ended",
       );
     } catch (error) {
+      // A 429 opened no session: the one JWT login of this run is still to come (the lock retries the work).
+      if (error instanceof TokenEndpointRateLimitedError) this.jwtLoggedIn = false;
       if (!(error instanceof TokenRequestRejected)) throw error;
       // Both dead: remember it, so later runs fail fast instead of spending Auth-group requests on it again.
       await this.deps.store.write({

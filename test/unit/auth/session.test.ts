@@ -1,4 +1,5 @@
 import { describe, expect, it } from "vitest";
+import { TokenEndpointRateLimitedError } from "../../../src/auth/errors.js";
 import type { ActiveRecord } from "../../../src/auth/session.js";
 import { AuthSession } from "../../../src/auth/session.js";
 import { TokenRequestRejected } from "../../../src/auth/token-failure.js";
@@ -222,6 +223,32 @@ describe("AuthSession with very short token lifetimes", () => {
     expect(endpoint.refreshGrants).toBe(2);
     expect(store.record?.login.state).toBe("active");
     await expect(session.getAccessToken()).rejects.toBeInstanceOf(LoginRequiredError);
+  });
+
+  it("counts only 401s in a row: a pair renewed by its expiry in between starts the count again", async () => {
+    const { session, endpoint, clock } = setup();
+    for (let i = 0; i < 2; i++) await session.recover(await session.getAccessToken(), "OAU-213");
+    clock.advance(3_600_000); // hours later the pair expires and is refreshed as usual
+    await session.getAccessToken();
+    expect(endpoint.refreshGrants).toBe(3);
+    await session.recover(await session.getAccessToken(), "OAU-213"); // an unrelated OAU-213: recovered
+    expect(endpoint.refreshGrants).toBe(4);
+  });
+
+  it("a JWT login that met a 429 is no login: it is made once the limit allows", async () => {
+    const { session, endpoint } = setup();
+    endpoint.onRefresh = () => {
+      throw invalidGrant();
+    };
+    let limited = true;
+    endpoint.onJwt = () => {
+      if (!limited) return pair(T0);
+      limited = false;
+      throw new TokenEndpointRateLimitedError("log in", 10);
+    };
+    await session.recover(await session.getAccessToken(), "OAU-213");
+    expect(endpoint.jwtGrants).toBe(2);
+    expect(session.lastRecovery?.cause).toBe("session-ended");
   });
 
   it("logs in with the JWT at most once per run", async () => {
