@@ -44,8 +44,12 @@ export async function acquireS3Lock(
         return hold(bucket, key, me, body);
       continue; // another run wrote it just after us on a store without conditional writes: it holds it
     }
-    await throwIfHeld(bucket, key, where, existing.modifiedAt, me, options);
-    await bucket.remove(key); // a dead holder's (or an unreadable) lock
+    const dead = await throwIfHeld(bucket, key, where, existing.modifiedAt, me, options);
+    // Remove the dead holder's lock only if it is still that one: another run may have taken it over between
+    // our judgement and now, and deleting ITS fresh lock would let both runs go on (the folder lock does the same).
+    const now = await bucket.head(key);
+    if (now && now.modifiedAt === existing.modifiedAt && (await tokenIn(bucket, key)) === dead)
+      await bucket.remove(key);
   }
   throw new BusyError(`could not take the lock ${key} in ${where}: it keeps changing hands`);
 }
@@ -65,7 +69,14 @@ interface LockOptions {
   isAlive?: (holder: LockHolder) => boolean;
 }
 
-/** BusyError naming the holder of `key` when it is alive (judged by its content and last write). */
+async function tokenIn(bucket: LockStore, key: string): Promise<string | undefined> {
+  return parseLockHolder((await bucket.readText(key)) ?? "")?.token;
+}
+
+/**
+ * BusyError naming the holder of `key` when it is alive (judged by its content and last write); otherwise the
+ * dead holder's token (undefined for an unreadable lock).
+ */
 async function throwIfHeld(
   bucket: LockStore,
   key: string,
@@ -73,28 +84,33 @@ async function throwIfHeld(
   aliveAt: number,
   me: LockHolder,
   options: LockOptions,
-): Promise<void> {
+): Promise<string | undefined> {
   const holder = parseLockHolder((await bucket.readText(key)) ?? "");
-  if (!holder) return;
+  if (!holder) return undefined;
   const note = signOfLife({ ...holder, aliveAt }, me, options.isAlive ?? holderIsAlive, STALE_AFTER_MS);
-  if (note === undefined) return;
+  if (note === undefined) return holder.token;
   throw new BusyError(
     `another download is using ${where}: pid ${holder.pid} on ${holder.host}, started ${holder.startedAt}${note} (lock: ${key})`,
   );
 }
 
 function hold(bucket: LockStore, key: string, me: LockHolder, body: string): S3Lock {
-  const ours = async () => parseLockHolder((await bucket.readText(key)) ?? "")?.token === me.token;
+  const ours = async () => (await tokenIn(bucket, key)) === me.token;
+  let released = false;
+  let beat: Promise<unknown> = Promise.resolve();
   // Rewriting the object moves its LastModified: the heartbeat other hosts judge the holder by.
   const timer = setInterval(() => {
-    void ours()
-      .then((mine) => (mine ? bucket.write(key, body, "application/json") : false))
+    beat = ours()
+      // Checked again right before the write: a beat in flight must not recreate a lock just released.
+      .then((mine) => (mine && !released ? bucket.write(key, body, "application/json") : false))
       .catch(() => undefined);
   }, HEARTBEAT_MS);
   timer.unref();
   return {
     release: async () => {
+      released = true;
       clearInterval(timer);
+      await beat;
       if (await ours()) await bucket.remove(key);
     },
   };
