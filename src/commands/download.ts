@@ -74,6 +74,8 @@ export async function runDownload(ctx: CommandContext, flags: DownloadFlags): Pr
   // The time box starts once the logins are proven, when the run itself starts.
   const deadline = flags.maxDuration === undefined ? undefined : new Deadline(flags.maxDuration);
   onWait = pools.poolWaits(pool, { deadline, reporter, log: ctx.log });
+  // Without --scope the first slice finds out which call log this login may read; later slices ask that one.
+  let scope = flags.scope;
   const plannedJson =
     flags.dryRun && ctx.options.json ? new PlannedJsonWriter((text) => ctx.write(text)) : undefined;
 
@@ -95,7 +97,7 @@ export async function runDownload(ctx: CommandContext, flags: DownloadFlags): Pr
         const listing = { from: range.from, to: range.to, type: flags.type, raw: flags.metadata };
         return extensionNumbers
           ? listExtensionRecordings(client, listing, extensionNumbers, ctx.log)
-          : listRecordings(client, { ...listing, scope: flags.scope }, ctx.log);
+          : listRecordings(client, { ...listing, scope, onScope: (found) => (scope = found) }, ctx.log);
       },
       template,
       // An extension-scope run lists only its own calls: its own extension info names them all.

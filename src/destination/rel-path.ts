@@ -40,9 +40,3 @@ export function absoluteUnder(root: string, key: RelPath): string {
   if (!isStrictlyBelow(base, absolute)) throw new OutsideDirError(`refusing a path outside ${base}: ${key}`);
   return absolute;
 }
-
-/** The folder part of a key ("" at the root) and its last component. */
-export function splitKey(key: RelPath): { folder: string; name: string } {
-  const slash = key.lastIndexOf("/");
-  return { folder: key.slice(0, slash + 1).replace(/\/$/, ""), name: key.slice(slash + 1) };
-}

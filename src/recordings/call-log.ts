@@ -25,6 +25,11 @@ export interface ListOptions {
   raw?: boolean;
   /** Filled while listing: call-log records seen and distinct recordings yielded. */
   stats?: ListingStats;
+  /**
+   * Told which log a listing without `scope` settled on, so the next listing of the run (its next slice) asks
+   * that one at once instead of paying another Heavy 403 and notice line for the account-wide log.
+   */
+  onScope?: (scope: CallLogScope) => void;
   /** Only the calls of the extension with this short number (the account call log's `extensionNumber`). */
   extensionNumber?: string;
   /**
@@ -81,7 +86,7 @@ export async function* listRecordings(
   // One buffer for every page: the next page is read only once every record of this one has been yielded.
   const buffer = new PageBuffer();
   const paging: PagingGuard = new PagingGuard();
-  let page = await firstPage(api, buffer, options.scope, query, log);
+  let page = await firstPage(api, buffer, options, query, log);
   for (;;) {
     paging.check(page, buffer);
     for (const span of page.records) {
@@ -233,7 +238,6 @@ function slim(record: CallLogRecord): CallLogRecord {
     // Whether an empty body can be this call's recording (only when the call lasted 0 s).
     ...(duration === undefined ? {} : { duration }),
     ...(sessionId === undefined ? {} : { sessionId }),
-    ...(duration === undefined ? {} : { duration }),
     ...(direction === undefined ? {} : { direction }),
     ...(from ? { from: party(from) } : {}),
     ...(to ? { to: party(to) } : {}),
@@ -252,19 +256,22 @@ function party({ phoneNumber, extensionNumber, name }: CallParty): CallParty {
 async function firstPage(
   api: ApiClient,
   buffer: PageBuffer,
-  scope: CallLogScope | undefined,
+  { scope, onScope }: Pick<ListOptions, "scope" | "onScope">,
   query: URLSearchParams,
   log: Logger,
 ): Promise<CallLogPage> {
   const url = (s: CallLogScope) => `${PATHS[s]}?${query}`;
   if (scope) return getPage(api, buffer, url(scope));
   try {
-    return await getPage(api, buffer, url("account"));
+    const page = await getPage(api, buffer, url("account"));
+    onScope?.("account");
+    return page;
   } catch (error) {
     if (!(error instanceof ApiError) || error.status !== 403) throw error;
     log.info(
       "no permission for the account-wide call log; listing your own extension's calls (--scope extension)",
     );
+    onScope?.("extension");
     return getPage(api, buffer, url("extension"));
   }
 }

@@ -136,7 +136,6 @@ async function readHolder(file: string): Promise<SeenHolder | "gone" | "unreadab
     return holder ? { ...holder, aliveAt } : "unreadable";
   } catch (error) {
     if (isNotFound(error)) return "gone";
-    if (error instanceof SyntaxError) return "unreadable";
     throw error;
   }
 }

@@ -77,7 +77,6 @@ export class S3Partials implements PartialStore {
       // Recorded before the first part is sent: a run killed now leaves an upload the next run can abort.
       {
         started: (_, uploadId) => this.put(meta.recordingId, { ...record, uploadId }),
-        finished: async () => {},
       },
     );
     this.writers.set(key, { recordingId: meta.recordingId, writer });

@@ -89,7 +89,7 @@ export class S3State implements StateStore {
       this.bucket,
       `${this.manifestFolder}${COMPACTED}`,
       { contentType: JSONL, metadata: {} },
-      { started: async () => {}, finished: async () => {} },
+      { started: async () => {} },
     );
     try {
       for await (const line of this.readManifest())

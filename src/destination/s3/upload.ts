@@ -32,7 +32,6 @@ export interface ObjectHeaders {
 /** What the writer tells the state about its multipart upload, so a run killed mid-upload can abort it. */
 export interface UploadJournal {
   started(key: string, uploadId: string): Promise<void>;
-  finished(key: string, uploadId: string): Promise<void>;
 }
 
 type Mode =
@@ -168,7 +167,6 @@ export class S3ObjectWriter {
     if (mode?.kind === "parts") this.release(mode);
     if (this.uploadId !== undefined) {
       await this.bucket.abortUpload(this.key, this.uploadId);
-      await this.journal.finished(this.key, this.uploadId);
     }
   }
 
@@ -296,7 +294,6 @@ export class S3ObjectWriter {
       }),
       { abortSignal: this.stop.signal },
     );
-    await this.journal.finished(this.key, this.uploadId as string);
   }
 
   private release(mode: Extract<Mode, { kind: "parts" }>): void {

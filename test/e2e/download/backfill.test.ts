@@ -58,6 +58,17 @@ describe("download: oldest first", () => {
   });
 });
 
+describe("download: a login without the account-wide log", () => {
+  it("finds out once, on the first slice, and lists its own extension in every later slice", async () => {
+    e = await setupDownload({ calls: 40, spanMs: 20 * DAY, admin: false });
+    const result = await e.download(["--from", "30d", "--json"]);
+    expect(result.code, result.stderr).toBe(0);
+    expect(e.emu.stats.callLogRequests).toBeGreaterThan(3); // several slices
+    expect(result.stderr.match(/no permission for the account-wide call log/g)).toHaveLength(1);
+    expect(summaryOf(result.stdout).downloaded).toBeGreaterThan(0);
+  });
+});
+
 describe("download --max-duration", () => {
   it("exits 6 with what remains; the next runs continue, end with 0, and fetch nothing twice", async () => {
     e = await setupDownload({
