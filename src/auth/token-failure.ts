@@ -44,7 +44,12 @@ export async function classify(error: unknown): Promise<TokenFailure> {
   const status = response.status;
   if (status >= 300 && status < 400) {
     const location = response.headers.get("location") ?? "";
-    const target = URL.canParse(location) ? new URL(location).host : location || "nowhere (no Location)";
+    // The host only: a relative Location's path and query (an OAuth `code=`, say) never reach a message.
+    const target = URL.canParse(location)
+      ? new URL(location).host
+      : location
+        ? `${location.split("?")[0]} (relative)`
+        : "nowhere (no Location)";
     return { kind: "redirected", status, target };
   }
   if (status === 429)
