@@ -17,7 +17,8 @@ export class SymlinkRefusedError extends OperationError {
   readonly permanent = false; // removing the link lets a later run succeed
 }
 
-const NO_FOLLOW = constants.O_NOFOLLOW ?? 0;
+/** Open flag: fail on a symbolic link where the platform can tell (Windows cannot: 0). */
+export const NO_FOLLOW = constants.O_NOFOLLOW ?? 0;
 
 /**
  * Create `folder` (absolute, below `root`) and every missing folder between them, one level at a time, each

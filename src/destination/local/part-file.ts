@@ -4,14 +4,12 @@ import { dirname } from "node:path";
 import { fsyncDir, writeAll } from "../../fs-util.js";
 import type { RelPath } from "../rel-path.js";
 import type { PartialObject } from "../types.js";
+import { NO_FOLLOW } from "./contained-fs.js";
 
 /** The local part-file protocol: bytes go to `<final>.part`; commit is fsync -> rename -> fsync the folder. */
 export function partPathOf(finalPath: string): string {
   return `${finalPath}.part`;
 }
-
-/** Where the platform has it: a `.part` planted as a symbolic link fails to open instead of being written through. */
-const NO_FOLLOW = constants.O_NOFOLLOW ?? 0;
 
 export class PartFile implements PartialObject {
   /** Bytes this file holds by our own count: what was there, plus every byte appended. */
@@ -37,6 +35,7 @@ export class PartFile implements PartialObject {
     const flags = resume
       ? constants.O_WRONLY | constants.O_APPEND | constants.O_CREAT
       : constants.O_WRONLY | constants.O_TRUNC | constants.O_CREAT;
+    // A `.part` planted as a symbolic link fails to open instead of being written through.
     const handle = await open(partPathOf(finalPath), flags | NO_FOLLOW, 0o644);
     try {
       const { size } = await handle.stat();

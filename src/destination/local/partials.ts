@@ -2,7 +2,7 @@ import { createHash } from "node:crypto";
 import { readdir, readFile, rm } from "node:fs/promises";
 import { dirname, join } from "node:path";
 import { fileSize, isNotFound, writeFileAtomic } from "../../fs-util.js";
-import { isRelPath, type RelPath, relPath } from "../rel-path.js";
+import { isRelPath, OutsideDirError, type RelPath, relPath } from "../rel-path.js";
 import type { PartialMeta, PartialObject, PartialRecord, PartialStore } from "../types.js";
 import { assertNoLinkBelow, expectRealFolder, mkdirInside } from "./contained-fs.js";
 import { PartFile, partPathOf } from "./part-file.js";
@@ -76,7 +76,8 @@ export class LocalPartials implements PartialStore {
 
   async open(key: RelPath, meta: PartialMeta, options: { resume: boolean }): Promise<PartialObject> {
     const finalPath = this.absolute(key);
-    if (this.keyOf(key) === undefined) throw new Error(`refusing to journal ${key}: inside the state folder`);
+    if (this.keyOf(key) === undefined)
+      throw new OutsideDirError(`refusing to journal ${key}: inside the state folder`);
     const record: PartialRecord = {
       key,
       contentType: meta.contentType,
