@@ -29,7 +29,7 @@ import type {
 } from "./types.js";
 
 /** The platform keeps recordings for 90 days; asking for more is allowed but finds nothing older. */
-export const RETENTION_MS = 90 * 24 * 60 * 60 * 1000;
+const RETENTION_MS = 90 * 24 * 60 * 60 * 1000;
 
 const DAY_MS = 24 * 60 * 60 * 1000;
 /** Arrival rates are compared with the pool's capacity only over at least this much call time. */

@@ -53,7 +53,7 @@ export function nextLastTo(previous: number | undefined, run: ListedRun): number
 }
 
 /** Where the listed span ending at the next mark begins: widened by a run that joined it, else unchanged. */
-export function nextListedFrom(
+function nextListedFrom(
   previous: { lastTo: number; listedFrom: number | undefined } | undefined,
   run: ListedRun,
 ): number | undefined {

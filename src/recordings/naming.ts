@@ -141,7 +141,7 @@ const MAX_ID_LENGTH = 64;
  * An id as it goes into a name: whole when it fits, else its start and a hash of all of it, so that two long ids
  * that differ only at the end still get two names (and the same id always the same name).
  */
-export function fitId(id: string | undefined): string | undefined {
+function fitId(id: string | undefined): string | undefined {
   if (id === undefined || id.length <= MAX_ID_LENGTH) return id;
   return `${id.slice(0, 40)}-${createHash("sha256").update(id).digest("hex").slice(0, 16)}`;
 }

@@ -65,7 +65,7 @@ export class PageBuffer {
  * A 1000-record Detailed page is ~2 MB; 64 MiB leaves room for records with many legs and long names while a body
  * that never ends stops well before it hurts.
  */
-export const MAX_PAGE_BYTES = 64 * 1024 * 1024;
+const MAX_PAGE_BYTES = 64 * 1024 * 1024;
 
 /** The body grew past the cap. Not worth retrying: the same server sends the same body again. */
 export class PageTooLargeError extends OperationError {

@@ -7,7 +7,7 @@ import type { RecordingItem } from "./types.js";
  * `<file>.json` beside the recording (`--metadata`): the call-log record as the platform sent it, minus any secret
  * a server echoed into it (a token in a URI, say): a sidecar is archived and shared like the recording.
  */
-export function sidecarKeyOf(key: RelPath): RelPath {
+function sidecarKeyOf(key: RelPath): RelPath {
   return relPath(`${key}.json`);
 }
 

@@ -31,7 +31,7 @@ export class ArchiveDamagedError extends CliError {
 }
 
 /** There is no manifest where the archive should be: most likely a wrong `--out`. */
-export class NoArchiveError extends UsageError {}
+class NoArchiveError extends UsageError {}
 
 export interface VerifyOptions {
   progress: VerifyProgress;
@@ -52,7 +52,7 @@ const AUDIO_EXTENSIONS = new Set(
   "mp3 wav m4a mp4 aac ogg oga opus flac webm amr 3gp wma aiff gsm".split(" "),
 );
 
-export function isAudioFile(name: string): boolean {
+function isAudioFile(name: string): boolean {
   const dot = name.lastIndexOf(".");
   return dot > 0 && AUDIO_EXTENSIONS.has(name.slice(dot + 1).toLowerCase());
 }

@@ -27,7 +27,7 @@ export interface ReporterOptions {
 const PROGRESS_EVERY_MS = 60_000;
 
 /** "1234 remaining, ETA 3 d 4 h (Heavy budget)", or what is not known yet. */
-export function describeProgress(stats: RunStats): string {
+function describeProgress(stats: RunStats): string {
   const eta = stats.eta();
   if (eta.kind === "unknown") {
     return eta.why === "listing"
