@@ -4,10 +4,10 @@ import type { StoreKind } from "./auth/store/types.js";
 import type { CommandContext, Factory, GlobalOptions } from "./context.js";
 import { ExitCode, exitCodeOf, InterruptedError } from "./errors.js";
 import { defaultFactory } from "./factory.js";
+import { parseDuration } from "./listing/when.js";
 import { LOG_FORMATS, type LogFormat, Logger, requestedLogFormat } from "./log/logger.js";
 import { printable, printableJson } from "./log/printable.js";
 import { redact } from "./log/redact.js";
-import { parseDuration } from "./recordings/when.js";
 
 // Only commander and our own small modules load at start-up; each command (and with it the SDK, the keychain
 // binding, ora, ...) is imported when it runs, so `--version` and `--help` stay close to a bare `node` start.

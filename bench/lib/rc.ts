@@ -1,7 +1,7 @@
 import { mkdirSync } from "node:fs";
 import { join, resolve } from "node:path";
 import { fileURLToPath } from "node:url";
-import type { DownloadSummary } from "../../src/recordings/types.js";
+import type { DownloadSummary } from "../../src/run/stats.js";
 import type { StartedEmulator } from "./emulator-protocol.js";
 import { lastJsonLine, type Measured, measure } from "./measure.js";
 

@@ -1,8 +1,8 @@
 import type { RateLimitWait } from "../api/rate-limiter.js";
 import type { CommandContext } from "../context.js";
 import { InterruptedError, PartialFailureError, StoppedAtMaxDurationError, UsageError } from "../errors.js";
-import type { CallLogScope, RecordingTypeFilter } from "../recordings/call-log.js";
-import { parseWhen } from "../recordings/when.js";
+import type { CallLogScope, RecordingTypeFilter } from "../listing/call-log.js";
+import { parseWhen } from "../listing/when.js";
 import { PlannedJsonWriter } from "../ui/planned-json.js";
 
 /** The options commander hands over (declared in cli.ts). */
@@ -35,7 +35,7 @@ export async function runDownload(ctx: CommandContext, flags: DownloadFlags): Pr
     throw new UsageError(`--from ${from.toISOString()} is not before --to ${to.toISOString()}`);
   }
   const extensionNumbers = extensionFilter(flags);
-  const { compileTemplate } = await import("../recordings/naming.js");
+  const { compileTemplate } = await import("../archive/naming.js");
   const template = compileTemplate(flags.template);
   const destination = await ctx.factory.destination(flags.out);
 
@@ -48,13 +48,13 @@ export async function runDownload(ctx: CommandContext, flags: DownloadFlags): Pr
     pools,
     { Deadline },
   ] = await Promise.all([
-    import("../recordings/call-log.js"),
-    import("../recordings/downloader.js"),
-    import("../recordings/stats.js"),
-    import("../recordings/extensions.js"),
+    import("../listing/call-log.js"),
+    import("../run/downloader.js"),
+    import("../run/stats.js"),
+    import("../listing/extensions.js"),
     import("../ui/reporter.js"),
     import("./profile-pool.js"),
-    import("../recordings/deadline.js"),
+    import("../run/deadline.js"),
   ]);
   const stats = new RunStats();
   const reporter = await createReporter({

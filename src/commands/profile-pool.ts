@@ -7,7 +7,7 @@ import { ENV_NAMES } from "../auth/credentials.js";
 import type { CommandContext } from "../context.js";
 import { UsageError } from "../errors.js";
 import type { Logger } from "../log/logger.js";
-import type { Deadline } from "../recordings/deadline.js";
+import type { Deadline } from "../run/deadline.js";
 import { announceWait, LOGGED_WAIT_MS } from "../waits.js";
 
 /** The profiles of one `download`: who lists, who downloads, and what became of each. */

@@ -11,7 +11,7 @@ export interface VerifyFlags {
  */
 export async function runVerify(ctx: CommandContext, flags: VerifyFlags): Promise<void> {
   const [{ verifyArchive, ArchiveDamagedError }, { createVerifyProgress }] = await Promise.all([
-    import("../recordings/verify.js"),
+    import("../archive/verify.js"),
     import("../ui/verify-progress.js"),
   ]);
   const destination = await ctx.factory.destination(flags.out);

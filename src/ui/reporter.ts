@@ -1,6 +1,7 @@
+import type { TimeRange } from "../listing/types.js";
 import type { Logger } from "../log/logger.js";
-import type { RunStats } from "../recordings/stats.js";
-import type { DownloadSummary, ProgressSink, SavedRecording, TimeRange } from "../recordings/types.js";
+import type { DownloadSummary, RunStats } from "../run/stats.js";
+import type { ProgressSink, SavedRecording } from "../run/types.js";
 import { formatBytes, formatDuration, formatSpan } from "./format.js";
 
 /** Progress of a download run on stderr. stdout is never touched: it carries only the `--json` summary. */

@@ -1,5 +1,5 @@
+import type { VerifyProgress } from "../archive/verify.js";
 import type { Logger } from "../log/logger.js";
-import type { VerifyProgress } from "../recordings/verify.js";
 import { formatBytes } from "./format.js";
 import { spinnerFor } from "./reporter.js";
 

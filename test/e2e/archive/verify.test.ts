@@ -1,7 +1,7 @@
 import { copyFileSync, readFileSync, rmSync, statSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { afterEach, describe, expect, it } from "vitest";
-import type { VerifyReport } from "../../../src/recordings/verify.js";
+import type { VerifyReport } from "../../../src/archive/verify.js";
 import { type DownloadEnv, manifestOf, partials, setupDownload, waitFor } from "../download/helpers.js";
 
 let e: DownloadEnv | undefined;

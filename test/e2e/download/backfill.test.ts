@@ -1,7 +1,7 @@
 import { readFileSync } from "node:fs";
 import { join } from "node:path";
 import { afterEach, describe, expect, it } from "vitest";
-import type { DownloadSummary } from "../../../src/recordings/types.js";
+import type { DownloadSummary } from "../../../src/run/stats.js";
 import { spawnCli } from "../../helpers/cli.js";
 import {
   type DownloadEnv,

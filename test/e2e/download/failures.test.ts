@@ -3,7 +3,7 @@ import { createServer, type IncomingHttpHeaders } from "node:http";
 import type { AddressInfo } from "node:net";
 import { join } from "node:path";
 import { afterEach, describe, expect, it } from "vitest";
-import type { DownloadSummary } from "../../../src/recordings/types.js";
+import type { DownloadSummary } from "../../../src/run/stats.js";
 import {
   type DownloadEnv,
   expectAllSaved,

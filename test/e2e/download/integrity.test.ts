@@ -1,7 +1,7 @@
 import { existsSync, readFileSync } from "node:fs";
 import { join, resolve } from "node:path";
 import { afterEach, describe, expect, it } from "vitest";
-import type { CallLogRecord } from "../../../src/recordings/types.js";
+import type { CallLogRecord } from "../../../src/listing/types.js";
 import {
   type DownloadEnv,
   expectAllSaved,

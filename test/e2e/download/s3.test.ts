@@ -1,7 +1,7 @@
 import { mkdirSync } from "node:fs";
 import { join } from "node:path";
 import { afterEach, describe, expect, it } from "vitest";
-import type { ManifestEntry } from "../../../src/recordings/manifest.js";
+import type { ManifestEntry } from "../../../src/archive/manifest.js";
 import { spawnCli } from "../../helpers/cli.js";
 import { startS3FaultProxy } from "../../helpers/s3-fault-proxy.js";
 import { type S3Server, startS3Server } from "../../helpers/s3-server.js";

@@ -1,9 +1,9 @@
 import { afterEach, describe, expect, it } from "vitest";
 import { createApiClient } from "../../../src/api/client.js";
 import { RateLimiter } from "../../../src/api/rate-limiter.js";
+import { listRecordings } from "../../../src/listing/call-log.js";
+import type { RecordingItem } from "../../../src/listing/types.js";
 import { Logger } from "../../../src/log/logger.js";
-import { listRecordings } from "../../../src/recordings/call-log.js";
-import type { RecordingItem } from "../../../src/recordings/types.js";
 import { login } from "../../emulator/harness.js";
 import { type Emulator, start } from "../../emulator/index.js";
 

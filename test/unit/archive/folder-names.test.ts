@@ -1,9 +1,9 @@
 import { mkdirSync, rmSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { afterEach, beforeEach, describe, expect, it } from "vitest";
+import { collisionKey, FolderNames } from "../../../src/archive/folder-names.js";
 import { LocalFolder } from "../../../src/destination/local/folder.js";
 import { relPath } from "../../../src/destination/rel-path.js";
-import { collisionKey, FolderNames } from "../../../src/recordings/folder-names.js";
 import { tempDir } from "../../helpers/cli.js";
 
 let dir: ReturnType<typeof tempDir>;

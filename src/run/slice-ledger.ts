@@ -1,4 +1,4 @@
-import type { TimeRange } from "./types.js";
+import type { TimeRange } from "../listing/types.js";
 
 /** One slice of a run while it is open: its recordings in flight and the names they claimed. */
 export interface OpenSlice extends TimeRange {

@@ -1,6 +1,6 @@
 import { Readable } from "node:stream";
 import { describe, expect, it } from "vitest";
-import { PageBuffer, PageTooLargeError } from "../../../src/recordings/page-buffer.js";
+import { PageBuffer, PageTooLargeError } from "../../../src/listing/page-buffer.js";
 
 /** The page as a body arriving in `size`-byte chunks (splits multi-byte characters too). */
 function body(text: string, size = 7): Readable {

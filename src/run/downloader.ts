@@ -1,32 +1,26 @@
 import type { ApiClient, ApiRequestInit } from "../api/types.js";
+import { INDEX_FILE_NAME, writeArchiveIndex } from "../archive/archive-index.js";
+import { callFacts } from "../archive/call-facts.js";
+import { Manifest, type ManifestEntry } from "../archive/manifest.js";
+import { NameClaims } from "../archive/name-claims.js";
+import { ensureSidecar, writeSidecar } from "../archive/sidecars.js";
 import type { RelPath } from "../destination/rel-path.js";
 import type { Destination } from "../destination/types.js";
 import { endsRun, isPermanent, OperationError, PartialFailureError, stopsNewWork } from "../errors.js";
 import { diskFullCode } from "../fs-util.js";
+import type { ExtensionDirectory } from "../listing/extensions.js";
+import { listingClient } from "../listing/listing-client.js";
+import { oldestFirst } from "../listing/slices.js";
+import type { RecordingItem, TimeRange } from "../listing/types.js";
 import type { Logger } from "../log/logger.js";
 import { transferRecording } from "../transfer/attempt.js";
 import { TransferFailedError, type TransferResult } from "../transfer/types.js";
 import { untilAborted } from "../until-aborted.js";
-import { INDEX_FILE_NAME, writeArchiveIndex } from "./archive-index.js";
-import { callFacts } from "./call-facts.js";
 import { StoppedAtDeadline } from "./deadline.js";
-import type { ExtensionDirectory } from "./extensions.js";
-import { listingClient } from "./listing-client.js";
-import { Manifest, type ManifestEntry } from "./manifest.js";
-import { NameClaims } from "./name-claims.js";
 import { BoundedQueue } from "./queue.js";
-import { ensureSidecar, writeSidecar } from "./sidecars.js";
 import { type OpenSlice, SliceLedger } from "./slice-ledger.js";
-import { oldestFirst } from "./slices.js";
 import { RunStats } from "./stats.js";
-import type {
-  DownloaderDeps,
-  DownloadOptions,
-  DownloadOutcome,
-  RecordingItem,
-  RunEnd,
-  TimeRange,
-} from "./types.js";
+import type { DownloaderDeps, DownloadOptions, DownloadOutcome, RunEnd } from "./types.js";
 
 /** The platform keeps recordings for 90 days; asking for more is allowed but finds nothing older. */
 const RETENTION_MS = 90 * 24 * 60 * 60 * 1000;

@@ -1,6 +1,6 @@
 import { describe, expect, it } from "vitest";
-import { oldestFirst } from "../../../src/recordings/slices.js";
-import type { RecordingItem, TimeRange } from "../../../src/recordings/types.js";
+import { oldestFirst } from "../../../src/listing/slices.js";
+import type { RecordingItem, TimeRange } from "../../../src/listing/types.js";
 
 const T0 = Date.parse("2026-09-01T00:00:00Z");
 const MIN = 60_000;

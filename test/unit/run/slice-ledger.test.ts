@@ -1,5 +1,5 @@
 import { describe, expect, it } from "vitest";
-import { type OpenSlice, SliceLedger } from "../../../src/recordings/slice-ledger.js";
+import { type OpenSlice, SliceLedger } from "../../../src/run/slice-ledger.js";
 
 const range = (h: number) => ({
   from: new Date(Date.UTC(2026, 0, 1, h)),

@@ -1,5 +1,5 @@
 import { describe, expect, it } from "vitest";
-import { csvRow, neutralise } from "../../../src/recordings/archive-index.js";
+import { csvRow, neutralise } from "../../../src/archive/archive-index.js";
 
 describe("index.csv cells", () => {
   it("neutralises formula-looking cells and keeps phone numbers", () => {

@@ -1,14 +1,14 @@
 import { describe, expect, it } from "vitest";
-import { absoluteUnder, relPath } from "../../../src/destination/rel-path.js";
-import { UsageError } from "../../../src/errors.js";
 import {
   compileTemplate,
   extensionFor,
   MAX_COMPONENT_BYTES,
   safeValue,
   withSuffix,
-} from "../../../src/recordings/naming.js";
-import type { CallParty, RecordingItem } from "../../../src/recordings/types.js";
+} from "../../../src/archive/naming.js";
+import { absoluteUnder, relPath } from "../../../src/destination/rel-path.js";
+import { UsageError } from "../../../src/errors.js";
+import type { CallParty, RecordingItem } from "../../../src/listing/types.js";
 
 function item(from: CallParty = {}, to: CallParty = {}): RecordingItem {
   return {

@@ -1,6 +1,6 @@
 import { describe, expect, it } from "vitest";
-import { Deadline, graceMs, StoppedAtDeadline } from "../../../src/recordings/deadline.js";
-import { estimateEta } from "../../../src/recordings/eta.js";
+import { Deadline, graceMs, StoppedAtDeadline } from "../../../src/run/deadline.js";
+import { estimateEta } from "../../../src/run/eta.js";
 
 describe("estimateEta", () => {
   it("says the total is unknown while the listing runs, instead of guessing", () => {

@@ -2,15 +2,15 @@ import { describe, expect, it } from "vitest";
 import { ApiError } from "../../../src/api/errors.js";
 import { createResponse } from "../../../src/api/response.js";
 import type { ApiClient } from "../../../src/api/types.js";
-import { Logger } from "../../../src/log/logger.js";
 import {
   ListingIncompleteError,
   type ListingStats,
   type ListOptions,
   listRecordings,
   MAX_PAGES,
-} from "../../../src/recordings/call-log.js";
-import type { CallLogRecord, CallRecording, RecordingItem } from "../../../src/recordings/types.js";
+} from "../../../src/listing/call-log.js";
+import type { CallLogRecord, CallRecording, RecordingItem } from "../../../src/listing/types.js";
+import { Logger } from "../../../src/log/logger.js";
 
 const ACCOUNT = "/restapi/v1.0/account/~/call-log";
 const EXTENSION = "/restapi/v1.0/account/~/extension/~/call-log";

@@ -9,16 +9,16 @@ import {
 } from "node:fs";
 import { join } from "node:path";
 import { afterEach, beforeEach, describe, expect, it } from "vitest";
-import { SymlinkRefusedError } from "../../../src/destination/local/contained-fs.js";
-import { LocalFolder } from "../../../src/destination/local/folder.js";
-import { relPath } from "../../../src/destination/rel-path.js";
 import {
   FIRST_RUN_WINDOW_MS,
   INCREMENTAL_OVERLAP_MS,
   Manifest,
   type ManifestEntry,
   nextLastTo,
-} from "../../../src/recordings/manifest.js";
+} from "../../../src/archive/manifest.js";
+import { SymlinkRefusedError } from "../../../src/destination/local/contained-fs.js";
+import { LocalFolder } from "../../../src/destination/local/folder.js";
+import { relPath } from "../../../src/destination/rel-path.js";
 import { tempDir } from "../../helpers/cli.js";
 
 let dir: ReturnType<typeof tempDir>;

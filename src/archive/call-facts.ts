@@ -1,4 +1,4 @@
-import type { CallLogRecord, CallParty, RecordingItem } from "./types.js";
+import type { CallLogRecord, CallParty, RecordingItem } from "../listing/types.js";
 
 /**
  * What a person searches an archive by, taken from a recording's call-log record and its extension: the values

@@ -6,21 +6,16 @@ import { afterEach, beforeEach, describe, expect, it } from "vitest";
 import { ApiError } from "../../../src/api/errors.js";
 import { createResponse } from "../../../src/api/response.js";
 import type { ApiClient } from "../../../src/api/types.js";
+import type { NameTemplate } from "../../../src/archive/naming.js";
 import { LocalFolder } from "../../../src/destination/local/folder.js";
 import { relPath } from "../../../src/destination/rel-path.js";
 import { LoginRequiredError } from "../../../src/errors.js";
+import type { RecordingItem, TimeRange } from "../../../src/listing/types.js";
 import { Logger } from "../../../src/log/logger.js";
-import { Deadline } from "../../../src/recordings/deadline.js";
-import { runDownload } from "../../../src/recordings/downloader.js";
-import { RunStats } from "../../../src/recordings/stats.js";
-import type {
-  DownloaderDeps,
-  DownloadOptions,
-  NameTemplate,
-  ProgressSink,
-  RecordingItem,
-  TimeRange,
-} from "../../../src/recordings/types.js";
+import { Deadline } from "../../../src/run/deadline.js";
+import { runDownload } from "../../../src/run/downloader.js";
+import { RunStats } from "../../../src/run/stats.js";
+import type { DownloaderDeps, DownloadOptions, ProgressSink } from "../../../src/run/types.js";
 import { tempDir } from "../../helpers/cli.js";
 
 const bodyOf = (id: string) => Buffer.from(`recording ${id} `.repeat(100));

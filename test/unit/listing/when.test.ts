@@ -1,6 +1,6 @@
 import { describe, expect, it } from "vitest";
 import { UsageError } from "../../../src/errors.js";
-import { parseDuration, parseWhen } from "../../../src/recordings/when.js";
+import { parseDuration, parseWhen } from "../../../src/listing/when.js";
 
 const NOW = new Date("2026-11-25T21:30:00.000Z");
 const iso = (text: string) => parseWhen(text, "--from", NOW).toISOString();

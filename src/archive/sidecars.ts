@@ -1,7 +1,7 @@
 import { type RelPath, relPath } from "../destination/rel-path.js";
 import type { Destination } from "../destination/types.js";
+import type { RecordingItem } from "../listing/types.js";
 import { redact } from "../log/redact.js";
-import type { RecordingItem } from "./types.js";
 
 /**
  * `<file>.json` beside the recording (`--metadata`): the call-log record as the platform sent it, minus any secret

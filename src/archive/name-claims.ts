@@ -1,9 +1,10 @@
 import { type RelPath, relPath } from "../destination/rel-path.js";
 import type { Destination } from "../destination/types.js";
+import type { RecordingItem } from "../listing/types.js";
 import type { Claim } from "../transfer/types.js";
 import { collisionKey, FolderNames } from "./folder-names.js";
 import type { Manifest } from "./manifest.js";
-import type { NameTemplate, RecordingItem } from "./types.js";
+import type { NameTemplate } from "./naming.js";
 
 /** The holder of a name that something not written by this run already has. */
 const TAKEN_ON_DISK = Symbol("taken on disk");

@@ -1,5 +1,29 @@
 import { type Eta, estimateEta } from "./eta.js";
-import type { DownloadSummary, Failure } from "./types.js";
+
+export interface Failure {
+  recordingId: string;
+  error: string;
+}
+
+export interface DownloadSummary {
+  listed: number;
+  downloaded: number;
+  skipped: number;
+  failed: number;
+  bytes: number;
+  durationMs: number;
+  failures: Failure[];
+  /** Dry run without `onPlanned`: the paths (relative to DIR) that a real run would write. */
+  planned?: string[];
+  /** Everything in the range is on disk (a dry run: nothing would be downloaded). */
+  complete: boolean;
+  /** Recordings of the range not on disk after this run; null when the listing did not reach the end. */
+  remaining: number | null;
+  /** Dry run: the Heavy requests a real run still needs (pages + downloads) and how long they take. */
+  estimate?: { requests: number; durationMs: number | null };
+  /** A pool (several --profile): what each profile did, and why one was dropped. */
+  profiles?: { name: string; downloaded: number; error: string | null }[];
+}
 
 /**
  * The one count of a run (after rclone's accounting.StatsInfo): the downloader writes it, the progress line and

@@ -1,12 +1,12 @@
 import { writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { afterEach, beforeEach, describe, expect, it } from "vitest";
+import { Manifest } from "../../../src/archive/manifest.js";
+import { NameClaims } from "../../../src/archive/name-claims.js";
+import { compileTemplate } from "../../../src/archive/naming.js";
 import { LocalFolder } from "../../../src/destination/local/folder.js";
 import { relPath } from "../../../src/destination/rel-path.js";
-import { Manifest } from "../../../src/recordings/manifest.js";
-import { NameClaims } from "../../../src/recordings/name-claims.js";
-import { compileTemplate } from "../../../src/recordings/naming.js";
-import type { RecordingItem } from "../../../src/recordings/types.js";
+import type { RecordingItem } from "../../../src/listing/types.js";
 import { tempDir } from "../../helpers/cli.js";
 
 let dir: ReturnType<typeof tempDir>;

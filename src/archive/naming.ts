@@ -1,13 +1,21 @@
 import { createHash } from "node:crypto";
 import { UsageError } from "../errors.js";
+import type { RecordingItem } from "../listing/types.js";
 import { extensionIdOf, partyNumber } from "./call-facts.js";
-import type { NameTemplate, RecordingItem } from "./types.js";
 
 /**
  * File names from a template such as `{date}/{time}_{direction}_{fromNumber}_{toNumber}_{recordingId}.{ext}`.
  * A `/` in the TEMPLATE makes folders; every VALUE is sanitised so that it can never add a folder, climb out
  * of DIR, or make a name that Windows (or a shell, or a terminal) chokes on. Times are UTC, without colons.
  */
+
+/** A compiled `--template` . */
+export interface NameTemplate {
+  /** The "/"-separated path for a recording, relative to DIR; `contentType` undefined = dry run. */
+  render(item: RecordingItem, contentType: string | undefined): string;
+  /** `a/b.mp3`, 2 → `a/b_2.mp3`. */
+  withSuffix(path: string, n: number): string;
+}
 
 export const DEFAULT_TEMPLATE = "{date}/{time}_{direction}_{fromNumber}_{toNumber}_{recordingId}.{ext}";
 

@@ -3,8 +3,8 @@ import { ApiError } from "../../../src/api/errors.js";
 import type { ApiClient } from "../../../src/api/types.js";
 import { TokenEndpointUnavailableError } from "../../../src/auth/errors.js";
 import { OperationError } from "../../../src/errors.js";
+import { listingClient } from "../../../src/listing/listing-client.js";
 import { Logger } from "../../../src/log/logger.js";
-import { listingClient } from "../../../src/recordings/listing-client.js";
 
 /** getJson fails with each scripted error in turn, then answers `{ page: n }`. */
 function failing(...errors: Error[]) {

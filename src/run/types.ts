@@ -1,79 +1,13 @@
 import type { ApiClient } from "../api/types.js";
+import type { NameTemplate } from "../archive/naming.js";
 import type { Destination, StateStore } from "../destination/types.js";
+import type { ExtensionDirectory } from "../listing/extensions.js";
+import type { SliceOptions } from "../listing/slices.js";
+import type { RecordingItem, TimeRange } from "../listing/types.js";
 import type { Logger } from "../log/logger.js";
 import type { TransferBudget } from "../retry.js";
 import type { Deadline } from "./deadline.js";
-import type { ExtensionDirectory } from "./extensions.js";
-import type { SliceOptions } from "./slices.js";
-import type { RunStats } from "./stats.js";
-
-/** A party of a call as the call log reports it (all fields optional on the platform). */
-export interface CallParty {
-  phoneNumber?: string;
-  extensionNumber?: string;
-  extensionId?: string;
-  name?: string;
-}
-
-/** One call-log record, reduced to the fields rc-recordings reads (the raw record is kept for --metadata). */
-export interface CallLogRecord {
-  id: string;
-  sessionId?: string;
-  telephonySessionId?: string;
-  startTime: string;
-  duration?: number;
-  type?: string;
-  direction?: "Inbound" | "Outbound" | string;
-  from?: CallParty;
-  to?: CallParty;
-  extension?: { id?: number | string; uri?: string };
-  recording?: CallRecording;
-  /** Detailed view only. A transferred call may have a recording per leg and none on the record itself. */
-  legs?: CallLogLeg[];
-}
-
-export interface CallRecording {
-  id: string;
-  uri?: string;
-  type?: "Automatic" | "OnDemand" | string;
-  contentUri: string;
-}
-
-/** One leg of a call (Detailed view), reduced to what rc-recordings reads. */
-export interface CallLogLeg {
-  legType?: string;
-  master?: boolean;
-  recording?: CallRecording;
-}
-
-/**
- * One recording to download, with the first call-log record that carried it, on the record itself or on one of
- * its legs (records and legs sharing it are dropped).
- */
-export interface RecordingItem {
-  recordingId: string;
-  contentUri: string;
-  /** Automatic or OnDemand, from wherever the recording was found (a leg's may differ from the record's). */
-  recordingType?: string;
-  record: CallLogRecord;
-  /** The extension the record belongs to, as the account's directory names it (set by the downloader). */
-  extension?: Extension;
-}
-
-/** An extension of the account as its directory names it. */
-export interface Extension {
-  id: string;
-  extensionNumber: string;
-  name: string;
-}
-
-/** A compiled `--template` (naming.ts). */
-export interface NameTemplate {
-  /** The "/"-separated path for a recording, relative to DIR; `contentType` undefined = dry run. */
-  render(item: RecordingItem, contentType: string | undefined): string;
-  /** `a/b.mp3`, 2 → `a/b_2.mp3`. */
-  withSuffix(path: string, n: number): string;
-}
+import type { DownloadSummary, RunStats } from "./stats.js";
 
 // The downloader's public types: what a run takes, what it reports while it works, and how it ended.
 
@@ -90,11 +24,6 @@ export interface DownloadOptions {
   extensionNumbers?: readonly string[];
   /** `--max-duration`: after it no new page or transfer starts (see deadline.ts). */
   deadline?: Deadline;
-}
-
-export interface TimeRange {
-  from: Date;
-  to: Date;
 }
 
 /** A recording this run saved (and verified): what the log's `saved` event reports. */
@@ -151,31 +80,6 @@ export interface DownloaderDeps {
   signal: AbortSignal;
   retry?: Partial<TransferBudget>;
   now?: () => Date;
-}
-
-export interface Failure {
-  recordingId: string;
-  error: string;
-}
-
-export interface DownloadSummary {
-  listed: number;
-  downloaded: number;
-  skipped: number;
-  failed: number;
-  bytes: number;
-  durationMs: number;
-  failures: Failure[];
-  /** Dry run without `onPlanned`: the paths (relative to DIR) that a real run would write. */
-  planned?: string[];
-  /** Everything in the range is on disk (a dry run: nothing would be downloaded). */
-  complete: boolean;
-  /** Recordings of the range not on disk after this run; null when the listing did not reach the end. */
-  remaining: number | null;
-  /** Dry run: the Heavy requests a real run still needs (pages + downloads) and how long they take. */
-  estimate?: { requests: number; durationMs: number | null };
-  /** A pool (several --profile): what each profile did, and why one was dropped. */
-  profiles?: { name: string; downloaded: number; error: string | null }[];
 }
 
 /** How a run that started ended. */

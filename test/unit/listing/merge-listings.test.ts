@@ -1,6 +1,6 @@
 import { describe, expect, it } from "vitest";
-import { mergeByStartTime } from "../../../src/recordings/merge-listings.js";
-import type { RecordingItem } from "../../../src/recordings/types.js";
+import { mergeByStartTime } from "../../../src/listing/merge-listings.js";
+import type { RecordingItem } from "../../../src/listing/types.js";
 
 function item(id: string, minute: number): RecordingItem {
   const startTime = new Date(Date.UTC(2026, 10, 1, 0, minute)).toISOString();

@@ -4,12 +4,12 @@ import { afterEach, beforeEach, describe, expect, it } from "vitest";
 import { ApiError } from "../../../src/api/errors.js";
 import type { ApiClient } from "../../../src/api/types.js";
 import { LocalState } from "../../../src/destination/local/state.js";
-import { Logger } from "../../../src/log/logger.js";
 import {
   DIRECTORY_CACHE_MS,
   openExtensionDirectory,
   UnknownExtensionError,
-} from "../../../src/recordings/extensions.js";
+} from "../../../src/listing/extensions.js";
+import { Logger } from "../../../src/log/logger.js";
 import { tempDir } from "../../helpers/cli.js";
 
 const DIRECTORY = "/restapi/v1.0/account/~/extension";

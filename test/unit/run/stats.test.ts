@@ -1,5 +1,5 @@
 import { describe, expect, it } from "vitest";
-import { RunStats } from "../../../src/recordings/stats.js";
+import { RunStats } from "../../../src/run/stats.js";
 
 describe("RunStats", () => {
   it("is the one count: the summary and the progress line read the same numbers", () => {
