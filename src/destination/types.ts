@@ -125,7 +125,7 @@ export interface PartialObject {
   abort(): Promise<void>;
 }
 
-/** The run's own records. Formats are fixed: manifest.jsonl lines, state.json (see recordings/manifest.ts). */
+/** The run's own records. Formats are fixed: manifest.jsonl lines, state.json (see archive/manifest.ts). */
 export interface StateStore {
   /**
    * The manifest's lines; `writable` may create the store and repairs a torn last line. `warn` hears, once, of
