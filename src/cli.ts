@@ -13,6 +13,8 @@ import { redact } from "./log/redact.js";
 // binding, ora, ...) is imported when it runs, so `--version` and `--help` stay close to a bare `node` start.
 
 const { version } = createRequire(import.meta.url)("../package.json") as { version: string };
+/** `--version`: what a bug report needs, the runtime and platform with the release (no module loaded for it). */
+const VERSION_LINE = `rc-recordings ${version} (Node.js ${process.version}, ${process.platform}-${process.arch})`;
 
 type Runner<O> = (ctx: CommandContext, options: O) => Promise<void>;
 
@@ -49,7 +51,7 @@ function buildProgram(
 ) {
   const program = new Command("rc-recordings")
     .description("Archive RingCentral call recordings: log in once, reuse the token, download safely.")
-    .version(version, "-V, --version")
+    .version(VERSION_LINE, "-V, --version", "print the version, the Node.js version and the platform")
     .addOption(
       new Option(
         "--profile <name>",

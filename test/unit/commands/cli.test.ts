@@ -1,14 +1,20 @@
+import { createRequire } from "node:module";
 import { describe, expect, it } from "vitest";
 import type { ApiClient } from "../../../src/api/types.js";
 import { ExitCode } from "../../../src/errors.js";
 import { activeRecord, MemoryStore, pair } from "../auth/fakes.js";
 import { fixedToken, run } from "./harness.js";
 
+const { version } = createRequire(import.meta.url)("../../../package.json") as { version: string };
+
 describe("the CLI's exit codes and output streams", () => {
-  it("prints the version on stdout and exits 0", async () => {
+  it("prints the version, the Node.js version and the platform on stdout and exits 0", async () => {
     const r = await run(["--version"]);
     expect(r.code).toBe(ExitCode.ok);
-    expect(r.stdout).toMatch(/^\d+\.\d+\.\d+\n$/);
+    expect(r.stdout).toBe(
+      `rc-recordings ${version} (Node.js ${process.version}, ${process.platform}-${process.arch})\n`,
+    );
+    expect(r.stdout).toMatch(/^rc-recordings \d+\.\d+\.\d+ /);
     expect(r.stderr).toEqual([]);
   });
 
