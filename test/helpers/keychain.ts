@@ -17,7 +17,7 @@ let cached: Promise<KeychainAvailability> | undefined;
 /**
  * Whether a real Secret Service answers on this machine: a D-Bus session, `secret-tool`, and a write/read/delete
  * round trip through @napi-rs/keyring pinned to the Secret Service, within 3 s. Locally, run the keychain tests
- * with `bash /work/shared/with-secret-service.sh npx vitest run test/e2e/auth`.
+ * with `bash .ci/with-secret-service.sh npx vitest run test/e2e/auth`.
  */
 export function keychainAvailability(): Promise<KeychainAvailability> {
   cached ??= probe();

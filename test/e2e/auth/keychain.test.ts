@@ -13,7 +13,7 @@ import {
   removeKeychainAccount,
 } from "../../helpers/keychain.js";
 
-// Against a REAL Secret Service. Locally: bash /work/shared/with-secret-service.sh npx vitest run test/e2e/auth
+// Against a REAL Secret Service. Locally: bash .ci/with-secret-service.sh npx vitest run test/e2e/auth
 // Without one these tests skip with the reason, unless RC_RECORDINGS_REQUIRE_KEYCHAIN=1 (CI) makes that a failure.
 
 const exec = promisify(execFile);
