@@ -1,6 +1,7 @@
 import type { AccessTokenProvider } from "../api/types.js";
 import { type CliError, LoginRequiredError } from "../errors.js";
 import type { Logger } from "../log/logger.js";
+import { isRetryable } from "../retry.js";
 import { TokenEndpointRateLimitedError } from "./errors.js";
 import { type ProfileRecord, refreshTokenAlive, type TokenPair } from "./profile.js";
 import { diagnose, type RecoveryCause, type RecoveryDiagnosis } from "./recovery-cause.js";
@@ -19,6 +20,13 @@ export const EXPIRY_MARGIN_MS = 60_000;
  * server (or a media origin) rejects every token: renewing more would only burn Auth-group requests.
  */
 export const MAX_REJECTION_RENEWALS = 2;
+
+/**
+ * A renewal whose tries all failed on the network or with 5xx is not started again for this long. Longer than any
+ * caller's own retry budget (listing, transfer: about 15 s of backoff), so one outage costs one sequence of token
+ * requests (3) per pause, not one per caller that retries its work.
+ */
+export const RENEWAL_OUTAGE_PAUSE_MS = 60_000;
 
 export interface SessionDeps {
   profile: string;
@@ -58,6 +66,13 @@ export class AuthSession implements AccessTokenProvider {
   private recovery: Promise<void> | undefined;
   /** Once recovery proved impossible, every later caller gets the same answer without another token request. */
   private fatal: CliError | undefined;
+  /**
+   * A renewal that failed because the token endpoint stayed unavailable through its own retries (5xx, network):
+   * until `until`, every caller that needs a renewal gets this error at once. Each caller retries its own work
+   * (the listing 5 times, every transfer 5 times); without this each retry started another sequence of token
+   * requests against an endpoint that has just failed three in a row.
+   */
+  private outage: { error: Error; until: number; rejectedToken: string | undefined } | undefined;
   private readonly now: () => number;
   /** Renewals caused by a 401 in this run (see MAX_REJECTION_RENEWALS). */
   private rejectionRenewals = 0;
@@ -95,6 +110,11 @@ export class AuthSession implements AccessTokenProvider {
     // most, so a server granting very short lifetimes cannot send this into a refresh loop).
     if (this.recovery) await this.recovery;
     else if (this.expiresSoon(this.tokens)) await this.startRecovery(undefined);
+    else {
+      // A token the server rejected, while renewal is out of reach, would only earn another 401.
+      const outage = this.outageNow();
+      if (outage && outage.rejectedToken === this.tokens.accessToken) throw outage.error;
+    }
     return this.tokens.accessToken;
   }
 
@@ -110,10 +130,22 @@ export class AuthSession implements AccessTokenProvider {
     return this.startRecovery({ token: rejectedToken, errorCode });
   }
 
+  /** The outage a failed renewal left behind, while it lasts. */
+  private outageNow(): AuthSession["outage"] {
+    if (this.outage && this.now() >= this.outage.until) this.outage = undefined;
+    return this.outage;
+  }
+
   private startRecovery(rejected: Rejection | undefined): Promise<void> {
+    const outage = this.outageNow();
+    if (outage) return Promise.reject(outage.error);
     this.recovery ??= this.recoverUnderLock(rejected)
       .catch((error: unknown) => {
         if (error instanceof LoginRequiredError) this.fatal = error;
+        else if (isRetryable(error)) {
+          const until = this.now() + RENEWAL_OUTAGE_PAUSE_MS;
+          this.outage = { error, until, rejectedToken: rejected?.token };
+        }
         throw error;
       })
       .finally(() => {

@@ -43,6 +43,8 @@ export interface Faults {
   tokenRedirect?: { location: string; status?: 301 | 302 | 303 | 307 | 308 };
   /** The token and revoke endpoints accept the connection and never answer. */
   silentTokenEndpoint?: boolean;
+  /** The token and revoke endpoints answer this server error (500 unless `status` says otherwise) to every request. */
+  tokenEndpointError?: { status?: number };
   /** The media origin answers 401 OAU-213 to every token (after rate limiting): no renewal can help. */
   rejectContentTokens?: boolean;
   /** Content requests answer 307 to the CDN origin (presigned URL, no token needed there). */

@@ -42,7 +42,7 @@ async function oauthFront(
   req: IncomingMessage,
   res: ServerResponse,
 ): Promise<{ app: EmulatorApp; form: URLSearchParams; headers: HeaderBag } | undefined> {
-  const { tokenRedirect, silentTokenEndpoint } = state.faults.current;
+  const { tokenRedirect, silentTokenEndpoint, tokenEndpointError } = state.faults.current;
   if (tokenRedirect) {
     // Answered before the body is read: a client that follows would re-send its grant to the Location.
     state.stats.tokenRequestsRedirected++;
@@ -53,6 +53,12 @@ async function oauthFront(
   if (silentTokenEndpoint) {
     state.stats.tokenRequestsHeld++;
     return undefined; // the connection stays open, nothing is ever written (stop() destroys it)
+  }
+  if (tokenEndpointError) {
+    state.stats.tokenRequestsFailed++;
+    const status = tokenEndpointError.status ?? 500;
+    sendError(res, { status, errorCode: "CMN-500", message: "Internal Server Error" });
+    return undefined;
   }
   const auth = clientAuth(state, req);
   const key = auth.kind === "ok" ? auth.app.clientId : auth.kind === "invalid" ? auth.clientId : "anonymous";

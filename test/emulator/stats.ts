@@ -49,9 +49,13 @@ export class EmulatorStats {
   cdnRequests = 0;
   cdnAuthorizationHeaders = 0;
   cdnAccessTokenQueries = 0;
-  /** Token/revoke requests answered with the `tokenRedirect` fault, or held by `silentTokenEndpoint`. */
+  /**
+   * Token/revoke requests answered with the `tokenRedirect` fault, held by `silentTokenEndpoint`, or answered with
+   * the `tokenEndpointError` fault.
+   */
   tokenRequestsRedirected = 0;
   tokenRequestsHeld = 0;
+  tokenRequestsFailed = 0;
   accessTokenTtlRequested: number[] = [];
   refreshTokenTtlRequested: number[] = [];
   /** Gauge: content bodies being sent right now. */

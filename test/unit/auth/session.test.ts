@@ -1,7 +1,7 @@
 import { describe, expect, it } from "vitest";
-import { TokenEndpointRateLimitedError } from "../../../src/auth/errors.js";
+import { TokenEndpointRateLimitedError, TokenEndpointUnavailableError } from "../../../src/auth/errors.js";
 import type { ActiveRecord } from "../../../src/auth/session.js";
-import { AuthSession } from "../../../src/auth/session.js";
+import { AuthSession, RENEWAL_OUTAGE_PAUSE_MS } from "../../../src/auth/session.js";
 import { TokenRequestRejected } from "../../../src/auth/token-failure.js";
 import { LoginRequiredError, OperationError } from "../../../src/errors.js";
 import { activeRecord, FakeEndpoint, MemoryLock, MemoryStore, memoryLogger, pair } from "./fakes.js";
@@ -176,6 +176,27 @@ describe("AuthSession", () => {
     endpoint.onRefresh = () => pair(T0);
     await session.recover(tokens.accessToken);
     expect(endpoint.refreshGrants).toBe(2);
+  });
+
+  it("shares a renewal that failed on an unavailable endpoint with every caller until the pause is over", async () => {
+    const { session, endpoint, store, tokens, clock } = setup();
+    endpoint.onRefresh = () => {
+      throw new TokenEndpointUnavailableError("could not refresh the token: HTTP 500");
+    };
+    await expect(session.recover(tokens.accessToken)).rejects.toThrow("HTTP 500");
+    // Each caller retrying its own work gets the same failure at once: no second sequence, no request with the
+    // rejected token.
+    for (let i = 0; i < 5; i++) {
+      await expect(session.recover(tokens.accessToken)).rejects.toThrow("HTTP 500");
+      await expect(session.getAccessToken()).rejects.toThrow("HTTP 500");
+    }
+    expect(endpoint.refreshGrants).toBe(1);
+    expect(store.record?.login.state).toBe("active");
+    clock.advance(RENEWAL_OUTAGE_PAUSE_MS);
+    endpoint.onRefresh = () => pair(clock.now());
+    await session.recover(tokens.accessToken);
+    expect(endpoint.refreshGrants).toBe(2);
+    expect(await session.getAccessToken()).not.toBe(tokens.accessToken);
   });
 
   it("never hands out a renewed token it could not persist", async () => {
