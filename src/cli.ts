@@ -1,50 +1,28 @@
 import { createRequire } from "node:module";
-import { Command, CommanderError, InvalidArgumentError, Option } from "commander";
+import { Command, CommanderError, Option } from "commander";
 import type { StoreKind } from "./auth/store/types.js";
+import { collect, type Launch } from "./commands/command.js";
+import { declareDownload } from "./commands/download.command.js";
+import { declareLogin } from "./commands/login.command.js";
+import { declareToken } from "./commands/token.command.js";
+import { declareVerify } from "./commands/verify.command.js";
 import type { CommandContext, Factory, GlobalOptions } from "./context.js";
 import { ExitCode, exitCodeOf, InterruptedError } from "./errors.js";
 import { defaultFactory } from "./factory.js";
-import { parseDuration } from "./listing/when.js";
 import { LOG_FORMATS, type LogFormat, Logger, requestedLogFormat } from "./log/logger.js";
 import { printable, printableJson } from "./log/printable.js";
 import { redact } from "./log/redact.js";
 
-// Only commander and our own small modules load at start-up; each command (and with it the SDK, the keychain
-// binding, ora, ...) is imported when it runs, so `--version` and `--help` stay close to a bare `node` start.
+// Only commander, the commands' declarations and our own small modules load at start-up; each command's module
+// (and with it the SDK, the keychain binding, ora, ...) is imported when it runs (commands/command.ts Launch),
+// so `--version` and `--help` stay close to a bare `node` start.
 
 const { version } = createRequire(import.meta.url)("../package.json") as { version: string };
 /** `--version`: what a bug report needs, the runtime and platform with the release (no module loaded for it). */
 const VERSION_LINE = `rc-recordings ${version} (Node.js ${process.version}, ${process.platform}-${process.arch})`;
 
-type Runner<O> = (ctx: CommandContext, options: O) => Promise<void>;
-
-/** Repeatable flags: every occurrence is kept, in order. */
-function collect(value: string, previous: string[] | undefined): string[] {
-  return [...(previous ?? []), value];
-}
-
-function maxDuration(value: string): number {
-  try {
-    return parseDuration(value, "--max-duration");
-  } catch (error) {
-    throw new InvalidArgumentError((error as Error).message.replace(/^--max-duration "[^"]*": /, ""));
-  }
-}
-
-function positiveInt(value: string): number {
-  const n = Number(value);
-  if (!Number.isInteger(n) || n < 1) throw new InvalidArgumentError("must be a whole number of at least 1");
-  return n;
-}
-
-/** A repeatable `--extension N`: short extension numbers are digits. */
-function extensionNumber(value: string, previous: string[] | undefined): string[] {
-  if (!/^\d{1,10}$/.test(value)) throw new InvalidArgumentError("must be an extension number (digits)");
-  return [...(previous ?? []), value];
-}
-
 function buildProgram(
-  run: <O>(load: () => Promise<Runner<O>>, options: O, cmd: Command) => Promise<void>,
+  launch: Launch,
   io: Pick<CliIo, "stdout" | "stderr">,
   /** Where commander's own errors (unknown option, bad value) go: in json mode a line of the log. */
   outputError: (text: string, write: (text: string) => void) => void,
@@ -82,68 +60,9 @@ function buildProgram(
       writeErr: (text) => io.stderr.write(text),
       outputError: (text, write) => outputError(text, write),
     });
-
-  program
-    .command("login")
-    .description("exchange a JWT credential once and keep the token pair for every later run")
-    .option("--force", "revoke the stored login first, then log in again", false)
-    .addOption(
-      new Option("--server <url>", "RingCentral server URL (default https://platform.ringcentral.com)"),
-    )
-    .option("--client-id <id>", "app client id (or RC_APP_CLIENT_ID)")
-    .option("--client-secret-file <path>", "read the app client secret from this file (- = stdin)")
-    .option("--jwt-file <path>", "read the user's JWT credential from this file (- = stdin)")
-    .action((opts, cmd) => run(async () => (await import("./commands/login.js")).runLogin, opts, cmd));
-
-  program
-    .command("download")
-    .description("download call recordings into a folder: incremental, resumable, rate-limit aware")
-    .option("-o, --out <dir>", "destination folder, or s3://BUCKET[/PREFIX] (see README)", "./recordings")
-    .option("--from <when>", "start: ISO date/date-time or relative (36h, 7d); default: since the last run")
-    .option("--to <when>", "end: ISO date/date-time or relative; default: now")
-    .addOption(
-      new Option("--scope <scope>", "account-wide call log or your own").choices(["account", "extension"]),
-    )
-    .addOption(
-      new Option("--type <type>", "recording type").choices(["Automatic", "OnDemand", "All"]).default("All"),
-    )
-    .option("-c, --concurrency <n>", "parallel transfers", positiveInt, 4)
-    .option(
-      "--extension <number>",
-      "only this extension's recordings (repeatable; account-wide call log)",
-      extensionNumber,
-    )
-    .option("--template <template>", "file name template (see README)")
-    .option("--metadata", "write a <file>.json sidecar with the call-log record", false)
-    .option("--dry-run", "list what would be downloaded; download nothing", false)
-    .option(
-      "--max-duration <duration>",
-      "stop starting work after this long (30s, 55m, 2h, 1d); exit 6 when recordings remain",
-      maxDuration,
-    )
-    .action((opts, cmd) => run(async () => (await import("./commands/download.js")).runDownload, opts, cmd));
-
-  program
-    .command("verify")
-    .description("prove the archive is intact: re-hash every recording the manifest lists (read-only)")
-    .option("-o, --out <dir>", "the archive folder", "./recordings")
-    .action((opts, cmd) => run(async () => (await import("./commands/verify.js")).runVerify, opts, cmd));
-
-  const token = program.command("token").description("inspect or end the stored login");
-  token
-    .command("status")
-    .description("show the stored token: owner, scope, expiry, store")
-    .option("--verify", "make one cheap API call to prove the token works", false)
-    .action((opts, cmd) =>
-      run(async () => (await import("./commands/token-status.js")).runTokenStatus, opts, cmd),
-    );
-  token
-    .command("revoke")
-    .description("end the session server-side and delete the stored token pair")
-    .action((opts, cmd) =>
-      run(async () => (await import("./commands/token-revoke.js")).runTokenRevoke, opts, cmd),
-    );
-
+  // Each command declares its own flags beside its run function (src/commands/*.command.ts).
+  for (const declare of [declareLogin, declareDownload, declareVerify, declareToken])
+    declare(program, launch);
   return program;
 }
 

@@ -30,8 +30,6 @@ export interface GlobalOptions {
 export interface Factory {
   /** The auth services of one profile: `--profile` unless named. */
   auth(profile?: string): Promise<AuthServices>;
-  /** The run's session over a stored login (LoginRequiredError when there is none). */
-  session(services: AuthServices): Promise<AccessTokenProvider>;
   /** An API client over `tokens`, paced by a rate limiter of its own. */
   api(tokens: AccessTokenProvider, onWait?: (wait: RateLimitWait) => void): Promise<ApiClient>;
   /** Where `--out` points: a local folder or `s3://BUCKET[/PREFIX]` (see destination/open.ts). */

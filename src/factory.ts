@@ -11,10 +11,6 @@ export function defaultFactory(ctx: Omit<CommandContext, "factory">): Factory {
       const { authServices } = await import("./auth/services.js");
       return authServices({ profile, store: ctx.options.store, env: ctx.env, log: ctx.log });
     },
-    async session(services) {
-      const { openAuthSession } = await import("./auth/session.js");
-      return openAuthSession(services, { log: ctx.log, signal: ctx.signal });
-    },
     async api(tokens, onWait) {
       const [{ createApiClient }, { RateLimiter }] = await Promise.all([
         import("./api/client.js"),

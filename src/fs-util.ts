@@ -17,16 +17,6 @@ export function isNotFound(error: unknown): boolean {
   return (error as NodeJS.ErrnoException | undefined)?.code === "ENOENT";
 }
 
-/** Flush a file's data to the disk (fsync works on the inode, so a fresh descriptor is enough). */
-export async function fsyncFile(path: string): Promise<void> {
-  const handle = await open(path, "r+");
-  try {
-    await handle.sync();
-  } finally {
-    await handle.close();
-  }
-}
-
 /** Make a rename or a new entry in `dir` survive a power loss. Best effort: not every platform allows it. */
 export async function fsyncDir(dir: string): Promise<void> {
   try {

@@ -330,11 +330,20 @@ export function requireActive(record: ProfileRecord | undefined, profile: string
 /** Resolve the profile's store, read the pair, return the run's session; LoginRequiredError if none. */
 export async function openAuthSession(
   services: AuthServices,
-  run: { log: Logger; signal: AbortSignal },
+  run: { log: Logger; signal?: AbortSignal },
 ): Promise<AuthSession> {
   const store = await services.locate();
   if (store === undefined) throw new LoginRequiredError(`profile "${services.profile}" is not logged in`);
-  const record = requireActive(await store.read(), services.profile);
+  return sessionOver(services, store, requireActive(await store.read(), services.profile), run);
+}
+
+/** The one place a session is wired from a profile's services (a run's, or `token status --verify`'s). */
+export function sessionOver(
+  services: AuthServices,
+  store: ProfileStore,
+  record: ActiveRecord,
+  run: { log: Logger; signal?: AbortSignal },
+): AuthSession {
   return new AuthSession(
     {
       profile: services.profile,
@@ -342,7 +351,7 @@ export async function openAuthSession(
       lock: services.lock,
       endpoint: services.endpoint,
       log: run.log,
-      signal: run.signal,
+      ...(run.signal ? { signal: run.signal } : {}),
     },
     record,
   );

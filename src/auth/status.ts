@@ -4,7 +4,7 @@ import type { Logger } from "../log/logger.js";
 import { refreshTokenAlive } from "./profile.js";
 import type { RecoveryDiagnosis } from "./recovery-cause.js";
 import type { AuthServices } from "./services.js";
-import { AuthSession, requireActive } from "./session.js";
+import { requireActive, sessionOver } from "./session.js";
 import type { StoreKind } from "./store/types.js";
 
 /** What `token status` reports. Times are epoch ms; null where there is nothing to report. */
@@ -84,17 +84,7 @@ export async function tokenStatus(
   if (!status.loggedIn) status.problem = new LoginRequiredError("the stored refresh token has expired");
   if (!options.verify || !store) return status;
 
-  const session = new AuthSession(
-    {
-      profile: services.profile,
-      store,
-      lock: services.lock,
-      endpoint: services.endpoint,
-      log: options.log,
-      ...(options.signal ? { signal: options.signal } : {}),
-    },
-    active,
-  );
+  const session = sessionOver(services, store, active, options);
   try {
     await options.verify(session);
     status.verified = true;

@@ -1,11 +1,19 @@
 import type { RateLimitWait } from "../api/rate-limiter.js";
+import { compileTemplate } from "../archive/naming.js";
 import type { CommandContext } from "../context.js";
 import { InterruptedError, PartialFailureError, StoppedAtMaxDurationError, UsageError } from "../errors.js";
 import type { CallLogScope, RecordingTypeFilter } from "../listing/call-log.js";
+import { listExtensionRecordings, listRecordings } from "../listing/call-log.js";
+import { openExtensionDirectory } from "../listing/extensions.js";
 import { parseWhen } from "../listing/when.js";
+import { Deadline } from "../run/deadline.js";
+import { runDownload as run } from "../run/downloader.js";
+import { RunStats } from "../run/stats.js";
 import { PlannedJsonWriter } from "../ui/planned-json.js";
+import { createReporter } from "../ui/reporter.js";
+import { openProfilePool, poolWaits } from "./profile-pool.js";
 
-/** The options commander hands over (declared in cli.ts). */
+/** The options commander hands over (declared in download.command.ts). */
 export interface DownloadFlags {
   out: string;
   from?: string;
@@ -35,27 +43,9 @@ export async function runDownload(ctx: CommandContext, flags: DownloadFlags): Pr
     throw new UsageError(`--from ${from.toISOString()} is not before --to ${to.toISOString()}`);
   }
   const extensionNumbers = extensionFilter(flags);
-  const { compileTemplate } = await import("../archive/naming.js");
   const template = compileTemplate(flags.template);
   const destination = await ctx.factory.destination(flags.out);
 
-  const [
-    { listRecordings, listExtensionRecordings },
-    { runDownload: run },
-    { RunStats },
-    { openExtensionDirectory },
-    { createReporter },
-    pools,
-    { Deadline },
-  ] = await Promise.all([
-    import("../listing/call-log.js"),
-    import("../run/downloader.js"),
-    import("../run/stats.js"),
-    import("../listing/extensions.js"),
-    import("../ui/reporter.js"),
-    import("./profile-pool.js"),
-    import("../run/deadline.js"),
-  ]);
   const stats = new RunStats();
   const reporter = await createReporter({
     log: ctx.log,
@@ -66,14 +56,14 @@ export async function runDownload(ctx: CommandContext, flags: DownloadFlags): Pr
     stats,
   });
   let onWait: (wait: RateLimitWait) => void = () => undefined;
-  const { pool, lister, downloader } = await pools.openProfilePool(ctx, {
+  const { pool, lister, downloader } = await openProfilePool(ctx, {
     scope: flags.scope,
     onWait: (_profile, wait) => onWait(wait),
   });
   stats.budgetPerSecond = () => pool.budgetPerSecond("heavy");
   // The time box starts once the logins are proven, when the run itself starts.
   const deadline = flags.maxDuration === undefined ? undefined : new Deadline(flags.maxDuration);
-  onWait = pools.poolWaits(pool, { deadline, reporter, log: ctx.log });
+  onWait = poolWaits(pool, { deadline, reporter, log: ctx.log });
   // Without --scope the first slice finds out which call log this login may read; later slices ask that one.
   let scope = flags.scope;
   const plannedJson =

@@ -1,6 +1,8 @@
+import { ArchiveDamagedError, verifyArchive } from "../archive/verify.js";
 import type { CommandContext } from "../context.js";
+import { createVerifyProgress } from "../ui/verify-progress.js";
 
-/** The options commander hands over (declared in cli.ts). */
+/** The options commander hands over (declared in verify.command.ts). */
 export interface VerifyFlags {
   out: string;
 }
@@ -10,10 +12,6 @@ export interface VerifyFlags {
  * line on stderr; `--json` prints the report on stdout. Exit 3 when anything is missing or changed.
  */
 export async function runVerify(ctx: CommandContext, flags: VerifyFlags): Promise<void> {
-  const [{ verifyArchive, ArchiveDamagedError }, { createVerifyProgress }] = await Promise.all([
-    import("../archive/verify.js"),
-    import("../ui/verify-progress.js"),
-  ]);
   const destination = await ctx.factory.destination(flags.out);
   const progress = await createVerifyProgress({
     log: ctx.log,

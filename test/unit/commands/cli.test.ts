@@ -100,3 +100,13 @@ describe("the CLI's exit codes and output streams", () => {
     expect(r.stderr[0]).toMatch(/--log-format.*xml/);
   });
 });
+
+describe("each command's --help", () => {
+  it("ends with examples", async () => {
+    for (const command of [["login"], ["download"], ["verify"], ["token", "status"], ["token", "revoke"]]) {
+      const r = await run([...command, "--help"]);
+      expect(r.code, command.join(" ")).toBe(ExitCode.ok);
+      expect(r.stdout, command.join(" ")).toMatch(/\nExamples:\n( {2}\$ rc-recordings .+\n){2,3}$/);
+    }
+  });
+});

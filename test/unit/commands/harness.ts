@@ -78,11 +78,6 @@ export async function run(
       };
       return services;
     },
-    async session() {
-      asked.push("session");
-      if (!fakes.tokens) throw new Error("no session in this test");
-      return fakes.tokens;
-    },
     async api(tokens, onWait) {
       asked.push("api");
       if (fakes.api) return fakes.api;

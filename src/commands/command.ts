@@ -1,0 +1,28 @@
+import { type Command, InvalidArgumentError } from "commander";
+import type { CommandContext } from "../context.js";
+
+/** A command's run function: what its module exports, loaded only when the command runs. */
+export type Runner<O> = (ctx: CommandContext, options: O) => Promise<void>;
+
+/**
+ * The command boundary, given to every declaration by cli.ts: it builds the context, imports the command's
+ * module (`load`) and runs it. The import happens here, not at start-up, so `--help` and `--version` load
+ * no command module (and with it no SDK, keychain binding or spinner).
+ */
+export type Launch = <O>(load: () => Promise<Runner<O>>, options: O, cmd: Command) => Promise<void>;
+
+/** Repeatable flags: every occurrence is kept, in order. */
+export function collect(value: string, previous: string[] | undefined): string[] {
+  return [...(previous ?? []), value];
+}
+
+export function positiveInt(value: string): number {
+  const n = Number(value);
+  if (!Number.isInteger(n) || n < 1) throw new InvalidArgumentError("must be a whole number of at least 1");
+  return n;
+}
+
+/** The 2-3 examples that end a command's `--help`. */
+export function withExamples(cmd: Command, examples: readonly string[]): Command {
+  return cmd.addHelpText("after", `\nExamples:\n${examples.map((line) => `  $ ${line}`).join("\n")}`);
+}

@@ -1,0 +1,55 @@
+import { type Command, InvalidArgumentError, Option } from "commander";
+import { parseDuration } from "../listing/when.js";
+import { type Launch, positiveInt, withExamples } from "./command.js";
+import type { DownloadFlags } from "./download.js";
+
+function maxDuration(value: string): number {
+  try {
+    return parseDuration(value, "--max-duration");
+  } catch (error) {
+    throw new InvalidArgumentError((error as Error).message.replace(/^--max-duration "[^"]*": /, ""));
+  }
+}
+
+/** A repeatable `--extension N`: short extension numbers are digits. */
+function extensionNumber(value: string, previous: string[] | undefined): string[] {
+  if (!/^\d{1,10}$/.test(value)) throw new InvalidArgumentError("must be an extension number (digits)");
+  return [...(previous ?? []), value];
+}
+
+export function declareDownload(parent: Command, launch: Launch): Command {
+  const cmd = parent
+    .command("download")
+    .description("download call recordings into a folder: incremental, resumable, rate-limit aware")
+    .option("-o, --out <dir>", "destination folder, or s3://BUCKET[/PREFIX] (see README)", "./recordings")
+    .option("--from <when>", "start: ISO date/date-time or relative (36h, 7d); default: since the last run")
+    .option("--to <when>", "end: ISO date/date-time or relative; default: now")
+    .addOption(
+      new Option("--scope <scope>", "account-wide call log or your own").choices(["account", "extension"]),
+    )
+    .addOption(
+      new Option("--type <type>", "recording type").choices(["Automatic", "OnDemand", "All"]).default("All"),
+    )
+    .option("-c, --concurrency <n>", "parallel transfers", positiveInt, 4)
+    .option(
+      "--extension <number>",
+      "only this extension's recordings (repeatable; account-wide call log)",
+      extensionNumber,
+    )
+    .option("--template <template>", "file name template (see README)")
+    .option("--metadata", "write a <file>.json sidecar with the call-log record", false)
+    .option("--dry-run", "list what would be downloaded; download nothing", false)
+    .option(
+      "--max-duration <duration>",
+      "stop starting work after this long (30s, 55m, 2h, 1d); exit 6 when recordings remain",
+      maxDuration,
+    )
+    .action((opts: DownloadFlags, c: Command) =>
+      launch(async () => (await import("./download.js")).runDownload, opts, c),
+    );
+  return withExamples(cmd, [
+    "rc-recordings download --out ~/recordings",
+    "rc-recordings download --out ~/recordings --from 30d --dry-run",
+    "rc-recordings --json download --out s3://my-bucket/calls --max-duration 55m",
+  ]);
+}

@@ -1,0 +1,17 @@
+import type { Command } from "commander";
+import { type Launch, withExamples } from "./command.js";
+import type { VerifyFlags } from "./verify.js";
+
+export function declareVerify(parent: Command, launch: Launch): Command {
+  const cmd = parent
+    .command("verify")
+    .description("prove the archive is intact: re-hash every recording the manifest lists (read-only)")
+    .option("-o, --out <dir>", "the archive folder", "./recordings")
+    .action((opts: VerifyFlags, c: Command) =>
+      launch(async () => (await import("./verify.js")).runVerify, opts, c),
+    );
+  return withExamples(cmd, [
+    "rc-recordings verify --out ~/recordings",
+    "rc-recordings --json verify --out s3://my-bucket/calls",
+  ]);
+}
