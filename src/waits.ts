@@ -1,4 +1,5 @@
-import type { LogFields, Logger } from "./log/logger.js";
+import type { EventFields } from "./log/events.js";
+import type { Logger } from "./log/logger.js";
 
 /**
  * The wait policy of every pause the CLI takes on a server's word (Retry-After, a rate-limit penalty) or on its
@@ -42,7 +43,7 @@ export function announceWait(
   log: Logger,
   requestedMs: number,
   reason: string,
-  fields: LogFields = {},
+  fields: Omit<EventFields<"wait">, "waitMs" | "reason"> = {},
 ): number {
   const waitMs = boundedWaitMs(requestedMs);
   if (waitMs <= LOGGED_WAIT_MS) return waitMs;
@@ -67,10 +68,10 @@ export function logRetry(
   subject: string,
   reason: string,
   delayMs: number,
-  fields: LogFields = {},
+  fields: Omit<EventFields<"retry">, "error" | "waitMs"> = {},
 ): void {
   const line = `${subject}: ${reason}; retrying in ${delayMs > LOGGED_WAIT_MS ? describeWait(delayMs) : `${delayMs} ms`}`;
-  const all: LogFields = { ...fields, event: "retry", error: reason, waitMs: delayMs };
+  const all = { ...fields, event: "retry", error: reason, waitMs: delayMs } as const;
   if (delayMs > LOGGED_WAIT_MS) log.info(line, all);
   else log.debug(line, all);
 }

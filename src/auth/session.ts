@@ -178,6 +178,7 @@ export class AuthSession implements AccessTokenProvider {
     this.diagnosis = diagnose(cause, rejected.errorCode);
     const { message, hint } = this.diagnosis;
     this.deps.log.info(message, {
+      event: "recovery",
       cause,
       hint,
       ...(rejected.errorCode ? { errorCode: rejected.errorCode } : {}),

@@ -1,3 +1,4 @@
+import { eventFields, type LogEvent } from "./events.js";
 import { printable, printableJson } from "./printable.js";
 import { redact, redactValue } from "./redact.js";
 
@@ -9,24 +10,6 @@ export type LogFormat = "text" | "json";
 export const LOG_FORMATS: readonly LogFormat[] = ["text", "json"];
 
 export type LogLevel = "error" | "warn" | "info" | "debug";
-
-/** What happened to one recording (json field `event`), or a wait of the run. */
-export type LogEvent = "saved" | "skipped" | "failed" | "retry" | "wait" | "progress";
-
-/**
- * Structured facts of a line. In text mode they are not printed (the message says it for people); in json
- * mode they become fields of the line's object beside `time`, `level` and `msg`.
- */
-export interface LogFields {
-  event?: LogEvent | undefined;
-  recordingId?: string | undefined;
-  path?: string | undefined;
-  bytes?: number | undefined;
-  sha256?: string | undefined;
-  error?: string | undefined;
-  /** Any other fact (waitMs, reason, cause, hint, ...): numbers, strings and booleans only. */
-  [field: string]: string | number | boolean | undefined;
-}
 
 export interface LogSink {
   write(text: string): unknown;
@@ -44,39 +27,32 @@ export class Logger {
     private readonly now: () => Date = () => new Date(),
   ) {}
 
-  error(message: string, fields?: LogFields): void {
-    this.emit("error", `rc-recordings: ${message}`, message, fields);
+  error(message: string, event?: LogEvent): void {
+    this.emit("error", `rc-recordings: ${message}`, message, event);
   }
 
-  warn(message: string, fields?: LogFields): void {
-    if (this.verbosity !== "quiet") this.emit("warn", `warning: ${message}`, message, fields);
+  warn(message: string, event?: LogEvent): void {
+    if (this.verbosity !== "quiet") this.emit("warn", `warning: ${message}`, message, event);
   }
 
-  info(message: string, fields?: LogFields): void {
-    if (this.verbosity !== "quiet") this.emit("info", message, message, fields);
+  info(message: string, event?: LogEvent): void {
+    if (this.verbosity !== "quiet") this.emit("info", message, message, event);
   }
 
-  debug(message: string, fields?: LogFields): void {
-    if (this.verbosity === "verbose") this.emit("debug", `debug: ${message}`, message, fields);
+  debug(message: string, event?: LogEvent): void {
+    if (this.verbosity === "verbose") this.emit("debug", `debug: ${message}`, message, event);
   }
 
-  private emit(level: LogLevel, line: string, message: string, fields: LogFields | undefined): void {
+  private emit(level: LogLevel, line: string, message: string, event: LogEvent | undefined): void {
     if (this.format === "text") {
       this.sink.write(`${printable(redact(line))}\n`);
       return;
     }
     // A multi-line message (a stack) stays ONE object: JSON escapes the newlines.
-    const object = { time: this.now().toISOString(), level, msg: message, ...definedFields(fields) };
+    const fields = event === undefined ? {} : eventFields(event);
+    const object = { time: this.now().toISOString(), level, msg: message, ...fields };
     this.sink.write(`${printableJson(JSON.stringify(redactValue(object)))}\n`);
   }
-}
-
-function definedFields(fields: LogFields | undefined): Record<string, string | number | boolean> {
-  const out: Record<string, string | number | boolean> = {};
-  for (const [key, value] of Object.entries(fields ?? {})) {
-    if (value !== undefined && key !== "time" && key !== "level" && key !== "msg") out[key] = value;
-  }
-  return out;
 }
 
 /**

@@ -11,7 +11,13 @@ function capture(format: "text" | "json", verbosity: "quiet" | "normal" | "verbo
 describe("Logger", () => {
   it("json: one object per line with time, level, msg and the fields; text keeps its prefixes", () => {
     const json = capture("json");
-    json.log.info("saved a.mp3 (1 kB)", { event: "saved", recordingId: "7", path: "a.mp3", bytes: 1000 });
+    json.log.info("saved a.mp3 (1 kB)", {
+      event: "saved",
+      recordingId: "7",
+      path: "a.mp3",
+      bytes: 1000,
+      sha256: "ab12",
+    });
     json.log.error("line one\nline two");
     expect(json.lines.map((line) => JSON.parse(line))).toEqual([
       {
@@ -22,28 +28,47 @@ describe("Logger", () => {
         recordingId: "7",
         path: "a.mp3",
         bytes: 1000,
+        sha256: "ab12",
       },
       { time: "1970-01-01T00:00:00.000Z", level: "error", msg: "line one\nline two" },
     ]);
     expect(json.lines.every((line) => line.endsWith("}\n") && line.split("\n").length === 2)).toBe(true);
     const text = capture("text");
-    text.log.warn("careful", { event: "retry" });
+    text.log.warn("careful", { event: "retry", error: "reset", waitMs: 1000 });
     text.log.error("broken");
     expect(text.lines).toEqual(["warning: careful\n", "rc-recordings: broken\n"]);
   });
 
-  it("json: the redactor applies to every field, and the fields cannot replace time, level or msg", () => {
+  it("json: the redactor applies to every field", () => {
     registerSecret("super-secret-token-value");
     const { log, lines } = capture("json");
     log.warn("got super-secret-token-value", {
+      event: "failed",
+      recordingId: "x?access_token=super-secret-token-value",
       error: "Authorization: Bearer abcdefghijkl",
-      path: "x?access_token=super-secret-token-value",
-      level: "fake",
     });
     const line = JSON.parse(lines[0] as string) as Record<string, string>;
     expect(lines[0]).not.toContain("super-secret-token-value");
     expect(line.error).toBe("Authorization: Bearer ***");
     expect(line.level).toBe("warn");
+  });
+
+  it("json: an event writes only its declared fields that are set; the 401 recovery line has no event name", () => {
+    const { log, lines } = capture("json");
+    log.info("skipped", { event: "skipped", recordingId: "9", path: undefined });
+    log.info("progress", { event: "progress", downloaded: 3, remaining: undefined });
+    log.info("recovered", { event: "recovery", cause: "rotated-elsewhere", hint: "h", errorCode: "OAU-213" });
+    // A field smuggled past the types (e.g. from an untyped object) is not written.
+    log.info("odd", { event: "progress", downloaded: 1, level: "fake" } as never);
+    const parsed = lines.map((line) => JSON.parse(line) as Record<string, unknown>);
+    const fields = parsed.map(({ time, level, msg, ...rest }) => rest);
+    expect(fields).toEqual([
+      { event: "skipped", recordingId: "9" },
+      { event: "progress", downloaded: 3 },
+      { cause: "rotated-elsewhere", hint: "h", errorCode: "OAU-213" },
+      { event: "progress", downloaded: 1 },
+    ]);
+    expect(parsed[3]?.level).toBe("info");
   });
 
   it("the format is known before parsing: --log-format wins over RC_RECORDINGS_LOG_FORMAT", () => {
