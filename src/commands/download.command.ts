@@ -21,7 +21,7 @@ export function declareDownload(parent: Command, launch: Launch): Command {
   const cmd = parent
     .command("download")
     .description("download call recordings into a folder: incremental, resumable, rate-limit aware")
-    .option("-o, --out <dir>", "destination folder, or s3://BUCKET[/PREFIX] (see README)", "./recordings")
+    .option("-o, --out <dir>", "destination folder, or s3://BUCKET[/PREFIX] (see docs/s3.md)", "./recordings")
     .option("--from <when>", "start: ISO date/date-time or relative (36h, 7d); default: since the last run")
     .option("--to <when>", "end: ISO date/date-time or relative; default: now")
     .addOption(
@@ -36,7 +36,7 @@ export function declareDownload(parent: Command, launch: Launch): Command {
       "only this extension's recordings (repeatable; account-wide call log)",
       extensionNumber,
     )
-    .option("--template <template>", "file name template (see README)")
+    .option("--template <template>", "file name template; placeholders in docs/downloading.md")
     .option("--metadata", "write a <file>.json sidecar with the call-log record", false)
     .option("--dry-run", "list what would be downloaded; download nothing", false)
     .option(

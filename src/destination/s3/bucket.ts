@@ -149,7 +149,7 @@ export class S3Bucket {
     } catch (error) {
       if (isNotFoundError(error)) return;
       // Some stores cannot abort (s3rver): the parts stay invisible, never under the key; a lifecycle rule
-      // that aborts incomplete uploads (README, "S3") cleans them up.
+      // that aborts incomplete uploads (docs/s3.md) cleans them up.
       if (isNotImplemented(error)) return;
       throw storeError(error, this.name, `abort the upload of ${key}`);
     }

@@ -25,7 +25,7 @@ export type LockStore = Pick<S3Bucket, "head" | "write" | "readText" | "remove">
  * holder refreshes it every 30 s; a holder on this host whose process is gone, or one on another host silent
  * for 2 minutes, is dead and taken over. A store that ignores the condition (s3rver, older MinIO/Ceph) still
  * stops a second run that starts while the first holds the lock (the lock is checked first and read back),
- * but not two that start within the same moment: README, "S3".
+ * but not two that start within the same moment: docs/s3.md.
  */
 export async function acquireS3Lock(
   bucket: LockStore,

@@ -84,7 +84,7 @@ export class S3State implements StateStore {
     if (segments.length === 0) return;
     // Written as it is read, through the same writer as a recording: a big manifest never sits in memory.
     // An upload of its own is never recorded: only a manifest over 8 MiB is a multipart upload, and one left by a
-    // killed compaction is for the bucket's lifecycle rule (README, "S3").
+    // killed compaction is for the bucket's lifecycle rule (docs/s3.md).
     const writer = new S3ObjectWriter(
       this.bucket,
       `${this.manifestFolder}${COMPACTED}`,
