@@ -12,6 +12,7 @@ import { defaultFactory } from "./factory.js";
 import { LOG_FORMATS, type LogFormat, Logger, requestedLogFormat } from "./log/logger.js";
 import { printable, printableJson } from "./log/printable.js";
 import { redact } from "./log/redact.js";
+import { refuseDisabledCertificateChecks } from "./tls-checks.js";
 
 // Only commander, the commands' declarations and our own small modules load at start-up; each command's module
 // (and with it the SDK, the keychain binding, ora, ...) is imported when it runs (commands/command.ts Launch),
@@ -92,6 +93,14 @@ export interface CliIo {
   signal: AbortSignal;
   /** The real services by default; a unit test passes fakes. */
   factory?: (ctx: Omit<CommandContext, "factory">) => Factory;
+  /** Where the runtime reports its warnings (the process); each becomes a line of the run's log. */
+  warnings?: WarningSource;
+}
+
+/** The `warning` events of a process (Node's `process.emitWarning`). */
+export interface WarningSource {
+  on(event: "warning", listener: (warning: Error) => void): unknown;
+  off(event: "warning", listener: (warning: Error) => void): unknown;
 }
 
 /** Run one command line and return its exit code: the one place that turns a thrown error into a line on
@@ -123,6 +132,7 @@ export async function runCli(argv: readonly string[], io: CliIo): Promise<ExitCo
         io.stderr,
         logFormat,
       );
+      refuseDisabledCertificateChecks(io.env);
       const base: Omit<CommandContext, "factory"> = {
         options: globals,
         log,
@@ -146,11 +156,22 @@ export async function runCli(argv: readonly string[], io: CliIo): Promise<ExitCo
       else write(printable(redact(text)));
     },
   );
+  // A runtime warning is a line of the chosen format like any other (raw text would break --log-format json);
+  // deprecations of dependencies are no news to the user, so they show only with --verbose.
+  const onWarning = (warning: Error) => {
+    const line = `node: ${warning.name}: ${warning.message}`;
+    if (warning.name === "DeprecationWarning") log.debug(line);
+    else log.warn(line);
+    if (warning.stack) log.debug(warning.stack);
+  };
+  io.warnings?.on("warning", onWarning);
   try {
     await program.parseAsync([...argv]);
     return ExitCode.ok;
   } catch (error) {
     return reportError(error, log);
+  } finally {
+    io.warnings?.off("warning", onWarning);
   }
 }
 
@@ -165,6 +186,8 @@ export async function main(argv: readonly string[]): Promise<void> {
   };
   process.on("SIGINT", onSignal);
   process.on("SIGTERM", onSignal);
+  // Node's own listener prints every warning raw to stderr; runCli logs them instead.
+  process.removeAllListeners("warning");
   process.exitCode = await runCli(argv, {
     stdout: process.stdout,
     stderr: process.stderr,
@@ -172,6 +195,7 @@ export async function main(argv: readonly string[]): Promise<void> {
     stdinIsTTY: Boolean(process.stdin.isTTY),
     stderrIsTTY: Boolean(process.stderr.isTTY),
     signal: controller.signal,
+    warnings: process,
   });
 }
 

@@ -1,3 +1,4 @@
+import { setMaxListeners } from "node:events";
 import type { ApiClient, ApiRequestInit } from "../api/types.js";
 import { INDEX_FILE_NAME, writeArchiveIndex } from "../archive/archive-index.js";
 import { callFacts } from "../archive/call-facts.js";
@@ -26,6 +27,8 @@ import type { DownloaderDeps, DownloadOptions, DownloadOutcome, RunEnd } from ".
 const RETENTION_MS = 90 * 24 * 60 * 60 * 1000;
 
 const DAY_MS = 24 * 60 * 60 * 1000;
+/** Abort listeners one transfer may hold on the run's signals at once (with room to spare; see the constructor). */
+const LISTENERS_PER_TRANSFER = 4;
 /** Arrival rates are compared with the pool's capacity only over at least this much call time. */
 const ARRIVAL_SAMPLE_MS = 6 * 60 * 60 * 1000;
 
@@ -121,6 +124,10 @@ class Run {
       deadline ? [deps.signal, this.stop.signal, deadline.hardSignal] : [deps.signal, this.stop.signal],
     );
     this.startSignal = deadline ? AbortSignal.any([this.signal, deadline.signal]) : this.signal;
+    // Every transfer under way listens to these (its watchdog, a backoff or rate-limit wait, its request) and
+    // removes its listeners when it ends: the count follows --concurrency, and Node's leak warning at 10 would
+    // be a false alarm (and a raw line on stderr) at --concurrency 10 and above.
+    setMaxListeners(LISTENERS_PER_TRANSFER * options.concurrency + 10, this.signal, this.startSignal);
     this.client = listingClient(this.countingPages(deps.listApi ?? deps.api), {
       signal: this.signal,
       ...(deadline ? { queueSignal: deadline.signal } : {}),

@@ -54,6 +54,29 @@ describe("segregated environment (.biz) over TLS", () => {
     expect((await env.run(["token", "status"])).code).toBe(4);
   });
 
+  it("refuses to run with NODE_TLS_REJECT_UNAUTHORIZED=0: exit 2, one line, nothing sent, nothing stored", async () => {
+    const env = await startEmulatorEnv({ segregated: true });
+    e = env;
+    // A server whose certificate nothing trusts: with checks off, the JWT would go to it and the login be stored.
+    const stranger = makeTlsMaterial(["platform.ringcentral.biz"]);
+    cleanups.push(() => stranger.cleanup());
+    const insecure = { NODE_EXTRA_CA_CERTS: stranger.caFile, NODE_TLS_REJECT_UNAUTHORIZED: "0" };
+    for (const args of [["login"], ["download", "--out", env.dir], ["token", "status", "--verify"]]) {
+      for (const format of ["text", "json"]) {
+        const result = await env.run([...args, "--log-format", format], { env: insecure });
+        expect(result.code, result.stderr).toBe(2);
+        const lines = result.stderr.trim().split("\n");
+        expect(lines).toHaveLength(1); // Node's own warning about the variable never reaches stderr
+        expect(lines[0]).toContain("NODE_TLS_REJECT_UNAUTHORIZED=0");
+        expect(lines[0]).toContain("NODE_EXTRA_CA_CERTS");
+        if (format === "json") expect(JSON.parse(lines[0] ?? "")).toMatchObject({ level: "error" });
+      }
+    }
+    expect(env.emu.stats.jwtLogins).toBe(0);
+    expect(env.emu.stats.snapshot().requestsByGroup).toEqual({ auth: 0, light: 0, medium: 0, heavy: 0 });
+    expect((await env.run(["token", "status"])).code).toBe(4);
+  });
+
   it("follows a CDN redirect without the token: no Authorization header, no access_token reaches the CDN", async () => {
     const d = await setupDownload({ calls: 8 }, { segregated: true });
     e = d;

@@ -1,3 +1,4 @@
+import { EventEmitter } from "node:events";
 import { createRequire } from "node:module";
 import { describe, expect, it } from "vitest";
 import type { ApiClient } from "../../../src/api/types.js";
@@ -24,6 +25,34 @@ describe("the CLI's exit codes and output streams", () => {
     expect(r.stderr).toHaveLength(1);
     expect(r.stderr[0]).toMatch(/--concurrency.*at least 1/);
     expect(r.asked).toEqual([]);
+  });
+
+  it("logs a runtime warning emitted during a command as a line of the chosen format", async () => {
+    const warnings = new EventEmitter();
+    const slowStore = new MemoryStore(activeRecord(pair(Date.now())));
+    const r = await run(
+      ["token", "status", "--log-format", "json"],
+      { store: slowStore },
+      {
+        warnings: {
+          on: (event, listener) => {
+            warnings.on(event, listener);
+            // Emitted while the command runs, as Node does (process.emitWarning).
+            warnings.emit(
+              "warning",
+              Object.assign(new Error("11 abort listeners"), { name: "MaxListenersExceededWarning" }),
+            );
+          },
+          off: (event, listener) => warnings.off(event, listener),
+        },
+      },
+    );
+    expect(r.code).toBe(ExitCode.ok);
+    const warning = r.stderr
+      .map((line) => JSON.parse(line) as Record<string, unknown>)
+      .find((l) => l.level === "warn");
+    expect(warning?.msg).toBe("node: MaxListenersExceededWarning: 11 abort listeners");
+    expect(warnings.listenerCount("warning")).toBe(0);
   });
 
   it("rejects --quiet with --verbose (exit 2)", async () => {
