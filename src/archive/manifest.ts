@@ -136,7 +136,11 @@ export class Manifest {
     await this.log.close();
   }
 
-  async readState(): Promise<RunState | undefined> {
+  /**
+   * The incremental state. A mark past `now` (an older version stored a future `--to`; an edited file) is read
+   * as `now`: believed, it would make every later run list an empty or inverted range and call it complete.
+   */
+  async readState(now = Date.now()): Promise<RunState | undefined> {
     const text = await this.destination.state.readMark();
     if (text === undefined) return undefined;
     try {
@@ -146,7 +150,8 @@ export class Manifest {
         typeof state.listedFrom === "string" && !Number.isNaN(Date.parse(state.listedFrom))
           ? { listedFrom: state.listedFrom }
           : {};
-      return { lastTo: state.lastTo, finishedAt: String(state.finishedAt ?? ""), ...listedFrom };
+      const lastTo = new Date(Math.min(Date.parse(state.lastTo), now)).toISOString();
+      return { lastTo, finishedAt: String(state.finishedAt ?? ""), ...listedFrom };
     } catch (error) {
       if (error instanceof SyntaxError) return undefined;
       throw error;
@@ -155,8 +160,12 @@ export class Manifest {
 
   /** Move the incremental mark for a run whose listing completed (see `nextLastTo`). */
   async recordRun(run: ListedRun, finishedAt = new Date()): Promise<void> {
-    const previous = await this.readState();
-    const lastTo = nextLastTo(previous === undefined ? undefined : Date.parse(previous.lastTo), run);
+    const previous = await this.readState(finishedAt.getTime());
+    // Never a mark past now: calls that have not happened yet were not listed.
+    const lastTo = Math.min(
+      nextLastTo(previous === undefined ? undefined : Date.parse(previous.lastTo), run),
+      finishedAt.getTime(),
+    );
     const listedFrom = nextListedFrom(
       previous && {
         lastTo: Date.parse(previous.lastTo),

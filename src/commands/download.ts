@@ -39,6 +39,12 @@ export async function runDownload(ctx: CommandContext, flags: DownloadFlags): Pr
   const now = new Date();
   const to = flags.to === undefined ? now : parseWhen(flags.to, "--to", now);
   const from = flags.from === undefined ? undefined : parseWhen(flags.from, "--from", now);
+  if (to.getTime() > now.getTime()) {
+    // Calls that have not happened cannot be listed, and a mark past now would make later runs skip them.
+    throw new UsageError(
+      `--to ${to.toISOString()} is in the future (now is ${now.toISOString()}); leave --to out to list up to now`,
+    );
+  }
   if (from && from.getTime() >= to.getTime()) {
     throw new UsageError(`--from ${from.toISOString()} is not before --to ${to.toISOString()}`);
   }
