@@ -1,6 +1,7 @@
 import { randomBytes } from "node:crypto";
-import { readFileSync } from "node:fs";
+import { readFileSync, readlinkSync } from "node:fs";
 import { hostname } from "node:os";
+import { LockLostError } from "./errors.js";
 
 /**
  * Who holds a destination's lock (a folder's lock file, a bucket archive's lock object) and whether it is still
@@ -15,6 +16,17 @@ export interface LockHolder {
   /** Unique per acquisition, so a process only ever removes its own lock. */
   token: string;
   /**
+   * Random per process: tells this very process (holding the lock already) from a dead one whose pid this
+   * process happens to have now.
+   */
+  process?: string;
+  /**
+   * Boot id and PID namespace (Linux): a pid means the same process only to a reader in the same namespace. Two
+   * containers with one host name (host networking) each have their pid 1; without this, one took the other's
+   * live lock at once.
+   */
+  pidSpace?: string;
+  /**
    * Boot id and process start time where the OS tells them (Linux): a pid reused after a reboot or by another
    * program then does not pass for the holder. Absent elsewhere; the pid check alone applies.
    */
@@ -24,6 +36,10 @@ export interface LockHolder {
 /** How often a holder refreshes its lock, and after how long a silent holder on another host is dead. */
 export const HEARTBEAT_MS = 30_000;
 export const STALE_AFTER_MS = 120_000;
+
+/** This process's random id (see LockHolder.process). */
+const PROCESS_ID = randomBytes(8).toString("hex");
+const PID_SPACE = pidSpaceOf();
 
 /** This process as a lock holder, with a fresh token. */
 export function newLockHolder(
@@ -36,7 +52,9 @@ export function newLockHolder(
     host: options.host ?? hostname(),
     startedAt: new Date().toISOString(),
     token: randomBytes(8).toString("hex"),
+    process: PROCESS_ID,
     ...(identity === undefined ? {} : { identity }),
+    ...(PID_SPACE === undefined ? {} : { pidSpace: PID_SPACE }),
   };
 }
 
@@ -46,18 +64,38 @@ export function newLockHolder(
  */
 export function signOfLife(
   holder: LockHolder & { aliveAt: number },
-  me: Pick<LockHolder, "pid" | "host">,
+  me: Pick<LockHolder, "pid" | "host" | "process" | "pidSpace">,
   isAlive: (holder: LockHolder) => boolean,
   staleAfterMs: number,
 ): string | undefined {
-  if (holder.host === me.host) {
-    // Our own pid in someone else's lock means that holder died and its pid was reused (e.g. containers).
+  if (holder.host === me.host && holder.pid === me.pid && holder.process !== undefined) {
+    // This very process holds it already (another acquisition), or a dead one whose pid we now have.
+    if (holder.process === me.process) return "";
+  }
+  if (holder.host === me.host && samePidSpace(holder, me)) {
+    // Our own pid in another process's lock means that holder died and its pid was reused (e.g. containers).
     return holder.pid === me.pid || !isAlive(holder) ? undefined : "";
   }
   const silentMs = Date.now() - holder.aliveAt;
   if (silentMs > staleAfterMs) return undefined;
   const seen = `${new Date(holder.aliveAt).toISOString()}, ${Math.round(silentMs / 1000)} s ago`;
-  return ` (on another host, so its pid cannot be checked; last alive ${seen})`;
+  const where = holder.host === me.host ? "in another PID namespace" : "on another host";
+  return ` (${where}, so its pid cannot be checked; last alive ${seen})`;
+}
+
+/** Whether a pid in `holder` names a process `me` can check. A lock from before pidSpace existed: assumed. */
+function samePidSpace(holder: Pick<LockHolder, "pidSpace">, me: Pick<LockHolder, "pidSpace">): boolean {
+  return holder.pidSpace === undefined || me.pidSpace === undefined || holder.pidSpace === me.pidSpace;
+}
+
+/** "<boot id>/<pid namespace>" on Linux; undefined where /proc does not tell (no PID namespaces there). */
+function pidSpaceOf(): string | undefined {
+  try {
+    const boot = readFileSync("/proc/sys/kernel/random/boot_id", "utf8").trim();
+    return `${boot}/${readlinkSync("/proc/self/ns/pid")}`;
+  } catch {
+    return undefined;
+  }
 }
 
 export function holderIsAlive(holder: LockHolder): boolean {
@@ -100,5 +138,26 @@ export function parseLockHolder(text: string): LockHolder | undefined {
     startedAt: String(value.startedAt ?? "?"),
     token: value.token,
     ...(typeof value.identity === "string" ? { identity: value.identity } : {}),
+    ...(typeof value.process === "string" ? { process: value.process } : {}),
+    ...(typeof value.pidSpace === "string" ? { pidSpace: value.pidSpace } : {}),
   };
+}
+
+/**
+ * Whether this run still holds its destination. The heartbeat reports here when the lock is no longer its own
+ * (another run replaced it, or the store could not be reached for so long that others may judge it dead); from
+ * then on every write of the destination throws LockLostError, whose policy ends the run: two runs never write
+ * the same archive, and the one that lost stops itself. The destination's partials and state share one watch.
+ */
+export class LockWatch {
+  private lostWith: LockLostError | undefined;
+
+  lose(why: string): void {
+    this.lostWith ??= new LockLostError(why);
+  }
+
+  /** Before every write: throws once the lock was lost. */
+  check(): void {
+    if (this.lostWith) throw this.lostWith;
+  }
 }

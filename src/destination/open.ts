@@ -1,14 +1,39 @@
+import { UsageError } from "../errors.js";
 import { LocalFolder } from "./local/folder.js";
 import type { Destination } from "./types.js";
 
 /**
- * The destination `--out` names: `s3://BUCKET[/PREFIX]` (a malformed URL is a UsageError, exit 2; the AWS SDK
- * is loaded only then, and no request is made yet) or a local folder.
+ * One kind of destination, chosen by the scheme of `--out`. Opening parses the URL (a malformed one is a
+ * UsageError, exit 2) and builds the client, but makes no request yet; a kind loads its own dependencies only
+ * here, so `--help`, `--version` and runs into a folder never pay for an SDK.
  */
+export interface DestinationKind {
+  /** Lower case, without "://". */
+  readonly scheme: string;
+  open(url: string, env: NodeJS.ProcessEnv): Promise<Destination>;
+}
+
+/** Every destination that is not a folder. A new backend adds itself here (docs/architecture.md). */
+const KINDS: readonly DestinationKind[] = [
+  {
+    scheme: "s3",
+    open: async (url, env) => (await import("./s3/destination.js")).S3Destination.openUrl(url, env),
+  },
+];
+
+/** `scheme://` at the start of `--out`; a path (even `C:\…` or `./s3://x`) has none. */
+const SCHEME = /^([a-z][a-z0-9+.-]*):\/\//i;
+
+/** The destination `--out` names: a URL whose scheme a kind registered, or a local folder. */
 export async function openDestination(out: string, env: NodeJS.ProcessEnv): Promise<Destination> {
-  const { isS3Url, parseS3Url } = await import("./s3/url.js");
-  if (!isS3Url(out)) return new LocalFolder(out);
-  const location = parseS3Url(out);
-  const { S3Destination } = await import("./s3/destination.js");
-  return S3Destination.open(location, env);
+  const scheme = SCHEME.exec(out)?.[1]?.toLowerCase();
+  if (scheme === undefined) return new LocalFolder(out);
+  const kind = KINDS.find((k) => k.scheme === scheme);
+  if (!kind) {
+    const known = KINDS.map((k) => `${k.scheme}://`).join(", ");
+    throw new UsageError(
+      `--out ${JSON.stringify(out)}: no destination for ${scheme}:// (known: ${known}; a folder of that name needs ./ in front)`,
+    );
+  }
+  return kind.open(out, env);
 }

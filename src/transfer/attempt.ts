@@ -1,5 +1,4 @@
-import { CliError, endsRun, InterruptedError, isPermanent } from "../errors.js";
-import { diskFullCode } from "../fs-util.js";
+import { CliError, endsRun, InterruptedError, isPermanent, stopsNewWork } from "../errors.js";
 import { BUDGETS, callWithRetries, isRetryable } from "../retry.js";
 import { logRetry } from "../waits.js";
 import { type AttemptWatch, RecordingTransfer } from "./transfer.js";
@@ -96,12 +95,14 @@ async function watched(
 /** Codes of a disk that failed this write: the recording fails, its partial is kept for the next run. */
 const BROKEN = new Set(["EIO", "EROFS"]);
 
-/** A disk failure as the error the run acts on: full (no new transfer either), or broken (this one fails). */
+/**
+ * A storage failure as the error the run acts on: full (the destination says so with its StorageFullError: no new
+ * transfer either), or a broken disk (this one fails).
+ */
 function diskFailureOf(error: unknown): TransferFailedError | undefined {
+  if (stopsNewWork(error)) return new DiskFullError((error as Error).message);
   const where = (error as NodeJS.ErrnoException | undefined)?.path;
   const at = where ? ` writing ${where}` : "";
-  const full = diskFullCode(error);
-  if (full) return new DiskFullError(`no space left on the disk (${full})${at}`);
   const code = (error as NodeJS.ErrnoException | undefined)?.code ?? "";
   if (BROKEN.has(code))
     return new TransferFailedError(`disk error (${code})${at}: ${(error as Error).message}`, false);

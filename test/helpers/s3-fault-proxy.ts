@@ -8,11 +8,16 @@ export interface S3FaultPlan {
   reset?: number[];
   /** Refuse every PUT whose path matches (403 AccessDenied), as a bucket policy that denies a prefix does. */
   deny?: RegExp;
+  /**
+   * A store out of space: every PUT and POST (new objects, parts, uploads) is answered as MinIO answers below its
+   * free-space threshold (507 XMinioStorageFull); reads, lists and deletes still work.
+   */
+  full?: boolean;
 }
 
 export interface S3FaultProxy {
   endpoint: string;
-  faults: { slowDown: number; reset: number; denied: number };
+  faults: { slowDown: number; reset: number; denied: number; full: number };
   stop(): Promise<void>;
 }
 
@@ -23,9 +28,20 @@ export interface S3FaultProxy {
  */
 export async function startS3FaultProxy(target: string, plan: S3FaultPlan): Promise<S3FaultProxy> {
   const upstream = new URL(target);
-  const faults = { slowDown: 0, reset: 0, denied: 0 };
+  const faults = { slowDown: 0, reset: 0, denied: 0, full: 0 };
   let puts = 0;
   const server = createServer((req, res) => {
+    if (plan.full && (req.method === "PUT" || req.method === "POST")) {
+      faults.full += 1;
+      answerError(
+        req,
+        res,
+        507,
+        "XMinioStorageFull",
+        "Storage backend has reached its minimum free drive threshold.",
+      );
+      return;
+    }
     if (req.method === "PUT") {
       puts += 1;
       if (plan.deny?.test(decodeURIComponent(req.url ?? ""))) {

@@ -1,5 +1,4 @@
 import { link, mkdir, readFile, rmdir, stat, unlink, utimes, writeFile } from "node:fs/promises";
-import { hostname } from "node:os";
 import { join } from "node:path";
 import { BusyError } from "../../errors.js";
 import { isNotFound } from "../../fs-util.js";
@@ -8,6 +7,7 @@ import {
   HEARTBEAT_MS,
   holderIsAlive,
   type LockHolder,
+  type LockWatch,
   newLockHolder,
   parseLockHolder,
   STALE_AFTER_MS,
@@ -33,6 +33,8 @@ export interface FolderLockOptions {
   heartbeatMs?: number;
   /** A holder on another host whose heartbeat is older than this is dead. Default 2 min. */
   staleAfterMs?: number;
+  /** Told when a heartbeat finds the lock no longer ours. */
+  watch?: LockWatch;
 }
 
 /** A takeover (check the holder is dead, remove its file) lasts milliseconds; a mutex older than this is debris. */
@@ -59,7 +61,7 @@ export async function acquireFolderLock(
   const staleAfterMs = options.staleAfterMs ?? STALE_AFTER_MS;
 
   for (let tries = 0; tries < MAX_TRIES; tries++) {
-    if (await createExclusive(file, me)) return holdLock(file, me, options.heartbeatMs ?? HEARTBEAT_MS);
+    if (await createExclusive(file, me)) return holdLock(file, me, options);
     const holder = await readHolder(file);
     if (holder === "gone") continue;
     if (holder !== "unreadable") {
@@ -78,7 +80,7 @@ export async function acquireFolderLock(
 export async function assertFolderIdle(stateDir: string, options: FolderLockOptions = {}): Promise<void> {
   const holder = await readHolder(join(stateDir, "lock"));
   if (typeof holder !== "object") return;
-  const me = { pid: options.pid ?? process.pid, host: options.host ?? hostname() };
+  const me = newLockHolder(options);
   const note = signOfLife(
     holder,
     me,
@@ -88,9 +90,18 @@ export async function assertFolderIdle(stateDir: string, options: FolderLockOpti
   if (note !== undefined) throw busy(stateDir, holder, note);
 }
 
-/** Keep the lock file's mtime fresh while we hold it (unref'd: the heartbeat never keeps the process alive). */
-function holdLock(file: string, me: LockHolder, heartbeatMs: number): FolderLock {
-  const timer = setInterval(() => void touchIfOurs(file, me.token), heartbeatMs);
+/**
+ * Keep the lock file's mtime fresh while we hold it (unref'd: the heartbeat never keeps the process alive). A beat
+ * that finds another holder's file, or none, tells the watch: this run no longer holds the folder.
+ */
+function holdLock(file: string, me: LockHolder, options: FolderLockOptions): FolderLock {
+  const beat = async () => {
+    if (!(await touchIfOurs(file, me.token))) {
+      clearInterval(timer);
+      options.watch?.lose(`${file} now belongs to another run, or was removed`);
+    }
+  };
+  const timer = setInterval(() => void beat(), options.heartbeatMs ?? HEARTBEAT_MS);
   timer.unref();
   return {
     holder: me,
@@ -101,11 +112,14 @@ function holdLock(file: string, me: LockHolder, heartbeatMs: number): FolderLock
   };
 }
 
-async function touchIfOurs(file: string, token: string): Promise<void> {
-  const holder = await readHolder(file).catch(() => "gone" as const);
-  if (typeof holder !== "object" || holder.token !== token) return; // taken over: never revive someone else's
+/** False when the file is no longer ours (taken over, removed): never revive someone else's. */
+async function touchIfOurs(file: string, token: string): Promise<boolean> {
+  const holder = await readHolder(file).catch(() => "unreadable" as const);
+  if (holder === "unreadable") return true; // a read that failed for now (EIO, EMFILE): judged at the next beat
+  if (holder === "gone" || holder.token !== token) return false;
   const now = new Date();
   await utimes(file, now, now).catch(() => undefined);
+  return true;
 }
 
 function busy(stateDir: string, holder: LockHolder, note: string): BusyError {

@@ -8,6 +8,7 @@ import { assertNoLinkBelow, mkdirInside, refuseLink } from "./contained-fs.js";
 import { acquireFolderLock, assertFolderIdle } from "./folder-lock.js";
 import { LocalPartials } from "./partials.js";
 import { LocalState } from "./state.js";
+import { FolderWrites } from "./storage-full.js";
 
 /** The folder inside DIR for everything that is not a recording: manifest, state, lock, partial records. */
 export const STATE_DIR_NAME = ".rc-recordings";
@@ -22,12 +23,19 @@ export class LocalFolder implements Destination {
   readonly stateDir: string;
   readonly partials: LocalPartials;
   readonly state: LocalState;
+  /** Every write below: stopped once the lock is lost, a full disk raised as StorageFullError. */
+  private readonly writes = new FolderWrites();
 
   constructor(dir: string) {
     this.root = resolve(dir);
     this.stateDir = join(this.root, STATE_DIR_NAME);
-    this.partials = new LocalPartials(this.stateDir, STATE_DIR_NAME, (key) => this.absolute(key));
-    this.state = new LocalState(this.stateDir);
+    this.partials = new LocalPartials(
+      this.stateDir,
+      STATE_DIR_NAME,
+      (key) => this.absolute(key),
+      this.writes,
+    );
+    this.state = new LocalState(this.stateDir, this.writes);
   }
 
   describe(): string {
@@ -44,7 +52,7 @@ export class LocalFolder implements Destination {
   }
 
   lock(): Promise<DestinationLock> {
-    return acquireFolderLock(this.stateDir);
+    return this.writes.run(() => acquireFolderLock(this.stateDir, { watch: this.writes.watch }));
   }
 
   /** The absolute path of a key: the one place a key becomes an OS path. */
@@ -135,11 +143,13 @@ export class LocalFolder implements Destination {
     await rm(path, { force: true });
   }
 
-  async writeSmall(key: RelPath, text: string, _contentType: string): Promise<void> {
+  writeSmall(key: RelPath, text: string, _contentType: string): Promise<void> {
     const path = this.absolute(key);
-    // Created one level at a time, each a real folder: a recording's folder may have been swapped for a link
-    // since it was saved.
-    await mkdirInside(this.root, dirname(path));
-    await writeFileAtomic(path, text);
+    return this.writes.run(async () => {
+      // Created one level at a time, each a real folder: a recording's folder may have been swapped for a link
+      // since it was saved.
+      await mkdirInside(this.root, dirname(path));
+      await writeFileAtomic(path, text);
+    });
   }
 }

@@ -5,6 +5,7 @@ import { fsyncDir, writeAll } from "../../fs-util.js";
 import type { RelPath } from "../rel-path.js";
 import type { PartialObject } from "../types.js";
 import { NO_FOLLOW } from "./contained-fs.js";
+import type { FolderWrites } from "./storage-full.js";
 
 /** The local part-file protocol: bytes go to `<final>.part`; commit is fsync -> rename -> fsync the folder. */
 export function partPathOf(finalPath: string): string {
@@ -21,6 +22,7 @@ export class PartFile implements PartialObject {
     private readonly finalPath: string,
     private readonly handle: FileHandle,
     private readonly forget: () => Promise<void>,
+    private readonly writes: FolderWrites,
   ) {
     this.length = offset;
   }
@@ -31,15 +33,16 @@ export class PartFile implements PartialObject {
     finalPath: string,
     resume: boolean,
     forget: () => Promise<void>,
+    writes: FolderWrites,
   ): Promise<PartFile> {
     const flags = resume
       ? constants.O_WRONLY | constants.O_APPEND | constants.O_CREAT
       : constants.O_WRONLY | constants.O_TRUNC | constants.O_CREAT;
     // A `.part` planted as a symbolic link fails to open instead of being written through.
-    const handle = await open(partPathOf(finalPath), flags | NO_FOLLOW, 0o644);
+    const handle = await writes.run(() => open(partPathOf(finalPath), flags | NO_FOLLOW, 0o644));
     try {
       const { size } = await handle.stat();
-      return new PartFile(key, size, finalPath, handle, forget);
+      return new PartFile(key, size, finalPath, handle, forget, writes);
     } catch (error) {
       await handle.close();
       throw error;
@@ -54,7 +57,7 @@ export class PartFile implements PartialObject {
 
   /** Every byte of the chunk, or a loud failure (ENOSPC, EIO): a short write never passes for a whole one. */
   async append(chunk: Uint8Array): Promise<void> {
-    await writeAll(this.handle, chunk);
+    await this.writes.run(() => writeAll(this.handle, chunk));
     this.length += chunk.length;
   }
 
@@ -66,7 +69,11 @@ export class PartFile implements PartialObject {
    * fsync, then check that the disk holds exactly the bytes counted (and so verified) before the name is given:
    * whatever a file system did on the way, no file under a recording's real name is ever shorter or longer.
    */
-  async commit(): Promise<void> {
+  commit(): Promise<void> {
+    return this.writes.run(() => this.commitNow());
+  }
+
+  private async commitNow(): Promise<void> {
     try {
       await this.handle.sync();
       const { size } = await this.handle.stat();

@@ -6,6 +6,7 @@ import { isRelPath, OutsideDirError, type RelPath, relPath } from "../rel-path.j
 import type { PartialMeta, PartialObject, PartialRecord, PartialStore } from "../types.js";
 import { assertNoLinkBelow, expectRealFolder, mkdirInside } from "./contained-fs.js";
 import { PartFile, partPathOf } from "./part-file.js";
+import type { FolderWrites } from "./storage-full.js";
 
 const RECORD_SUFFIX = ".json";
 /** Room for the suffix and a temp-file prefix within the 255 bytes of a file name. */
@@ -41,6 +42,7 @@ export class LocalPartials implements PartialStore {
     private readonly stateFolderName: string,
     /** The absolute path of a key (the folder's one place for it). */
     private readonly absolute: (key: RelPath) => string,
+    private readonly writes: FolderWrites,
   ) {
     this.dir = join(stateDir, "partial");
     this.root = dirname(stateDir);
@@ -74,7 +76,15 @@ export class LocalPartials implements PartialStore {
     return fileSize(partPathOf(this.absolute(key)));
   }
 
-  async open(key: RelPath, meta: PartialMeta, options: { resume: boolean }): Promise<PartialObject> {
+  open(key: RelPath, meta: PartialMeta, options: { resume: boolean }): Promise<PartialObject> {
+    return this.writes.run(() => this.openNow(key, meta, options));
+  }
+
+  private async openNow(
+    key: RelPath,
+    meta: PartialMeta,
+    options: { resume: boolean },
+  ): Promise<PartialObject> {
     const finalPath = this.absolute(key);
     if (this.keyOf(key) === undefined)
       throw new OutsideDirError(`refusing to journal ${key}: inside the state folder`);
@@ -88,7 +98,7 @@ export class LocalPartials implements PartialStore {
     // before anything is written, the journal record included.
     await mkdirInside(this.root, dirname(finalPath));
     if (!sameRecord(await this.find(meta.recordingId), record)) await this.put(meta.recordingId, record);
-    return PartFile.open(key, finalPath, options.resume, () => this.drop(meta.recordingId));
+    return PartFile.open(key, finalPath, options.resume, () => this.drop(meta.recordingId), this.writes);
   }
 
   async drop(recordingId: string, key?: RelPath): Promise<void> {

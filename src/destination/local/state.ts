@@ -4,13 +4,17 @@ import { join } from "node:path";
 import { isNotFound, readIfExists, writeAll, writeFileAtomic } from "../../fs-util.js";
 import type { ManifestLog, StateRecordName, StateStore } from "../types.js";
 import { expectRealFolder, openAppendNoFollow, refuseLink } from "./contained-fs.js";
+import { FolderWrites } from "./storage-full.js";
 
 /** Far above any line rc-recordings writes (a path of a few hundred bytes, a hash, an id). */
 const MAX_LINE_BYTES = 1024 * 1024;
 
 /** `<stateDir>/manifest.jsonl` (appended, fsynced per line) and `<stateDir>/state.json` (replaced atomically). */
 export class LocalState implements StateStore {
-  constructor(readonly stateDir: string) {}
+  constructor(
+    readonly stateDir: string,
+    private readonly writes = new FolderWrites(),
+  ) {}
 
   get manifestFile(): string {
     return join(this.stateDir, "manifest.jsonl");
@@ -24,7 +28,14 @@ export class LocalState implements StateStore {
    * The state folder and the manifest must be what they seem (no symbolic link: SymlinkRefusedError), so no line
    * is ever appended to a file outside DIR.
    */
-  async openManifest(options: { writable: boolean; warn?: (line: string) => void }): Promise<ManifestLog> {
+  openManifest(options: { writable: boolean; warn?: (line: string) => void }): Promise<ManifestLog> {
+    return this.writes.run(() => this.openManifestNow(options));
+  }
+
+  private async openManifestNow(options: {
+    writable: boolean;
+    warn?: (line: string) => void;
+  }): Promise<ManifestLog> {
     let handle: FileHandle | undefined;
     if (options.writable) {
       await expectRealFolder(this.stateDir, { create: true });
@@ -34,25 +45,30 @@ export class LocalState implements StateStore {
       await refuseLink(this.stateDir);
       await refuseLink(this.manifestFile);
     }
-    return new LocalManifestLog(this.manifestFile, handle, options.warn ?? (() => undefined));
+    return new LocalManifestLog(this.manifestFile, handle, options.warn ?? (() => undefined), this.writes);
   }
 
   readMark(): Promise<string | undefined> {
     return readIfExists(this.markFile);
   }
 
-  async writeMark(text: string): Promise<void> {
-    await expectRealFolder(this.stateDir, { create: true });
-    await writeFileAtomic(this.markFile, text);
+  writeMark(text: string): Promise<void> {
+    return this.writeReplacing(this.markFile, text);
   }
 
   readRecord(name: StateRecordName): Promise<string | undefined> {
     return readIfExists(join(this.stateDir, name));
   }
 
-  async writeRecord(name: StateRecordName, text: string): Promise<void> {
-    await expectRealFolder(this.stateDir, { create: true });
-    await writeFileAtomic(join(this.stateDir, name), text);
+  writeRecord(name: StateRecordName, text: string): Promise<void> {
+    return this.writeReplacing(join(this.stateDir, name), text);
+  }
+
+  private writeReplacing(file: string, text: string): Promise<void> {
+    return this.writes.run(async () => {
+      await expectRealFolder(this.stateDir, { create: true });
+      await writeFileAtomic(file, text);
+    });
   }
 }
 
@@ -66,6 +82,7 @@ class LocalManifestLog implements ManifestLog {
     private readonly file: string,
     private readonly handle: FileHandle | undefined,
     private readonly warn: (line: string) => void,
+    private readonly writes: FolderWrites,
   ) {}
 
   async *lines(): AsyncIterable<string> {
@@ -117,17 +134,19 @@ class LocalManifestLog implements ManifestLog {
    * Whole line or nothing: a write cut short by a full disk is taken back, so no later line is glued to half of
    * this one (the recording then simply counts as not saved).
    */
-  async append(line: string): Promise<void> {
+  append(line: string): Promise<void> {
     const handle = this.handle;
     if (!handle) throw new Error("manifest opened read-only");
-    const before = (await handle.stat()).size;
-    try {
-      await writeAll(handle, Buffer.from(line));
-      await handle.sync();
-    } catch (error) {
-      await handle.truncate(before).catch(() => undefined);
-      throw error;
-    }
+    return this.writes.run(async () => {
+      const before = (await handle.stat()).size;
+      try {
+        await writeAll(handle, Buffer.from(line));
+        await handle.sync();
+      } catch (error) {
+        await handle.truncate(before).catch(() => undefined);
+        throw error;
+      }
+    });
   }
 
   async close(): Promise<void> {

@@ -10,7 +10,12 @@ export interface ObjectInfo {
   contentType: string | undefined;
   /** x-amz-meta-* (names lower-case). */
   metadata: Record<string, string>;
+  /** This version of the object, for a conditional write or delete (If-Match). */
+  etag?: string | undefined;
 }
+
+/** A write that happens only if no object has the key (If-None-Match: *), or only over this version (If-Match). */
+export type WriteCondition = { ifAbsent: true } | { ifMatch: string };
 
 /**
  * The few object operations an archive needs, on one bucket, every failure turned into a StoreError that
@@ -42,6 +47,7 @@ export class S3Bucket {
         modifiedAt: out.LastModified?.getTime() ?? 0,
         contentType: out.ContentType,
         metadata: out.Metadata ?? {},
+        etag: out.ETag,
       };
     } catch (error) {
       if (isNotFoundError(error)) return undefined;
@@ -101,40 +107,56 @@ export class S3Bucket {
     return Buffer.concat(chunks).toString("utf8");
   }
 
+  /** Write a small object whole. */
+  async write(key: string, body: string | Buffer, contentType: string): Promise<void> {
+    await this.put(key, body, contentType);
+  }
+
   /**
-   * Write a small object whole. `ifAbsent`: only if no object has the key (If-None-Match: *); false when one
-   * has — on a store that supports the condition (AWS since 2024, R2, MinIO; not s3rver, which overwrites).
+   * Write a small object whole, under a condition when one is given: `written` is false when the condition
+   * failed (412) — on a store that supports it (AWS since 2024, R2, MinIO; s3rver ignores it and overwrites).
+   * `etag`: the version written, for the next conditional write.
    */
-  async write(
+  async put(
     key: string,
     body: string | Buffer,
     contentType: string,
-    options: { ifAbsent?: boolean } = {},
-  ): Promise<boolean> {
+    condition?: WriteCondition,
+  ): Promise<{ written: boolean; etag?: string | undefined }> {
     const { client, sdk } = this.connection;
     try {
-      await client.send(
+      const out = await client.send(
         new sdk.PutObjectCommand({
           Bucket: this.name,
           Key: key,
           Body: body,
           ContentType: contentType,
-          ...(options.ifAbsent ? { IfNoneMatch: "*" } : {}),
+          ...(condition && "ifAbsent" in condition ? { IfNoneMatch: "*" } : {}),
+          ...(condition && "ifMatch" in condition ? { IfMatch: condition.ifMatch } : {}),
         }),
       );
-      return true;
+      return { written: true, etag: out.ETag };
     } catch (error) {
-      if (options.ifAbsent && isPreconditionFailed(error)) return false;
+      if (condition && isPreconditionFailed(error)) return { written: false };
       throw storeError(error, this.name, `PUT ${key}`);
     }
   }
 
-  async remove(key: string): Promise<void> {
+  /** Remove an object (a missing one is fine); with `ifMatch`, only that version (false when it changed). */
+  async remove(key: string, options: { ifMatch?: string | undefined } = {}): Promise<boolean> {
     const { client, sdk } = this.connection;
     try {
-      await client.send(new sdk.DeleteObjectCommand({ Bucket: this.name, Key: key }));
+      await client.send(
+        new sdk.DeleteObjectCommand({
+          Bucket: this.name,
+          Key: key,
+          ...(options.ifMatch === undefined ? {} : { IfMatch: options.ifMatch }),
+        }),
+      );
+      return true;
     } catch (error) {
-      if (isNotFoundError(error)) return;
+      if (isNotFoundError(error)) return true;
+      if (options.ifMatch !== undefined && isPreconditionFailed(error)) return false;
       throw storeError(error, this.name, `DELETE ${key}`);
     }
   }

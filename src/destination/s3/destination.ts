@@ -1,3 +1,4 @@
+import { LockWatch } from "../lock-holder.js";
 import { isRelPath, type RelPath, relPath } from "../rel-path.js";
 import type { Destination, DestinationLock, ListedEntry, ObjectStat } from "../types.js";
 import { S3Bucket } from "./bucket.js";
@@ -5,7 +6,7 @@ import { connectS3 } from "./client.js";
 import { acquireS3Lock, assertS3Idle } from "./lock.js";
 import { S3Partials } from "./partials.js";
 import { S3State, STATE_FOLDER } from "./state.js";
-import { describeLocation, type S3Location } from "./url.js";
+import { describeLocation, parseS3Url, type S3Location } from "./url.js";
 
 /**
  * An archive in an S3-compatible bucket: every key of the run becomes `PREFIX + key`, the run's own records live
@@ -14,13 +15,20 @@ import { describeLocation, type S3Location } from "./url.js";
 export class S3Destination implements Destination {
   readonly state: S3State;
   readonly partials: S3Partials;
+  /** Every write below is refused once the run's lock was lost. */
+  private readonly watch = new LockWatch();
 
   private constructor(
     readonly location: S3Location,
     readonly bucket: S3Bucket,
   ) {
-    this.state = new S3State(bucket, location.prefix);
-    this.partials = new S3Partials(bucket, location.prefix, `${this.state.root}uploads/`);
+    this.state = new S3State(bucket, location.prefix, this.watch);
+    this.partials = new S3Partials(bucket, location.prefix, `${this.state.root}uploads/`, this.watch);
+  }
+
+  /** `s3://BUCKET[/PREFIX]` (a malformed one is a UsageError); loads the SDK and builds the client, no request yet. */
+  static openUrl(url: string, env: NodeJS.ProcessEnv): Promise<S3Destination> {
+    return S3Destination.open(parseS3Url(url), env);
   }
 
   /** Loads the SDK and builds the client; no request yet. */
@@ -44,7 +52,7 @@ export class S3Destination implements Destination {
    * this run leaves unfinished (Ctrl-C, an error): a later run cannot resume them.
    */
   async lock(): Promise<DestinationLock> {
-    const lock = await acquireS3Lock(this.bucket, this.lockKey, this.describe());
+    const lock = await acquireS3Lock(this.bucket, this.lockKey, this.describe(), { watch: this.watch });
     try {
       await this.partials.load();
       await this.state.compact();
@@ -113,6 +121,7 @@ export class S3Destination implements Destination {
 
   /** A small object written whole (a sidecar, an index). */
   async writeSmall(key: RelPath, text: string, contentType: string): Promise<void> {
+    this.watch.check();
     await this.bucket.write(this.keyOf(key), text, contentType);
   }
 }

@@ -1,4 +1,5 @@
 import { OperationError } from "../../errors.js";
+import { StorageFullError } from "../errors.js";
 
 /**
  * The object store refused or failed a request. The SDK has already retried what is worth retrying (5xx,
@@ -35,14 +36,26 @@ const DENIED = new Set([
   "AllAccessDisabled",
   "AccountProblem",
 ]);
+/**
+ * A store out of space or over its quota: any new object would be refused too. MinIO answers XMinioStorageFull
+ * (507) below its free-space threshold and XMinioAdminBucketQuotaExceeded (400) past a hard bucket quota; Ceph
+ * RGW and stores built on it answer QuotaExceeded (403); 507 Insufficient Storage says the same whatever the code.
+ * Not EntityTooLarge: that refuses one object above the store's size limit, and smaller ones still fit.
+ */
+const FULL = new Set([
+  "XMinioStorageFull",
+  "XMinioAdminBucketQuotaExceeded",
+  "QuotaExceeded",
+  "InsufficientStorage",
+]);
 const NETWORK = /^(ECONNREFUSED|ECONNRESET|ENOTFOUND|EAI_AGAIN|ETIMEDOUT|EPIPE|EHOSTUNREACH|ENETUNREACH)$/;
 
 /**
  * One line naming the bucket and the cause, for any failure of a request to the store: no credentials, access
  * denied, no such bucket, no region, store unreachable, or the store's own error.
  */
-export function storeError(error: unknown, bucket: string, action: string): StoreError {
-  if (error instanceof StoreError) return error;
+export function storeError(error: unknown, bucket: string, action: string): StoreError | StorageFullError {
+  if (error instanceof StoreError || error instanceof StorageFullError) return error;
   const e = (typeof error === "object" && error !== null ? error : {}) as SdkError;
   const code = e.Code ?? e.name ?? "";
   const status = e.$metadata?.httpStatusCode;
@@ -54,6 +67,14 @@ export function storeError(error: unknown, bucket: string, action: string): Stor
   }
   if (/region is missing/i.test(e.message ?? "")) return make("no region (set AWS_REGION)");
   if (code === "NoSuchBucket") return make("no such bucket");
+  if (FULL.has(code) || status === 507) {
+    return new StorageFullError(
+      `${where}: ${action}: the store is full or over its quota (${code || "HTTP 507"})`,
+      {
+        cause: error,
+      },
+    );
+  }
   if (DENIED.has(code) || status === 403) return make(`access denied (${code || "HTTP 403"})`);
   const network = networkCode(error);
   if (network) return make(`cannot reach the store (${network})`, true);

@@ -1,4 +1,5 @@
 import type { Hash } from "node:crypto";
+import type { LockWatch } from "../lock-holder.js";
 import { isRelPath, type RelPath, relPath } from "../rel-path.js";
 import type { PartialMeta, PartialObject, PartialRecord, PartialStore } from "../types.js";
 import type { S3Bucket } from "./bucket.js";
@@ -30,6 +31,8 @@ export class S3Partials implements PartialStore {
     private readonly prefix: string,
     /** `PREFIX/.rc-recordings/uploads/` */
     private readonly folder: string,
+    /** Every write is refused once the run's lock was lost. */
+    private readonly watch: LockWatch,
   ) {}
 
   /**
@@ -63,6 +66,7 @@ export class S3Partials implements PartialStore {
   }
 
   async open(key: RelPath, meta: PartialMeta, options: { resume: boolean }): Promise<PartialObject> {
+    this.watch.check();
     const live = this.writers.get(key);
     if (options.resume && live?.writer.usable && live.writer.headers.contentType === meta.contentType) {
       return this.wrap(key, live.recordingId, live.writer);
@@ -113,9 +117,13 @@ export class S3Partials implements PartialStore {
       heldHash: (): Hash => writer.hashSoFar(),
       // Never read: heldHash is there. An upload's parts cannot be read back.
       readHeld: async function* () {},
-      append: (chunk) => writer.append(Buffer.from(chunk.buffer, chunk.byteOffset, chunk.byteLength)),
+      append: (chunk) => {
+        this.watch.check();
+        return writer.append(Buffer.from(chunk.buffer, chunk.byteOffset, chunk.byteLength));
+      },
       close: async () => {}, // the upload stays open for a resume within the run
       commit: async () => {
+        this.watch.check();
         this.writers.delete(key);
         await writer.commit();
       },

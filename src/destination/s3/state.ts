@@ -1,4 +1,6 @@
 import { randomBytes } from "node:crypto";
+import { StringDecoder } from "node:string_decoder";
+import { LockWatch } from "../lock-holder.js";
 import type { ManifestLog, StateRecordName, StateStore } from "../types.js";
 import type { S3Bucket } from "./bucket.js";
 import { S3ObjectWriter } from "./upload.js";
@@ -39,6 +41,8 @@ export class S3State implements StateStore {
   constructor(
     readonly bucket: S3Bucket,
     prefix: string,
+    /** Every write is refused once the run's lock was lost. */
+    private readonly watch = new LockWatch(),
   ) {
     this.root = `${prefix}${STATE_FOLDER}`;
   }
@@ -63,12 +67,15 @@ export class S3State implements StateStore {
       const body = await this.bucket.read(key);
       if (!body) continue; // removed by a concurrent compaction: its lines are in the compacted object now
       let carry = "";
+      // A chunk may end inside a multi-byte character: the decoder keeps its first bytes for the next chunk.
+      const decoder = new StringDecoder("utf8");
       for await (const chunk of body) {
-        const text = carry + (chunk as Buffer).toString("utf8");
+        const text = carry + decoder.write(chunk as Buffer);
         const lines = text.split("\n");
         carry = lines.pop() ?? "";
         yield* lines;
       }
+      carry += decoder.end();
       if (carry !== "") yield carry;
     }
   }
@@ -119,6 +126,7 @@ export class S3State implements StateStore {
       const lines = [...this.stored, ...batch.map((w) => w.line)];
       const key = `${this.manifestFolder}segment-${this.run}-${String(this.segment).padStart(5, "0")}.jsonl`;
       try {
+        this.watch.check();
         await this.bucket.write(key, `${lines.join("\n")}\n`, JSONL);
       } catch (error) {
         for (const w of batch) w.reject(error);
@@ -139,6 +147,7 @@ export class S3State implements StateStore {
   }
 
   async writeRecord(name: StateRecordName, text: string): Promise<void> {
+    this.watch.check();
     await this.bucket.write(`${this.root}${name}`, text, "application/json");
   }
 
@@ -147,6 +156,7 @@ export class S3State implements StateStore {
   }
 
   async writeMark(text: string): Promise<void> {
+    this.watch.check();
     await this.bucket.write(`${this.root}state.json`, text, "application/json");
   }
 

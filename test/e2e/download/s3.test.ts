@@ -164,7 +164,7 @@ describe("download --out s3://", () => {
         env: { ...t.env, AWS_ENDPOINT_URL_S3: proxy.endpoint },
       });
       expect(result.code, result.stderr).toBe(0);
-      expect(proxy.faults).toEqual({ slowDown: 4, reset: 2, denied: 0 });
+      expect(proxy.faults).toEqual({ slowDown: 4, reset: 2, denied: 0, full: 0 });
       await expectAllInBucket(t.e, t.s3);
     } finally {
       await proxy.stop();

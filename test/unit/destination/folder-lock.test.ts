@@ -2,8 +2,10 @@ import { spawnSync } from "node:child_process";
 import { existsSync, readFileSync, statSync, utimesSync, writeFileSync } from "node:fs";
 import { hostname } from "node:os";
 import { join } from "node:path";
-import { afterEach, beforeEach, describe, expect, it } from "vitest";
+import { afterEach, beforeEach, describe, expect, it, vi } from "vitest";
+import { LockLostError } from "../../../src/destination/errors.js";
 import { acquireFolderLock } from "../../../src/destination/local/folder-lock.js";
+import { LockWatch } from "../../../src/destination/lock-holder.js";
 import { BusyError } from "../../../src/errors.js";
 import { tempDir } from "../../helpers/cli.js";
 
@@ -71,8 +73,9 @@ describe("acquireFolderLock", () => {
     const file = join(dir.path, "lock");
     const longAgo = new Date(Date.now() - 600_000);
     utimesSync(file, longAgo, longAgo);
-    await new Promise((resolve) => setTimeout(resolve, 120));
-    expect(Date.now() - statSync(file).mtimeMs).toBeLessThan(5_000);
+    await vi.waitFor(() => expect(Date.now() - statSync(file).mtimeMs).toBeLessThan(5_000), {
+      timeout: 10_000,
+    });
     await lock.release();
     expect(existsSync(file)).toBe(false);
   });
@@ -125,4 +128,32 @@ describe("acquireFolderLock", () => {
       await first.release();
     },
   );
+
+  it("a live holder with this host name and pid in another PID namespace keeps its lock", async () => {
+    // Two containers on host networking: one host name, both pid N, each in its own PID namespace.
+    writeFileSync(
+      join(dir.path, "lock"),
+      JSON.stringify({
+        pid: process.pid,
+        host: hostname(),
+        startedAt: "then",
+        token: "theirs",
+        process: "another-process",
+        pidSpace: "another-boot/pid:[1]",
+      }),
+    );
+    await expect(acquireFolderLock(dir.path)).rejects.toThrow(/in another PID namespace.*last alive/);
+  });
+
+  it("a heartbeat that finds the lock taken over stops every later write (LockLostError)", async () => {
+    const watch = new LockWatch();
+    const lock = await acquireFolderLock(dir.path, { watch, heartbeatMs: 10 });
+    writeFileSync(
+      join(dir.path, "lock"),
+      JSON.stringify({ pid: 1, host: "x", startedAt: "now", token: "usurper" }),
+    );
+    await vi.waitFor(() => expect(() => watch.check()).toThrow(LockLostError), { timeout: 5_000 });
+    await lock.release();
+    expect(readFileSync(join(dir.path, "lock"), "utf8")).toContain("usurper"); // never removes another's lock
+  });
 });

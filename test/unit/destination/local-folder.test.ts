@@ -97,7 +97,8 @@ describe("LocalFolder", () => {
     expect(readFileSync(join(dir.path, ".rc-recordings", "extensions.json"), "utf8")).toBe("{}\n");
     await folder.assertIdle();
     const lock = await folder.lock();
-    await expect(folder.assertIdle()).resolves.toBeUndefined(); // our own pid holds it: not another download
+    // Held by this very process (its random process id is in the lock): a download is under way here too.
+    await expect(folder.assertIdle()).rejects.toBeInstanceOf(BusyError);
     await lock.release();
     writeFileSync(
       join(dir.path, ".rc-recordings", "lock"),

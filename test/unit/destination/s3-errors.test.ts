@@ -1,5 +1,7 @@
 import { describe, expect, it } from "vitest";
+import { StorageFullError } from "../../../src/destination/errors.js";
 import { storeError } from "../../../src/destination/s3/errors.js";
+import { stopsNewWork } from "../../../src/errors.js";
 
 /** An error shaped as the SDK throws them (name/Code, $metadata.httpStatusCode), for the classification only. */
 function sdkError(name: string, status?: number, message = name): Error {
@@ -30,5 +32,21 @@ describe("store errors: one line naming the bucket, and whether a later attempt 
     expect(mapped.message).toBe(message);
     expect(mapped.retryable).toBe(retryable);
     expect(mapped.exitCode).toBe(1);
+  });
+
+  it.each([
+    sdkError("XMinioStorageFull", 507),
+    sdkError("XMinioAdminBucketQuotaExceeded", 400),
+    sdkError("QuotaExceeded", 403),
+    sdkError("Unknown", 507),
+  ])("a store out of space or quota (%s) is the destination's StorageFullError: no new work", (error) => {
+    const mapped = storeError(error, "b", "put");
+    expect(mapped).toBeInstanceOf(StorageFullError);
+    expect(stopsNewWork(mapped)).toBe(true);
+    expect(mapped.message).toMatch(/^s3:\/\/b: put: the store is full or over its quota/);
+  });
+
+  it("one object too large for the store is not a full store", () => {
+    expect(stopsNewWork(storeError(sdkError("EntityTooLarge", 400), "b", "put"))).toBe(false);
   });
 });
