@@ -99,3 +99,8 @@ export function neutralise(value: string): string {
   if (/^\+\d+$/.test(value)) return value;
   return `'${value}`;
 }
+
+/** Whether `index.csv` is there at all (a run that added nothing still writes a missing one). */
+export async function hasArchiveIndex(destination: Destination): Promise<boolean> {
+  return (await destination.stat(relPath(INDEX_FILE_NAME))) !== undefined;
+}

@@ -3,8 +3,7 @@ import { compileTemplate } from "../archive/naming.js";
 import type { CommandContext } from "../context.js";
 import { InterruptedError, PartialFailureError, StoppedAtMaxDurationError, UsageError } from "../errors.js";
 import type { CallLogScope, RecordingTypeFilter } from "../listing/call-log.js";
-import { listExtensionRecordings, listRecordings } from "../listing/call-log.js";
-import { openExtensionDirectory } from "../listing/extensions.js";
+import { CallLogSource } from "../listing/call-log-source.js";
 import { parseWhen } from "../listing/when.js";
 import { Deadline } from "../run/deadline.js";
 import { runDownload as run } from "../run/downloader.js";
@@ -70,41 +69,31 @@ export async function runDownload(ctx: CommandContext, flags: DownloadFlags): Pr
   // The time box starts once the logins are proven, when the run itself starts.
   const deadline = flags.maxDuration === undefined ? undefined : new Deadline(flags.maxDuration);
   onWait = poolWaits(pool, { deadline, reporter, log: ctx.log });
-  // Without --scope the first slice finds out which call log this login may read; later slices ask that one.
-  let scope = flags.scope;
+  const source = new CallLogSource({
+    from,
+    to,
+    timeBoxed: deadline !== undefined,
+    type: flags.type,
+    raw: flags.metadata,
+    scope: flags.scope,
+    extensionNumbers,
+    log: ctx.log,
+  });
   const plannedJson =
     flags.dryRun && ctx.options.json ? new PlannedJsonWriter((text) => ctx.write(text)) : undefined;
 
   const outcome = await run(
     {
       destination,
-      from,
-      to,
       concurrency: flags.concurrency,
       metadata: flags.metadata,
       dryRun: flags.dryRun,
-      ...(extensionNumbers && { extensionNumbers }),
       ...(deadline ? { deadline } : {}),
     },
     {
       api: downloader,
       listApi: lister,
-      list: (range, client) => {
-        const listing = { from: range.from, to: range.to, type: flags.type, raw: flags.metadata };
-        return extensionNumbers
-          ? listExtensionRecordings(client, listing, extensionNumbers, ctx.log)
-          : listRecordings(client, { ...listing, scope, onScope: (found) => (scope = found) }, ctx.log);
-      },
       template,
-      // An extension-scope run lists only its own calls: its own extension info names them all.
-      extensions: (client, cache) =>
-        openExtensionDirectory({
-          api: client,
-          source: flags.scope === "extension" ? "own" : "account",
-          state: cache.state,
-          writable: cache.writable,
-          log: ctx.log,
-        }),
       progress: reporter,
       stats,
       // A dry run prints each planned path as soon as it is known (a line, or an item of the JSON document).
@@ -114,6 +103,7 @@ export async function runDownload(ctx: CommandContext, flags: DownloadFlags): Pr
       log: ctx.log,
       signal: ctx.signal,
     },
+    source,
   ).finally(() => {
     reporter.close();
     deadline?.dispose();

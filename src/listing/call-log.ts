@@ -23,7 +23,7 @@ export interface ListOptions {
    * rc-recordings reads are copied out and the parsed page is dropped at once, which keeps a long listing small.
    */
   raw?: boolean;
-  /** Filled while listing: call-log records seen and distinct recordings yielded. */
+  /** Filled while listing: pages asked for, call-log records seen and distinct recordings yielded. */
   stats?: ListingStats;
   /**
    * Told which log a listing without `scope` settled on, so the next listing of the run (its next slice) asks
@@ -40,6 +40,8 @@ export interface ListOptions {
 }
 
 export interface ListingStats {
+  /** Call-log page requests (Heavy): what a dry run's estimate counts besides the downloads. */
+  pages: number;
   records: number;
   recordings: number;
 }
@@ -72,7 +74,7 @@ export async function* listRecordings(
   options: ListOptions,
   log: Logger,
 ): AsyncGenerator<RecordingItem, void, undefined> {
-  const stats = options.stats ?? { records: 0, recordings: 0 };
+  const stats = options.stats ?? { pages: 0, records: 0, recordings: 0 };
   const seen = options.seen ?? new Set<string>();
   const query = new URLSearchParams({
     dateFrom: options.from.toISOString(),
@@ -86,7 +88,7 @@ export async function* listRecordings(
   // One buffer for every page: the next page is read only once every record of this one has been yielded.
   const buffer = new PageBuffer();
   const paging: PagingGuard = new PagingGuard();
-  let page = await firstPage(api, buffer, options, query, log);
+  let page = await firstPage(api, buffer, options, query, stats, log);
   for (;;) {
     paging.check(page, buffer);
     for (const span of page.records) {
@@ -109,7 +111,7 @@ export async function* listRecordings(
       }
     }
     if (!page.next) return; // the one way a listing is complete: the last page says there is no next one
-    page = await getPage(api, buffer, page.next);
+    page = await getPage(api, buffer, page.next, stats);
   }
 }
 
@@ -200,7 +202,8 @@ function recordingsOf(record: CallLogRecord): CallRecording[] {
   );
 }
 
-function getPage(api: ApiClient, buffer: PageBuffer, url: string): Promise<CallLogPage> {
+function getPage(api: ApiClient, buffer: PageBuffer, url: string, stats: ListingStats): Promise<CallLogPage> {
+  stats.pages++;
   return api.getJsonWith(url, undefined, async (response) => {
     await buffer.fill(response.body);
     const { records, rest } = buffer.split();
@@ -258,12 +261,13 @@ async function firstPage(
   buffer: PageBuffer,
   { scope, onScope }: Pick<ListOptions, "scope" | "onScope">,
   query: URLSearchParams,
+  stats: ListingStats,
   log: Logger,
 ): Promise<CallLogPage> {
   const url = (s: CallLogScope) => `${PATHS[s]}?${query}`;
-  if (scope) return getPage(api, buffer, url(scope));
+  if (scope) return getPage(api, buffer, url(scope), stats);
   try {
-    const page = await getPage(api, buffer, url("account"));
+    const page = await getPage(api, buffer, url("account"), stats);
     onScope?.("account");
     return page;
   } catch (error) {
@@ -272,6 +276,6 @@ async function firstPage(
       "no permission for the account-wide call log; listing your own extension's calls (--scope extension)",
     );
     onScope?.("extension");
-    return getPage(api, buffer, url("extension"));
+    return getPage(api, buffer, url("extension"), stats);
   }
 }

@@ -1,3 +1,4 @@
+import type { ListingStats } from "../listing/call-log.js";
 import { type Eta, estimateEta } from "./eta.js";
 
 export interface Failure {
@@ -13,8 +14,6 @@ export interface DownloadSummary {
   bytes: number;
   durationMs: number;
   failures: Failure[];
-  /** Dry run without `onPlanned`: the paths (relative to DIR) that a real run would write. */
-  planned?: string[];
   /** Everything in the range is on disk (a dry run: nothing would be downloaded). */
   complete: boolean;
   /** Recordings of the range not on disk after this run; null when the listing did not reach the end. */
@@ -43,8 +42,8 @@ export class RunStats {
   readonly failures: Failure[] = [];
   /** The listing reached the end of the range: `listed` is the total from now on. */
   listingComplete = false;
-  /** Call-log pages requested (the Heavy requests a real run needs besides the downloads). */
-  pages = 0;
+  /** What the listing asked for and found: its pages are the Heavy requests a real run needs besides the downloads. */
+  readonly listing: ListingStats = { pages: 0, records: 0, recordings: 0 };
   /** Dry run: what a real run would still need (set once the listing is complete). */
   estimate: DownloadSummary["estimate"];
   /** The profiles' learned Heavy budget together, in requests per second (the ETA's main input). */

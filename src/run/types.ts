@@ -1,9 +1,7 @@
 import type { ApiClient } from "../api/types.js";
 import type { NameTemplate } from "../archive/naming.js";
-import type { Destination, StateStore } from "../destination/types.js";
-import type { ExtensionDirectory } from "../listing/extensions.js";
-import type { SliceOptions } from "../listing/slices.js";
-import type { RecordingItem, TimeRange } from "../listing/types.js";
+import type { Destination } from "../destination/types.js";
+import type { TimeRange } from "../listing/types.js";
 import type { Logger } from "../log/logger.js";
 import type { TransferBudget } from "../retry.js";
 import type { Deadline } from "./deadline.js";
@@ -12,16 +10,11 @@ import type { DownloadSummary, RunStats } from "./stats.js";
 // The downloader's public types: what a run takes, what it reports while it works, and how it ended.
 
 export interface DownloadOptions {
-  /** Where the recordings go (`--out`). */
+  /** Where the recordings go (`--out`). Which recordings: the source's (listing/source.ts). */
   destination: Destination;
-  /** Explicit start; undefined: continue from the last completed run into `dir` (or the last 24 h). */
-  from: Date | undefined;
-  to: Date;
   concurrency: number;
   metadata: boolean;
   dryRun: boolean;
-  /** `--extension`: checked against the account's directory before anything is listed (unknown → exit 2). */
-  extensionNumbers?: readonly string[];
   /** `--max-duration`: after it no new page or transfer starts (see deadline.ts). */
   deadline?: Deadline;
 }
@@ -52,28 +45,16 @@ export interface ProgressSink {
 export interface DownloaderDeps {
   /** Transfers go through this client (with a pool: whichever profile has budget free first). */
   api: ApiClient;
-  /** The listing's client (with a pool: the first profile still alive); default `api`. */
+  /** The listing's client (with a pool: see api/pool.ts); default `api`. The run lends it to its source. */
   listApi?: ApiClient;
-  /** How the range is cut into oldest-first slices (tests; see slices.ts for the defaults). */
-  slicing?: SliceOptions;
-  /**
-   * The call-log listing for a range: streamed page by page, deduplicated across legs. It must use `api`, which
-   * carries the run's signal and retries transient page failures (see listing-client.ts).
-   */
-  list(range: TimeRange, api: ApiClient): AsyncIterable<RecordingItem>;
   /** The names recordings are saved under (template rendered and sanitised; collisions are the claimer's). */
   template: NameTemplate;
-  /**
-   * The directory that names each recording's extension, over the run's client. Its cache is a record in the
-   * destination's state, written only when `writable` (not by a dry run).
-   */
-  extensions(api: ApiClient, cache: { state: StateStore; writable: boolean }): ExtensionDirectory;
   progress: ProgressSink;
   /** The run's counts; the progress sink reads the same object. Default: a fresh one. */
   stats?: RunStats;
   /**
    * Dry run: each planned path as soon as it is known (printing them while listing keeps a 100 000-record
-   * dry run small). Without it the paths are collected into `summary.planned`.
+   * dry run small: no path is held).
    */
   onPlanned?: (path: string) => void;
   log: Logger;

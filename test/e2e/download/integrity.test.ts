@@ -110,7 +110,8 @@ describe("download: every file byte-exact", () => {
     expect(result.stderr).toContain(`would download ${lines.length}`);
 
     const json = await e.download(["--dry-run", "--json"]);
-    expect(summaryOf(json.stdout).planned).toEqual(lines);
+    // The dry run's JSON document carries the planned paths beside the summary (ui/planned-json.ts).
+    expect((JSON.parse(json.stdout) as { planned: string[] }).planned).toEqual(lines);
     expect(e.emu.stats.contentRequests).toBe(0);
   });
 

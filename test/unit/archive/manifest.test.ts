@@ -9,13 +9,7 @@ import {
 } from "node:fs";
 import { join } from "node:path";
 import { afterEach, beforeEach, describe, expect, it } from "vitest";
-import {
-  FIRST_RUN_WINDOW_MS,
-  INCREMENTAL_OVERLAP_MS,
-  Manifest,
-  type ManifestEntry,
-  nextLastTo,
-} from "../../../src/archive/manifest.js";
+import { Manifest, type ManifestEntry } from "../../../src/archive/manifest.js";
 import { SymlinkRefusedError } from "../../../src/destination/local/contained-fs.js";
 import { LocalFolder } from "../../../src/destination/local/folder.js";
 import { relPath } from "../../../src/destination/rel-path.js";
@@ -134,59 +128,6 @@ describe("Manifest", () => {
     const manifest = await Manifest.open(new LocalFolder(join(dir.path, "nope")), { writable: false });
     expect(existsSync(join(dir.path, "nope"))).toBe(false);
     await expect(manifest.append(entry("1", "1.mp3", 1))).rejects.toThrow(/read-only/);
-  });
-
-  it("starts incremental runs at the last run's end minus the overlap, first runs 24 h back", async () => {
-    const manifest = await Manifest.open(folder(), { writable: true });
-    const to = new Date("2026-01-02T00:00:00Z");
-    expect((await manifest.incrementalFrom(to)).getTime()).toBe(to.getTime() - FIRST_RUN_WINDOW_MS);
-    await manifest.writeState({ lastTo: "2026-01-01T12:00:00.000Z", finishedAt: "x" });
-    expect((await manifest.incrementalFrom(to)).getTime()).toBe(
-      Date.parse("2026-01-01T12:00:00Z") - INCREMENTAL_OVERLAP_MS,
-    );
-    await manifest.close();
-  });
-
-  it("re-reads enough before the last run's end to find a 10-hour call that ended just after it", async () => {
-    const manifest = await Manifest.open(folder(), { writable: true });
-    const lastTo = Date.parse("2026-01-01T12:00:00Z");
-    await manifest.writeState({ lastTo: new Date(lastTo).toISOString(), finishedAt: "x" });
-    // Logged only once it ended (after lastTo), but filtered by its start, 10 h before lastTo.
-    const callStart = lastTo - 10 * 60 * 60 * 1000;
-    const next = await manifest.incrementalFrom(new Date("2026-01-02T00:00:00Z"));
-    expect(next.getTime()).toBeLessThanOrEqual(callStart);
-    await manifest.close();
-  });
-
-  it("moves the incremental mark only for a range that joins the previous one, never backwards", async () => {
-    const manifest = await Manifest.open(folder(), { writable: true });
-    const at = (iso: string) => new Date(`2026-01-${iso}Z`);
-    const lastTo = async () => (await manifest.readState())?.lastTo;
-    const run = (from: string, to: string, oldestRetryable?: string) =>
-      manifest.recordRun({
-        from: at(from),
-        to: at(to),
-        oldestRetryable: oldestRetryable === undefined ? undefined : at(oldestRetryable).getTime(),
-      });
-
-    await run("01T00:00", "02T00:00"); // first run: its end
-    expect(await lastTo()).toBe(at("02T00:00").toISOString());
-    await run("05T23:00", "06T00:00"); // `--from 1h` after nights that failed: the days between stay unlisted
-    expect(await lastTo()).toBe(at("02T00:00").toISOString());
-    await run("01T12:00", "03T00:00"); // joins the mark: advances
-    expect(await lastTo()).toBe(at("03T00:00").toISOString());
-    await run("01T00:00", "02T12:00"); // an older range: the mark stays
-    expect(await lastTo()).toBe(at("03T00:00").toISOString());
-    await run("02T12:00", "04T00:00", "02T20:00"); // a retryable failure holds it at that recording
-    expect(await lastTo()).toBe(at("02T20:00").toISOString());
-    await manifest.close();
-  });
-
-  it("lets a retryable failure hold the mark even below the previous one, so the next run lists it again", () => {
-    const run = { from: new Date(0), to: new Date(100), oldestRetryable: 20 };
-    expect(nextLastTo(50, run)).toBe(20);
-    expect(nextLastTo(undefined, run)).toBe(20);
-    expect(nextLastTo(undefined, { ...run, oldestRetryable: undefined })).toBe(100);
   });
 
   it("ignores a manifest line whose path leads out of DIR", async () => {

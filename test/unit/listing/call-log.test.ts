@@ -93,7 +93,7 @@ describe("listRecordings", () => {
       [record(3, 103)],
       [record(4, 104)],
     ]);
-    const stats: ListingStats = { records: 0, recordings: 0 };
+    const stats: ListingStats = { pages: 0, records: 0, recordings: 0 };
     const ids = await collect(
       listRecordings(api, { ...OPTIONS, type: "OnDemand", stats }, logCollector().log),
     );
@@ -109,7 +109,7 @@ describe("listRecordings", () => {
       perPage: "1000",
     });
     expect(requested[1]).toBe(`https://platform.ringcentral.com${ACCOUNT}?page=2`);
-    expect(stats).toEqual({ records: 4, recordings: 4 });
+    expect(stats).toEqual({ pages: 3, records: 4, recordings: 4 });
   });
 
   it("yields a recording shared by several legs once, and skips records without one", async () => {
@@ -117,12 +117,12 @@ describe("listRecordings", () => {
       [record(1, 101), record(2, 101), record(3)],
       [record(4, 101), record(5, 105)],
     ]);
-    const stats: ListingStats = { records: 0, recordings: 0 };
+    const stats: ListingStats = { pages: 0, records: 0, recordings: 0 };
     expect(await collect(listRecordings(api, { ...OPTIONS, stats }, logCollector().log))).toEqual([
       "101",
       "105",
     ]);
-    expect(stats).toEqual({ records: 5, recordings: 2 });
+    expect(stats).toEqual({ pages: 2, records: 5, recordings: 2 });
   });
 
   it("yields each distinct recording of a record and of its legs, across pages, with the call's record", async () => {
@@ -131,7 +131,7 @@ describe("listRecordings", () => {
       [transferred, withLegs(record(2, 101), [recording(101), recording(203)])],
       [withLegs(record(3), [recording(202), undefined, recording(204)]), record(4)],
     ]);
-    const stats: ListingStats = { records: 0, recordings: 0 };
+    const stats: ListingStats = { pages: 0, records: 0, recordings: 0 };
     const items: RecordingItem[] = [];
     for await (const item of listRecordings(api, { ...OPTIONS, stats }, logCollector().log)) items.push(item);
     expect(items.map((i) => [i.recordingId, i.record.id])).toEqual([
@@ -150,7 +150,7 @@ describe("listRecordings", () => {
     expect(items[0]?.record).toBe(items[1]?.record);
     expect(items[0]?.record).toEqual({ id: "call-1", startTime: transferred.startTime });
     expect(requested).toHaveLength(2);
-    expect(stats).toEqual({ records: 4, recordings: 5 });
+    expect(stats).toEqual({ pages: 2, records: 4, recordings: 5 });
   });
 
   it("skips leg recordings without an id or contentUri", async () => {

@@ -10,10 +10,11 @@ import type { NameTemplate } from "../../../src/archive/naming.js";
 import { LocalFolder } from "../../../src/destination/local/folder.js";
 import { relPath } from "../../../src/destination/rel-path.js";
 import { LoginRequiredError } from "../../../src/errors.js";
+import { CallLogSource, type CallLogSourceOptions } from "../../../src/listing/call-log-source.js";
 import type { RecordingItem, TimeRange } from "../../../src/listing/types.js";
 import { Logger } from "../../../src/log/logger.js";
 import { Deadline } from "../../../src/run/deadline.js";
-import { runDownload } from "../../../src/run/downloader.js";
+import { runDownload as run } from "../../../src/run/downloader.js";
 import { RunStats } from "../../../src/run/stats.js";
 import type { DownloaderDeps, DownloadOptions, ProgressSink } from "../../../src/run/types.js";
 import { tempDir } from "../../helpers/cli.js";
@@ -106,7 +107,10 @@ beforeEach(() => {
 });
 afterEach(() => dir.cleanup());
 
-function options(overrides: Partial<DownloadOptions> = {}): DownloadOptions {
+/** The run's options plus the span the test's source lists. */
+type TestOptions = DownloadOptions & { from: Date | undefined; to: Date };
+
+function options(overrides: Partial<TestOptions> = {}): TestOptions {
   return {
     destination: new LocalFolder(dir.path),
     from: new Date("2025-12-31T00:00:00Z"),
@@ -129,20 +133,38 @@ function template(render?: NameTemplate["render"]): NameTemplate {
   };
 }
 
-function deps(api: ApiClient, list: DownloaderDeps["list"], more: Partial<DownloaderDeps> = {}) {
+type ListRange = NonNullable<CallLogSourceOptions["listRange"]>;
+type TestDeps = DownloaderDeps & { list: ListRange; slicing?: CallLogSourceOptions["slicing"] };
+
+function deps(api: ApiClient, list: ListRange, more: Partial<TestDeps> = {}) {
   return {
     api,
     list,
     template: template(),
-    // No directory: every extension is unknown (extensions.test.ts covers the directory).
-    extensions: () => ({ byId: async () => undefined, requireNumbers: async () => {} }),
     progress: quietSink,
     log: new Logger("quiet"),
     signal: new AbortController().signal,
     retry: { baseDelayMs: 1, maxDelayMs: 2 },
     now: () => new Date("2026-01-02T00:00:00Z"),
     ...more,
-  } satisfies DownloaderDeps;
+  } satisfies TestDeps;
+}
+
+/** The run over a call-log source whose ranges `list` answers (no directory: every extension is unknown). */
+function runDownload({ from, to, ...runOptions }: TestOptions, { list, slicing, ...runDeps }: TestDeps) {
+  const source = new CallLogSource({
+    from,
+    to,
+    timeBoxed: runOptions.deadline !== undefined,
+    type: "All",
+    raw: false,
+    scope: undefined,
+    slicing,
+    log: runDeps.log,
+    listRange: list,
+    directory: () => ({ byId: async () => undefined, requireNumbers: async () => {} }),
+  });
+  return run(runOptions, runDeps, source);
 }
 
 async function* listOf(items: RecordingItem[]) {
@@ -334,22 +356,16 @@ describe("runDownload", () => {
 
   it("plans paths in a dry run without content requests or files", async () => {
     const { api, stats } = fakeApi();
-    const outcome = await runDownload(
-      options({ dryRun: true }),
-      deps(api, () => listOf([item("1"), item("2")])),
-    );
-    expect(outcome.summary.planned).toHaveLength(2);
-    expect(stats.requests).toBe(0);
-    expect(existsSync(join(dir.path, ".rc-recordings"))).toBe(false);
-
     const streamed: string[] = [];
     const onPlanned = (path: string) => streamed.push(path);
-    const again = await runDownload(
+    const outcome = await runDownload(
       options({ dryRun: true }),
-      deps(api, () => listOf([item("1")]), { onPlanned }),
+      deps(api, () => listOf([item("1"), item("2")]), { onPlanned }),
     );
-    expect(streamed).toEqual(["call-1.mp3"]);
-    expect(again.summary.planned).toBeUndefined();
+    expect(outcome.summary).toMatchObject({ listed: 2, downloaded: 0 });
+    expect(streamed.sort()).toEqual(["call-1.mp3", "call-2.mp3"]);
+    expect(stats.requests).toBe(0);
+    expect(existsSync(join(dir.path, ".rc-recordings"))).toBe(false);
   });
 
   it("writes metadata sidecars, also for recordings saved by an earlier run", async () => {
@@ -517,7 +533,8 @@ describe("runDownload", () => {
     const stats = new RunStats();
     stats.budgetPerSecond = () => 0.5;
     let pages = 0;
-    async function* paged(_range: TimeRange, client: ApiClient) {
+    async function* paged(_range: TimeRange, client: ApiClient, listing: { pages: number }) {
+      listing.pages++; // as listRecordings counts its pages
       await client.getJsonWith("/restapi/v1.0/account/~/call-log", undefined, async () => ({}));
       pages++;
       yield item("1");

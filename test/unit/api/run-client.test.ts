@@ -1,10 +1,10 @@
 import { describe, expect, it } from "vitest";
 import { ApiError } from "../../../src/api/errors.js";
+import { runClient } from "../../../src/api/run-client.js";
 import type { ApiClient } from "../../../src/api/types.js";
 import { TokenEndpointUnavailableError } from "../../../src/auth/errors.js";
 import { OperationError } from "../../../src/errors.js";
-import { listingClient } from "../../../src/listing/listing-client.js";
-import { Logger } from "../../../src/log/logger.js";
+import { BUDGETS } from "../../../src/retry.js";
 
 /** getJson fails with each scripted error in turn, then answers `{ page: n }`. */
 function failing(...errors: Error[]) {
@@ -22,13 +22,12 @@ function failing(...errors: Error[]) {
 }
 
 const client = (api: ApiClient) =>
-  listingClient(api, {
+  runClient(api, {
     signal: new AbortController().signal,
-    log: new Logger("quiet"),
-    retry: { baseDelayMs: 1, maxDelayMs: 2 },
+    retry: { budget: { ...BUDGETS.listing, baseDelayMs: 1, maxDelayMs: 2 }, onRetry: () => undefined },
   });
 
-describe("listingClient", () => {
+describe("runClient with the listing budget", () => {
   it("sits out a token endpoint outage like any other transient failure", async () => {
     const { api, calls } = failing(
       new TokenEndpointUnavailableError("could not refresh the token: network error: ECONNREFUSED"),
