@@ -238,7 +238,7 @@ class Sweep {
       listing: for await (const { items, ...bounds } of untilAborted(pass.slices(), this.startSignal)) {
         const slice = ledger.start(bounds);
         for (const listed of items) {
-          // The disk is full: the listing stops too; the mark stays, the next run lists all again.
+          // The destination is full: the listing stops too; the mark stays, the next run lists all again.
           if (this.triage.stopsNewWork) break listing;
           this.stats.listed += 1;
           this.run.deps.progress.changed();
@@ -320,8 +320,8 @@ class Sweep {
     const { options, deps, names, manifest } = this.run;
     if (this.startSignal.aborted) return false; // queued, never started: the next run picks it up
     if (this.triage.stopsNewWork) {
-      // Queued before the disk filled up: it would only fail the same way.
-      return this.failed(item, new OperationError("not started: the disk is full"));
+      // Queued before the destination filled up: it would only fail the same way.
+      return this.failed(item, new OperationError("not started: the destination is full"));
     }
     try {
       const result = await transferRecording(

@@ -1,5 +1,4 @@
 import { endsRun, isPermanent, PartialFailureError, stopsNewWork } from "../errors.js";
-import { diskFullCode } from "../fs-util.js";
 import { TransferFailedError } from "../transfer/types.js";
 import { StoppedAtDeadline } from "./deadline.js";
 import type { RunEnd } from "./types.js";
@@ -7,7 +6,7 @@ import type { RunEnd } from "./types.js";
 /**
  * How one sweep of a run sorts what goes wrong (after rclone's fserrors Fataler / NoRetrier): an error that
  * ends the run (the login is gone: every other transfer would fail the same way), one that stops new work (the
- * disk is full: what is under way finishes, nothing new starts), a failure the next run retries (it holds the
+ * destination is full: what is under way finishes, nothing new starts), a failure the next run retries (it holds the
  * mark back to its recording's start) and one that fails its recording for good. A stop (Ctrl-C, the deadline)
  * is none of these: the recording stays unfinished and holds its slice open.
  */
@@ -24,7 +23,7 @@ export class Triage {
     private readonly endRun: (error: unknown) => void,
   ) {}
 
-  /** No new transfer may start: the disk is full (a run that ends aborts its signal instead). */
+  /** No new transfer may start: the destination is full (a run that ends aborts its signal instead). */
   get stopsNewWork(): boolean {
     return this.stopped !== undefined;
   }
@@ -45,8 +44,8 @@ export class Triage {
       this.endRun(error);
       return undefined;
     }
-    // A transfer says so; a sidecar or stat that met a full disk says it with its errno.
-    if (stopsNewWork(error) || diskFullCode(error)) this.stopped ??= { error };
+    // The destination says so (its StorageFullError, or the transfer's DiskFullError that carries it).
+    if (stopsNewWork(error)) this.stopped ??= { error };
     if (!isPermanent(error)) {
       const start = Date.parse(startTime);
       if (Number.isFinite(start)) this.oldestRetryable = Math.min(this.oldestRetryable ?? start, start);
@@ -56,16 +55,16 @@ export class Triage {
 
   /**
    * The listing failed (or the login is gone): the transfers already started finish, then the run reports. A
-   * request cut short by Ctrl-C or withdrawn at the deadline is no failure; a full disk met on the way (the
-   * extension cache) is the disk-full verdict, not an unexplained error.
+   * request cut short by Ctrl-C or withdrawn at the deadline is no failure; a full destination met on the way
+   * (the extension cache) is the storage-full verdict, not an unexplained error.
    */
   listing(error: unknown): void {
     if (!this.isStop(error)) this.runError(error);
   }
 
-  /** The mark could not be written: a full disk is the disk-full verdict (no new work), else the run fails. */
+  /** The mark could not be written: a full destination is that verdict (no new work), else the run fails. */
   runError(error: unknown): void {
-    if (diskFullCode(error)) this.stopped ??= { error };
+    if (stopsNewWork(error)) this.stopped ??= { error };
     else this.fatal ??= { error };
   }
 
@@ -88,22 +87,21 @@ export class Triage {
 }
 
 /**
- * The run stopped starting transfers (the disk is full): exit 3, naming the cause. What was saved is complete and
- * recorded; unfinished recordings keep their partials, and the mark did not move, so the next run (after space
- * is freed) resumes them and lists the whole range again.
+ * The run stopped starting transfers (the destination is full: its StorageFullError names the disk or the store):
+ * exit 3, naming the cause. What was saved is complete and recorded; unfinished recordings keep their partials,
+ * and the mark did not move, so the next run (after space is freed) resumes them and lists the whole range again.
  */
 class StoppedEarlyError extends PartialFailureError {
   constructor(cause: unknown, what = "stopped starting new transfers") {
-    super(
-      `the disk is full (${diskFullCode(cause) ?? describe(cause)}): ${what}; free some space and run again (partial downloads are kept)`,
-      { cause },
-    );
+    super(`${describe(cause)}: ${what}; free some space and run again (partial downloads are kept)`, {
+      cause,
+    });
   }
 }
 
-/** A disk too full to even take the run's lock or open its manifest is the same verdict: exit 3, named. */
+/** A destination too full to even take the run's lock or open its manifest is the same verdict: exit 3, named. */
 export function fullAtStart(error: unknown): never {
-  if (diskFullCode(error)) throw new StoppedEarlyError(error, "nothing was started");
+  if (stopsNewWork(error)) throw new StoppedEarlyError(error, "nothing was started");
   throw error;
 }
 
