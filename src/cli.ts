@@ -4,10 +4,11 @@ import type { StoreKind } from "./auth/store/types.js";
 import { collect, type Launch } from "./commands/command.js";
 import { declareDownload } from "./commands/download.command.js";
 import { declareLogin } from "./commands/login.command.js";
+import { CommandResult, peekCommandLine, RESULT_COMMANDS } from "./commands/result.js";
 import { declareToken } from "./commands/token.command.js";
 import { declareVerify } from "./commands/verify.command.js";
 import type { CommandContext, Factory, GlobalOptions } from "./context.js";
-import { ExitCode, exitCodeOf, InterruptedError } from "./errors.js";
+import { ExitCode, exitCodeOf, InterruptedError, LoginRequiredError } from "./errors.js";
 import { defaultFactory } from "./factory.js";
 import { LOG_FORMATS, type LogFormat, Logger, requestedLogFormat } from "./log/logger.js";
 import { printable, printableJson } from "./log/printable.js";
@@ -91,6 +92,8 @@ export interface CliIo {
   stderrIsTTY: boolean;
   /** Aborted on SIGINT/SIGTERM. */
   signal: AbortSignal;
+  /** main: catch what escapes the command's own promise, so that it too ends in one line and the result. */
+  onCrash?: (handle: (error: unknown) => Promise<ExitCode>) => void;
   /** The real services by default; a unit test passes fakes. */
   factory?: (ctx: Omit<CommandContext, "factory">) => Factory;
   /** Where the runtime reports its warnings (the process); each becomes a line of the run's log. */
@@ -110,9 +113,24 @@ export async function runCli(argv: readonly string[], io: CliIo): Promise<ExitCo
   // option itself is declared for --help and for commander's check of the value).
   const logFormat = requestedLogFormat(argv, io.env);
   let log = new Logger("normal", io.stderr, logFormat);
+  const printJson = (value: unknown) => io.stdout.write(`${printableJson(redact(JSON.stringify(value)))}\n`);
+  /** Set once a result command starts; a command line that never got that far gets one at the end. */
+  let result: CommandResult | undefined;
+  let json = false;
+  /** The one profile of the command line (none for a pool): login hints name it. */
+  let soleProfile: string | undefined;
   const program = buildProgram(
     async (load, options, cmd) => {
       const globals = globalsOf(cmd, logFormat);
+      json = globals.json;
+      soleProfile = globals.profiles.length === 1 ? globals.profile : undefined;
+      if (RESULT_COMMANDS.has(cmd.name())) {
+        const out = (options as { out?: unknown }).out;
+        result = new CommandResult(cmd.name(), {
+          profile: globals.profile,
+          out: typeof out === "string" ? out : null,
+        });
+      }
       if (globals.quiet && globals.verbose) {
         throw new CommanderError(
           ExitCode.usage,
@@ -138,10 +156,11 @@ export async function runCli(argv: readonly string[], io: CliIo): Promise<ExitCo
         log,
         signal: io.signal,
         env: io.env,
-        printJson: (value) => io.stdout.write(`${printableJson(redact(JSON.stringify(value)))}\n`),
+        printJson,
         print: (text) => io.stdout.write(`${printable(redact(text))}\n`),
         // Pieces of a JSON document (the streamed dry-run plan): escaped the JSON way.
         write: (text) => io.stdout.write(printableJson(redact(text))),
+        result: result ?? new CommandResult(cmd.name(), { profile: globals.profile, out: null }),
         stdinIsTTY: io.stdinIsTTY,
         stderrIsTTY: io.stderrIsTTY,
       };
@@ -165,11 +184,35 @@ export async function runCli(argv: readonly string[], io: CliIo): Promise<ExitCo
     if (warning.stack) log.debug(warning.stack);
   };
   io.warnings?.on("warning", onWarning);
+  /** The result of a result command, printed with --json, whatever ended the run (also a crash: main). */
+  const finish = async (code: ExitCode, error: unknown): Promise<ExitCode> => {
+    if (error instanceof CommanderError && error.exitCode === 0) return code; // --help, --version
+    const peeked = peekCommandLine(argv.slice(2));
+    if (!result && peeked.command !== undefined && RESULT_COMMANDS.has(peeked.command)) {
+      json = peeked.json;
+      result = new CommandResult(peeked.command, {
+        profile: peeked.profile ?? io.env.RC_RECORDINGS_PROFILE ?? "default",
+        out: peeked.out ?? null,
+      });
+    }
+    await result?.finish(
+      code,
+      code === ExitCode.ok ? undefined : oneLine(error),
+      json ? printJson : undefined,
+    );
+    return code;
+  };
+  const fail = (thrown: unknown) => {
+    const error =
+      thrown instanceof LoginRequiredError && soleProfile ? thrown.forProfile(soleProfile) : thrown;
+    return finish(reportError(error, log, io.signal), error);
+  };
+  io.onCrash?.(fail);
   try {
     await program.parseAsync([...argv]);
-    return ExitCode.ok;
+    return await finish(ExitCode.ok, undefined);
   } catch (error) {
-    return reportError(error, log);
+    return fail(error);
   } finally {
     io.warnings?.off("warning", onWarning);
   }
@@ -188,18 +231,47 @@ export async function main(argv: readonly string[]): Promise<void> {
   process.on("SIGTERM", onSignal);
   // Node's own listener prints every warning raw to stderr; runCli logs them instead.
   process.removeAllListeners("warning");
+  // The reader of stdout went away (`--dry-run | head`): stop like an interruption, without a word.
+  let stdoutClosed = false;
+  process.stdout.on("error", (error: NodeJS.ErrnoException) => {
+    stdoutClosed = true;
+    if (error.code === "EPIPE") controller.abort(new StdoutClosedError());
+    else controller.abort(error);
+  });
   process.exitCode = await runCli(argv, {
-    stdout: process.stdout,
+    stdout: { write: (text) => stdoutClosed || process.stdout.write(text) },
     stderr: process.stderr,
     env: process.env,
     stdinIsTTY: Boolean(process.stdin.isTTY),
     stderrIsTTY: Boolean(process.stderr.isTTY),
     signal: controller.signal,
     warnings: process,
+    // A crash outside the command's own promise (an error event nobody handled): one line and the result.
+    onCrash: (handle) => {
+      const crash = (error: unknown) => {
+        void handle(error).then((code) => process.exit(code));
+      };
+      process.on("uncaughtException", crash);
+      process.on("unhandledRejection", crash);
+    },
   });
 }
 
-function reportError(error: unknown, log: Logger): ExitCode {
+/** Stdout's reader is gone: the run stops as if interrupted, and says nothing (there is nobody to read it). */
+class StdoutClosedError extends InterruptedError {
+  constructor() {
+    super("stdout was closed");
+  }
+}
+
+function oneLine(error: unknown): string {
+  if (error instanceof CommanderError) return error.message.replace(/^error: /, "").split("\n")[0] ?? "";
+  const message = error instanceof Error ? error.message : String(error);
+  return message.split("\n")[0] ?? "";
+}
+
+function reportError(error: unknown, log: Logger, signal: AbortSignal): ExitCode {
+  if (signal.reason instanceof StdoutClosedError) return ExitCode.interrupted;
   if (error instanceof CommanderError) {
     // --help and --version end through here too, with exit code 0; commander already printed them.
     if (error.exitCode === 0) return ExitCode.ok;

@@ -4,6 +4,7 @@ import type { AccessTokenProvider, ApiClient } from "./api/types.js";
 import type { Prompter } from "./auth/credentials.js";
 import type { AuthServices } from "./auth/services.js";
 import type { StoreKind } from "./auth/store/types.js";
+import type { CommandResult } from "./commands/result.js";
 import type { Destination } from "./destination/types.js";
 import type { LogFormat, Logger } from "./log/logger.js";
 
@@ -61,6 +62,11 @@ export interface CommandContext {
   printJson(value: unknown): void;
   /** Write raw text to stdout (redacted), for output streamed in pieces. */
   write(text: string): void;
+  /**
+   * The result of `download`, `verify` and `doctor`: the command reports what it found; cli.ts adds exit code,
+   * times, profile and out, and prints it (with `--json`) exactly once, whatever ends the run.
+   */
+  result: CommandResult;
   /** Write human-readable lines to stdout (used only for results a user asked for, e.g. `token status`). */
   print(text: string): void;
   stdinIsTTY: boolean;

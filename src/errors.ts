@@ -73,13 +73,34 @@ export class PartialFailureError extends CliError {
   readonly exitCode = ExitCode.partial;
 }
 
-/** No usable login: never logged in, revoked, refresh token and JWT both rejected: exit 4. */
+/** The command that logs a profile in again, as a hint names it (a scheduled job's profile is not the default). */
+export function loginCommand(profile: string | undefined): string {
+  return profile === undefined || profile === "default"
+    ? "rc-recordings login"
+    : `rc-recordings --profile ${profile} login`;
+}
+
+/**
+ * No usable login: never logged in, revoked, refresh token and JWT both rejected: exit 4. The hint names the
+ * profile; code that does not know it (the API layer) leaves it to cli.ts (`forProfile`).
+ */
 export class LoginRequiredError extends CliError {
   readonly exitCode = ExitCode.loginRequired;
   readonly endsRun = true;
+  readonly profile: string | undefined;
 
-  constructor(reason: string, options?: ErrorOptions) {
-    super(`${reason}; run: rc-recordings login`, options);
+  constructor(
+    readonly reason: string,
+    options?: ErrorOptions & { profile?: string },
+  ) {
+    super(`${reason}; run: ${loginCommand(options?.profile)}`, options);
+    this.profile = options?.profile;
+  }
+
+  /** The same error, its hint naming `profile` (unless it names one already). */
+  forProfile(profile: string): LoginRequiredError {
+    if (this.profile !== undefined) return this;
+    return new LoginRequiredError(this.reason, { profile, cause: this.cause });
   }
 }
 

@@ -81,6 +81,8 @@ export async function runDownload(ctx: CommandContext, flags: DownloadFlags): Pr
   });
   const plannedJson =
     flags.dryRun && ctx.options.json ? new PlannedJsonWriter((text) => ctx.write(text)) : undefined;
+  // The result ends the document the plan started, whatever ends the run (cli.ts adds the envelope).
+  if (plannedJson) ctx.result.endStreamWith((document) => plannedJson.end(document));
 
   const outcome = await run(
     {
@@ -112,11 +114,7 @@ export async function runDownload(ctx: CommandContext, flags: DownloadFlags): Pr
   const summary = pool.size > 1 ? { ...ran, profiles: pool.report() } : ran;
   reporter.finish(summary);
   // A run that an error ended still says what it saved; the error then sets the exit code as usual.
-  if (ctx.options.json) {
-    const result = end.kind === "failed" ? { ...summary, error: oneLine(end.error) } : summary;
-    if (plannedJson) plannedJson.end(result);
-    else ctx.printJson(result);
-  }
+  ctx.result.report(summary);
   if (end.kind === "failed") throw end.error;
   if (end.kind === "interrupted")
     throw new InterruptedError("interrupted; partial downloads are kept for the next run");
@@ -138,9 +136,4 @@ function extensionFilter(flags: DownloadFlags): string[] | undefined {
     );
   }
   return [...new Set(flags.extension)];
-}
-
-function oneLine(error: unknown): string {
-  const message = error instanceof Error ? error.message : String(error);
-  return message.split("\n")[0] ?? "";
 }

@@ -25,7 +25,7 @@ export async function runVerify(ctx: CommandContext, flags: VerifyFlags): Promis
   for (const path of report.missing) ctx.log.error(`missing: ${path}`);
   for (const path of report.changed) ctx.log.error(`changed: ${path}`);
   for (const path of report.unknown) ctx.log.warn(`not in the manifest: ${path}`);
-  if (ctx.options.json) ctx.printJson(report);
+  ctx.result.report(report);
   const damaged = report.missing.length + report.changed.length;
   const unknown =
     report.unknown.length > 0 ? `; ${report.unknown.length} audio files not in the manifest` : "";

@@ -1,5 +1,6 @@
 import { UsageError } from "../errors.js";
 import { LocalFolder } from "./local/folder.js";
+import { assertUsableFolder } from "./local/usable-folder.js";
 import type { Destination } from "./types.js";
 
 /**
@@ -27,7 +28,10 @@ const SCHEME = /^([a-z][a-z0-9+.-]*):\/\//i;
 /** The destination `--out` names: a URL whose scheme a kind registered, or a local folder. */
 export async function openDestination(out: string, env: NodeJS.ProcessEnv): Promise<Destination> {
   const scheme = SCHEME.exec(out)?.[1]?.toLowerCase();
-  if (scheme === undefined) return new LocalFolder(out);
+  if (scheme === undefined) {
+    await assertUsableFolder(out);
+    return new LocalFolder(out);
+  }
   const kind = KINDS.find((k) => k.scheme === scheme);
   if (!kind) {
     const known = KINDS.map((k) => `${k.scheme}://`).join(", ");

@@ -25,14 +25,21 @@ afterEach(() => dir.cleanup());
 
 const SUMMARY_FIELDS = [
   "bytes",
+  "command",
   "complete",
   "downloaded",
   "durationMs",
+  "endedAt",
+  "exitCode",
   "failed",
   "failures",
   "listed",
+  "out",
+  "profile",
   "remaining",
+  "schema",
   "skipped",
+  "startedAt",
 ];
 
 const download = (...args: string[]) =>

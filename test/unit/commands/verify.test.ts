@@ -30,7 +30,20 @@ describe("verify", () => {
     archive("abc", ABC);
     const r = await run(["--json", "verify", "--out", dir.path]);
     expect(r.code).toBe(ExitCode.ok);
-    expect(JSON.parse(r.stdout)).toEqual({ checked: 1, ok: 1, missing: [], changed: [], unknown: [] });
+    expect(JSON.parse(r.stdout)).toEqual({
+      schema: 1,
+      command: "verify",
+      exitCode: 0,
+      startedAt: expect.stringMatching(/^\d{4}-\d\d-\d\dT/),
+      endedAt: expect.stringMatching(/^\d{4}-\d\d-\d\dT/),
+      profile: "default",
+      out: dir.path,
+      checked: 1,
+      ok: 1,
+      missing: [],
+      changed: [],
+      unknown: [],
+    });
     expect(r.asked).toEqual(["destination"]);
   });
 
