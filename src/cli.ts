@@ -1,10 +1,10 @@
 import { createRequire } from "node:module";
 import { Command, CommanderError, Option } from "commander";
 import type { StoreKind } from "./auth/store/types.js";
+import { CommandResult, peekCommandLine, RESULT_COMMANDS } from "./command-result.js";
 import { collect, type Launch } from "./commands/command.js";
 import { declareDownload } from "./commands/download.command.js";
 import { declareLogin } from "./commands/login.command.js";
-import { CommandResult, peekCommandLine, RESULT_COMMANDS } from "./commands/result.js";
 import { declareToken } from "./commands/token.command.js";
 import { declareVerify } from "./commands/verify.command.js";
 import type { CommandContext, Factory, GlobalOptions } from "./context.js";

@@ -4,7 +4,7 @@ import type { AccessTokenProvider, ApiClient } from "./api/types.js";
 import type { Prompter } from "./auth/credentials.js";
 import type { AuthServices } from "./auth/services.js";
 import type { StoreKind } from "./auth/store/types.js";
-import type { CommandResult } from "./commands/result.js";
+import type { CommandResult } from "./command-result.js";
 import type { Destination } from "./destination/types.js";
 import type { LogFormat, Logger } from "./log/logger.js";
 

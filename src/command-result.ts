@@ -1,4 +1,4 @@
-import type { ExitCode } from "../errors.js";
+import type { ExitCode } from "./errors.js";
 
 /** The version of the `--json` result's shape (docs/scheduling.md#the-json-result); raised on a breaking change. */
 export const RESULT_SCHEMA = 1;
