@@ -1,5 +1,6 @@
 import { relPath } from "../destination/rel-path.js";
 import type { Destination } from "../destination/types.js";
+import type { Extension } from "../listing/types.js";
 import { type ManifestEntry, readManifestEntries } from "./manifest.js";
 
 /**
@@ -42,12 +43,38 @@ const EOL = "\r\n";
  * Rebuild `index.csv` at the destination's top level from its manifest, replaced atomically (`writeSmall`). The
  * text is built whole: about 300 bytes a recording, 30 MB for 100 000.
  */
-export async function writeArchiveIndex(destination: Destination): Promise<void> {
+export async function writeArchiveIndex(
+  destination: Destination,
+  /**
+   * The extension of an id, for recordings saved while the directory could not be read (their manifest lines
+   * have the id but no number or name): the index shows the names once a later run knows them.
+   */
+  extensionOf?: (extensionId: string) => Promise<Extension | undefined>,
+): Promise<void> {
   const entries = (await readManifestEntries(destination)) ?? [];
+  if (extensionOf) await fillExtensions(entries, extensionOf);
   entries.sort(byStartTime);
   const rows = entries.map((entry) => csvRow(INDEX_COLUMNS.map((column) => cellOf(entry, column))));
   const text = `${BOM}${csvRow(INDEX_COLUMNS)}${rows.join("")}`;
   await destination.writeSmall(relPath(INDEX_FILE_NAME), text, "text/csv; charset=utf-8");
+}
+
+async function fillExtensions(
+  entries: ManifestEntry[],
+  extensionOf: (extensionId: string) => Promise<Extension | undefined>,
+): Promise<void> {
+  const found = new Map<string, Extension | undefined>();
+  for (const entry of entries) {
+    const id = entry.extensionId;
+    if (id === undefined || entry.extensionNumber !== undefined || entry.extensionName !== undefined)
+      continue;
+    if (!found.has(id)) found.set(id, await extensionOf(id));
+    const extension = found.get(id);
+    if (extension) {
+      entry.extensionNumber = extension.extensionNumber;
+      entry.extensionName = extension.name;
+    }
+  }
 }
 
 /** Oldest first; ties (and unparseable times, last) by recording id, so the order is stable run to run. */

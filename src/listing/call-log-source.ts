@@ -71,6 +71,7 @@ export class CallLogSource implements RecordingSource {
         if (extension) item.extension = extension;
         return item;
       },
+      knownExtension: (id) => directory.known(id),
     };
   }
 

@@ -1,10 +1,10 @@
-import { createHash } from "node:crypto";
 import { ApiError } from "../api/errors.js";
 import type { ApiClient } from "../api/types.js";
 import { OperationError } from "../errors.js";
 import type { Logger } from "../log/logger.js";
 import { mergeByStartTime } from "./merge-listings.js";
 import { PageBuffer, type RecordSpan } from "./page-buffer.js";
+import { type BufferedPage, fetchPage, PagingGuard } from "./paging.js";
 import type { CallLogRecord, CallParty, CallRecording, RecordingItem } from "./types.js";
 
 export type CallLogScope = "account" | "extension";
@@ -46,18 +46,6 @@ export interface ListingStats {
   recordings: number;
 }
 
-/** A page whose records are still bytes in the listing's PageBuffer. */
-interface CallLogPage {
-  /** Undefined when the page has no `records` array (a malformed page). */
-  records: RecordSpan[] | undefined;
-  /** The next page's URI, absolute. */
-  next: string | undefined;
-  /** The URL that answered (after redirects). */
-  url: string;
-  /** The request's path, for errors. */
-  path: string;
-}
-
 const PATHS: Record<CallLogScope, string> = {
   account: "/restapi/v1.0/account/~/call-log",
   extension: "/restapi/v1.0/account/~/extension/~/call-log",
@@ -87,7 +75,7 @@ export async function* listRecordings(
   const keep = options.raw ? (record: CallLogRecord) => record : slim;
   // One buffer for every page: the next page is read only once every record of this one has been yielded.
   const buffer = new PageBuffer();
-  const paging: PagingGuard = new PagingGuard();
+  const paging: PagingGuard = new PagingGuard((reason) => new ListingIncompleteError(reason));
   let page = await firstPage(api, buffer, options, query, stats, log);
   for (;;) {
     paging.check(page, buffer);
@@ -134,9 +122,6 @@ export function listExtensionRecordings(
   );
 }
 
-/** The platform serves at most this many pages of one query (perPage 1000: a million records). */
-export const MAX_PAGES = 1000;
-
 /**
  * The listing did not provably reach its end: a page was malformed, or the pages never end (a `nextPage` that
  * points back, a server that ignores `page`, more pages than the platform serves). The run fails instead of
@@ -148,51 +133,6 @@ export class ListingIncompleteError extends OperationError {
   }
 }
 
-/**
- * Proof that paging moves forward: every page is a new URI, starts with a record no earlier page started with,
- * and the count stays within the platform's limit. Only a short key per page is kept (a URI and a digest).
- */
-class PagingGuard {
-  private readonly uris = new Map<string, number>();
-  private readonly firstRecords = new Map<string, number>();
-  private pages = 0;
-
-  check(page: CallLogPage, buffer: PageBuffer): asserts page is CallLogPage & { records: RecordSpan[] } {
-    this.pages++;
-    const n = this.pages;
-    if (n > MAX_PAGES) throw new ListingIncompleteError(`more than ${MAX_PAGES} pages`);
-    if (page.records === undefined) {
-      throw new ListingIncompleteError(`page ${n} (${page.path}) has no records array`);
-    }
-    const uri = canonical(page.url);
-    const again = this.uris.get(uri);
-    if (again !== undefined)
-      throw new ListingIncompleteError(`page ${n} repeats page ${again} (${page.path})`);
-    this.uris.set(uri, n);
-    const [first] = page.records;
-    if (first === undefined) {
-      if (page.next) throw new ListingIncompleteError(`page ${n} is empty but links a next page`);
-      return;
-    }
-    const digest = createHash("sha256").update(buffer.bytesOf(first)).digest("base64");
-    const same = this.firstRecords.get(digest);
-    if (same !== undefined) {
-      throw new ListingIncompleteError(
-        `page ${n} starts with the same record as page ${same} (paging ignored)`,
-      );
-    }
-    this.firstRecords.set(digest, n);
-  }
-}
-
-/** A URI with its query parameters in a fixed order, so a reordered link to the same page is the same page. */
-function canonical(url: string): string {
-  const parsed = new URL(url);
-  parsed.searchParams.sort();
-  parsed.hash = "";
-  return parsed.href;
-}
-
 /** The downloadable recordings of a record: its own, then its legs' (duplicates are left to the caller). */
 function recordingsOf(record: CallLogRecord): CallRecording[] {
   const legs = Array.isArray(record.legs) ? record.legs : [];
@@ -202,21 +142,15 @@ function recordingsOf(record: CallLogRecord): CallRecording[] {
   );
 }
 
-function getPage(api: ApiClient, buffer: PageBuffer, url: string, stats: ListingStats): Promise<CallLogPage> {
+/** One call-log page, counted (a dry run's estimate counts Heavy requests). */
+function getPage(
+  api: ApiClient,
+  buffer: PageBuffer,
+  url: string,
+  stats: ListingStats,
+): Promise<BufferedPage> {
   stats.pages++;
-  return api.getJsonWith(url, undefined, async (response) => {
-    await buffer.fill(response.body);
-    const { records, rest } = buffer.split();
-    const next = (rest as { navigation?: { nextPage?: { uri?: unknown } } } | null)?.navigation?.nextPage
-      ?.uri;
-    const here = new URL(response.url || url, "http://invalid");
-    return {
-      records,
-      next: typeof next === "string" && next !== "" ? new URL(next, here).href : undefined,
-      url: here.href,
-      path: here.pathname,
-    };
-  });
+  return fetchPage(api, buffer, url);
 }
 
 function parseRecord(buffer: PageBuffer, span: RecordSpan, path: string): CallLogRecord | undefined {
@@ -263,7 +197,7 @@ async function firstPage(
   query: URLSearchParams,
   stats: ListingStats,
   log: Logger,
-): Promise<CallLogPage> {
+): Promise<BufferedPage> {
   const url = (s: CallLogScope) => `${PATHS[s]}?${query}`;
   if (scope) return getPage(api, buffer, url(scope), stats);
   try {

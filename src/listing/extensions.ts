@@ -2,8 +2,10 @@ import { ApiError } from "../api/errors.js";
 import { readOwnExtension } from "../api/extension-info.js";
 import type { ApiClient } from "../api/types.js";
 import type { StateStore } from "../destination/types.js";
-import { UsageError } from "../errors.js";
+import { endsRun, OperationError, UsageError } from "../errors.js";
 import type { Logger } from "../log/logger.js";
+import { PageBuffer, type RecordSpan } from "./page-buffer.js";
+import { fetchPage, PagingGuard } from "./paging.js";
 import type { Extension } from "./types.js";
 
 /**
@@ -14,6 +16,11 @@ import type { Extension } from "./types.js";
 export interface ExtensionDirectory {
   /** The extension with this id, or undefined when there is none (no id, or one the directory does not know). */
   byId(id: string | number | undefined): Promise<Extension | undefined>;
+  /**
+   * The extension with this id as far as the directory already knows it (the cache, else one read), never
+   * causing a re-read: for names filled in after the fact (index.csv), where a deleted extension stays unknown.
+   */
+  known(id: string): Promise<Extension | undefined>;
   /** Throws UnknownExtensionError (exit 2) naming every number the directory does not know. */
   requireNumbers(numbers: readonly string[]): Promise<void>;
 }
@@ -43,6 +50,11 @@ const CACHE_RECORD = "extensions.json";
 export const DIRECTORY_CACHE_MS = 24 * 60 * 60 * 1000;
 const DIRECTORY_PATH = "/restapi/v1.0/account/~/extension";
 const PER_PAGE = 1000;
+/**
+ * A page of 1000 extensions is about 300 kB: 8 MiB is far above any real one, and a body that never ends (one
+ * reached 853 MB in 15 s) stops there.
+ */
+const MAX_DIRECTORY_PAGE_BYTES = 8 * 1024 * 1024;
 
 interface CacheFile {
   fetchedAt: string;
@@ -54,6 +66,8 @@ interface Snapshot {
   byNumber: Map<string, Extension>;
   /** Read from the platform during this run: an unknown id then stays unknown instead of causing another read. */
   fresh: boolean;
+  /** The directory could not be read in this run (after the listing's retries): why. Nothing is known then. */
+  unreadable?: unknown;
 }
 
 export function openExtensionDirectory(options: DirectoryOptions): ExtensionDirectory {
@@ -89,7 +103,14 @@ export function openExtensionDirectory(options: DirectoryOptions): ExtensionDire
   }
 
   async function fetch(): Promise<Snapshot> {
-    const extensions = options.source === "own" ? [await ownExtension()] : await accountDirectory();
+    let extensions: Extension[];
+    try {
+      extensions = options.source === "own" ? [await ownExtension()] : await accountDirectory();
+    } catch (error) {
+      // Names matter less than recordings: the run goes on without them (byId), unless it is ending anyway.
+      if (endsRun(error)) throw error;
+      return { ...snapshotOf([], true), unreadable: error };
+    }
     if (options.writable && options.source === "account") {
       const cache: CacheFile = { fetchedAt: new Date(now()).toISOString(), extensions };
       await options.state.writeRecord(CACHE_RECORD, `${JSON.stringify(cache)}\n`);
@@ -113,15 +134,34 @@ export function openExtensionDirectory(options: DirectoryOptions): ExtensionDire
     }
   }
 
+  let warned = false;
+  /** The snapshot, or (once per run) a warning that the names are unknown when the directory cannot be read. */
+  const usable = (known: Snapshot): Snapshot => {
+    if (known.unreadable !== undefined && !warned) {
+      warned = true;
+      const why = known.unreadable instanceof Error ? known.unreadable.message : String(known.unreadable);
+      options.log.warn(
+        `could not read the extension directory (${why}); recordings are saved with "unknown" where a name needs the extension, and index.csv gets the names once a later run reads it`,
+      );
+    }
+    return known;
+  };
+
   return {
     async byId(id) {
       if (id === undefined || id === null || String(id) === "") return undefined;
       const key = String(id);
-      return (await snapshot()).byId.get(key) ?? (await refetched()).byId.get(key);
+      const known = usable(await snapshot());
+      return known.byId.get(key) ?? usable(await refetched()).byId.get(key);
+    },
+    async known(id) {
+      return usable(await snapshot()).byId.get(id);
     },
     async requireNumbers(numbers) {
       let known = await snapshot();
       if (numbers.some((n) => !known.byNumber.has(n))) known = await refetched();
+      // `--extension N` cannot be checked without the directory: the run cannot start (after the retries).
+      if (known.unreadable !== undefined) throw known.unreadable;
       const unknown = numbers.filter((n) => !known.byNumber.has(n));
       if (unknown.length > 0) {
         const list = unknown.map((n) => `--extension ${n}`).join(", ");
@@ -131,33 +171,40 @@ export function openExtensionDirectory(options: DirectoryOptions): ExtensionDire
   };
 }
 
-/** Every page of `GET /restapi/v1.0/account/~/extension`, following `navigation.nextPage`. */
+/**
+ * Every page of `GET /restapi/v1.0/account/~/extension`, following `navigation.nextPage` under the call log's
+ * paging rules (paging.ts): no page twice, no page that starts like an earlier one, at most MAX_PAGES, each
+ * body within MAX_DIRECTORY_PAGE_BYTES.
+ */
 async function readDirectory(api: ApiClient): Promise<Extension[]> {
   const extensions: Extension[] = [];
-  let url: string | undefined = `${DIRECTORY_PATH}?perPage=${PER_PAGE}`;
-  while (url) {
-    const page: DirectoryPage = await api.getJson<DirectoryPage>(url);
-    const records = Array.isArray(page.records) ? page.records : [];
-    for (const record of records) {
-      const extension = extensionOf(record);
+  const buffer = new PageBuffer(MAX_DIRECTORY_PAGE_BYTES, "extension-directory page");
+  const paging: PagingGuard = new PagingGuard(
+    (reason) => new OperationError(`the extension directory is incomplete: ${reason}`),
+  );
+  let page = await fetchPage(api, buffer, `${DIRECTORY_PATH}?perPage=${PER_PAGE}`);
+  for (;;) {
+    paging.check(page, buffer);
+    for (const span of page.records) {
+      const extension = extensionOf(parsed(buffer, span, page.path));
       if (extension) extensions.push(extension);
     }
-    const next = page.navigation?.nextPage?.uri;
-    url = typeof next === "string" && records.length > 0 ? next : undefined;
+    if (!page.next) return extensions;
+    page = await fetchPage(api, buffer, page.next);
   }
-  return extensions;
 }
 
-interface DirectoryPage {
-  records?: { id?: unknown; extensionNumber?: unknown; name?: unknown }[];
-  navigation?: { nextPage?: { uri?: unknown } };
+function parsed(buffer: PageBuffer, span: RecordSpan, path: string): DirectoryRecord {
+  try {
+    return buffer.parse(span) as DirectoryRecord;
+  } catch {
+    throw new ApiError(200, undefined, "response is not JSON", path);
+  }
 }
 
-function extensionOf(record: {
-  id?: unknown;
-  extensionNumber?: unknown;
-  name?: unknown;
-}): Extension | undefined {
+type DirectoryRecord = { id?: unknown; extensionNumber?: unknown; name?: unknown } | null;
+
+function extensionOf(record: DirectoryRecord): Extension | undefined {
   if (typeof record !== "object" || record === null) return undefined;
   if (typeof record.id !== "number" && typeof record.id !== "string") return undefined;
   return {

@@ -13,8 +13,14 @@ export class PageBuffer {
   private bytes = Buffer.allocUnsafe(1024 * 1024);
   private length = 0;
 
-  /** `maxBytes`: a body that grows past this is refused (a server streaming without end must not fill memory). */
-  constructor(private readonly maxBytes = MAX_PAGE_BYTES) {}
+  /**
+   * `maxBytes`: a body that grows past this is refused (a server streaming without end must not fill memory);
+   * `what` names such a page in the error.
+   */
+  constructor(
+    private readonly maxBytes = MAX_PAGE_BYTES,
+    private readonly what = "call-log page",
+  ) {}
 
   /** Replace the content with the whole body; PageTooLargeError (body left unread) past `maxBytes`. */
   async fill(body: Readable): Promise<void> {
@@ -23,7 +29,7 @@ export class PageBuffer {
       const bytes = chunk as Buffer;
       if (this.length + bytes.length > this.maxBytes) {
         body.destroy();
-        throw new PageTooLargeError(this.maxBytes);
+        throw new PageTooLargeError(this.what, this.maxBytes);
       }
       this.reserve(this.length + bytes.length);
       bytes.copy(this.bytes, this.length);
@@ -69,8 +75,11 @@ const MAX_PAGE_BYTES = 64 * 1024 * 1024;
 
 /** The body grew past the cap. Not worth retrying: the same server sends the same body again. */
 export class PageTooLargeError extends OperationError {
-  constructor(readonly maxBytes: number) {
-    super(`a call-log page is larger than ${Math.round(maxBytes / 1024 / 1024)} MiB`);
+  constructor(
+    what: string,
+    readonly maxBytes: number,
+  ) {
+    super(`a ${what} is larger than ${Math.round(maxBytes / 1024 / 1024)} MiB`);
   }
 }
 

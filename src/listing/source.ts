@@ -2,7 +2,7 @@ import type { ApiClient } from "../api/types.js";
 import type { StateStore } from "../destination/types.js";
 import type { ListingStats } from "./call-log.js";
 import type { Slice } from "./slices.js";
-import type { RecordingItem, TimeRange } from "./types.js";
+import type { Extension, RecordingItem, TimeRange } from "./types.js";
 
 /**
  * Where a run's recordings come from (see docs/architecture.md, "Recording sources"). A run asks its source for
@@ -56,6 +56,11 @@ export interface SourcePass {
    * will fetch or plan; recordings already saved never ask (no directory request for a run that fetches nothing).
    */
   prepare(item: RecordingItem): Promise<RecordingItem>;
+  /**
+   * The extension with this id as far as the pass knows it, never asking the platform twice: index.csv names
+   * with it the recordings that were saved while the extension directory could not be read.
+   */
+  knownExtension?(extensionId: string): Promise<Extension | undefined>;
 }
 
 /** The incremental mark as a source reads it (archive/mark.ts IncrementalMark). */

@@ -107,8 +107,9 @@ class Run implements OpenRun {
   }
 
   async sweep(source: RecordingSource, stats = this.stats): Promise<DownloadOutcome> {
-    const outcome = await new Sweep(this, stats).execute(source);
-    return this.withIndex(outcome);
+    const sweep = new Sweep(this, stats);
+    const outcome = await sweep.execute(source);
+    return this.withIndex(outcome, sweep.knownExtension);
   }
 
   async close(): Promise<void> {
@@ -124,12 +125,15 @@ class Run implements OpenRun {
    * saved belongs in the index), or when it is missing, still under the lock; a dry run never writes it. A completed sweep whose index cannot be written fails with
    * that error; otherwise the sweep's own end stays and the index error is logged.
    */
-  private async withIndex(outcome: DownloadOutcome): Promise<DownloadOutcome> {
+  private async withIndex(
+    outcome: DownloadOutcome,
+    knownExtension: SourcePass["knownExtension"],
+  ): Promise<DownloadOutcome> {
     if (this.options.dryRun) return outcome;
     try {
       const current = this.manifest.appended === this.indexed;
       if (current && (await hasArchiveIndex(this.options.destination))) return outcome;
-      await writeArchiveIndex(this.options.destination);
+      await writeArchiveIndex(this.options.destination, knownExtension);
       this.indexed = this.manifest.appended;
       return outcome;
     } catch (error) {
@@ -184,6 +188,9 @@ class Sweep {
     });
   }
 
+  /** The pass's knowledge of extensions, once it is open (see Run.withIndex). */
+  knownExtension: SourcePass["knownExtension"];
+
   async execute(source: RecordingSource): Promise<DownloadOutcome> {
     const { options, deps, manifest, mark, names } = this.run;
     const { destination, dryRun } = options;
@@ -194,6 +201,7 @@ class Sweep {
       writable: !dryRun,
       listingStats: this.stats.listing,
     });
+    this.knownExtension = pass.knownExtension?.bind(pass);
     const { range } = pass;
     this.warnBeyondRetention(range.from);
     deps.progress.started(range);

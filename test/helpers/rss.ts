@@ -9,3 +9,17 @@ export function rssOf(pid: number): number {
     return 0;
   }
 }
+
+/** Run a spawned CLI to its end while sampling its RSS every 20 ms: its result and the peak RSS seen (0 off Linux). */
+export async function withPeakRss<T>(run: { child: { pid?: number | undefined }; result: Promise<T> }) {
+  let peak = 0;
+  const sampler = setInterval(() => {
+    peak = Math.max(peak, rssOf(run.child.pid ?? 0));
+  }, 20);
+  try {
+    const result = await run.result;
+    return { result, peak };
+  } finally {
+    clearInterval(sampler);
+  }
+}

@@ -113,6 +113,22 @@ export function json(value: unknown, status = 200): Answer {
   };
 }
 
+/**
+ * A 200 JSON body that never ends: `chunk` again and again, as fast as the client reads (a server streaming
+ * without end). Returns how many bytes went out so far.
+ */
+export function endlessJson(res: ServerResponse, chunk: Buffer): { readonly sent: number } {
+  const progress = { sent: 0 };
+  res.writeHead(200, { "content-type": "application/json" });
+  const pump = () => {
+    while (!res.destroyed && res.write(chunk)) progress.sent += chunk.length;
+    if (!res.destroyed) res.once("drain", pump);
+  };
+  res.on("close", () => res.removeAllListeners("drain"));
+  pump();
+  return progress;
+}
+
 export function parseJson<T = Record<string, unknown>>(answer: Answer): T {
   return JSON.parse(answer.body.toString("utf8")) as T;
 }

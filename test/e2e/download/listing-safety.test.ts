@@ -1,8 +1,8 @@
 import { readFileSync } from "node:fs";
 import { join } from "node:path";
 import { afterEach, describe, expect, it } from "vitest";
-import { rssOf } from "../../helpers/rss.js";
-import { json, parseJson, type Tamper } from "../../helpers/tamper-proxy.js";
+import { withPeakRss } from "../../helpers/rss.js";
+import { endlessJson, json, parseJson, type Tamper } from "../../helpers/tamper-proxy.js";
 import { summaryOf } from "./helpers.js";
 import { type ProxiedDownloadEnv, setupProxiedDownload } from "./proxied.js";
 
@@ -130,27 +130,13 @@ describe("download: a listing that cannot prove its end fails and leaves the mar
   it("an endless page body: the run stops at the size cap with bounded memory, listing failed", async () => {
     e = await setupProxiedDownload();
     const before = await markSet(e);
-    let sent = 0;
+    let body: { readonly sent: number } | undefined;
     e.proxy.set((req, ctx) => {
       if (!isCallLog(req.url.pathname)) return undefined;
-      const { res } = ctx;
-      res.writeHead(200, { "content-type": "application/json" });
-      const chunk = Buffer.from(`{"records":[${'{"id":"1"},'.repeat(6000)}`);
-      const pump = () => {
-        while (!res.destroyed && res.write(chunk)) sent += chunk.length;
-        if (!res.destroyed) res.once("drain", pump);
-      };
-      res.on("close", () => res.removeAllListeners("drain"));
-      pump();
+      body = endlessJson(ctx.res, Buffer.from(`{"records":[${'{"id":"1"},'.repeat(6000)}`));
       return "handled";
     });
-    const run = e.spawnDownload(["--json"]);
-    let peak = 0;
-    const sampler = setInterval(() => {
-      peak = Math.max(peak, rssOf(run.child.pid ?? 0));
-    }, 20);
-    const result = await run.result;
-    clearInterval(sampler);
+    const { result, peak } = await withPeakRss(e.spawnDownload(["--json"]));
     expect(result.code, result.stderr).toBe(1);
     expect(result.stderr).toMatch(/larger than 64 MiB/);
     if (process.platform === "linux") {
@@ -158,7 +144,7 @@ describe("download: a listing that cannot prove its end fails and leaves the mar
       expect(peak).toBeLessThan(300 * 1024 * 1024); // the cap, not the body
     }
     expect(callLogRequests(e)).toBe(1);
-    expect(sent).toBeLessThan(200 * 1024 * 1024); // stopped reading at the cap (plus socket buffers)
+    expect(body?.sent ?? 0).toBeLessThan(200 * 1024 * 1024); // stopped reading at the cap (plus socket buffers)
     expect(readFileSync(stateFile(e), "utf8")).toBe(before);
   }, 60_000);
 });

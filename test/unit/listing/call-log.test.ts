@@ -7,8 +7,8 @@ import {
   type ListingStats,
   type ListOptions,
   listRecordings,
-  MAX_PAGES,
 } from "../../../src/listing/call-log.js";
+import { MAX_PAGES } from "../../../src/listing/paging.js";
 import type { CallLogRecord, CallRecording, RecordingItem } from "../../../src/listing/types.js";
 import { Logger } from "../../../src/log/logger.js";
 

@@ -1,8 +1,9 @@
 import { readFileSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
+import { Readable } from "node:stream";
 import { afterEach, beforeEach, describe, expect, it } from "vitest";
 import { ApiError } from "../../../src/api/errors.js";
-import type { ApiClient } from "../../../src/api/types.js";
+import type { ApiClient, ApiResponse } from "../../../src/api/types.js";
 import { LocalState } from "../../../src/destination/local/state.js";
 import {
   DIRECTORY_CACHE_MS,
@@ -26,7 +27,11 @@ function fakeApi(entries: () => Entry[], options: { perPage?: number; forbidden?
   const requested: string[] = [];
   const api: ApiClient = {
     get: () => Promise.reject(new Error("not used")),
-    getJsonWith: () => Promise.reject(new Error("not used")),
+    // The directory's pages are read as a stream into a capped buffer, like call-log pages.
+    getJsonWith: async (url, _init, read) => {
+      const body = Readable.from([Buffer.from(JSON.stringify(await api.getJson(url)))]);
+      return read({ url: "", body } as unknown as ApiResponse);
+    },
     getJson: async <T>(url: string) => {
       requested.push(url);
       const parsed = new URL(url, "https://platform.ringcentral.com");

@@ -162,7 +162,11 @@ function runDownload({ from, to, ...runOptions }: TestOptions, { list, slicing, 
     slicing,
     log: runDeps.log,
     listRange: list,
-    directory: () => ({ byId: async () => undefined, requireNumbers: async () => {} }),
+    directory: () => ({
+      byId: async () => undefined,
+      known: async () => undefined,
+      requireNumbers: async () => {},
+    }),
   });
   return run(runOptions, runDeps, source);
 }
