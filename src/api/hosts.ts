@@ -45,3 +45,22 @@ export function mayFollowWithoutToken(target: URL, server: URL): boolean {
   if (target.protocol === "https:") return true;
   return target.protocol === "http:" && isTokenHost(target, server);
 }
+
+/**
+ * Why `value` cannot be the configured server, or undefined when it can: an absolute https:// URL, or plain http
+ * on a loopback host only (a local emulator). Anywhere else the client secret and the tokens would travel in the
+ * clear — or to whatever a `javascript:` or `file:` URL means. The one rule for a flag, the environment and a
+ * store's record alike.
+ */
+export function serverUrlProblem(value: string): string | undefined {
+  let url: URL;
+  try {
+    url = new URL(value);
+  } catch {
+    return "is not a URL";
+  }
+  if (url.protocol === "https:" || (url.protocol === "http:" && isLoopback(url))) {
+    return url.username || url.password ? "must not carry a user name or password" : undefined;
+  }
+  return "must be an https:// URL";
+}

@@ -1,5 +1,5 @@
 import { readFile } from "node:fs/promises";
-import { isLoopback } from "../api/hosts.js";
+import { serverUrlProblem } from "../api/hosts.js";
 import { UsageError } from "../errors.js";
 import { registerClientCredentials, registerSecret } from "../log/redact.js";
 import type { AppCredentials } from "./profile.js";
@@ -127,14 +127,7 @@ async function fromFile(
  * it would send the client secret and tokens in the clear.
  */
 export function normalizeServer(value: string): string {
-  let url: URL;
-  try {
-    url = new URL(value);
-  } catch {
-    throw new UsageError(`--server: "${value}" is not a URL (e.g. ${DEFAULT_SERVER})`);
-  }
-  if (url.protocol !== "https:" && !(url.protocol === "http:" && isLoopback(url))) {
-    throw new UsageError(`--server: "${value}" must be an https:// URL`);
-  }
-  return url.origin;
+  const problem = serverUrlProblem(value);
+  if (problem) throw new UsageError(`--server: "${value}" ${problem} (e.g. ${DEFAULT_SERVER})`);
+  return new URL(value).origin;
 }

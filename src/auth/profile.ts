@@ -1,3 +1,4 @@
+import { serverUrlProblem } from "../api/hosts.js";
 import { registerClientCredentials, registerSecret } from "../log/redact.js";
 
 /** What `login` needs to obtain a pair, and what unattended runs need to recover one (stored with the pair). */
@@ -49,7 +50,7 @@ export function parseProfileRecord(raw: unknown): ProfileRecord {
   if (root.version !== 1) throw new InvalidRecordError(`unsupported record version ${String(root.version)}`);
   const creds = object(root.credentials, "credentials");
   const credentials: AppCredentials = {
-    server: text(creds.server, "credentials.server"),
+    server: serverUrl(creds.server),
     clientId: text(creds.clientId, "credentials.clientId"),
     clientSecret: text(creds.clientSecret, "credentials.clientSecret"),
     jwt: text(creds.jwt, "credentials.jwt"),
@@ -65,30 +66,30 @@ function parseLogin(login: Record<string, unknown>): LoginState {
     const reason = login.reason;
     if (reason !== "revoked" && reason !== "rejected")
       throw new InvalidRecordError("login.reason is invalid");
-    return { state: "ended", reason, endedAt: num(login.endedAt, "login.endedAt") };
+    return { state: "ended", reason, endedAt: time(login.endedAt, "login.endedAt") };
   }
   if (login.state !== "active") throw new InvalidRecordError("login.state is invalid");
   const t = object(login.tokens, "login.tokens");
   const tokens: TokenPair = {
     accessToken: text(t.accessToken, "tokens.accessToken"),
-    accessTokenExpiresAt: num(t.accessTokenExpiresAt, "tokens.accessTokenExpiresAt"),
+    accessTokenExpiresAt: time(t.accessTokenExpiresAt, "tokens.accessTokenExpiresAt"),
     refreshToken: text(t.refreshToken, "tokens.refreshToken"),
-    refreshTokenExpiresAt: num(t.refreshTokenExpiresAt, "tokens.refreshTokenExpiresAt"),
-    accessTokenTtl: num(t.accessTokenTtl, "tokens.accessTokenTtl"),
-    refreshTokenTtl: num(t.refreshTokenTtl, "tokens.refreshTokenTtl"),
+    refreshTokenExpiresAt: time(t.refreshTokenExpiresAt, "tokens.refreshTokenExpiresAt"),
+    accessTokenTtl: seconds(t.accessTokenTtl, "tokens.accessTokenTtl"),
+    refreshTokenTtl: seconds(t.refreshTokenTtl, "tokens.refreshTokenTtl"),
     scope: typeof t.scope === "string" ? t.scope : "",
     ownerId: typeof t.ownerId === "string" ? t.ownerId : "",
-    issuedAt: num(t.issuedAt, "tokens.issuedAt"),
+    issuedAt: time(t.issuedAt, "tokens.issuedAt"),
     ...(typeof t.endpointId === "string" ? { endpointId: t.endpointId } : {}),
     ...(typeof t.sessionId === "string" ? { sessionId: t.sessionId } : {}),
   };
   return {
     state: "active",
     tokens,
-    loggedInAt: num(login.loggedInAt, "login.loggedInAt"),
+    loggedInAt: time(login.loggedInAt, "login.loggedInAt"),
     ...(login.lastRefreshAt === undefined
       ? {}
-      : { lastRefreshAt: num(login.lastRefreshAt, "login.lastRefreshAt") }),
+      : { lastRefreshAt: time(login.lastRefreshAt, "login.lastRefreshAt") }),
   };
 }
 
@@ -125,4 +126,29 @@ function num(value: unknown, name: string): number {
   if (typeof value !== "number" || !Number.isFinite(value))
     throw new InvalidRecordError(`${name} is not a number`);
   return value;
+}
+
+/** The latest moment a JS Date can hold (ms since 1970): a time past it prints as "Invalid time value". */
+const MAX_DATE_MS = 8.64e15;
+
+/** A moment as epoch ms that a Date can show: what the store wrote, never 1e300 or a negative time. */
+function time(value: unknown, name: string): number {
+  const ms = num(value, name);
+  if (ms < 0 || ms > MAX_DATE_MS) throw new InvalidRecordError(`${name} is not a valid time`);
+  return ms;
+}
+
+/** A lifetime in seconds: positive and at most ten years (the store clamps what it receives far below that). */
+function seconds(value: unknown, name: string): number {
+  const s = num(value, name);
+  if (s <= 0 || s > 10 * 366 * 24 * 3600) throw new InvalidRecordError(`${name} is not a valid lifetime`);
+  return s;
+}
+
+/** The server as `--server` would accept it (the same rule: hosts.ts), so a tampered store sends nothing. */
+function serverUrl(value: unknown): string {
+  const server = text(value, "credentials.server");
+  const problem = serverUrlProblem(server);
+  if (problem) throw new InvalidRecordError(`credentials.server ${JSON.stringify(server)} ${problem}`);
+  return server;
 }
