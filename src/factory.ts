@@ -40,7 +40,7 @@ export function defaultFactory(ctx: Omit<CommandContext, "factory">): Factory {
         });
         const tokens = await openAuthSession(services, { log: ctx.log, signal: ctx.signal });
         // One profile: its limiter logs its long waits itself. In a pool a profile that waits may lose the
-        // request to another with a free slot, so the pool's own judgement logs them (commands/profile-pool.ts).
+        // request to another with a free slot, so the pool's own judgement logs them (run/pool-waits.ts).
         const limiter = new RateLimiter({
           ...(profiles.length === 1 ? { log: ctx.log } : {}),
           ...(onWait ? { onWait: (wait: RateLimitWait) => onWait(name, wait) } : {}),

@@ -10,9 +10,10 @@ import {
   parseErrorBody,
   RateLimitedError,
   tlsTrustFailure,
+  UnsettledRefusalError,
 } from "./errors.js";
 import { isTokenHost, mayFollowWithoutToken } from "./hosts.js";
-import { type LaneChooser, singleLane } from "./lanes.js";
+import { type Lane, type LaneChooser, singleLane } from "./lanes.js";
 import type { RateLimiter } from "./rate-limiter.js";
 import { createHttpTransport, type Transport } from "./transport.js";
 import type { AccessTokenProvider, ApiClient, ApiRequestInit, ApiResponse } from "./types.js";
@@ -76,6 +77,10 @@ export function createApiClient(options: ApiClientOptions): ApiClient {
     let redirects = 0;
     // Once a redirect leaves the hosts that may see the token, no later hop gets it back (as in Fetch).
     let withToken = true;
+    /** The lane and URL of the last request sent with a token: the one a redirect's final answer belongs to. */
+    let via: { lane: Lane; url: URL } | undefined;
+    /** Lanes that refused this request (403/404) where another lane might not (a pool's profiles). */
+    const refused = new Map<Lane, number>();
     for (;;) {
       // Checked before anything leaves the process, and again for every redirect hop.
       if (withToken && !isTokenHost(target, server)) {
@@ -95,14 +100,18 @@ export function createApiClient(options: ApiClientOptions): ApiClient {
           `GET ${target.host}${target.pathname} -> ${response.status} (redirected, without the token)`,
         );
         const location = response.headers.get("location");
-        if (!(REDIRECTS.has(response.status) && location)) return response;
+        if (!(REDIRECTS.has(response.status) && location)) {
+          // Storage elsewhere answered for the lane whose request led there (a pool counts it as that profile's).
+          if (via) lanes.responded?.(via.lane, via.url, response.status, refused);
+          return response;
+        }
         response.discard();
         if (++redirects > maxRedirects) throw tooManyRedirects(response.status, target);
         target = new URL(location, target);
         continue;
       }
       // The slot first, then the token: a token fetched before a long rate-limit pause could expire in it.
-      const { lane, permit } = await acquireWhileQueued(lanes, target, init);
+      const { lane, permit } = await acquireWhileQueued(lanes, target, init, refused);
       let token: string;
       try {
         token = await lane.tokens.getAccessToken();
@@ -139,11 +148,11 @@ export function createApiClient(options: ApiClientOptions): ApiClient {
         continue; // otherwise the limiter holds the whole group (or all of them) until the penalty is over
       }
       permit.settle(response.status, response.headers);
-      lanes.responded?.(lane, target, response.status);
       log.debug(`GET ${target.pathname} -> ${response.status} (${permit.group})`);
 
       const location = response.headers.get("location");
       if (REDIRECTS.has(response.status) && location) {
+        via = { lane, url: target };
         response.discard();
         if (++redirects > maxRedirects) throw tooManyRedirects(response.status, target);
         target = new URL(location, target);
@@ -161,6 +170,20 @@ export function createApiClient(options: ApiClientOptions): ApiClient {
         }
         continue;
       }
+      const refusal = lanes.refusal?.(lane, target, response.status, refused);
+      if (refusal) {
+        response.discard();
+        refused.set(lane, response.status);
+        log.debug(`GET ${target.pathname}: HTTP ${response.status} through profile "${lane.name}"`);
+        if (refusal === "unsettled") {
+          throw new UnsettledRefusalError(
+            target.pathname,
+            [...refused.keys()].map((l) => l.name),
+          );
+        }
+        continue; // another lane may read it
+      }
+      lanes.responded?.(lane, target, response.status, refused);
       return response;
     }
   }
@@ -210,9 +233,14 @@ function tooManyRedirects(status: number, target: URL): ApiError {
  * short-lived controller per request, its listeners removed once a slot is granted (AbortSignal.any would
  * tie a dependent signal per request to the run's long-lived signals).
  */
-async function acquireWhileQueued(lanes: LaneChooser, target: URL, init: ApiRequestInit) {
+async function acquireWhileQueued(
+  lanes: LaneChooser,
+  target: URL,
+  init: ApiRequestInit,
+  refused: ReadonlyMap<Lane, number>,
+) {
   const { signal, queueSignal } = init;
-  if (!queueSignal) return lanes.acquire(target, signal);
+  if (!queueSignal) return lanes.acquire(target, signal, refused);
   const queued = new AbortController();
   const sources = signal ? [signal, queueSignal] : [queueSignal];
   const forward = (source: AbortSignal) => () => queued.abort(source.reason);
@@ -223,7 +251,7 @@ async function acquireWhileQueued(lanes: LaneChooser, target: URL, init: ApiRequ
     return () => source.removeEventListener("abort", listener);
   });
   try {
-    return await lanes.acquire(target, queued.signal);
+    return await lanes.acquire(target, queued.signal, refused);
   } finally {
     for (const remove of listeners) remove();
   }

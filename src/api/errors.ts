@@ -46,6 +46,21 @@ export class ForeignHostError extends OperationError {
 }
 
 /**
+ * A request that some profiles of a pool refused (403/404) while a profile that might have answered could not be
+ * asked (its login died): no verdict on the item. Neither retried now nor permanent: the next run asks again.
+ */
+export class UnsettledRefusalError extends OperationError {
+  constructor(
+    readonly path: string,
+    refusedBy: readonly string[],
+  ) {
+    super(
+      `${path}: refused by ${refusedBy.map((name) => `profile "${name}"`).join(", ")}, and no other profile could be asked; the next run tries again`,
+    );
+  }
+}
+
+/**
  * The server's TLS certificate is not trusted (unknown CA, wrong name, expired). Not retryable: it will not
  * change on its own. Certificate checks are never turned off; a network that inspects TLS has to name its CA.
  */

@@ -15,15 +15,36 @@ export interface Lane {
 export interface LaneChooser {
   /** The server every lane talks to. */
   readonly server: string;
-  /** Wait for a lane that may send a request to `url` now; the caller settles or releases the permit. */
-  acquire(url: URL, signal: AbortSignal | undefined): Promise<{ lane: Lane; permit: RateLimitPermit }>;
+  /**
+   * Wait for a lane that may send a request to `url` now; the caller settles or releases the permit. `refused`:
+   * lanes that refused this request already (see `refusal`), to be passed over.
+   */
+  acquire(
+    url: URL,
+    signal: AbortSignal | undefined,
+    refused?: ReadonlyMap<Lane, number>,
+  ): Promise<{ lane: Lane; permit: RateLimitPermit }>;
   /**
    * `lane`'s login is gone (`error` is its LoginRequiredError). True when another lane can take over (the
    * request is then tried again there); false when the error must end the request.
    */
   lost(lane: Lane, error: unknown): boolean;
-  /** A response of `status` to `url` came back through `lane` (for per-profile counts). */
-  responded?(lane: Lane, url: URL, status: number): void;
+  /**
+   * What a `status` to `url` through `lane` means when another lane might answer otherwise (a pool: see pool.ts):
+   * "elsewhere" (ask again through a lane not in `refused`), "unsettled" (no lane left to ask, though one that
+   * could not be asked might have answered: UnsettledRefusalError), or undefined (the answer stands).
+   */
+  refusal?(
+    lane: Lane,
+    url: URL,
+    status: number,
+    refused: ReadonlyMap<Lane, number>,
+  ): "elsewhere" | "unsettled" | undefined;
+  /**
+   * The final response to `url` came back through `lane` (after a redirect: the lane whose request led there),
+   * with `refused` the lanes that refused it first (for per-profile counts and the pool's verdicts).
+   */
+  responded?(lane: Lane, url: URL, status: number, refused?: ReadonlyMap<Lane, number>): void;
 }
 
 /** The plain case: one login, one limiter. */

@@ -7,10 +7,11 @@ import { CallLogSource } from "../listing/call-log-source.js";
 import { parseWhen } from "../listing/when.js";
 import { Deadline } from "../run/deadline.js";
 import { runDownload as run } from "../run/downloader.js";
+import { poolWaits } from "../run/pool-waits.js";
 import { RunStats } from "../run/stats.js";
 import { PlannedJsonWriter } from "../ui/planned-json.js";
 import { createReporter } from "../ui/reporter.js";
-import { openProfilePool, poolWaits } from "./profile-pool.js";
+import { openProfilePool } from "./profile-pool.js";
 
 /** The options commander hands over (declared in download.command.ts). */
 export interface DownloadFlags {

@@ -5,6 +5,7 @@ import { contentChunks } from "./content.js";
 import type { RecordingInfo } from "./dataset.js";
 import type { ContentFault, RateLimitedFault } from "./faults.js";
 import { type HeaderBag, sendError, sleep } from "./http-util.js";
+import { APP_PERMISSIONS } from "./options.js";
 import type { EmulatorState } from "./state.js";
 
 const CHUNK = 256 * 1024;
@@ -55,6 +56,10 @@ export async function handleContent(
     sendError(res, TOKEN_NOT_FOUND, headers);
     return;
   }
+  if (!(auth.session.app.permissions ?? APP_PERMISSIONS).includes("ReadCallRecording")) {
+    sendError(res, NO_RECORDING_PERMISSION, headers);
+    return;
+  }
   const recording = state.ownAccountOf(auth.session.user) ? state.liveRecording(recordingId) : undefined;
   if (!recording || state.foreign.has(recordingId)) {
     sendError(res, RECORDING_NOT_FOUND, headers);
@@ -70,6 +75,13 @@ export async function handleContent(
   }
   await sendRecording(state, req, res, url, recording, headers);
 }
+
+/** The platform's answer to an app that was not granted the recording permission. */
+const NO_RECORDING_PERMISSION = {
+  status: 403,
+  errorCode: "CMN-401",
+  message: "In order to call this API endpoint, application needs to have [ReadCallRecording] permission.",
+} as const;
 
 const TOKEN_NOT_FOUND = {
   status: 401,

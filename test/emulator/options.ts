@@ -22,7 +22,15 @@ export type RateLimitOptions =
 export interface EmulatorApp {
   clientId: string;
   clientSecret: string;
+  /**
+   * The app's permissions (the token's `scope`), default `APP_PERMISSIONS`. An app without ReadCallRecording
+   * gets 403 CMN-401 for every recording, whichever user logs in through it.
+   */
+  permissions?: string[];
 }
+
+/** What the emulator's apps may do unless told otherwise. */
+export const APP_PERMISSIONS: readonly string[] = ["ReadAccounts", "ReadCallLog", "ReadCallRecording"];
 
 export interface EmulatorUser {
   /** The JWT credential this user logs in with (jwt-bearer grant assertion). */

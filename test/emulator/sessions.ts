@@ -1,5 +1,5 @@
 import { randomBytes } from "node:crypto";
-import type { EmulatorApp, EmulatorUser, TokenPolicy } from "./options.js";
+import { APP_PERMISSIONS, type EmulatorApp, type EmulatorUser, type TokenPolicy } from "./options.js";
 
 export type DeathReason = "revoked" | "evicted" | "killed";
 
@@ -238,7 +238,7 @@ export function tokenInfo(session: Session, pair: TokenPair, now = Date.now()) {
     expires_in: Math.max(0, Math.round((pair.accessExpiresAt - now) / 1000)),
     refresh_token: pair.refreshToken,
     refresh_token_expires_in: Math.max(0, Math.round((pair.refreshExpiresAt - now) / 1000)),
-    scope: "ReadAccounts ReadCallLog ReadCallRecording",
+    scope: (session.app.permissions ?? APP_PERMISSIONS).join(" "),
     owner_id: session.user.ownerId,
     endpoint_id: session.endpointId,
     session_id: session.id,

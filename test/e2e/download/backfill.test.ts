@@ -2,6 +2,7 @@ import { readFileSync } from "node:fs";
 import { join } from "node:path";
 import { afterEach, describe, expect, it } from "vitest";
 import type { DownloadSummary } from "../../../src/run/stats.js";
+import { DEMO_CREDENTIALS } from "../../emulator/options.js";
 import { spawnCli } from "../../helpers/cli.js";
 import {
   type DownloadEnv,
@@ -26,9 +27,15 @@ afterEach(async () => {
   e = undefined;
 });
 
-/** `login --profile name` as another user of the emulator. */
-async function loginAs(env: DownloadEnv, profile: string, jwt: string): Promise<void> {
-  const result = await env.run(["--profile", profile, "login"], { env: { RC_USER_JWT: jwt } });
+/** `login --profile name` as another user of the emulator (through another app, when given). */
+async function loginAs(
+  env: DownloadEnv,
+  profile: string,
+  jwt: string,
+  app?: { clientId: string; clientSecret: string },
+): Promise<void> {
+  const through = app ? { RC_APP_CLIENT_ID: app.clientId, RC_APP_CLIENT_SECRET: app.clientSecret } : {};
+  const result = await env.run(["--profile", profile, "login"], { env: { RC_USER_JWT: jwt, ...through } });
   if (result.code !== 0) throw new Error(`login --profile ${profile} failed: ${result.stderr}`);
 }
 
@@ -169,6 +176,70 @@ describe("download with a pool of profiles", () => {
     await expectAllSaved(env);
     expect(env.emu.stats.rateLimited).toBe(0);
   }, 60_000);
+
+  it("fetches through another profile what one may not read, drops that one once, and saves every recording (issue 21)", async () => {
+    // ops2 logs in through an app without the recording permission: every recording answers it 403 CMN-401.
+    const app = { clientId: "noRecordingsApp0001", clientSecret: "noRecordingsSecret-0001" };
+    e = await setupDownload({
+      calls: 12,
+      apps: [{ ...app, permissions: ["ReadAccounts", "ReadCallLog"] }],
+      users: [{ jwt: SECOND_JWT, ownerId: SECOND_OWNER }],
+      rateLimits: { windowSec: 1, penaltySec: 1, limits: { heavy: 2 } },
+    });
+    await loginAs(e, "ops2", SECOND_JWT, app);
+    e.emu.control.resetStats();
+    // ops2 first: with both free, it is asked first (it lists too: it may read the call log).
+    const result = await e.run([
+      "--profile",
+      "ops2",
+      "--profile",
+      "default",
+      "download",
+      "--out",
+      e.out,
+      "--json",
+    ]);
+    expect(result.code, result.stderr).toBe(0);
+    await expectAllSaved(e);
+    const recordings = e.emu.control.recordings().length;
+    expect(recordings).toBeGreaterThan(4);
+    expect(e.emu.stats.contentRequestsByUser[SECOND_OWNER]).toBeGreaterThanOrEqual(1);
+    expect(result.stderr.match(/profile "ops2" is dropped from the pool/g)).toHaveLength(1);
+    expect(result.stderr).toContain('HTTP 403 for recordings profile "default" could read');
+    expect(summaryOf(result.stdout)).toMatchObject({ listed: recordings, downloaded: recordings, failed: 0 });
+    expect(summaryOf(result.stdout).profiles).toEqual([
+      { name: "ops2", downloaded: 0, error: expect.stringContaining("HTTP 403") },
+      { name: "default", downloaded: recordings, error: null },
+    ]);
+    // The next nightly run finds them all saved: nothing was lost behind the mark.
+    const again = await e.download(["--from", "2d", "--json"]);
+    expect(again.code, again.stderr).toBe(0);
+    expect(summaryOf(again.stdout)).toMatchObject({ listed: recordings, skipped: recordings, failed: 0 });
+  }, 60_000);
+
+  it("refuses a second profile that could not read what the first lists, and two logins of one user (exit 2)", async () => {
+    e = await setupDownload({
+      calls: 12,
+      users: [{ jwt: SECOND_JWT, ownerId: SECOND_OWNER, admin: false }],
+    });
+    await loginAs(e, "ops2", SECOND_JWT);
+    await loginAs(e, "again", DEMO_CREDENTIALS.jwt); // the default profile's user once more
+    e.emu.control.resetStats();
+    const narrow = await e.download(["--profile", "default", "--profile", "ops2"]);
+    expect(narrow.code, narrow.stderr).toBe(2);
+    // One line says why (besides the notice that the environment's credentials are ignored in a pool).
+    const lines = narrow.stderr
+      .trim()
+      .split("\n")
+      .filter((line) => !line.includes("ignoring RC_"));
+    expect(lines).toHaveLength(1);
+    expect(lines[0]).toMatch(/profile "ops2" .*no account-wide permission/);
+    const twice = await e.download(["--profile", "default", "--profile", "again"]);
+    expect(twice.code, twice.stderr).toBe(2);
+    expect(twice.stderr).toMatch(/profiles "default" and "again" are logins of the same user/);
+    expect(e.emu.stats.contentRequests).toBe(0);
+    expect(e.emu.stats.callLogRequests).toBe(0);
+  });
 
   it("ends with exit 4 only when no profile is left", async () => {
     e = await setupDownload({ calls: 12, users: [{ jwt: SECOND_JWT, ownerId: SECOND_OWNER }] });

@@ -1,9 +1,14 @@
 import { describe, expect, it } from "vitest";
+import { createApiClient } from "../../../src/api/client.js";
+import { UnsettledRefusalError } from "../../../src/api/errors.js";
 import type { Lane } from "../../../src/api/lanes.js";
 import { LanePool, type PoolMemberIdentity, poolProblem } from "../../../src/api/pool.js";
 import { RateLimiter } from "../../../src/api/rate-limiter.js";
+import { createResponse } from "../../../src/api/response.js";
+import type { Transport } from "../../../src/api/transport.js";
 import type { ApiHeaders } from "../../../src/api/types.js";
 import { LoginRequiredError } from "../../../src/errors.js";
+import { Logger } from "../../../src/log/logger.js";
 import { ManualClock } from "./fake-clock.js";
 
 const CONTENT = new URL("https://media.example/restapi/v1.0/account/1/recording/7/content");
@@ -21,10 +26,10 @@ const budget = (limit: number, remaining: number) =>
     "x-rate-limit-window": "60",
   });
 
-function lane(name: string, clock: ManualClock): Lane {
+function lane(name: string, clock: ManualClock, server = "https://platform.example"): Lane {
   return {
     name,
-    tokens: { server: "https://platform.example", getAccessToken: async () => name, recover: async () => {} },
+    tokens: { server, getAccessToken: async () => name, recover: async () => {} },
     limiter: new RateLimiter({ clock }),
   };
 }
@@ -60,8 +65,11 @@ describe("LanePool", () => {
     const clock = new ManualClock();
     const [a, b] = [lane("a", clock), lane("b", clock)];
     const dropped: string[] = [];
-    const pool = new LanePool([a, b], (l) => dropped.push(l.name));
-    const chooser = pool.lister();
+    const pool = new LanePool([a, b], (l, line) => {
+      dropped.push(l.name);
+      expect(line).toContain(`run: rc-recordings login --profile ${l.name}`);
+    });
+    const chooser = pool.lister(false);
     expect(chooser.lost(a, new Error("a network error"))).toBe(false);
     expect(chooser.lost(a, new LoginRequiredError("the session of a ended"))).toBe(true);
     expect(dropped).toEqual(["a"]);
@@ -86,6 +94,79 @@ describe("LanePool", () => {
   });
 });
 
+/**
+ * A pool of `names` behind one ApiClient; `answer(profile, url)` is the status each profile gets (the token is
+ * the profile's name). Content answers 200 with audio, anything else an empty body.
+ */
+function pooled(names: string[], answer: (profile: string, url: URL) => number) {
+  const clock = new ManualClock();
+  const lanes = names.map((name) => lane(name, clock, "https://platform.ringcentral.com"));
+  const drops: string[] = [];
+  const pool = new LanePool(lanes, (_l, line) => drops.push(line));
+  const asked: string[] = [];
+  const transport: Transport = async (url, { headers }) => {
+    const profile = (headers.Authorization ?? "").replace("Bearer ", "") || "cdn";
+    asked.push(profile);
+    if (url.hostname === "cdn.example") return createResponse({ status: 200, url: url.href, body: "cdn" });
+    const status = answer(profile, url);
+    if (status === 307) {
+      return createResponse({ status, url: url.href, headers: { location: "https://cdn.example/r?sig=1" } });
+    }
+    return createResponse({ status, url: url.href, body: status === 200 ? "audio" : "" });
+  };
+  const api = createApiClient({
+    lanes: pool.downloader(),
+    transport,
+    log: new Logger("quiet", { write: () => true }),
+  });
+  return { pool, api, asked, drops };
+}
+
+const content = (id: string) =>
+  `https://media.ringcentral.com/restapi/v1.0/account/1/recording/${id}/content`;
+
+describe("a pool's refusals", () => {
+  it("asks again through another profile when one answers 403, and drops the one that may not read", async () => {
+    // Both free: the first listed (b) gets the request.
+    const { pool, api, asked, drops } = pooled(["b", "a"], (profile) => (profile === "b" ? 403 : 200));
+    expect((await api.get(content("1"))).status).toBe(200);
+    const both = await Promise.all([api.get(content("2")), api.get(content("3"))]);
+    expect(both.map((r) => r.status)).toEqual([200, 200]);
+    expect(asked).toEqual(["b", "a", "a", "a"]); // b once, then never again
+    expect(drops).toHaveLength(1);
+    expect(drops[0]).toMatch(
+      /profile "b" is dropped from the pool \(HTTP 403 for recordings profile "a" could read\)/,
+    );
+    expect(pool.report()).toEqual([
+      { name: "b", downloaded: 0, error: expect.stringContaining("HTTP 403") },
+      { name: "a", downloaded: 3, error: null },
+    ]);
+  });
+
+  it("takes a refusal by every profile as the recording's, and drops nobody for a 404 another read", async () => {
+    const gone = pooled(["a", "b"], () => 404);
+    expect((await gone.api.get(content("9"))).status).toBe(404);
+    expect(gone.asked.sort()).toEqual(["a", "b"]);
+    const late = pooled(["a", "b"], (profile) => (profile === "a" ? 404 : 200));
+    const answers = await Promise.all([late.api.get(content("1")), late.api.get(content("2"))]);
+    expect(answers.map((r) => r.status)).toEqual([200, 200]);
+    expect(late.drops).toEqual([]);
+  });
+
+  it("gives no verdict when a profile that might read it could not be asked (its login died)", async () => {
+    const { pool, api } = pooled(["a", "b"], () => 403);
+    const [, b] = pool.alive();
+    pool.downloader().lost(b as Lane, new LoginRequiredError("b is gone"));
+    await expect(api.get(content("1"))).rejects.toBeInstanceOf(UnsettledRefusalError);
+  });
+
+  it("counts a recording a CDN served after the profile's redirect as that profile's", async () => {
+    const { pool, api } = pooled(["a"], () => 307);
+    expect(await (await api.get(content("1"))).text()).toBe("cdn");
+    expect(pool.report()).toEqual([{ name: "a", downloaded: 1, error: null }]);
+  });
+});
+
 describe("poolProblem", () => {
   const member = (name: string, more: Partial<PoolMemberIdentity> = {}): PoolMemberIdentity => ({
     name,
@@ -97,19 +178,34 @@ describe("poolProblem", () => {
   });
 
   it("accepts logins of one account on one server", () => {
-    expect(poolProblem([member("a"), member("b")], "account")).toBeUndefined();
+    expect(poolProblem([member("a"), member("b", { extensionId: "102" })], "account")).toBeUndefined();
   });
 
   it("names the profile of another account, another server, or without account-wide permission", () => {
-    expect(poolProblem([member("a"), member("b", { accountId: "2" })], undefined)).toMatch(
-      /profile "b" belongs to account 2/,
-    );
     expect(
-      poolProblem([member("a"), member("b", { server: "https://platform.ringcentral.biz" })], undefined),
+      poolProblem([member("a"), member("b", { accountId: "2", extensionId: "102" })], undefined),
+    ).toMatch(/profile "b" belongs to account 2/);
+    expect(
+      poolProblem(
+        [member("a"), member("b", { server: "https://platform.ringcentral.biz", extensionId: "102" })],
+        undefined,
+      ),
     ).toMatch(/profile "b" logs in to https:\/\/platform.ringcentral.biz/);
-    expect(poolProblem([member("a"), member("b", { admin: false })], "account")).toMatch(
+    expect(poolProblem([member("a"), member("b", { admin: false, extensionId: "102" })], "account")).toMatch(
       /profile "b" .*account-wide permission/,
     );
-    expect(poolProblem([member("a"), member("b", { admin: false })], undefined)).toBeUndefined();
+    // A transfer goes to whichever profile is free: every one but the first (who lists) must read them all.
+    expect(poolProblem([member("a"), member("b", { admin: false, extensionId: "102" })], undefined)).toMatch(
+      /profile "b" .*no account-wide permission, which every profile but the first needs/,
+    );
+    expect(
+      poolProblem([member("a", { admin: false }), member("b", { extensionId: "102" })], undefined),
+    ).toBeUndefined();
+  });
+
+  it("refuses two logins of the same user: they share one budget", () => {
+    expect(poolProblem([member("a"), member("b")], undefined)).toMatch(
+      /profiles "a" and "b" are logins of the same user \(extension 101\)/,
+    );
   });
 });

@@ -11,10 +11,20 @@ import { fixedToken, run } from "./harness.js";
 
 let emu: Emulator;
 let token: string;
+/** A second user of the account (a pool's second profile). */
+let secondToken: string;
+const SECOND_JWT = "eyJzZWNvbmQtdXNlciJ9.eyJzdWIiOiJvcHMyIn0.c2lnbmF0dXJl";
 let dir: { path: string; cleanup: () => void };
 beforeAll(async () => {
-  emu = await start({ calls: 12, rateLimits: false, transferredCalls: false, recordingBytes: 2_000 });
+  emu = await start({
+    calls: 12,
+    rateLimits: false,
+    transferredCalls: false,
+    recordingBytes: 2_000,
+    users: [{ jwt: SECOND_JWT, ownerId: "62264425022" }],
+  });
   token = (await login(emu)).access_token;
+  secondToken = (await login(emu, { assertion: SECOND_JWT })).access_token;
 });
 afterAll(() => emu.stop());
 beforeEach(() => {
@@ -118,6 +128,7 @@ describe("download", () => {
   it("several --profile make a pool: one lane each, checked, and named in the summary", async () => {
     const r = await run(["--json", "--profile", "a", "--profile", "b", "download", "--out", dir.path], {
       tokens: fixedToken(emu.server, token),
+      profileTokens: { b: fixedToken(emu.server, secondToken) },
     });
     expect(r.code, r.stderr.join("\n")).toBe(ExitCode.ok);
     expect(r.asked.slice(0, 2)).toEqual(["destination", "lanes:a,b"]);

@@ -25,6 +25,8 @@ export interface FakeServices {
   endpoint?: FakeEndpoint;
   /** The session the download and --verify calls use. */
   tokens?: AccessTokenProvider;
+  /** A pool's profiles by name (a profile not named here uses `tokens`). */
+  profileTokens?: Record<string, AccessTokenProvider>;
   /** Replaces the real API client (for failures that are hard to provoke on a server). */
   api?: ApiClient;
   configDir?: string;
@@ -59,6 +61,11 @@ export async function run(
   const store = fakes.store ?? new MemoryStore(undefined);
   const endpoint = fakes.endpoint ?? new FakeEndpoint(Date.now);
   const vault = new MemoryVault();
+  const sessionOf = (profile: string): AccessTokenProvider => {
+    const tokens = fakes.profileTokens?.[profile] ?? fakes.tokens;
+    if (!tokens) throw new Error("no session in this test");
+    return tokens;
+  };
   const factory = (): Factory => ({
     async auth(profile = "default") {
       asked.push(`auth:${profile}`);
@@ -96,12 +103,10 @@ export async function run(
     },
     async lanes(profiles, onWait) {
       asked.push(`lanes:${profiles.join(",")}`);
-      const tokens = fakes.tokens;
-      if (!tokens) throw new Error("no session in this test");
       const { RateLimiter } = await import("../../../src/api/rate-limiter.js");
       return profiles.map((name) => ({
         name,
-        tokens,
+        tokens: sessionOf(name),
         limiter: new RateLimiter(onWait ? { onWait: (wait) => onWait(name, wait) } : {}),
       }));
     },
