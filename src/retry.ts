@@ -121,6 +121,15 @@ export function sleep(ms: number, signal?: AbortSignal): Promise<void> {
 }
 
 /**
+ * The one rule for HTTP statuses worth another try: the server's own trouble (5xx) or its timeout (408). The token
+ * endpoint, the API (call log, directory), the recording transfer and the S3 store all judge by it. A 429 is not
+ * trouble but a budget: each caller waits it out by its own rules.
+ */
+export function isTransientStatus(status: number): boolean {
+  return status === 408 || status >= 500;
+}
+
+/**
  * A failure of the network or of a server that may well succeed on another try. Only errors that say so are
  * retried: anything else (a bug, a full disk, a path outside DIR) fails at once instead of five times.
  */

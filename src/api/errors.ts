@@ -1,4 +1,5 @@
 import { OperationError } from "../errors.js";
+import { isTransientStatus } from "../retry.js";
 
 /**
  * A non-2xx answer the caller did not expect (getJson), or a 401/429 that retries could not overcome. A server's
@@ -17,7 +18,7 @@ export class ApiError extends OperationError {
   ) {
     const detail = [errorCode, serverMessage].filter(Boolean).join(" ");
     super(`GET ${path} failed: HTTP ${status}${detail ? ` ${detail}` : ""}`);
-    this.retryable = status >= 500 || status === 408;
+    this.retryable = isTransientStatus(status);
   }
 }
 

@@ -1,6 +1,6 @@
 // How a token request failed, sorted by what to do next (RingCentral's rules for the token endpoint).
 
-import { parseRetryAfter } from "../retry.js";
+import { isTransientStatus, parseRetryAfter } from "../retry.js";
 
 /** The server answered the token request with a definite "no" (4xx): retrying the same request cannot help. */
 export class TokenRequestRejected extends Error {
@@ -54,7 +54,7 @@ export async function classify(error: unknown): Promise<TokenFailure> {
   }
   if (status === 429)
     return { kind: "rate-limited", retryAfterMs: parseRetryAfter(response.headers.get("retry-after")) };
-  if (status === 408 || status >= 500) return { kind: "transient", reason: `HTTP ${status}`, cause: error };
+  if (isTransientStatus(status)) return { kind: "transient", reason: `HTTP ${status}`, cause: error };
   const body: Record<string, unknown> = await response
     .clone()
     .json()

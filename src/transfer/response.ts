@@ -1,4 +1,5 @@
 import type { ApiResponse } from "../api/types.js";
+import { isTransientStatus } from "../retry.js";
 
 /**
  * The rules a content response must pass before a byte of it is kept: the status decides what happens, the
@@ -22,7 +23,7 @@ export function judgeStatus(res: ApiResponse, resuming: boolean): StatusVerdict 
   if (status === 416 && resuming) return { kind: "range-not-satisfiable" };
   if (status === 404) return { kind: "gone", reason: "recording not found (HTTP 404)" };
   if (status === 403) return { kind: "gone", reason: "access denied (HTTP 403)" };
-  if (status === 408 || status >= 500)
+  if (isTransientStatus(status))
     return { kind: "retry", reason: `HTTP ${status}`, retryAfter: res.headers.get("retry-after") };
   return { kind: "fail", reason: `unexpected HTTP ${status}` };
 }

@@ -4,6 +4,7 @@ import {
   backoffMs,
   callWithRetries,
   isRetryable,
+  isTransientStatus,
   parseRetryAfter,
   type Retryable,
   type RetryBudget,
@@ -46,6 +47,13 @@ describe("sleep", () => {
     setTimeout(() => controller.abort(new InterruptedError()), 10);
     await expect(sleep(5_000, controller.signal)).rejects.toBeInstanceOf(InterruptedError);
     expect(Date.now() - started).toBeLessThan(1_000);
+  });
+});
+
+describe("isTransientStatus", () => {
+  it("is the one rule for HTTP: 408 and 5xx are worth another try; other 4xx, 429 (a budget) and 3xx are not", () => {
+    expect([408, 500, 502, 503, 504, 599].map(isTransientStatus)).toEqual(Array(6).fill(true));
+    expect([200, 302, 400, 401, 403, 404, 416, 429].map(isTransientStatus)).toEqual(Array(8).fill(false));
   });
 });
 

@@ -1,4 +1,5 @@
 import { OperationError } from "../../errors.js";
+import { isTransientStatus } from "../../retry.js";
 import { StorageFullError } from "../errors.js";
 
 /**
@@ -78,7 +79,11 @@ export function storeError(error: unknown, bucket: string, action: string): Stor
   if (DENIED.has(code) || status === 403) return make(`access denied (${code || "HTTP 403"})`);
   const network = networkCode(error);
   if (network) return make(`cannot reach the store (${network})`, true);
-  if (code === "SlowDown" || code === "ServiceUnavailable" || (status !== undefined && status >= 500)) {
+  if (
+    code === "SlowDown" ||
+    code === "ServiceUnavailable" ||
+    (status !== undefined && isTransientStatus(status))
+  ) {
     return make(`the store is unavailable (${code || `HTTP ${status}`})`, true);
   }
   const detail = e.message && e.message !== code ? `${code}: ${e.message}` : code || String(error);
