@@ -2,7 +2,7 @@ import { createRequire } from "node:module";
 import { Command, CommanderError, Option } from "commander";
 import type { StoreKind } from "./auth/store/types.js";
 import { CommandResult, peekCommandLine, RESULT_COMMANDS } from "./command-result.js";
-import { collect, type Launch } from "./commands/command.js";
+import { choiceOption, collect, type Launch } from "./commands/command.js";
 import { declareDownload } from "./commands/download.command.js";
 import { declareLogin } from "./commands/login.command.js";
 import { declareToken } from "./commands/token.command.js";
@@ -41,16 +41,17 @@ function buildProgram(
         .argParser(collect),
     )
     .addOption(
-      new Option("--store <kind>", "where the token pair lives (default: keychain, else file with a warning)")
-        .choices(["keychain", "file"])
-        .env("RC_RECORDINGS_STORE"),
+      choiceOption(
+        "--store <kind>",
+        "where the token pair lives (default: keychain, else file with a warning)",
+        ["keychain", "file"],
+      ).env("RC_RECORDINGS_STORE"),
     )
     .option("--json", "print a machine-readable JSON result on stdout", false)
     .option("-v, --verbose", "more log lines on stderr (secrets are always redacted)", false)
     .option("-q, --quiet", "only errors on stderr", false)
     .addOption(
-      new Option("--log-format <format>", "stderr lines: text, or one JSON object per line")
-        .choices(LOG_FORMATS)
+      choiceOption("--log-format <format>", "stderr lines: text, or one JSON object per line", LOG_FORMATS)
         .env("RC_RECORDINGS_LOG_FORMAT")
         .default("text"),
     )
@@ -169,11 +170,8 @@ export async function runCli(argv: readonly string[], io: CliIo): Promise<ExitCo
       await runner(ctx, options);
     },
     io,
-    (text, write) => {
-      // commander writes "error: ...\n" (and maybe a suggestion): in json mode ONE object, the text as `msg`.
-      if (log.format === "json") log.error(text.trim().replace(/^error: /, ""));
-      else write(printable(redact(text)));
-    },
+    // commander writes "error: ...\n(Did you mean --out?)\n": ONE line with the prefix of every other error.
+    (text) => log.error(commanderLine(text)),
   );
   // A runtime warning is a line of the chosen format like any other (raw text would break --log-format json);
   // deprecations of dependencies are no news to the user, so they show only with --verbose.
@@ -264,8 +262,17 @@ class StdoutClosedError extends InterruptedError {
   }
 }
 
+/** commander's message as one line, its "error: " left to the logger's prefix: `unknown option '--ot' (did you mean --out?)`. */
+function commanderLine(text: string): string {
+  return text
+    .trim()
+    .replace(/^error: /, "")
+    .replace(/\s*\n\s*\(Did you mean/, " (did you mean")
+    .replace(/\s*\n\s*/g, " ");
+}
+
 function oneLine(error: unknown): string {
-  if (error instanceof CommanderError) return error.message.replace(/^error: /, "").split("\n")[0] ?? "";
+  if (error instanceof CommanderError) return commanderLine(error.message);
   const message = error instanceof Error ? error.message : String(error);
   return message.split("\n")[0] ?? "";
 }

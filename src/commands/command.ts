@@ -1,5 +1,6 @@
-import { type Command, InvalidArgumentError } from "commander";
+import { type Command, InvalidArgumentError, Option } from "commander";
 import type { CommandContext } from "../context.js";
+import { didYouMean } from "../suggest.js";
 
 /** A command's run function: what its module exports, loaded only when the command runs. */
 export type Runner<O> = (ctx: CommandContext, options: O) => Promise<void>;
@@ -25,4 +26,24 @@ export function positiveInt(value: string): number {
 /** The 2-3 examples that end a command's `--help`. */
 export function withExamples(cmd: Command, examples: readonly string[]): Command {
   return cmd.addHelpText("after", `\nExamples:\n${examples.map((line) => `  $ ${line}`).join("\n")}`);
+}
+
+/**
+ * A flag with a fixed set of values, matched as people type them (`--type automatic`, `--store FILE`, also from
+ * the environment) and handed on as spelled in `values`; a value that is none of them names the nearest.
+ */
+export function choiceOption<T extends string>(
+  flags: string,
+  description: string,
+  values: readonly T[],
+): Option {
+  return new Option(flags, description).choices(values).argParser((typed: string): T => {
+    const match = values.find((value) => value.toLowerCase() === typed.trim().toLowerCase());
+    if (match === undefined) {
+      throw new InvalidArgumentError(
+        `allowed choices are ${values.join(", ")}${didYouMean(typed.trim(), values)}`,
+      );
+    }
+    return match;
+  });
 }

@@ -1,6 +1,6 @@
-import { type Command, InvalidArgumentError, Option } from "commander";
+import { type Command, InvalidArgumentError } from "commander";
 import { parseDuration } from "../listing/when.js";
-import { type Launch, positiveInt, withExamples } from "./command.js";
+import { choiceOption, type Launch, positiveInt, withExamples } from "./command.js";
 import type { DownloadFlags } from "./download.js";
 
 function maxDuration(value: string): number {
@@ -24,11 +24,11 @@ export function declareDownload(parent: Command, launch: Launch): Command {
     .option("-o, --out <dir>", "destination folder, or s3://BUCKET[/PREFIX] (see docs/s3.md)", "./recordings")
     .option("--from <when>", "start: ISO date/date-time or relative (36h, 7d); default: since the last run")
     .option("--to <when>", "end: ISO date/date-time or relative; default: now")
+    .addOption(choiceOption("--scope <scope>", "account-wide call log or your own", ["account", "extension"]))
     .addOption(
-      new Option("--scope <scope>", "account-wide call log or your own").choices(["account", "extension"]),
-    )
-    .addOption(
-      new Option("--type <type>", "recording type").choices(["Automatic", "OnDemand", "All"]).default("All"),
+      choiceOption("--type <type>", "recording type (any case)", ["Automatic", "OnDemand", "All"]).default(
+        "All",
+      ),
     )
     .option("-c, --concurrency <n>", "parallel transfers", positiveInt, 4)
     .option(
@@ -41,7 +41,7 @@ export function declareDownload(parent: Command, launch: Launch): Command {
     .option("--dry-run", "list what would be downloaded; download nothing", false)
     .option(
       "--max-duration <duration>",
-      "stop starting work after this long (30s, 55m, 2h, 1d); exit 6 when recordings remain",
+      "stop starting work after this long (55m, 1h30m, 1d12h); exit 6 when recordings remain",
       maxDuration,
     )
     .action((opts: DownloadFlags, c: Command) =>

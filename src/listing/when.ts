@@ -7,27 +7,45 @@ import { UsageError } from "../errors.js";
  * - an ISO date-time `2026-11-01T08:30`, `…T08:30:15.250`, with a zone (`Z`, `+01:00`) or without one, which
  *   means UTC (the call log speaks UTC; a cron job should not change meaning with the machine's time zone);
  *   a space may stand for the `T`;
- * - a duration before now: `90m`, `36h`, `7d`, `2w`.
+ * - a duration before now: `90m`, `36h`, `7d`, `2w`, `1d12h` (see parseSpan).
  */
 
-const UNIT_MS = { m: 60_000, h: 3_600_000, d: 86_400_000, w: 604_800_000 } as const;
+const UNIT_MS = { w: 604_800_000, d: 86_400_000, h: 3_600_000, m: 60_000, s: 1000 } as const;
+type Unit = keyof typeof UNIT_MS;
+const UNITS = Object.keys(UNIT_MS) as Unit[];
 
-const RELATIVE = /^(\d{1,7})([mhdw])$/;
+/**
+ * A span as people write it: whole numbers with units, largest first, each unit at most once (`90m`, `1h30m`,
+ * `1d12h`, `2w`, `45s`); lower case (M could be read as months), no spaces inside. Nothing else (no fractions, no bare numbers), so a typo
+ * cannot silently mean "seconds" in a cron line. Undefined when `text` is not one.
+ */
+export function parseSpan(text: string): number | undefined {
+  const value = text.trim();
+  const parts = /^(?:\d{1,7}[wdhms])+$/.test(value) ? value.match(/\d{1,7}[wdhms]/g) : null;
+  if (!parts) return undefined;
+  let total = 0;
+  let previous = -1;
+  for (const part of parts) {
+    const unit = part.slice(-1) as Unit;
+    const rank = UNITS.indexOf(unit);
+    if (rank <= previous) return undefined; // 30m1h, 1h1h: surely a typo
+    previous = rank;
+    total += Number(part.slice(0, -1)) * UNIT_MS[unit];
+  }
+  return total;
+}
 const ISO =
   /^(\d{4})-(\d{2})-(\d{2})(?:[T ](\d{2}):(\d{2})(?::(\d{2})(?:\.(\d{1,9}))?)?(Z|[+-]\d{2}:?\d{2})?)?$/i;
 
 export function parseWhen(text: string, flag: string, now: Date = new Date()): Date {
   const value = text.trim();
   if (value.toLowerCase() === "now") return new Date(now.getTime());
-  const relative = RELATIVE.exec(value);
-  if (relative) {
-    const [, amount, unit] = relative as unknown as [string, string, keyof typeof UNIT_MS];
-    return new Date(now.getTime() - Number(amount) * UNIT_MS[unit]);
-  }
+  const before = parseSpan(value);
+  if (before !== undefined) return new Date(now.getTime() - before);
   const date = parseIso(value);
   if (date) return date;
   throw new UsageError(
-    `${flag} ${JSON.stringify(text)}: not a date; use e.g. 2026-11-01, 2026-11-01T08:30Z (no zone = UTC), or 36h, 7d, 90m, 2w (before now)`,
+    `${flag} ${JSON.stringify(text)}: not a date; use e.g. 2026-11-01, 2026-11-01T08:30Z (no zone = UTC), or 36h, 7d, 1d12h, 2w (before now)`,
   );
 }
 
@@ -61,19 +79,15 @@ function zoneOffsetMs(zone: string | undefined): number | undefined {
   return (zone.startsWith("-") ? -1 : 1) * (hours * 60 + minutes) * 60_000;
 }
 
-const DURATION_UNIT_MS = { s: 1000, m: 60_000, h: 3_600_000, d: 86_400_000 } as const;
-const DURATION = /^([1-9]\d{0,6})([smhd])$/;
-
 /**
- * A time box such as `--max-duration`: a whole number of seconds, minutes, hours or days (`30s`, `55m`, `2h`,
- * `1d`). Nothing else is accepted (no fractions, no combinations, no bare numbers), so a typo cannot silently
- * mean "seconds" in a cron line.
+ * A time box such as `--max-duration`: a span above zero (`30s`, `55m`, `1h30m`, `1d12h`: see parseSpan).
  */
 export function parseDuration(text: string, flag: string): number {
-  const match = DURATION.exec(text.trim());
-  if (!match) {
-    throw new UsageError(`${flag} ${JSON.stringify(text)}: not a duration; use e.g. 30s, 55m, 2h or 1d`);
+  const ms = parseSpan(text);
+  if (ms === undefined || ms === 0) {
+    throw new UsageError(
+      `${flag} ${JSON.stringify(text)}: not a duration; use e.g. 30s, 55m, 1h30m or 1d12h`,
+    );
   }
-  const [, amount, unit] = match as unknown as [string, string, keyof typeof DURATION_UNIT_MS];
-  return Number(amount) * DURATION_UNIT_MS[unit];
+  return ms;
 }

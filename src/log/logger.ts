@@ -57,7 +57,7 @@ export class Logger {
 
 /**
  * The format asked for before commander has parsed anything, so that even a usage error is a JSON line:
- * `--log-format json`, `--log-format=json`, else RC_RECORDINGS_LOG_FORMAT. Unknown values fall back to text
+ * `--log-format json`, `--log-format=json` (any case), else RC_RECORDINGS_LOG_FORMAT. Unknown values fall back to text
  * here; commander then rejects them with a usage error.
  */
 export function requestedLogFormat(argv: readonly string[], env: NodeJS.ProcessEnv): LogFormat {
@@ -68,5 +68,5 @@ export function requestedLogFormat(argv: readonly string[], env: NodeJS.ProcessE
     if (arg === "--log-format") value = argv[i + 1];
     else if (arg.startsWith("--log-format=")) value = arg.slice("--log-format=".length);
   }
-  return value === "json" ? "json" : "text";
+  return value?.trim().toLowerCase() === "json" ? "json" : "text";
 }

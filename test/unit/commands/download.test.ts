@@ -113,14 +113,14 @@ describe("download", () => {
     }
   });
 
-  it("--max-duration takes 30s/55m/2h/1d; anything else is exit 2 before any request", async () => {
-    for (const bad of ["55", "1h30m", "0m", "2w"]) {
+  it("--max-duration takes 30s/55m/1h30m/1d12h; anything else is exit 2 before any request", async () => {
+    for (const bad of ["55", "30m1h", "0m", "1.5h"]) {
       const r = await download("--max-duration", bad);
       expect(r.code, bad).toBe(ExitCode.usage);
       expect(r.stderr.join("\n")).toContain("--max-duration");
     }
     expect(emu.stats.requestsByGroup.heavy).toBe(0);
-    const r = await download("--max-duration", "1d");
+    const r = await download("--max-duration", "1d12h");
     expect(r.code).toBe(ExitCode.ok);
     expect(JSON.parse(r.stdout)).toMatchObject({ complete: true, remaining: 0 });
   });

@@ -25,6 +25,7 @@ describe("parseWhen", () => {
     ["2w", "2026-11-11T21:30:00.000Z"],
     ["now", "2026-11-25T21:30:00.000Z"],
     [" 7d ", "2026-11-18T21:30:00.000Z"],
+    ["1d12h", "2026-11-24T09:30:00.000Z"],
   ])("relative %s → %s before now", (text, expected) => {
     expect(iso(text)).toBe(expected);
   });
@@ -63,14 +64,29 @@ describe("parseDuration (--max-duration)", () => {
     ["2h", 7_200_000],
     ["1d", 86_400_000],
     [" 90m ", 5_400_000],
+    ["1h30m", 5_400_000],
+    ["1d12h", 129_600_000],
+    ["2w", 1_209_600_000],
+    ["1h0m30s", 3_630_000],
   ])("%s → %d ms", (text, ms) => {
     expect(parseDuration(text, "--max-duration")).toBe(ms);
   });
 
-  it.each(["", "0s", "55", "1.5h", "1h30m", "2w", "-5m", "5 m", "5M", "1e3s", "99999999s"])(
-    "%j is a usage error",
-    (text) => {
-      expect(() => parseDuration(text, "--max-duration")).toThrow(UsageError);
-    },
-  );
+  it.each([
+    "",
+    "0s",
+    "0h0m",
+    "55",
+    "1.5h",
+    "30m1h",
+    "1h1h",
+    "1h 30m",
+    "-5m",
+    "5 m",
+    "5M",
+    "1e3s",
+    "99999999s",
+  ])("%j is a usage error", (text) => {
+    expect(() => parseDuration(text, "--max-duration")).toThrow(UsageError);
+  });
 });
