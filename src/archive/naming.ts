@@ -1,6 +1,7 @@
 import { createHash } from "node:crypto";
 import { UsageError } from "../errors.js";
 import type { RecordingItem } from "../listing/types.js";
+import { wellFormed } from "../well-formed.js";
 import { extensionIdOf, partyNumber } from "./call-facts.js";
 
 /**
@@ -149,7 +150,8 @@ const MAX_ID_LENGTH = 64;
  * An id as it goes into a name: whole when it fits, else its start and a hash of all of it, so that two long ids
  * that differ only at the end still get two names (and the same id always the same name).
  */
-function fitId(id: string | undefined): string | undefined {
+function fitId(value: unknown): string | undefined {
+  const id = textOf(value);
   if (id === undefined || id.length <= MAX_ID_LENGTH) return id;
   return `${id.slice(0, 40)}-${createHash("sha256").update(id).digest("hex").slice(0, 16)}`;
 }
@@ -175,8 +177,8 @@ const RESERVED = /^(con|prn|aux|nul|com[0-9¹²³]|lpt[0-9¹²³]|conin\$|conout
  * One value, made harmless: no separators, no control or bidi-override characters, no Windows-reserved
  * characters, no `..`, trimmed, at most MAX_VALUE_BYTES; empty → "unknown".
  */
-export function safeValue(value: string | undefined): string {
-  const cleaned = (value ?? "")
+export function safeValue(value: unknown): string {
+  const cleaned = wellFormed(textOf(value) ?? "", "_")
     .normalize("NFC")
     .replace(UNSAFE, "_")
     .replace(/\.{2,}/g, ".")
@@ -184,6 +186,12 @@ export function safeValue(value: string | undefined): string {
     .trim();
   const capped = truncateBytes(cleaned, MAX_VALUE_BYTES).replace(/[. ]+$/, "");
   return capped === "" ? "unknown" : capped;
+}
+
+/** A value from the server as text: strings and finite numbers (an id sent as a number); anything else is none. */
+function textOf(value: unknown): string | undefined {
+  if (typeof value === "string") return value;
+  return typeof value === "number" && Number.isFinite(value) ? String(value) : undefined;
 }
 
 /**

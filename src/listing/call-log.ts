@@ -85,7 +85,7 @@ export async function* listRecordings(
       if (!record) continue;
       let kept: CallLogRecord | undefined; // one slim copy per record, shared by its recordings' items
       for (const recording of recordingsOf(record)) {
-        const recordingId = String(recording.id);
+        const recordingId = idText(recording.id);
         if (seen.has(recordingId)) continue;
         seen.add(recordingId);
         stats.recordings++;
@@ -138,7 +138,11 @@ function recordingsOf(record: CallLogRecord): CallRecording[] {
   const legs = Array.isArray(record.legs) ? record.legs : [];
   return [record.recording, ...legs.map((leg) => leg?.recording)].filter(
     (recording): recording is CallRecording =>
-      typeof recording === "object" && recording !== null && !!recording.id && !!recording.contentUri,
+      typeof recording === "object" &&
+      recording !== null &&
+      idText(recording.id) !== "" &&
+      typeof recording.contentUri === "string" &&
+      recording.contentUri !== "",
   );
 }
 
@@ -151,6 +155,17 @@ function getPage(
 ): Promise<BufferedPage> {
   stats.pages++;
   return fetchPage(api, buffer, url);
+}
+
+/**
+ * A recording id as the archive keys it: text or a number as the platform sends it (digits, in practice); "" for
+ * anything else (no usable id). The id goes into file names, S3 keys and object metadata headers, so every
+ * character outside printable ASCII (a lone surrogate, a control character) becomes "_": otherwise that one
+ * recording would fail on every run and hold the mark there.
+ */
+function idText(id: unknown): string {
+  if (typeof id === "number") return Number.isFinite(id) ? String(id) : "";
+  return typeof id === "string" ? id.replace(/[^\x21-\x7e]/g, "_") : "";
 }
 
 function parseRecord(buffer: PageBuffer, span: RecordSpan, path: string): CallLogRecord | undefined {
