@@ -44,6 +44,21 @@ export function declareDownload(parent: Command, launch: Launch): Command {
       "stop starting work after this long (55m, 1h30m, 1d12h); exit 6 when recordings remain",
       maxDuration,
     )
+    .addOption(
+      new Option(
+        "--ping-url <url>",
+        "ping URL/start, then URL (exit 0/6) or URL/fail with the JSON result",
+      ).env("RC_RECORDINGS_PING_URL"),
+    )
+    .addOption(
+      new Option("--metrics-file <path>", "write Prometheus textfile metrics here after the run").env(
+        "RC_RECORDINGS_METRICS_FILE",
+      ),
+    )
+    .option(
+      "--exec <command>",
+      "run /bin/sh -c COMMAND after each saved recording (RC_RECORDING_* variables)",
+    )
     .action((opts: DownloadFlags, c: Command) =>
       launch(async () => (await import("./download.js")).runDownload, opts, c),
     );

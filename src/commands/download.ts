@@ -12,9 +12,10 @@ import { RunStats } from "../run/stats.js";
 import { PlannedJsonWriter } from "../ui/planned-json.js";
 import { createReporter } from "../ui/reporter.js";
 import { openProfilePool } from "./profile-pool.js";
+import { type NoticeFlags, RunNotices } from "./run-notices.js";
 
 /** The options commander hands over (declared in download.command.ts). */
-export interface DownloadFlags {
+export interface DownloadFlags extends NoticeFlags {
   out: string;
   from?: string;
   to?: string;
@@ -36,6 +37,8 @@ export interface DownloadFlags {
  * sessions (a pool when several) → one rate limiter each → API clients → downloader. stdout gets the `--json` summary, or the planned paths of a `--dry-run`.
  */
 export async function runDownload(ctx: CommandContext, flags: DownloadFlags): Promise<void> {
+  // First: a monitor hears of every run, also one that bad input ends at once.
+  const notices = new RunNotices(ctx, flags);
   const now = new Date();
   const to = flags.to === undefined ? now : parseWhen(flags.to, "--to", now);
   const from = flags.from === undefined ? undefined : parseWhen(flags.from, "--from", now);
@@ -51,6 +54,7 @@ export async function runDownload(ctx: CommandContext, flags: DownloadFlags): Pr
   const extensionNumbers = extensionFilter(flags);
   const template = compileTemplate(flags.template);
   const destination = await ctx.factory.destination(flags.out);
+  await notices.opened(destination, flags.dryRun);
 
   const stats = new RunStats();
   const reporter = await createReporter({
@@ -97,7 +101,7 @@ export async function runDownload(ctx: CommandContext, flags: DownloadFlags): Pr
       api: downloader,
       listApi: lister,
       template,
-      progress: reporter,
+      progress: notices.observe(reporter),
       stats,
       // A dry run prints each planned path as soon as it is known (a line, or an item of the JSON document).
       ...(flags.dryRun && {
@@ -112,7 +116,12 @@ export async function runDownload(ctx: CommandContext, flags: DownloadFlags): Pr
     deadline?.dispose();
   });
   const { summary: ran, end } = outcome;
-  const summary = pool.size > 1 ? { ...ran, profiles: pool.report() } : ran;
+  const hooks = await notices.settled();
+  const summary = {
+    ...ran,
+    ...(pool.size > 1 ? { profiles: pool.report() } : {}),
+    ...(hooks ? { exec: hooks } : {}),
+  };
   reporter.finish(summary);
   // A run that an error ended still says what it saved; the error then sets the exit code as usual.
   ctx.result.report(summary);
@@ -124,6 +133,11 @@ export async function runDownload(ctx: CommandContext, flags: DownloadFlags): Pr
   if (failed > 0) {
     throw new PartialFailureError(
       `${failed} of ${listed - skipped} recordings could not be saved (see above)`,
+    );
+  }
+  if (hooks && hooks.failed > 0) {
+    throw new PartialFailureError(
+      `--exec failed for ${hooks.failed} recordings (they are archived; the next run runs the hook again for them)`,
     );
   }
 }

@@ -145,7 +145,7 @@ export interface StateStore {
 }
 
 /** The records a StateStore keeps besides the manifest and the mark: a closed list, so none can name a path. */
-export type StateRecordName = "extensions.json";
+export type StateRecordName = "extensions.json" | "exec-pending.json";
 
 export interface ManifestLog {
   /** Every complete line, in order (a torn last line is left out). */

@@ -362,6 +362,8 @@ class Sweep {
         key: result.key,
         bytes: result.bytes,
         sha256: result.sha256,
+        callId: item.record.id,
+        startTime: item.record.startTime,
       });
       return true;
     } catch (error) {

@@ -26,6 +26,9 @@ export interface SavedRecording {
   key: string;
   bytes: number;
   sha256: string;
+  /** The call-log record's id and the call's start time (what a post-save hook is told). */
+  callId: string;
+  startTime: string;
 }
 
 /**

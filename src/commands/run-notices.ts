@@ -1,0 +1,127 @@
+import { join } from "node:path";
+import { readManifestEntries } from "../archive/manifest.js";
+import { ENV_NAMES } from "../auth/credentials.js";
+import type { CommandContext } from "../context.js";
+import type { Destination } from "../destination/types.js";
+import { printableJson } from "../log/printable.js";
+import { redact } from "../log/redact.js";
+import { ExecHook } from "../notify/exec-hook.js";
+import { writeMetricsFile } from "../notify/metrics.js";
+import { Pinger } from "../notify/ping.js";
+import type { ProgressSink, SavedRecording } from "../run/types.js";
+
+/** The flags that tell someone how a run went (declared in download.command.ts). */
+export interface NoticeFlags {
+  pingUrl?: string;
+  metricsFile?: string;
+  exec?: string;
+}
+
+/**
+ * Who hears of this run besides its own output: a ping service (start, then success or failure with the JSON
+ * result), a Prometheus textfile, and a per-recording hook. All observe the run from outside: the pings and the
+ * metrics file hang on the command's result (they see every exit, usage errors and crashes included), the hook
+ * on the progress the run reports. None of them changes the exit code, except a failed hook (exit 3).
+ */
+export class RunNotices {
+  private destination: Destination | undefined;
+  private hook: ExecHook | undefined;
+
+  constructor(
+    private readonly ctx: CommandContext,
+    private readonly flags: NoticeFlags,
+  ) {
+    const pinger = flags.pingUrl ? new Pinger(flags.pingUrl, ctx.log) : undefined;
+    pinger?.start();
+    ctx.result.onFinish(async (result) => {
+      if (flags.metricsFile) {
+        const archived = this.destination
+          ? await readManifestEntries(this.destination).catch(() => undefined)
+          : undefined;
+        await writeMetricsFile(flags.metricsFile, {
+          profile: result.profile,
+          out: result.out ?? "",
+          exitCode: result.exitCode,
+          endedAt: new Date(result.endedAt),
+          durationSeconds: (Date.parse(result.endedAt) - Date.parse(result.startedAt)) / 1000,
+          saved: numberOr(result.downloaded, 0),
+          bytes: numberOr(result.bytes, 0),
+          archived: archived?.length,
+          backlog: typeof result.remaining === "number" ? result.remaining : undefined,
+        }).catch((error: Error) =>
+          ctx.log.warn(`could not write --metrics-file ${flags.metricsFile}: ${error.message}`),
+        );
+      }
+      const body = printableJson(redact(JSON.stringify(result)));
+      await pinger?.finish(result.exitCode, body, { hurry: ctx.signal.aborted });
+    });
+  }
+
+  /** The run's destination is known (and valid): the hook can remember its failures there. */
+  async opened(destination: Destination, dryRun: boolean): Promise<void> {
+    this.destination = destination;
+    if (!this.flags.exec || dryRun) return;
+    this.hook = new ExecHook(this.flags.exec, {
+      state: destination.state,
+      env: hookEnvironment(this.ctx.env),
+      log: this.ctx.log,
+      signal: this.ctx.signal,
+    });
+    await this.hook.resumePending();
+  }
+
+  /** The run's progress sink, with the hook listening for saved recordings. */
+  observe(sink: ProgressSink): ProgressSink {
+    const { hook, destination } = this;
+    if (!hook || !destination) return sink;
+    return {
+      ...bound(sink),
+      saved: (saved: SavedRecording) => {
+        sink.saved(saved);
+        hook.after({
+          path: locationOf(destination, saved.key),
+          recordingId: saved.recordingId,
+          sha256: saved.sha256,
+          bytes: saved.bytes,
+          callId: saved.callId,
+          startTime: saved.startTime,
+        });
+      },
+    };
+  }
+
+  /** Wait for the hooks; what they did goes into the result. Returns how many failed. */
+  async settled(): Promise<{ ran: number; failed: number } | undefined> {
+    if (!this.hook) return undefined;
+    await this.hook.drain();
+    return { ran: this.hook.ran, failed: this.hook.failed };
+  }
+}
+
+/** The hook inherits the run's environment, minus the secrets rc-recordings was handed (it needs none of them). */
+function hookEnvironment(env: NodeJS.ProcessEnv): NodeJS.ProcessEnv {
+  const secret = new Set<string>([...ENV_NAMES.clientSecret, ...ENV_NAMES.jwt, "RC_RECORDINGS_PING_URL"]);
+  return Object.fromEntries(Object.entries(env).filter(([name]) => !secret.has(name)));
+}
+
+function bound(sink: ProgressSink): ProgressSink {
+  return {
+    started: (range) => sink.started(range),
+    changed: () => sink.changed(),
+    skipped: (id, key) => sink.skipped(id, key),
+    saved: (saved) => sink.saved(saved),
+    failed: (id, reason) => sink.failed(id, reason),
+  };
+}
+
+/** Where a key is for a program outside: an absolute path, or the object's s3:// URL. */
+function locationOf(destination: Destination, key: string): string {
+  const root = destination.describe();
+  return /^[a-z][a-z0-9+.-]*:\/\//i.test(root)
+    ? `${root.replace(/\/$/, "")}/${key}`
+    : join(root, ...key.split("/"));
+}
+
+function numberOr(value: unknown, fallback: number): number {
+  return typeof value === "number" ? value : fallback;
+}

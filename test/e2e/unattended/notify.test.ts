@@ -1,0 +1,205 @@
+import { existsSync, readdirSync, readFileSync } from "node:fs";
+import { createServer, type IncomingMessage, type Server } from "node:http";
+import type { AddressInfo } from "node:net";
+import { join } from "node:path";
+import parsePrometheusTextFormat from "parse-prometheus-text-format";
+import { afterEach, describe, expect, it } from "vitest";
+import { type DownloadEnv, manifestOf, setupDownload } from "../download/helpers.js";
+
+let e: DownloadEnv | undefined;
+let server: Server | undefined;
+afterEach(async () => {
+  await e?.stop();
+  e = undefined;
+  const listening = server;
+  server = undefined;
+  listening?.closeAllConnections();
+  if (listening) await new Promise((resolve) => listening.close(resolve));
+});
+
+interface Ping {
+  method: string;
+  path: string;
+  body: string;
+}
+
+/** A monitoring service on loopback that records every ping; `answer: false` never answers. */
+async function pingListener(answer = true): Promise<{ url: string; pings: Ping[] }> {
+  const pings: Ping[] = [];
+  server = createServer((req: IncomingMessage, res) => {
+    let body = "";
+    req.setEncoding("utf8").on("data", (d: string) => {
+      body += d;
+    });
+    req.on("end", () => {
+      pings.push({ method: req.method ?? "", path: req.url ?? "", body });
+      if (answer) res.end("OK");
+    });
+  });
+  await new Promise<void>((resolve) => server?.listen(0, "127.0.0.1", resolve));
+  const { port } = server.address() as AddressInfo;
+  return { url: `http://127.0.0.1:${port}/ping/5f3c9a7e-check-uuid`, pings };
+}
+
+/** Every secret the login involves: none may appear in a ping body or a log line. */
+function secretsOf(env: DownloadEnv): string[] {
+  const { clientSecret, jwt } = env.emu.credentials;
+  return [clientSecret, jwt, ...env.emu.control.issuedTokens()].filter((s) => s.length > 0);
+}
+
+describe("--ping-url", () => {
+  it("pings URL/start, then URL with the JSON result on success, URL/fail on failure; no secret, no URL in the log", async () => {
+    e = await setupDownload({ calls: 3, withRecordingRatio: 1 });
+    const { url, pings } = await pingListener();
+    const ok = await e.download(["--ping-url", url]);
+    expect(ok.code, ok.stderr).toBe(0);
+    expect(pings.map((p) => `${p.method} ${p.path}`)).toEqual([
+      "POST /ping/5f3c9a7e-check-uuid/start",
+      "POST /ping/5f3c9a7e-check-uuid",
+    ]);
+    expect(JSON.parse(pings[1]?.body ?? "")).toMatchObject({ schema: 1, exitCode: 0, downloaded: 3 });
+
+    pings.length = 0;
+    const nobody = await e.run(["--profile", "nobody", "download", "--out", e.out], {
+      env: { RC_RECORDINGS_PING_URL: url },
+    });
+    expect(nobody.code).toBe(4);
+    expect(pings.map((p) => p.path)).toEqual([
+      "/ping/5f3c9a7e-check-uuid/start",
+      "/ping/5f3c9a7e-check-uuid/fail",
+    ]);
+    expect(JSON.parse(pings[1]?.body ?? "")).toMatchObject({ exitCode: 4, profile: "nobody" });
+
+    pings.length = 0;
+    const usage = await e.download(["--ping-url", url, "--from", "yesterday-ish"]);
+    expect(usage.code).toBe(2);
+    expect(pings.map((p) => p.path)).toEqual([
+      "/ping/5f3c9a7e-check-uuid/start",
+      "/ping/5f3c9a7e-check-uuid/fail",
+    ]);
+
+    for (const secret of secretsOf(e)) {
+      for (const ping of pings) expect(ping.body).not.toContain(secret);
+    }
+    for (const run of [ok, nobody, usage])
+      expect(run.stderr + run.stdout).not.toContain("5f3c9a7e-check-uuid");
+  }, 60_000);
+
+  it("a monitor that never answers costs the run at most the ping budget, and the exit code stays", async () => {
+    e = await setupDownload({ calls: 2, withRecordingRatio: 1 });
+    const { url, pings } = await pingListener(false);
+    const began = Date.now();
+    const r = await e.download(["--ping-url", url]);
+    const took = Date.now() - began;
+    expect(r.code, r.stderr).toBe(0);
+    expect(pings.map((p) => p.path)).toEqual([
+      "/ping/5f3c9a7e-check-uuid/start",
+      "/ping/5f3c9a7e-check-uuid",
+    ]);
+    expect(r.stderr).toMatch(/the success ping to 127\.0\.0\.1:\d+ failed \(no answer within \d+ s\)/);
+    // The budget is 15 s for both pings; the rest is the run itself on a loaded machine.
+    expect(took).toBeLessThan(15_000 + 15_000);
+  }, 60_000);
+});
+
+describe("--metrics-file", () => {
+  it("writes Prometheus textfile metrics a real parser reads; a failed run keeps the last success", async () => {
+    e = await setupDownload({ calls: 4, withRecordingRatio: 1 });
+    const file = join(e.dir, "rc.prom");
+    const ok = await e.download(["--metrics-file", file]);
+    expect(ok.code, ok.stderr).toBe(0);
+    const families = new Map(parsePrometheusTextFormat(readFileSync(file, "utf8")).map((f) => [f.name, f]));
+    const value = (name: string) => {
+      const family = families.get(`rc_recordings_${name}`);
+      expect(family?.type, name).toBe("GAUGE");
+      expect(family?.help, name).not.toBe("");
+      expect(family?.metrics).toHaveLength(1);
+      expect(family?.metrics[0]?.labels).toEqual({ profile: "default", out: e?.out });
+      return Number(family?.metrics[0]?.value);
+    };
+    const now = Date.now() / 1000;
+    expect(value("last_run_timestamp_seconds")).toBeGreaterThan(now - 120);
+    const success = value("last_success_timestamp_seconds");
+    expect(success).toBe(value("last_run_timestamp_seconds"));
+    expect(value("last_exit_code")).toBe(0);
+    expect(value("recordings_saved")).toBe(4);
+    expect(value("archive_recordings")).toBe(manifestOf(e.out).length);
+    expect(value("backlog_recordings")).toBe(0);
+
+    await new Promise((resolve) => setTimeout(resolve, 1100));
+    expect((await e.run(["token", "revoke"])).code).toBe(0);
+    const failed = await e.download(["--metrics-file", file]);
+    expect(failed.code).toBe(4);
+    const again = new Map(parsePrometheusTextFormat(readFileSync(file, "utf8")).map((f) => [f.name, f]));
+    const sample = (name: string) => Number(again.get(`rc_recordings_${name}`)?.metrics[0]?.value);
+    expect(sample("last_exit_code")).toBe(4);
+    expect(sample("last_success_timestamp_seconds")).toBe(success);
+    expect(sample("last_run_timestamp_seconds")).toBeGreaterThan(success);
+    expect(sample("archive_recordings")).toBe(4);
+    // Replaced atomically: no temporary file is left beside it.
+    expect(readdirSync(e.dir).filter((f) => f.startsWith("rc.prom") && f !== "rc.prom")).toEqual([]);
+  }, 60_000);
+});
+
+describe("--exec", () => {
+  const hostile = [
+    { id: "62264425102", extensionNumber: "102", name: "$(touch PWNED1)" },
+    { id: "62264425103", extensionNumber: "103", name: "`touch PWNED2`" },
+    { id: "62264425104", extensionNumber: "104", name: "x; touch PWNED3; '\"" },
+  ];
+
+  it("runs the hook per saved recording with the values in the environment only: hostile names execute nothing", async () => {
+    e = await setupDownload({ calls: 6, withRecordingRatio: 1, extensions: hostile });
+    const log = join(e.dir, "hook.log");
+    const hook = `printf '%s|%s|%s|%s|%s|%s\\n' "$RC_RECORDING_PATH" "$RC_RECORDING_ID" "$RC_RECORDING_SHA256" "$RC_RECORDING_BYTES" "$RC_CALL_ID" "$RC_CALL_START_TIME" >> '${log}'; test -z "$RC_APP_CLIENT_SECRET"`;
+    const r = await e.download(
+      ["--scope", "account", "--template", "{extensionName}/{recordingId}.{ext}", "--exec", hook, "--json"],
+      {
+        cwd: e.dir,
+      },
+    );
+    expect(r.code, r.stderr).toBe(0);
+    const result = JSON.parse(r.stdout) as { downloaded: number };
+    expect(result.downloaded).toBeGreaterThan(0);
+    expect(result).toMatchObject({ exec: { ran: result.downloaded, failed: 0 } });
+    const lines = readFileSync(log, "utf8").trim().split("\n");
+    const entries = manifestOf(e.out);
+    expect(lines).toHaveLength(entries.length);
+    for (const entry of entries) {
+      const line = lines.find((l) => l.split("|")[1] === entry.recordingId) ?? "";
+      const [path, , sha, bytes, callId, start] = line.split("|");
+      expect(path).toBe(join(e.out, ...entry.path.split("/")));
+      expect(existsSync(path as string)).toBe(true);
+      expect(sha).toBe(entry.sha256);
+      expect(Number(bytes)).toBe(entry.bytes);
+      expect(callId).not.toBe("");
+      expect(start).toBe(entry.startTime);
+    }
+    expect(lines.some((l) => l.includes("$(touch PWNED1)"))).toBe(true);
+    for (const dir of [e.dir, e.out, process.cwd()]) {
+      expect(readdirSync(dir).filter((f) => f.startsWith("PWNED"))).toEqual([]);
+    }
+  }, 60_000);
+
+  it("a failing hook: exit 3, the recording stays archived, the next run runs the hook again for it only", async () => {
+    e = await setupDownload({ calls: 3, withRecordingRatio: 1 });
+    const log = join(e.dir, "hook.log");
+    const first = await e.download(["--dry-run", "--json"]);
+    const victim = (JSON.parse(first.stdout) as { planned: string[] }).planned[0]?.match(/_(\d+)\.\w+$/)?.[1];
+    expect(victim).toBeDefined();
+    const hook = (fail: boolean) =>
+      `echo "$RC_RECORDING_ID" >> '${log}'; ${fail ? `test "$RC_RECORDING_ID" != "${victim}"` : "true"}`;
+    const failing = await e.download(["--exec", hook(true)]);
+    expect(failing.code, failing.stderr).toBe(3);
+    expect(failing.stderr).toContain(`--exec failed for recording ${victim} (exit 1)`);
+    expect(manifestOf(e.out).map((m) => m.recordingId)).toContain(victim);
+    expect(readFileSync(log, "utf8").trim().split("\n")).toHaveLength(3);
+
+    const retried = await e.download(["--exec", hook(false)]);
+    expect(retried.code, retried.stderr).toBe(0);
+    expect(readFileSync(log, "utf8").trim().split("\n").slice(3)).toEqual([victim]);
+    const quiet = await e.download(["--exec", hook(false)]);
+    expect(quiet.code).toBe(0);
+    expect(readFileSync(log, "utf8").trim().split("\n")).toHaveLength(4); // nothing left to run again
+  }, 60_000);
+});
