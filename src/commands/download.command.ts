@@ -1,4 +1,4 @@
-import { type Command, InvalidArgumentError } from "commander";
+import { type Command, InvalidArgumentError, Option } from "commander";
 import { parseDuration } from "../listing/when.js";
 import { choiceOption, type Launch, positiveInt, withExamples } from "./command.js";
 import type { DownloadFlags } from "./download.js";
