@@ -70,6 +70,8 @@ export async function handleApi(
 
   if (req.method === "POST" && path === "/restapi/oauth/token") return handleToken(state, req, res);
   if (req.method === "POST" && path === "/restapi/oauth/revoke") return handleRevoke(state, req, res, url);
+  if (req.method === "POST" && path === "/restapi/oauth/wstoken")
+    return state.gateway.handleTokenRequest(req, res, url);
   if (sendBareRateLimit(state, res, state.faults.rateLimitFor("api"))) return;
   if (req.method !== "GET" && req.method !== "HEAD") {
     sendError(res, { status: 405, errorCode: "EMU-405", message: "Method not allowed" });
@@ -131,7 +133,8 @@ export async function handleApi(
     state.stats.callLogRequests++;
     const visible = isOwnAccount(state, m[1]) && state.ownAccountOf(auth.session.user);
     const index = visible ? state.dataset.indexOfRecordId(m[3] ?? "") : undefined;
-    if (index === undefined) return sendError(res, notFound("callRecordId"), auth.headers);
+    if (index === undefined || !state.dataset.hasAppeared(index))
+      return sendError(res, notFound("callRecordId"), auth.headers);
     const view = url.searchParams.get("view") === "Detailed" ? "Detailed" : "Simple";
     return sendJson(res, 200, callRecord(state, index, view), auth.headers);
   }

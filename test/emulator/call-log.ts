@@ -100,8 +100,9 @@ export function parseCallLogQuery(params: URLSearchParams, now = Date.now()): Ca
   };
 }
 
-function matches(state: EmulatorState, query: CallLogQuery, index: number): boolean {
+function matches(state: EmulatorState, query: CallLogQuery, index: number, now: number): boolean {
   const ds = state.dataset;
+  if (!ds.hasAppeared(index, now)) return false;
   const traits = ds.traits(index);
   if (query.sessionId !== undefined && ds.sessionId(index) !== query.sessionId) return false;
   if (query.telephonySessionId !== undefined && ds.telephonySessionId(index) !== query.telephonySessionId)
@@ -130,11 +131,14 @@ export class MatchCache {
     // Keyed by index range, not time: a query without dateTo ("now") keeps hitting while paging.
     const [first, end] = state.dataset.indexRange(query.fromMs, query.toMs);
     const { phoneNumber, extensionNumber, sessionId, telephonySessionId } = query;
-    // Retention changes which records still carry a recording, so its boundary is part of the key.
+    // Retention changes which records still carry a recording, so its boundary is part of the key; live
+    // calls' records appear over time, so how many have appeared is too.
+    const now = Date.now();
     const key = JSON.stringify([
       first,
       end,
       state.retention.firstExpiredIndex,
+      state.dataset.liveAppeared(now),
       query.recordingType,
       [...query.types],
       [...query.directions],
@@ -143,7 +147,7 @@ export class MatchCache {
     const hit = this.entries.get(key);
     if (hit) return hit;
     const found: number[] = [];
-    for (let i = first; i < end; i++) if (matches(state, query, i)) found.push(i);
+    for (let i = first; i < end; i++) if (matches(state, query, i, now)) found.push(i);
     const indices = Int32Array.from(found);
     this.entries.set(key, indices);
     if (this.entries.size > 8) this.entries.delete(this.entries.keys().next().value as string);

@@ -2,6 +2,7 @@ import type { IncomingMessage, ServerResponse } from "node:http";
 import { contentSha256, contentSlice } from "./content.js";
 import type { Faults } from "./faults.js";
 import { readBody, sendJson } from "./http-util.js";
+import type { CallPlan, PlannedCall } from "./live-calls.js";
 import { type EmulatorExtension, type RateLimitOptions, resolveRateLimits } from "./options.js";
 import type { EmulatorState } from "./state.js";
 
@@ -57,6 +58,17 @@ export interface EmulatorControl {
   retentionDeleted(): number;
   /** Start retention now (or at `startAt`): the oldest recording goes first, one more every `everyMs`. */
   startRetention(everyMs: number, startAt?: number): void;
+  /**
+   * Make calls now (or spread by `intervalMs`): each produces telephony-session events on the WebSocket
+   * gateway, and its call-log record (and recording) appear `callLogDelayMs` after it disconnected.
+   */
+  startCalls(plan?: CallPlan): PlannedCall[];
+  /** Switch telephony events on or off (calls still happen and reach the call log). */
+  setEvents(enabled: boolean): void;
+  /** Drop every open WebSocket connection at once, without a close frame; returns how many. */
+  dropConnections(): number;
+  /** Open connections, ws sessions still recoverable, their subscriptions. */
+  webSocketStatus(): { open: number; sessions: number; subscriptions: number };
 }
 
 export function createControl(state: EmulatorState): EmulatorControl {
@@ -105,6 +117,12 @@ export function createControl(state: EmulatorState): EmulatorControl {
       if (!(everyMs > 0)) throw new RangeError(`invalid everyMs: ${everyMs}`);
       state.retention.configure({ startAt, everyMs });
     },
+    startCalls: (plan) => state.callMaker.start(plan),
+    setEvents: (enabled) => {
+      state.gateway.eventsEnabled = enabled;
+    },
+    dropConnections: () => state.gateway.dropConnections(),
+    webSocketStatus: () => state.gateway.status(),
   };
 }
 
@@ -155,6 +173,10 @@ export async function handleControl(
     resetStats: () => control.resetStats(),
     retentionDeleted: () => control.retentionDeleted(),
     startRetention: () => control.startRetention(Number(args.everyMs), num("startAt")),
+    startCalls: () => control.startCalls(args as CallPlan),
+    setEvents: () => control.setEvents(args.enabled !== false),
+    dropConnections: () => control.dropConnections(),
+    webSocketStatus: () => control.webSocketStatus(),
   };
   if (action === "recordingContent") {
     try {

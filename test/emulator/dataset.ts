@@ -1,3 +1,4 @@
+import type { LiveCallLog } from "./live-call-log.js";
 import { type DatasetConfig, unitHash } from "./options.js";
 
 /** Recording ids are this base plus the call-log index of the record that owns the recording. */
@@ -88,6 +89,10 @@ export interface Extension {
  * A deterministic call log of `calls` records, newest first, built by index on demand so that 100 000 records
  * cost nothing up front. Record i starts at endTime - (i + 0.5 ± 0.15) * spacing: start times never increase
  * with the index, so a date range maps to an index range by binary search.
+ *
+ * Calls made while the emulator runs (`live`) sit in front of record 0 with negative indices (-1 the first
+ * live call, -2 the next): they are newer than every generated record, so the order and the binary search
+ * stay as they are. Their facts come from the live call, not from the hash.
  */
 export class Dataset {
   private readonly spacing: number;
@@ -99,6 +104,7 @@ export class Dataset {
   constructor(
     private readonly config: DatasetConfig,
     private readonly extensions: readonly Extension[],
+    private readonly live: LiveCallLog,
   ) {
     if (extensions.length === 0) throw new Error("at least one extension is required");
     this.spacing = config.spanMs / Math.max(1, config.calls);
@@ -132,6 +138,8 @@ export class Dataset {
   }
 
   startMs(index: number): number {
+    const live = this.live.at(index);
+    if (live) return live.startMs;
     if (this.isPairFollower(index))
       return this.startMs(index - 1) - Math.max(1, Math.min(1000, this.spacing * 0.1));
     const jitter = (this.hash(index, 1) - 0.5) * 0.3;
@@ -145,10 +153,10 @@ export class Dataset {
   }
 
   private firstIndexBefore(ms: number): number {
-    let lo = 0;
+    let lo = -this.live.length;
     let hi = this.config.calls;
     while (lo < hi) {
-      const mid = (lo + hi) >>> 1;
+      const mid = Math.floor((lo + hi) / 2); // lo may be negative (live calls): no >>>
       if (this.startMs(mid) < ms) hi = mid;
       else lo = mid + 1;
     }
@@ -156,6 +164,19 @@ export class Dataset {
   }
 
   traits(index: number): CallTraits {
+    const live = this.live.at(index);
+    if (live) {
+      return {
+        index,
+        startMs: live.startMs,
+        type: "Voice",
+        direction: live.direction,
+        recordingOwner: live.withRecording ? index : undefined,
+        recordingsOnLegs: false,
+        recordingType: live.withRecording ? "Automatic" : undefined,
+        extension: live.extension,
+      };
+    }
     const startMs = this.startMs(index);
     if (this.isPairFollower(index)) {
       const lead = this.traits(index - 1);
@@ -207,7 +228,7 @@ export class Dataset {
       return this.recordingInfo(id, index, (n - LEG_RECORDING_ID_BASE) % LEGS_PER_SPLIT_CALL);
     }
     const index = n - RECORDING_ID_BASE;
-    if (!Number.isInteger(index) || index < 0 || index >= this.config.calls) return undefined;
+    if (!Number.isInteger(index) || index < -this.live.length || index >= this.config.calls) return undefined;
     if (this.traits(index).recordingOwner !== index) return undefined;
     return this.recordingInfo(id, index, undefined);
   }
@@ -220,15 +241,33 @@ export class Dataset {
       index,
       leg,
       contentType: this.hash(index, 6 + salt) < 0.6 ? "audio/mpeg" : "audio/wav",
-      bytes: Math.max(0, Math.floor(this.config.recordingBytes(index))),
+      bytes: Math.max(
+        0,
+        Math.floor(this.live.at(index)?.recordingBytes ?? this.config.recordingBytes(index)),
+      ),
       durationSec: 30 + Math.floor(this.hash(index, 8 + salt) * 570),
       patternOffset: Math.floor(this.hash(index, 9 + salt) * 0x100000),
     };
   }
 
-  /** Every recording (legs' ones included), newest first (iterates the whole log: for small datasets). */
-  *recordings(): Generator<RecordingInfo> {
-    for (let i = 0; i < this.config.calls; i++) {
+  /** A record is listed: every generated one; a live call's once its record has appeared. */
+  hasAppeared(index: number, now = Date.now()): boolean {
+    const live = this.live.at(index);
+    return live === undefined || live.appearsAtMs <= now;
+  }
+
+  /** How many live records are listed at `now` (only grows; part of the call-log cache key). */
+  liveAppeared(now = Date.now()): number {
+    return this.live.appearedCount(now);
+  }
+
+  /**
+   * Every recording (legs' ones included), newest first (iterates the whole log: for small datasets); live
+   * calls' once they have appeared.
+   */
+  *recordings(now = Date.now()): Generator<RecordingInfo> {
+    for (let i = -this.live.length; i < this.config.calls; i++) {
+      if (!this.hasAppeared(i, now)) continue;
       const own = this.recording(this.recordingId(i));
       if (own) yield own;
       for (const id of this.legRecordingIds(i)) {
@@ -240,7 +279,8 @@ export class Dataset {
 
   /** The external party of record i (hostile names cycle through NAMES). */
   externalParty(index: number): Party {
-    const owner = this.isPairFollower(index) ? index - 1 : index;
+    // Live calls (negative indices) cycle through the same names.
+    const owner = Math.abs(this.isPairFollower(index) ? index - 1 : index);
     const name = NAMES[owner % NAMES.length];
     if (name === "") return {};
     const phoneNumber = `+1650555${String(1000 + (owner % 9000)).padStart(4, "0")}`;
@@ -260,6 +300,8 @@ export class Dataset {
 
   /** A recorded call lasts as long as its recording, or as its legs' recordings together. */
   durationSec(index: number): number {
+    const live = this.live.at(index);
+    if (live) return Math.max(1, Math.round((live.endMs - live.answeredMs) / 1000));
     const legs = this.legRecordingIds(index);
     if (legs.length > 0) return legs.reduce((sum, id) => sum + (this.recording(id)?.durationSec ?? 0), 0);
     const owner = this.traits(index).recordingOwner;
@@ -279,9 +321,10 @@ export class Dataset {
 
   /** The index of a call-log record id (`recordId`), or undefined for an id this dataset never issued. */
   indexOfRecordId(id: string): number | undefined {
-    const tail = /x([0-9a-z]+)$/.exec(id)?.[1];
+    const tail = /x(-?[0-9a-z]+)$/.exec(id)?.[1];
     const index = tail === undefined ? Number.NaN : Number.parseInt(tail, 36);
-    if (!Number.isSafeInteger(index) || index < 0 || index >= this.config.calls) return undefined;
+    if (!Number.isSafeInteger(index) || index < -this.live.length || index >= this.config.calls)
+      return undefined;
     return this.recordId(index) === id ? index : undefined;
   }
 

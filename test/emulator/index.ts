@@ -12,6 +12,7 @@ import { makeTlsMaterial, type TlsMaterial } from "./tls.js";
 
 export type { EmulatorControl, RecordingSummary } from "./control.js";
 export type { CutFault, FaultSelector, Faults, UnavailableFault } from "./faults.js";
+export type { CallPlan, PlannedCall } from "./live-calls.js";
 export type {
   EmulatorApp,
   EmulatorExtension,
@@ -20,6 +21,7 @@ export type {
   RateLimitConfig,
   RateLimitGroup,
   RateLimitOptions,
+  WebSocketConfig,
 } from "./options.js";
 export { DEFAULT_EXTENSIONS, DEFAULT_RATE_LIMITS, DEMO_CREDENTIALS } from "./options.js";
 export type { EmulatorStats, StatsSnapshot } from "./stats.js";
@@ -118,6 +120,8 @@ export async function start(options?: EmulatorOptions): Promise<Emulator> {
   const media = serve(state, handleMedia, tls);
   const cdn = serve(state, handleCdn, tls);
   const servers = [api, media, cdn];
+  // The WebSocket gateway shares the API origin's server: ws:// beside http://, wss:// beside https://.
+  api.server.on("upgrade", (req, socket, head) => state.gateway.handleUpgrade(req, socket, head));
   try {
     state.apiOrigin = await listen(api.server, config.host, config.port, !!tls, config.apiHostName);
     state.mediaOrigin = await listen(
@@ -146,6 +150,8 @@ export async function start(options?: EmulatorOptions): Promise<Emulator> {
     stats: state.stats,
     control: createControl(state),
     stop: async () => {
+      state.callMaker.stop();
+      state.gateway.close();
       await Promise.all(servers.map((s) => close(s.server, s.sockets)));
       tls?.cleanup();
     },

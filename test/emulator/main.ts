@@ -36,7 +36,13 @@ const USAGE = `Usage: npm run emulator -- [options]
   --unavailable-rate P   probability of 503 + Retry-After per content request
   --reset-first-attempts N   reset the first N attempts of every recording
   --retention-every MS   retention: the oldest recording disappears, then one more every MS
-  --retention-start-in MS    ... starting this long after start-up (0)`;
+  --retention-start-in MS    ... starting this long after start-up (0)
+  --call-log-delay MS    started calls: record + recording appear this long after Disconnected (3000)
+  --ws-token-ttl S       WebSocket token lifetime (600)
+  --recovery-timeout S   a lost connection can be recovered with wsc this long (180)
+  --idle-timeout S       WSG-902 after this long without client activity (1800)
+  --absolute-timeout S   WSG-903: every connection closes this long after it opened (86400)
+  --ping-interval MS     ping frames this often (30000)`;
 
 const { values } = parseArgs({
   options: {
@@ -72,6 +78,12 @@ const { values } = parseArgs({
     "retention-start-in": { type: "string" },
     "unavailable-rate": { type: "string" },
     "reset-first-attempts": { type: "string" },
+    "call-log-delay": { type: "string" },
+    "ws-token-ttl": { type: "string" },
+    "recovery-timeout": { type: "string" },
+    "idle-timeout": { type: "string" },
+    "absolute-timeout": { type: "string" },
+    "ping-interval": { type: "string" },
   },
   strict: true,
 });
@@ -143,6 +155,14 @@ function optionsFromFlags(): EmulatorOptions {
         },
     faults: faultsFromFlags(),
     retention: retentionFromFlags(),
+    callLogDelayMs: num("call-log-delay"),
+    webSocket: withoutUndefined({
+      tokenTtlSec: num("ws-token-ttl"),
+      recoveryTimeoutSec: num("recovery-timeout"),
+      idleTimeoutSec: num("idle-timeout"),
+      absoluteTimeoutSec: num("absolute-timeout"),
+      pingIntervalMs: num("ping-interval"),
+    }),
   });
 }
 

@@ -166,7 +166,40 @@ export interface EmulatorOptions extends DatasetOptions {
   pagingTotals?: boolean;
 
   faults?: Faults;
+
+  /** The WebSocket gateway's timings (see ws-gateway.ts); each field optional. */
+  webSocket?: Partial<WebSocketConfig>;
+  /** Calls made while running (`control.startCalls`): record and recording appear this long after Disconnected. */
+  callLogDelayMs?: number;
 }
+
+/** The WebSocket gateway's timings and limits (the platform's values by default). */
+export interface WebSocketConfig {
+  /** Lifetime of a ws token from POST /restapi/oauth/wstoken (s, 600). */
+  tokenTtlSec: number;
+  /** A lost connection's ws session can be recovered with its wsc token this long (s, 180). */
+  recoveryTimeoutSec: number;
+  /** Events kept for a lost connection, newest last (100). */
+  recoveryBufferSize: number;
+  /** No client activity (message or pong) this long → Error WSG-902 and close (s, 1800). */
+  idleTimeoutSec: number;
+  /** Every connection is closed this long after it opened → Error WSG-903 (s, 86400). */
+  absoluteTimeoutSec: number;
+  /** The gateway sends a ping frame this often (ms, 30000)… */
+  pingIntervalMs: number;
+  /** …and drops a connection that has not answered it within this (ms, 10000). */
+  pongTimeoutMs: number;
+}
+
+export const DEFAULT_WEB_SOCKET: WebSocketConfig = {
+  tokenTtlSec: 600,
+  recoveryTimeoutSec: 180,
+  recoveryBufferSize: 100,
+  idleTimeoutSec: 1800,
+  absoluteTimeoutSec: 86_400,
+  pingIntervalMs: 30_000,
+  pongTimeoutMs: 10_000,
+};
 
 export const DEFAULT_RATE_LIMITS: RateLimitConfig = {
   windowSec: 60,
@@ -219,6 +252,8 @@ export interface EmulatorConfig {
   dataset: DatasetConfig;
   pagingTotals: boolean;
   faults: Faults;
+  webSocket: WebSocketConfig;
+  liveCalls: { callLogDelayMs: number };
 }
 
 export interface TokenPolicy {
@@ -321,6 +356,8 @@ export function resolveOptions(given: EmulatorOptions = {}): EmulatorConfig {
     },
     pagingTotals: options.pagingTotals ?? true,
     faults: options.faults ?? {},
+    webSocket: { ...DEFAULT_WEB_SOCKET, ...withoutUndefined(options.webSocket ?? {}) },
+    liveCalls: { callLogDelayMs: options.callLogDelayMs ?? 3000 },
   };
 }
 

@@ -3,11 +3,14 @@ import { MatchCache } from "./call-log.js";
 import { Dataset, type RecordingInfo } from "./dataset.js";
 import { FaultPlan } from "./faults.js";
 import { type ApiErrorSpec, type HeaderBag, sendError } from "./http-util.js";
+import { LiveCallLog } from "./live-call-log.js";
+import { CallMaker } from "./live-calls.js";
 import type { EmulatorConfig, EmulatorExtension, RateLimitGroup } from "./options.js";
-import { RateLimiter } from "./rate-limit.js";
+import { type RateDecision, RateLimiter } from "./rate-limit.js";
 import { Retention } from "./retention.js";
 import { type Session, SessionStore } from "./sessions.js";
 import { EmulatorStats } from "./stats.js";
+import { WsGateway } from "./ws-gateway.js";
 
 /** Everything both origins share: one platform, two entry points. */
 export class EmulatorState {
@@ -22,8 +25,13 @@ export class EmulatorState {
   /** recordingId → foreign origin of its contentUri. */
   readonly foreign = new Map<string, string>();
   readonly callLogMatches = new MatchCache();
+  /** Calls made while the emulator runs (`control.startCalls`): records -1, -2… in front of the dataset. */
+  readonly liveCalls = new LiveCallLog();
   /** The extensions calls belong to (the first user's first); the directory lists those still `listed`. */
   readonly companyExtensions: readonly EmulatorExtension[];
+  /** The WebSocket gateway (on the API origin) and the calls it tells about. */
+  readonly gateway: WsGateway = new WsGateway(this);
+  readonly callMaker: CallMaker = new CallMaker(this, (event) => this.gateway.publish(event));
   /** Set once both servers listen. */
   apiOrigin = "";
   mediaOrigin = "";
@@ -41,7 +49,7 @@ export class EmulatorState {
       { id: owner.ownerId, extensionNumber: owner.extensionNumber, name: owner.name },
       ...config.dataset.extensions,
     ];
-    this.dataset = new Dataset(config.dataset, this.companyExtensions);
+    this.dataset = new Dataset(config.dataset, this.companyExtensions, this.liveCalls);
     this.deleted = new Set(config.dataset.deletedRecordingIds);
     this.retention = new Retention(config.dataset.retention, this.dataset);
     const foreign = config.dataset.foreignContent;
@@ -67,11 +75,15 @@ export class EmulatorState {
     return [...entries.values()];
   }
 
-  /** A recording that can still be served (neither deleted nor gone with retention). */
+  /**
+   * A recording that can be served: it exists already (a live call's appears with its call-log record) and is
+   * neither deleted nor gone with retention.
+   */
   liveRecording(id: string): RecordingInfo | undefined {
     if (this.deleted.has(id)) return undefined;
     const recording = this.dataset.recording(id);
-    return recording && !this.retention.isExpired(recording.index) ? recording : undefined;
+    if (!recording || !this.dataset.hasAppeared(recording.index)) return undefined;
+    return this.retention.isExpired(recording.index) ? undefined : recording;
   }
 
   /** Whether a user's token may see this account's data (users of another account see none of it). */
@@ -102,11 +114,7 @@ export class EmulatorState {
     const credential = readBearer(req, url);
     const token = credential.kind === "token" ? credential.token : undefined;
     const owner = token === undefined ? undefined : this.sessions.sessionOf(token);
-    const headers = this.charge(
-      owner ? `${owner.user.ownerId}|${owner.app.clientId}` : "anonymous",
-      group,
-      res,
-    );
+    const headers = this.charge(owner ? this.bucketOf(owner) : "anonymous", group, res);
     if (!headers) return undefined;
     if (credential.kind !== "token") {
       this.unauthorized(res, headers, credential.kind === "missing" ? MISSING_AUTH : BAD_AUTH_HEADER);
@@ -125,13 +133,26 @@ export class EmulatorState {
     return { session: check.session, headers };
   }
 
-  /** Count a request against a bucket; answers 429 itself and returns undefined when over the limit. */
-  charge(key: string, group: RateLimitGroup, res: ServerResponse): HeaderBag | undefined {
+  /** Count a request against a bucket (and in the stats); the caller answers a refusal. */
+  take(key: string, group: RateLimitGroup): RateDecision {
     this.stats.requestsByGroup[group]++;
     const decision = this.limiter.take(key, group);
+    if (!decision.allowed) {
+      this.stats.rateLimited++;
+      this.stats.rateLimitedByGroup[group]++;
+    }
+    return decision;
+  }
+
+  /** The rate-limit bucket of a session's user and app. */
+  bucketOf(session: Session): string {
+    return `${session.user.ownerId}|${session.app.clientId}`;
+  }
+
+  /** Count a request against a bucket; answers 429 itself and returns undefined when over the limit. */
+  charge(key: string, group: RateLimitGroup, res: ServerResponse): HeaderBag | undefined {
+    const decision = this.take(key, group);
     if (decision.allowed) return decision.headers;
-    this.stats.rateLimited++;
-    this.stats.rateLimitedByGroup[group]++;
     sendError(res, { status: 429, errorCode: "CMN-301", message: "Request rate exceeded" }, decision.headers);
     return undefined;
   }

@@ -60,6 +60,23 @@ export class EmulatorStats {
   refreshTokenTtlRequested: number[] = [];
   /** Gauge: content bodies being sent right now. */
   concurrentDownloads = 0;
+  /** The WebSocket gateway (`open` is a gauge: connections open right now). */
+  ws = {
+    tokens: 0,
+    /** Upgrades refused (unknown or expired ws token, dead session). */
+    refused: 0,
+    connections: 0,
+    open: 0,
+    recoveries: { Successful: 0, Failed: 0 },
+    subscriptions: 0,
+    notificationsSent: 0,
+    notificationsBuffered: 0,
+    notificationsReplayed: 0,
+    heartbeats: 0,
+    pings: 0,
+    pongs: 0,
+    pongTimeouts: 0,
+  };
 
   constructor(private readonly liveSessionCount: () => number) {}
 
@@ -86,7 +103,8 @@ export class EmulatorStats {
   reset(): void {
     const fresh = new EmulatorStats(this.liveSessionCount);
     const concurrent = this.concurrentDownloads;
-    Object.assign(this, fresh, { concurrentDownloads: concurrent, peakConcurrentDownloads: concurrent });
+    const ws = { ...fresh.ws, open: this.ws.open };
+    Object.assign(this, fresh, { concurrentDownloads: concurrent, peakConcurrentDownloads: concurrent, ws });
   }
 
   snapshot() {
