@@ -161,7 +161,8 @@ describe("WebSocket gateway", () => {
   });
 
   it("tells a call's life in telephony-session events; its record and recording appear after Disconnected", async () => {
-    const { emu, accessToken, connect } = await setup();
+    // A delay long enough that "not yet" is still true on a loaded machine once Disconnected has arrived.
+    const { emu, accessToken, connect } = await setup({ callLogDelayMs: 4000 });
     const { client } = await connect();
     await client.subscribe();
     const [call] = emu.control.startCalls({ talkMs: 100 });
