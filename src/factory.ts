@@ -22,7 +22,7 @@ export function defaultFactory(ctx: Omit<CommandContext, "factory">): Factory {
     },
     async destination(out) {
       const { openDestination } = await import("./destination/open.js");
-      return openDestination(out, ctx.env);
+      return openDestination(out, ctx.env, ctx.signal);
     },
     async lanes(profiles, onWait) {
       const [{ authServices }, { openAuthSession }, { RateLimiter }] = await Promise.all([

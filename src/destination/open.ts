@@ -11,22 +11,30 @@ import type { Destination } from "./types.js";
 export interface DestinationKind {
   /** Lower case, without "://". */
   readonly scheme: string;
-  open(url: string, env: NodeJS.ProcessEnv): Promise<Destination>;
+  open(url: string, env: NodeJS.ProcessEnv, signal: AbortSignal | undefined): Promise<Destination>;
 }
 
 /** Every destination that is not a folder. A new backend adds itself here (docs/architecture.md). */
 const KINDS: readonly DestinationKind[] = [
   {
     scheme: "s3",
-    open: async (url, env) => (await import("./s3/destination.js")).S3Destination.openUrl(url, env),
+    open: async (url, env, signal) =>
+      (await import("./s3/destination.js")).S3Destination.openUrl(url, env, { signal }),
   },
 ];
 
 /** `scheme://` at the start of `--out`; a path (even `C:\…` or `./s3://x`) has none. */
 const SCHEME = /^([a-z][a-z0-9+.-]*):\/\//i;
 
-/** The destination `--out` names: a URL whose scheme a kind registered, or a local folder. */
-export async function openDestination(out: string, env: NodeJS.ProcessEnv): Promise<Destination> {
+/**
+ * The destination `--out` names: a URL whose scheme a kind registered, or a local folder. `signal` (the process's:
+ * Ctrl-C, SIGTERM) stops the destination's requests in flight.
+ */
+export async function openDestination(
+  out: string,
+  env: NodeJS.ProcessEnv,
+  signal?: AbortSignal,
+): Promise<Destination> {
   const scheme = SCHEME.exec(out)?.[1]?.toLowerCase();
   if (scheme === undefined) {
     await assertUsableFolder(out);
@@ -39,5 +47,5 @@ export async function openDestination(out: string, env: NodeJS.ProcessEnv): Prom
       `--out ${JSON.stringify(out)}: no destination for ${scheme}:// (known: ${known}; a folder of that name needs ./ in front)`,
     );
   }
-  return kind.open(out, env);
+  return kind.open(out, env, signal);
 }

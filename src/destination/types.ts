@@ -96,11 +96,17 @@ export interface PartialStore {
    * Journal `meta` for `key` and open its partial: `resume` continues after the bytes held, otherwise whatever
    * was held is dropped and the partial starts empty.
    */
-  open(key: RelPath, meta: PartialMeta, options: { resume: boolean }): Promise<PartialObject>;
+  open(key: RelPath, meta: PartialMeta, options: PartialOpenOptions): Promise<PartialObject>;
   /** Forget a recording's partial: its journal record and, when `key` is given, the bytes held for it. */
   drop(recordingId: string, key?: RelPath): Promise<void>;
   /** Drop the records of recordings that `isFinished` says are done; returns how many. */
   dropFinished(isFinished: (recordingId: string) => boolean | Promise<boolean>): Promise<number>;
+}
+
+export interface PartialOpenOptions {
+  resume: boolean;
+  /** The run's signal: the partial's requests to a remote store stop when it aborts (Ctrl-C, the deadline). */
+  signal?: AbortSignal | undefined;
 }
 
 /** One open partial. Exactly one of `close`, `commit`, `abort` ends it. */

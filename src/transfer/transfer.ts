@@ -164,7 +164,7 @@ export class RecordingTransfer {
         ...(total === undefined ? {} : { total }),
         ...(partial.validator === undefined ? {} : { validator: partial.validator }),
       };
-      return { object: await partials.open(partial.key, meta, { resume: true }) };
+      return { object: await partials.open(partial.key, meta, { resume: true, signal: this.deps.signal }) };
     }
     // A fresh start keeps the journalled key only while its partial holds bytes: without them, that name is
     // no longer reserved and may have gone to another recording, so name claiming chooses again.
@@ -184,7 +184,7 @@ export class RecordingTransfer {
       ...(plan.total === undefined ? {} : { total: plan.total }),
       ...(validator === undefined ? {} : { validator }),
     };
-    return { object: await partials.open(key, meta, { resume: false }) };
+    return { object: await partials.open(key, meta, { resume: false, signal: this.deps.signal }) };
   }
 
   /**
@@ -275,7 +275,10 @@ export class RecordingTransfer {
       contentType: partial.contentType,
       ...(partial.total === undefined ? {} : { total: partial.total }),
     };
-    const object = await this.deps.destination.partials.open(partial.key, meta, { resume: true });
+    const object = await this.deps.destination.partials.open(partial.key, meta, {
+      resume: true,
+      signal: this.deps.signal,
+    });
     const hash = await hashOf(object);
     return this.commit(object, {
       bytes: object.offset,

@@ -13,11 +13,13 @@ export interface S3FaultPlan {
    * free-space threshold (507 XMinioStorageFull); reads, lists and deletes still work.
    */
   full?: boolean;
+  /** A store that stops answering: requests (any method) whose path matches are read and never answered. */
+  stall?: RegExp;
 }
 
 export interface S3FaultProxy {
   endpoint: string;
-  faults: { slowDown: number; reset: number; denied: number; full: number };
+  faults: { slowDown: number; reset: number; denied: number; full: number; stalled: number };
   stop(): Promise<void>;
 }
 
@@ -28,9 +30,14 @@ export interface S3FaultProxy {
  */
 export async function startS3FaultProxy(target: string, plan: S3FaultPlan): Promise<S3FaultProxy> {
   const upstream = new URL(target);
-  const faults = { slowDown: 0, reset: 0, denied: 0, full: 0 };
+  const faults = { slowDown: 0, reset: 0, denied: 0, full: 0, stalled: 0 };
   let puts = 0;
   const server = createServer((req, res) => {
+    if (plan.stall?.test(decodeURIComponent(req.url ?? ""))) {
+      faults.stalled += 1;
+      req.resume(); // take the body, answer nothing
+      return;
+    }
     if (plan.full && (req.method === "PUT" || req.method === "POST")) {
       faults.full += 1;
       answerError(

@@ -28,11 +28,23 @@ export class S3Bucket {
     readonly name: string,
   ) {}
 
+  /**
+   * Requests stop when the process is told to (Ctrl-C, SIGTERM). Clean-up (a DELETE, an abort of an upload) is
+   * left to finish: it runs after that signal, bounded by the connection's idle timeout.
+   */
+  get stoppable(): { abortSignal?: AbortSignal } {
+    const { signal } = this.connection;
+    return signal ? { abortSignal: signal } : {};
+  }
+
   /** One cheap request that proves credentials, region, bucket and permission to list. */
   async probe(prefix: string): Promise<void> {
     const { client, sdk } = this.connection;
     try {
-      await client.send(new sdk.ListObjectsV2Command({ Bucket: this.name, Prefix: prefix, MaxKeys: 1 }));
+      await client.send(
+        new sdk.ListObjectsV2Command({ Bucket: this.name, Prefix: prefix, MaxKeys: 1 }),
+        this.stoppable,
+      );
     } catch (error) {
       throw storeError(error, this.name, "cannot use the bucket");
     }
@@ -41,7 +53,10 @@ export class S3Bucket {
   async head(key: string): Promise<ObjectInfo | undefined> {
     const { client, sdk } = this.connection;
     try {
-      const out = await client.send(new sdk.HeadObjectCommand({ Bucket: this.name, Key: key }));
+      const out = await client.send(
+        new sdk.HeadObjectCommand({ Bucket: this.name, Key: key }),
+        this.stoppable,
+      );
       return {
         size: out.ContentLength ?? 0,
         modifiedAt: out.LastModified?.getTime() ?? 0,
@@ -72,6 +87,7 @@ export class S3Bucket {
             ContinuationToken: token,
             ...(delimiter ? { Delimiter: delimiter } : {}),
           }),
+          this.stoppable,
         );
       } catch (error) {
         throw storeError(error, this.name, `list ${prefix || "/"}`);
@@ -87,7 +103,10 @@ export class S3Bucket {
   async read(key: string): Promise<Readable | undefined> {
     const { client, sdk } = this.connection;
     try {
-      const out = await client.send(new sdk.GetObjectCommand({ Bucket: this.name, Key: key }));
+      const out = await client.send(
+        new sdk.GetObjectCommand({ Bucket: this.name, Key: key }),
+        this.stoppable,
+      );
       return out.Body as Readable;
     } catch (error) {
       if (isNotFoundError(error)) return undefined;
@@ -134,6 +153,7 @@ export class S3Bucket {
           ...(condition && "ifAbsent" in condition ? { IfNoneMatch: "*" } : {}),
           ...(condition && "ifMatch" in condition ? { IfMatch: condition.ifMatch } : {}),
         }),
+        this.stoppable,
       );
       return { written: true, etag: out.ETag };
     } catch (error) {

@@ -18,7 +18,23 @@ export interface S3Connection {
    * off with AWS_REQUEST_CHECKSUM_CALCULATION=WHEN_REQUIRED for stores that refuse checksum headers.
    */
   checksums: boolean;
+  /** The process's signal (Ctrl-C, SIGTERM): every request but the clean-up after it stops at once. */
+  signal: AbortSignal | undefined;
 }
+
+export interface ConnectOptions {
+  signal?: AbortSignal | undefined;
+  /** Silence on a request's connection (no byte either way) after which it fails; injected in tests. */
+  idleTimeoutMs?: number;
+}
+
+/**
+ * A store that stops answering fails the request after this much silence (the SDK then retries it, as any
+ * timeout), so a stalled store fails a recording instead of hanging the run: the same 60 s a download's body may
+ * be silent before it counts as a stall.
+ */
+const IDLE_TIMEOUT_MS = 60_000;
+const CONNECT_TIMEOUT_MS = 10_000;
 
 /** S3 API calls per request the SDK makes before it gives up (5xx, SlowDown, resets, timeouts). */
 const MAX_ATTEMPTS = 6;
@@ -29,7 +45,7 @@ const MAX_ATTEMPTS = 6;
  * profile. `AWS_ENDPOINT_URL_S3` (or `AWS_ENDPOINT_URL`) selects an S3-compatible store, addressed path-style
  * (MinIO, Ceph, s3rver and most others have no per-bucket host names).
  */
-export async function connectS3(env: NodeJS.ProcessEnv): Promise<S3Connection> {
+export async function connectS3(env: NodeJS.ProcessEnv, options: ConnectOptions = {}): Promise<S3Connection> {
   const endpoint = endpointOf(env);
   registerSecret(env.AWS_SECRET_ACCESS_KEY);
   registerSecret(env.AWS_SESSION_TOKEN);
@@ -42,6 +58,10 @@ export async function connectS3(env: NodeJS.ProcessEnv): Promise<S3Connection> {
     // also wrap a streamed body in aws-chunked framing with a trailing checksum, which some stores (s3rver)
     // keep inside the object.
     requestChecksumCalculation: "WHEN_REQUIRED",
+    requestHandler: {
+      connectionTimeout: CONNECT_TIMEOUT_MS,
+      socketTimeout: options.idleTimeoutMs ?? IDLE_TIMEOUT_MS,
+    },
     ...(endpoint === undefined ? {} : { endpoint, forcePathStyle: true }),
     // AWS_MAX_ATTEMPTS, when set, is the user's to choose.
     maxAttempts: Number(env.AWS_MAX_ATTEMPTS) > 0 ? Number(env.AWS_MAX_ATTEMPTS) : MAX_ATTEMPTS,
@@ -61,7 +81,7 @@ export async function connectS3(env: NodeJS.ProcessEnv): Promise<S3Connection> {
       : {}),
   });
   const checksums = env.AWS_REQUEST_CHECKSUM_CALCULATION?.toUpperCase() !== "WHEN_REQUIRED";
-  return { client, sdk, endpoint, checksums };
+  return { client, sdk, endpoint, checksums, signal: options.signal };
 }
 
 function endpointOf(env: NodeJS.ProcessEnv): string | undefined {

@@ -2,7 +2,7 @@ import { LockWatch } from "../lock-holder.js";
 import { isRelPath, type RelPath, relPath } from "../rel-path.js";
 import type { Destination, DestinationLock, ListedEntry, ObjectStat } from "../types.js";
 import { S3Bucket } from "./bucket.js";
-import { connectS3 } from "./client.js";
+import { type ConnectOptions, connectS3 } from "./client.js";
 import { acquireS3Lock, assertS3Idle } from "./lock.js";
 import { S3Partials } from "./partials.js";
 import { S3State, STATE_FOLDER } from "./state.js";
@@ -27,13 +27,17 @@ export class S3Destination implements Destination {
   }
 
   /** `s3://BUCKET[/PREFIX]` (a malformed one is a UsageError); loads the SDK and builds the client, no request yet. */
-  static openUrl(url: string, env: NodeJS.ProcessEnv): Promise<S3Destination> {
-    return S3Destination.open(parseS3Url(url), env);
+  static openUrl(url: string, env: NodeJS.ProcessEnv, options: ConnectOptions = {}): Promise<S3Destination> {
+    return S3Destination.open(parseS3Url(url), env, options);
   }
 
   /** Loads the SDK and builds the client; no request yet. */
-  static async open(location: S3Location, env: NodeJS.ProcessEnv): Promise<S3Destination> {
-    const connection = await connectS3(env);
+  static async open(
+    location: S3Location,
+    env: NodeJS.ProcessEnv,
+    options: ConnectOptions = {},
+  ): Promise<S3Destination> {
+    const connection = await connectS3(env, options);
     return new S3Destination(location, new S3Bucket(connection, location.bucket));
   }
 

@@ -152,7 +152,12 @@ function hold(
       released = true;
       clearInterval(timer);
       await beating;
-      if ((await tokenIn(bucket, key)) === me.token) await bucket.remove(key, { ifMatch: etag });
+      // After Ctrl-C the read fails at once (the process's signal): our own version is then removed by If-Match.
+      const mine = await tokenIn(bucket, key).then(
+        (token) => token === me.token,
+        () => etag !== undefined,
+      );
+      if (mine) await bucket.remove(key, { ifMatch: etag });
     },
   };
 }

@@ -1,7 +1,13 @@
 import type { Hash } from "node:crypto";
 import type { LockWatch } from "../lock-holder.js";
 import { isRelPath, type RelPath, relPath } from "../rel-path.js";
-import type { PartialMeta, PartialObject, PartialRecord, PartialStore } from "../types.js";
+import type {
+  PartialMeta,
+  PartialObject,
+  PartialOpenOptions,
+  PartialRecord,
+  PartialStore,
+} from "../types.js";
 import type { S3Bucket } from "./bucket.js";
 import { S3ObjectWriter } from "./upload.js";
 
@@ -65,7 +71,7 @@ export class S3Partials implements PartialStore {
     return live?.writer.usable ? live.writer.offset : undefined;
   }
 
-  async open(key: RelPath, meta: PartialMeta, options: { resume: boolean }): Promise<PartialObject> {
+  async open(key: RelPath, meta: PartialMeta, options: PartialOpenOptions): Promise<PartialObject> {
     this.watch.check();
     const live = this.writers.get(key);
     if (options.resume && live?.writer.usable && live.writer.headers.contentType === meta.contentType) {
@@ -77,7 +83,12 @@ export class S3Partials implements PartialStore {
     const writer = new S3ObjectWriter(
       this.bucket,
       `${this.prefix}${key}`,
-      { contentType: meta.contentType, metadata: meta.metadata ?? {}, total: meta.total },
+      {
+        contentType: meta.contentType,
+        metadata: meta.metadata ?? {},
+        total: meta.total,
+        signal: options.signal,
+      },
       // Recorded before the first part is sent: a run killed now leaves an upload the next run can abort.
       {
         started: (_, uploadId) => this.put(meta.recordingId, { ...record, uploadId }),

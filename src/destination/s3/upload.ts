@@ -27,6 +27,8 @@ export interface ObjectHeaders {
   metadata: Record<string, string>;
   /** The object's size when the response said it (Content-Length): a small one is streamed in one request. */
   total?: number | undefined;
+  /** The run's signal: the upload's requests stop when it aborts (besides the process's own signal). */
+  signal?: AbortSignal | undefined;
 }
 
 /** What the writer tells the state about its multipart upload, so a run killed mid-upload can abort it. */
@@ -59,6 +61,8 @@ export class S3ObjectWriter {
   private failure: { error: unknown } | undefined;
   private settled = false;
   private readonly stop = new AbortController();
+  /** `stop`, the process's signal and the run's: every request of this upload ends when any of them aborts. */
+  private readonly signal: AbortSignal;
   /** sha256 of the bytes accepted: a transfer that resumes within the run goes on hashing from here. */
   private readonly hash = createHash("sha256");
 
@@ -67,7 +71,11 @@ export class S3ObjectWriter {
     readonly key: string,
     readonly headers: ObjectHeaders,
     private readonly journal: UploadJournal,
-  ) {}
+  ) {
+    const { signal: process } = bucket.connection;
+    const run = headers.signal;
+    this.signal = AbortSignal.any([this.stop.signal, ...(process ? [process] : []), ...(run ? [run] : [])]);
+  }
 
   /** False once the upload failed or ended: the transfer must start the recording over with a new writer. */
   get usable(): boolean {
@@ -185,7 +193,7 @@ export class S3ObjectWriter {
     const { client, sdk } = this.bucket.connection;
     const put = client
       .send(new sdk.PutObjectCommand({ ...this.objectParams(), Body: pipe, ContentLength: total }), {
-        abortSignal: this.stop.signal,
+        abortSignal: this.signal,
       })
       .then(
         () => undefined,
@@ -219,7 +227,7 @@ export class S3ObjectWriter {
         Body: body,
         ContentLength: body.length,
       }),
-      { abortSignal: this.stop.signal },
+      { abortSignal: this.signal },
     );
   }
 
@@ -248,7 +256,7 @@ export class S3ObjectWriter {
           ContentLength: length,
           ...this.checksum(),
         }),
-        { abortSignal: this.stop.signal },
+        { abortSignal: this.signal },
       )
       .then(
         (out) => {
@@ -275,7 +283,7 @@ export class S3ObjectWriter {
     const { client, sdk } = this.bucket.connection;
     const out = await client.send(
       new sdk.CreateMultipartUploadCommand({ ...this.objectParams(), ...this.checksum() }),
-      { abortSignal: this.stop.signal },
+      { abortSignal: this.signal },
     );
     if (!out.UploadId) throw new StoreError(`${this.where()}: the store gave no upload id`, true);
     this.uploadId = out.UploadId;
@@ -292,7 +300,7 @@ export class S3ObjectWriter {
         UploadId: this.uploadId,
         MultipartUpload: { Parts: parts },
       }),
-      { abortSignal: this.stop.signal },
+      { abortSignal: this.signal },
     );
   }
 

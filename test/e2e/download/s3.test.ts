@@ -164,7 +164,7 @@ describe("download --out s3://", () => {
         env: { ...t.env, AWS_ENDPOINT_URL_S3: proxy.endpoint },
       });
       expect(result.code, result.stderr).toBe(0);
-      expect(proxy.faults).toEqual({ slowDown: 4, reset: 2, denied: 0, full: 0 });
+      expect(proxy.faults).toEqual({ slowDown: 4, reset: 2, denied: 0, full: 0, stalled: 0 });
       await expectAllInBucket(t.e, t.s3);
     } finally {
       await proxy.stop();
@@ -233,6 +233,47 @@ describe("download --out s3://", () => {
     expect(keys.filter((k) => !k.includes(".rc-recordings/") && k !== `${PREFIX}index.csv`)).toEqual([]);
     expect(keys.filter((k) => k.includes(".rc-recordings/uploads/") || k.endsWith("lock.json"))).toEqual([]);
   }, 60_000);
+
+  describe("a store that stops answering (every recording PUT read and never answered)", () => {
+    /** Recording objects only: the state (lock, journal, manifest) still answers. */
+    const RECORDINGS = /^\/archive\/calls\/(?!\.rc-recordings\/)[^?]+\.(mp3|wav)/;
+
+    async function stalledRun(args: readonly string[]) {
+      const t = await setup({ calls: 3, withRecordingRatio: 1, transferredCalls: false });
+      const proxy = await startS3FaultProxy(t.s3.endpoint, { stall: RECORDINGS });
+      const run = spawnCli(["download", "--out", URL, "--json", ...args], {
+        env: { ...t.env, AWS_ENDPOINT_URL_S3: proxy.endpoint },
+        timeoutMs: 120_000,
+      });
+      for (let i = 0; i < 400 && proxy.faults.stalled === 0; i++) await new Promise((r) => setTimeout(r, 50));
+      expect(proxy.faults.stalled).toBeGreaterThan(0);
+      return { t, proxy, run };
+    }
+
+    it("SIGTERM ends the run (exit 130), also with an upload hanging", async () => {
+      const { proxy, run } = await stalledRun([]);
+      try {
+        run.child.kill("SIGTERM");
+        const result = await run.result;
+        // Killed by the helper's 120 s guard (a hang) would be signal SIGKILL and no code.
+        expect(result.signal, result.stderr).toBeNull();
+        expect(result.code, result.stderr).toBe(130);
+      } finally {
+        await proxy.stop();
+      }
+    }, 150_000);
+
+    it("--max-duration ends the run (exit 6) once its grace period is over", async () => {
+      const { proxy, run } = await stalledRun(["--max-duration", "2s"]);
+      try {
+        const result = await run.result;
+        expect(result.signal, result.stderr).toBeNull();
+        expect(result.code, result.stderr).toBe(6);
+      } finally {
+        await proxy.stop();
+      }
+    }, 150_000);
+  });
 
   it("--metadata writes a sidecar object beside each recording", async () => {
     const t = await setup({ calls: 6 });

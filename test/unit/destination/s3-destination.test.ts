@@ -7,6 +7,7 @@ import { StoreError } from "../../../src/destination/s3/errors.js";
 import { SEGMENT_LINES } from "../../../src/destination/s3/state.js";
 import { PART_SIZE } from "../../../src/destination/s3/upload.js";
 import { BusyError } from "../../../src/errors.js";
+import { startS3FaultProxy } from "../../helpers/s3-fault-proxy.js";
 import { type S3Server, startS3Server } from "../../helpers/s3-server.js";
 
 // The S3 destination against a real S3-compatible server process (s3rver), never a mock of the SDK. Every
@@ -310,5 +311,41 @@ describe("S3 destination: preflight", () => {
       { ...server.env, AWS_ENDPOINT_URL_S3: "http://127.0.0.1:9", AWS_MAX_ATTEMPTS: "1" },
     );
     await expect(d.preflight()).rejects.toThrow(/cannot reach the store \(ECONNREFUSED\)/);
+  });
+});
+
+describe("S3 destination: a store that stops answering", () => {
+  it("fails the request after the idle timeout instead of hanging (upload, state write, read)", async () => {
+    const proxy = await startS3FaultProxy(server.endpoint, { stall: /\/archive\/stalled\// });
+    try {
+      const d = await S3Destination.open(
+        { bucket: "archive", prefix: "stalled/" },
+        { ...server.env, AWS_ENDPOINT_URL_S3: proxy.endpoint, AWS_MAX_ATTEMPTS: "1" },
+        { idleTimeoutMs: 500 },
+      );
+      await expect(open(d, "a.mp3", object("s1"))).rejects.toBeInstanceOf(StoreError);
+      await expect(d.state.writeMark("{}")).rejects.toThrow(/s3:\/\/archive: PUT .*time/i);
+      await expect(d.stat(relPath("a.mp3"))).rejects.toBeInstanceOf(StoreError);
+      expect(proxy.faults.stalled).toBe(3);
+    } finally {
+      await proxy.stop();
+    }
+  });
+
+  it("stops at once when the process's signal aborts", async () => {
+    const proxy = await startS3FaultProxy(server.endpoint, { stall: /\/archive\/stalled\// });
+    try {
+      const stop = new AbortController();
+      const d = await S3Destination.open(
+        { bucket: "archive", prefix: "stalled/" },
+        { ...server.env, AWS_ENDPOINT_URL_S3: proxy.endpoint },
+        { signal: stop.signal },
+      );
+      const pending = d.state.writeMark("{}");
+      setTimeout(() => stop.abort(), 200);
+      await expect(pending).rejects.toThrow();
+    } finally {
+      await proxy.stop();
+    }
   });
 });
