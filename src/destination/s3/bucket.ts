@@ -29,8 +29,8 @@ export class S3Bucket {
   ) {}
 
   /**
-   * Requests stop when the process is told to (Ctrl-C, SIGTERM). Clean-up (a DELETE, an abort of an upload) is
-   * left to finish: it runs after that signal, bounded by the connection's idle timeout.
+   * Reads stop when the process is told to (Ctrl-C, SIGTERM), and so do uploads (S3ObjectWriter). Small writes
+   * and clean-up (a DELETE, an abort of an upload) are left to finish, bounded by the connection's idle timeout.
    */
   get stoppable(): { abortSignal?: AbortSignal } {
     const { signal } = this.connection;
@@ -153,7 +153,8 @@ export class S3Bucket {
           ...(condition && "ifAbsent" in condition ? { IfNoneMatch: "*" } : {}),
           ...(condition && "ifMatch" in condition ? { IfMatch: condition.ifMatch } : {}),
         }),
-        this.stoppable,
+        // Not stopped by Ctrl-C: a small write abandoned by the client may still land at the store after the
+        // clean-up that follows (a lock or journal record left behind); the idle timeout bounds it instead.
       );
       return { written: true, etag: out.ETag };
     } catch (error) {

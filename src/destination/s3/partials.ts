@@ -136,7 +136,14 @@ export class S3Partials implements PartialStore {
       commit: async () => {
         this.watch.check();
         this.writers.delete(key);
-        await writer.commit();
+        try {
+          await writer.commit();
+        } catch (error) {
+          // The writer aborted its upload (a failure, or Ctrl-C during the commit): nothing is left to resume or
+          // to abort, so its record goes too (it is no longer among the writers that the lock's release drops).
+          await this.drop(recordingId).catch(() => undefined);
+          throw error;
+        }
       },
       abort: async () => {
         await this.drop(recordingId, key);
