@@ -111,9 +111,13 @@ export function csvRow(cells: readonly string[]): string {
   return `${cells.map((cell) => csvField(neutralise(cell))).join(",")}${EOL}`;
 }
 
-/** RFC 4180: a field with a comma, quote, CR or LF is quoted, quotes doubled. */
+/**
+ * RFC 4180: a field with a comma, quote, CR or LF is quoted, quotes doubled. So is one with a semicolon or a tab:
+ * a spreadsheet in a locale whose list separator is `;` splits unquoted text there, and `Alice;=2*21;` would
+ * become a cell of its own that starts with `=` (a formula); quoted, it stays one cell that starts with `A`.
+ */
 function csvField(value: string): string {
-  return /[",\r\n]/.test(value) ? `"${value.replaceAll('"', '""')}"` : value;
+  return /[",;\t\r\n]/.test(value) ? `"${value.replaceAll('"', '""')}"` : value;
 }
 
 /**

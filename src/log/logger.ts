@@ -44,14 +44,17 @@ export class Logger {
   }
 
   private emit(level: LogLevel, line: string, message: string, event: LogEvent | undefined): void {
+    // Redacted before it is cut, so a cut can never leave half a secret that the redactor no longer knows.
     if (this.format === "text") {
-      this.sink.write(`${printable(redact(line))}\n`);
+      // A line break in server text must not start a line of its own (a forged "saved …" line): every line
+      // after the first is indented.
+      this.sink.write(`${capped(printable(redact(line))).replaceAll("\n", "\n  ")}\n`);
       return;
     }
     // A multi-line message (a stack) stays ONE object: JSON escapes the newlines.
     const fields = event === undefined ? {} : eventFields(event);
-    const object = { time: this.now().toISOString(), level, msg: message, ...fields };
-    this.sink.write(`${printableJson(JSON.stringify(redactValue(object)))}\n`);
+    const object = redactValue({ time: this.now().toISOString(), level, msg: message, ...fields });
+    this.sink.write(`${printableJson(JSON.stringify({ ...object, msg: capped(String(object.msg)) }))}\n`);
   }
 }
 
@@ -69,4 +72,12 @@ export function requestedLogFormat(argv: readonly string[], env: NodeJS.ProcessE
     else if (arg.startsWith("--log-format=")) value = arg.slice("--log-format=".length);
   }
   return value?.trim().toLowerCase() === "json" ? "json" : "text";
+}
+
+/** A line's text at most this long: a server's 100 kB error page is no log line. */
+export const MAX_MESSAGE_CHARS = 4000;
+
+function capped(message: string): string {
+  if (message.length <= MAX_MESSAGE_CHARS) return message;
+  return `${message.slice(0, MAX_MESSAGE_CHARS)}… [${message.length - MAX_MESSAGE_CHARS} more characters not shown]`;
 }

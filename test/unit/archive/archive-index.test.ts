@@ -14,5 +14,7 @@ describe("index.csv cells", () => {
   it("quotes per RFC 4180 and ends rows with CRLF", () => {
     expect(csvRow(["a", "b,c", 'say "hi"', "two\nlines", ""])).toBe('a,"b,c","say ""hi""","two\nlines",\r\n');
     expect(csvRow(['=HYPERLINK("x")'])).toBe('"\'=HYPERLINK(""x"")"\r\n');
+    // A `;` or a tab splits cells in other locales: the cell is quoted, so `=2*21` never starts a cell there.
+    expect(csvRow(["Alice;=2*21;", "Bob\t+1+1"])).toBe('"Alice;=2*21;","Bob\t+1+1"\r\n');
   });
 });

@@ -1,5 +1,5 @@
 import { describe, expect, it } from "vitest";
-import { Logger, requestedLogFormat } from "../../../src/log/logger.js";
+import { Logger, MAX_MESSAGE_CHARS, requestedLogFormat } from "../../../src/log/logger.js";
 import { registerSecret } from "../../../src/log/redact.js";
 
 function capture(format: "text" | "json", verbosity: "quiet" | "normal" | "verbose" = "normal") {
@@ -37,6 +37,29 @@ describe("Logger", () => {
     text.log.warn("careful", { event: "retry", error: "reset", waitMs: 1000 });
     text.log.error("broken");
     expect(text.lines).toEqual(["warning: careful\n", "rc-recordings: broken\n"]);
+  });
+
+  it("text: a line break in server text cannot start a line of its own (no forged 'saved' line)", () => {
+    const text = capture("text");
+    text.log.error("recording 7 failed: HTTP 500 Oops\nsaved 2026/evil.mp3 (1 kB)");
+    expect(text.lines).toEqual([
+      "rc-recordings: recording 7 failed: HTTP 500 Oops\n  saved 2026/evil.mp3 (1 kB)\n",
+    ]);
+  });
+
+  it("a 100 kB message is cut with a marker, after redaction (no half secret survives the cut)", () => {
+    const secret = `S${"k".repeat(60)}`;
+    registerSecret(secret);
+    const message = `${"x".repeat(MAX_MESSAGE_CHARS - 30)}${secret}${"y".repeat(100_000)}`;
+    for (const format of ["text", "json"] as const) {
+      const out = capture(format);
+      out.log.error(message);
+      const [line = ""] = out.lines;
+      expect(line.length).toBeLessThan(MAX_MESSAGE_CHARS + 200);
+      expect(line).toMatch(/… \[\d+ more characters not shown\]/);
+      expect(line).not.toContain("kkkkkkkkkk");
+      if (format === "json") expect(JSON.parse(line).level).toBe("error");
+    }
   });
 
   it("json: the redactor applies to every field", () => {
