@@ -1,6 +1,7 @@
 import { createHash } from "node:crypto";
 import { UsageError } from "../errors.js";
 import type { RecordingItem } from "../listing/types.js";
+import { closest } from "../suggest.js";
 import { wellFormed } from "../well-formed.js";
 import { extensionIdOf, partyNumber } from "./call-facts.js";
 
@@ -12,6 +13,8 @@ import { extensionIdOf, partyNumber } from "./call-facts.js";
 
 /** A compiled `--template` . */
 export interface NameTemplate {
+  /** False for a template without `{ext}`: its files get no extension (a player cannot tell WAV from MP3). */
+  readonly hasExt: boolean;
   /** The "/"-separated path for a recording, relative to DIR; `contentType` undefined = dry run. */
   render(item: RecordingItem, contentType: string | undefined): string;
   /** `a/b.mp3`, 2 → `a/b_2.mp3`. */
@@ -58,7 +61,18 @@ type Piece = { literal: string } | { placeholder: Placeholder };
 /** Parse and validate a template before any request is made; problems are usage errors (exit 2). */
 export function compileTemplate(source: string = DEFAULT_TEMPLATE): NameTemplate {
   const components = compile(source);
+  const used = new Set(
+    components.flat().flatMap((piece) => ("placeholder" in piece ? [piece.placeholder] : [])),
+  );
+  if (!used.has("recordingId")) {
+    // Without it two recordings (two calls in one second, two legs of one call) get one name, and the run
+    // would number them _2, _3 in listing order: names that say nothing and differ between archives.
+    throw new UsageError(
+      `--template ${JSON.stringify(source)} can give two recordings the same name; add {recordingId}, e.g. ${JSON.stringify(withRecordingId(source))}`,
+    );
+  }
   return {
+    hasExt: used.has("ext"),
     withSuffix,
     render(item, contentType) {
       const values = valuesOf(item, contentType);
@@ -71,6 +85,13 @@ export function compileTemplate(source: string = DEFAULT_TEMPLATE): NameTemplate
         .join("/");
     },
   };
+}
+
+/** `{date}/{time}.{ext}` → `{date}/{time}_{recordingId}.{ext}`: the fix the refusal suggests. */
+function withRecordingId(source: string): string {
+  return source.endsWith(".{ext}")
+    ? `${source.slice(0, -".{ext}".length)}_{recordingId}.{ext}`
+    : `${source}_{recordingId}.{ext}`;
 }
 
 function compile(source: string): Piece[][] {
@@ -102,7 +123,11 @@ function compile(source: string): Piece[][] {
       if (open > 0) pieces.push({ literal: rest.slice(0, open) });
       const name = rest.slice(open + 1, end);
       if (!isPlaceholder(name)) {
-        throw bad(`unknown placeholder {${name}}; known: ${PLACEHOLDERS.map((p) => `{${p}}`).join(" ")}`);
+        const near = closest(name, PLACEHOLDERS);
+        const hint = near === undefined ? "" : ` (did you mean {${near}}?)`;
+        throw bad(
+          `unknown placeholder {${name}}${hint}; known: ${PLACEHOLDERS.map((p) => `{${p}}`).join(" ")}`,
+        );
       }
       pieces.push({ placeholder: name });
       rest = rest.slice(end + 1);

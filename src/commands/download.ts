@@ -53,6 +53,11 @@ export async function runDownload(ctx: CommandContext, flags: DownloadFlags): Pr
   }
   const extensionNumbers = extensionFilter(flags);
   const template = compileTemplate(flags.template);
+  if (!template.hasExt) {
+    ctx.log.warn(
+      `--template ${JSON.stringify(flags.template)} has no {ext}: files get no extension, so players cannot tell WAV from MP3; end it with .{ext}`,
+    );
+  }
   const destination = await ctx.factory.destination(flags.out);
   await notices.opened(destination, flags.dryRun);
 

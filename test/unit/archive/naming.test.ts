@@ -89,15 +89,21 @@ describe("templates", () => {
       contentUri: "x",
       record: { id: "c", startTime: "garbage" },
     };
-    expect(compileTemplate("{date}/{fromName}_{toNumber}.{ext}").render(bare, "audio/wav")).toBe(
-      "unknown/unknown_unknown.wav",
-    );
+    expect(
+      compileTemplate("{date}/{fromName}_{toNumber}_{recordingId}.{ext}").render(bare, "audio/wav"),
+    ).toBe("unknown/unknown_unknown_1.wav");
   });
 
   it.each([
     ["", /empty/],
     ["   ", /empty/],
     ["{recordingId}.{mp3}", /unknown placeholder \{mp3\}/],
+    ["{recordingID}.{ext}", /unknown placeholder \{recordingID\} \(did you mean \{recordingId\}\?\)/],
+    [
+      "{date}.{ext}",
+      /can give two recordings the same name; add \{recordingId\}, e\.g\. "\{date\}_\{recordingId\}\.\{ext\}"/,
+    ],
+    ["{date}/{callId}", /same name; add \{recordingId\}/],
     ["{recordingId", /unmatched \{/],
     ["recordingId}.{ext}", /unmatched \}/],
     ["/abs/{recordingId}.{ext}", /relative/],
