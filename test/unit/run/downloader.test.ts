@@ -125,6 +125,7 @@ function options(overrides: Partial<TestOptions> = {}): TestOptions {
 /** A template that names a recording after its caller; `render` can be replaced. */
 function template(render?: NameTemplate["render"]): NameTemplate {
   return {
+    hasExt: true,
     render:
       render ??
       ((i: RecordingItem, type: string | undefined) =>
