@@ -218,7 +218,7 @@ export class RecordingTransfer {
     watch: AttemptWatch,
   ): Promise<TransferResult> {
     const hash = createHash("sha256");
-    const same = await sameBytes(received(res), this.deps.destination.read(key), hash, watch);
+    const same = await sameBytes(received(res, watch.signal), this.deps.destination.read(key), hash, watch);
     if (!same) {
       res.discard();
       this.job.refuse(key);
@@ -403,12 +403,8 @@ async function writeBody(
   watch: AttemptWatch,
 ): Promise<number> {
   let written = 0;
-  // Stop reading on abort even when the body itself ignores the signal; the bytes so far stay held.
-  const stop = () => res.body.destroy();
-  watch.signal.addEventListener("abort", stop, { once: true });
-  if (watch.signal.aborted) stop(); // aborted while the partial was being opened: the listener never fires
   try {
-    for await (const bytes of received(res)) {
+    for await (const bytes of received(res, watch.signal)) {
       await object.append(bytes);
       hash.update(bytes);
       written += bytes.length;
@@ -419,16 +415,23 @@ async function writeBody(
   } catch (error) {
     await object.close();
     throw error;
-  } finally {
-    watch.signal.removeEventListener("abort", stop);
   }
 }
 
-/** The body's chunks; a failure of the stream itself (reset, abort, stall) is a NetworkError, a disk error is not. */
-async function* received(res: ApiResponse): AsyncGenerator<Buffer> {
+/**
+ * The body's chunks; a failure of the stream itself (reset, abort, stall) is a NetworkError, a disk error is not.
+ * On abort (Ctrl-C, a stall) the body is destroyed, even when it ignores the signal: both of its readers (the
+ * write into the partial, and the byte-for-byte comparison that adopts a file) stop at once.
+ */
+async function* received(res: ApiResponse, signal: AbortSignal): AsyncGenerator<Buffer> {
+  const stop = () => res.body.destroy();
+  signal.addEventListener("abort", stop, { once: true });
+  if (signal.aborted) stop(); // aborted before reading began: the listener never fires
   try {
     for await (const chunk of res.body) yield chunk as Buffer;
   } catch (error) {
     throw new NetworkError(URL.canParse(res.url) ? new URL(res.url).pathname : res.url, error);
+  } finally {
+    signal.removeEventListener("abort", stop);
   }
 }
