@@ -98,7 +98,7 @@ describe("LanePool", () => {
  * A pool of `names` behind one ApiClient; `answer(profile, url)` is the status each profile gets (the token is
  * the profile's name). Content answers 200 with audio, anything else an empty body.
  */
-function pooled(names: string[], answer: (profile: string, url: URL) => number) {
+function pooled(names: string[], answer: (profile: string, url: URL) => number, listing = false) {
   const clock = new ManualClock();
   const lanes = names.map((name) => lane(name, clock, "https://platform.ringcentral.com"));
   const drops: string[] = [];
@@ -112,10 +112,11 @@ function pooled(names: string[], answer: (profile: string, url: URL) => number) 
     if (status === 307) {
       return createResponse({ status, url: url.href, headers: { location: "https://cdn.example/r?sig=1" } });
     }
-    return createResponse({ status, url: url.href, body: status === 200 ? "audio" : "" });
+    const body = status === 200 ? (url.pathname.endsWith("/call-log") ? "{}" : "audio") : "{}";
+    return createResponse({ status, url: url.href, body });
   };
   const api = createApiClient({
-    lanes: pool.downloader(),
+    lanes: listing ? pool.lister(true) : pool.downloader(),
     transport,
     log: new Logger("quiet", { write: () => true }),
   });
@@ -164,6 +165,23 @@ describe("a pool's refusals", () => {
     const { pool, api } = pooled(["a"], () => 307);
     expect(await (await api.get(content("1"))).text()).toBe("cdn");
     expect(pool.report()).toEqual([{ name: "a", downloaded: 1, error: null }]);
+  });
+});
+
+describe("a pool's listing", () => {
+  const callLog = "https://platform.ringcentral.com/restapi/v1.0/account/~/call-log";
+  const ownLog = "https://platform.ringcentral.com/restapi/v1.0/account/~/extension/~/call-log";
+
+  it("lists the account's log through another profile while the first sits out a 429", async () => {
+    const { api, asked } = pooled(["a", "b"], (profile) => (profile === "a" ? 429 : 200), true);
+    await expect(api.getJson(callLog)).resolves.toEqual({});
+    expect(asked).toEqual(["a", "b"]);
+  });
+
+  it("asks for the login's own log through the first profile only", async () => {
+    const { api, asked } = pooled(["a", "b"], () => 200, true);
+    await Promise.all([api.getJson(ownLog), api.getJson(ownLog), api.getJson(ownLog)]);
+    expect(asked).toEqual(["a", "a", "a"]);
   });
 });
 
