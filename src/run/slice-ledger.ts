@@ -15,7 +15,7 @@ export interface OpenSlice extends TimeRange {
 /**
  * The completed oldest-first prefix of a run. Slices open in order; the oldest one closes once it is listed and
  * each of its recordings settled (saved, skipped, or failed: a retryable failure holds the mark back by its own
- * start time, see Manifest.recordRun). Closing calls `onClosed` for each slice in order, one at a time, so the
+ * start time, see IncrementalMark.record). Closing calls `onClosed` for each slice in order, one at a time, so the
  * incremental mark advances slice by slice and a stopped run never lists a finished slice again. A blocked
  * slice never closes, and neither does any slice after it.
  */
