@@ -1,6 +1,8 @@
 import { isRelPath, type RelPath } from "../destination/rel-path.js";
 import type { Destination, ManifestLog } from "../destination/types.js";
 import type { CallFacts } from "./call-facts.js";
+import { ChainReader, chainStart, linkRecord, parseRecord, type Unlinked } from "./chain.js";
+import type { CheckpointSigner } from "./checkpoint.js";
 import { collisionKey } from "./folder-names.js";
 
 /**
@@ -19,35 +21,64 @@ export interface ManifestEntry extends CallFacts {
 
 type Saved = Pick<ManifestEntry, "path" | "bytes">;
 
+/** A recording a run listed but could not save: evidence for `report` (a deleted recording is evidence too). */
+export interface UnsavedRecord {
+  recordingId: string;
+  startTime: string;
+  /** `deleted`: the platform listed it but its content was gone (404); `failed`: any other failure. */
+  reason: "deleted" | "failed";
+  error: string;
+}
+
 /**
  * The manifest (`manifest.jsonl` in a local folder): one line per verified recording, appended durably after the
- * commit. Later lines win. A torn last line (crash mid-append) is dropped when the manifest opens. The lines live
- * in the destination's state store; this class keeps what they say.
+ * commit, each linked to the line before it by a hash chain (chain.ts). Later lines win. A torn last line (crash
+ * mid-append) is dropped when the manifest opens. The lines live in the destination's state store; this class
+ * keeps what they say. Besides recordings it holds the chain's start, signed checkpoints and the recordings a run
+ * could not save: records with a `record` field, which every reader of recordings passes over.
  */
 export class Manifest {
   private readonly saved = new Map<string, Saved>();
   /** Collision key of a saved path (see `collisionKey`) → its recording. */
   private readonly owners = new Map<string, string>();
   private writes: Promise<void> = Promise.resolve();
-  /** Lines this process appended (the index needs rebuilding only when it moved). */
+  private readonly chain = new ChainReader(false);
+  /** Hash of the last record once the chain has started, and how many records it holds. */
+  private head: { hash: string; count: number } | undefined;
+  /** Recordings this process appended (the index needs rebuilding only when it moved). */
   private lines = 0;
 
   private constructor(
     private readonly destination: Destination,
     private readonly log: ManifestLog,
+    private readonly signer: CheckpointSigner | undefined,
   ) {}
 
   /**
    * Read the manifest (if any). `writable` creates the state store and repairs a torn last line; `warn` hears of
-   * lines skipped as unreadable (once).
+   * lines skipped as unreadable (once); `signer` signs a checkpoint of the chain when the manifest closes.
    */
   static async open(
     destination: Destination,
-    options: { writable: boolean; warn?: ((line: string) => void) | undefined },
+    options: {
+      writable: boolean;
+      warn?: ((line: string) => void) | undefined;
+      signer?: CheckpointSigner | undefined;
+    },
   ): Promise<Manifest> {
-    const manifest = new Manifest(destination, await destination.state.openManifest(options));
+    const manifest = new Manifest(destination, await destination.state.openManifest(options), options.signer);
     for await (const line of manifest.log.lines()) manifest.ingest(line);
+    const { head, count, start } = manifest.chain.state();
+    if (start && head) manifest.head = { hash: head, count };
+    // A manifest written before the chain existed is upgraded at once, so its lines are covered from this run on
+    // even when the run saves nothing; a new manifest starts its chain with its first record.
+    else if (options.writable && manifest.chain.priorDigest().priorLines > 0) await manifest.startChain();
     return manifest;
+  }
+
+  /** The hash of the manifest's last record (see chain.ts); undefined while the chain has not started. */
+  get chainHead(): string | undefined {
+    return this.head?.hash;
   }
 
   /** Listed, and its file is still there with the recorded size: nothing to fetch. */
@@ -69,24 +100,63 @@ export class Manifest {
 
   /** Append one line durably. Appends are serialised so concurrent transfers never interleave lines. */
   append(entry: ManifestEntry): Promise<void> {
-    const line = `${JSON.stringify(entry)}\n`;
-    const write = this.writes.then(async () => {
-      await this.log.append(line);
+    return this.appendRecord({ ...entry }, () => {
       this.lines++;
       this.remember(entry);
+    });
+  }
+
+  /** How many recordings this process has appended so far. */
+  get appended(): number {
+    return this.lines;
+  }
+
+  /** Record what a run listed but could not save (see UnsavedRecord). */
+  async recordUnsaved(unsaved: readonly UnsavedRecord[], at = new Date()): Promise<void> {
+    for (const item of unsaved) await this.appendRecord({ record: "unsaved", at: at.toISOString(), ...item });
+  }
+
+  /**
+   * Sign a checkpoint of the chain (when opened with a signer), then close. The checkpoint is itself a chained
+   * record, so the head after it is what the run reports.
+   */
+  async close(at = new Date()): Promise<void> {
+    try {
+      const signer = this.signer;
+      if (signer) await this.appendRecord({}, undefined, (head) => signer.checkpoint(head, at));
+      await this.writes;
+    } finally {
+      await this.log.close();
+    }
+  }
+
+  /**
+   * Link `fields` after the current head and append the line; the chain starts first when it has not yet (a new
+   * archive, or one written before the chain existed: the upgrade). The head moves only once a line is durable,
+   * so a failed append leaves the chain as it was. `build` makes the fields from the head they follow.
+   */
+  private appendRecord(
+    fields: Unlinked,
+    done?: () => void,
+    build?: (head: { hash: string; count: number }) => Unlinked,
+  ): Promise<void> {
+    const write = this.writes.then(async () => {
+      const head = this.head ?? (await this.startChain());
+      const linked = linkRecord(build ? build(head) : fields, head.hash);
+      await this.log.append(`${linked.line}\n`);
+      this.head = { hash: linked.hash, count: head.count + 1 };
+      done?.();
     });
     this.writes = write.catch(() => undefined);
     return write;
   }
 
-  /** How many lines this process has appended so far. */
-  get appended(): number {
-    return this.lines;
-  }
-
-  async close(): Promise<void> {
-    await this.writes;
-    await this.log.close();
+  private async startChain(): Promise<{ hash: string; count: number }> {
+    const start = chainStart(this.chain.priorDigest(), new Date());
+    const linked = linkRecord({ ...start }, start.prev);
+    await this.log.append(`${linked.line}\n`);
+    this.head = { hash: linked.hash, count: 1 };
+    return this.head;
   }
 
   private remember(entry: ManifestEntry): void {
@@ -98,7 +168,7 @@ export class Manifest {
   }
 
   private ingest(line: string): void {
-    const entry = parseEntry(line);
+    const entry = parseEntry(this.chain.read(line));
     // A line whose path leads out of DIR (edited, or from elsewhere) is ignored: the recording is fetched again.
     if (entry) this.remember(entry);
   }
@@ -109,12 +179,16 @@ export class Manifest {
  * order first seen; undefined when the destination holds no archive at all (neither a manifest line nor an
  * incremental mark). Read-only. Holds every entry in memory (a few hundred bytes each).
  */
-export async function readManifestEntries(destination: Destination): Promise<ManifestEntry[] | undefined> {
+export async function readManifestEntries(
+  destination: Destination,
+  /** How each line becomes a record: `verify` follows the chain on the way. */
+  read: (line: string) => Record<string, unknown> | undefined = parseRecord,
+): Promise<ManifestEntry[] | undefined> {
   const entries = new Map<string, ManifestEntry>();
   const log = await destination.state.openManifest({ writable: false });
   try {
     for await (const line of log.lines()) {
-      const entry = parseEntry(line);
+      const entry = parseEntry(read(line));
       if (entry) entries.set(entry.recordingId, entry);
     }
   } finally {
@@ -124,14 +198,11 @@ export async function readManifestEntries(destination: Destination): Promise<Man
   return [...entries.values()];
 }
 
-function parseEntry(line: string): ManifestEntry | undefined {
-  if (line.trim() === "") return undefined;
-  try {
-    const value = JSON.parse(line) as Partial<ManifestEntry>;
-    if (typeof value.recordingId !== "string" || typeof value.path !== "string") return undefined;
-    if (typeof value.bytes !== "number" || !isRelPath(value.path)) return undefined;
-    return value as ManifestEntry;
-  } catch {
-    return undefined;
-  }
+/** A recording's entry, if the record is one (chain starts, checkpoints and unsaved records carry `record`). */
+export function parseEntry(record: Record<string, unknown> | undefined): ManifestEntry | undefined {
+  if (record === undefined || record.record !== undefined) return undefined;
+  const value = record as Partial<ManifestEntry>;
+  if (typeof value.recordingId !== "string" || typeof value.path !== "string") return undefined;
+  if (typeof value.bytes !== "number" || !isRelPath(value.path)) return undefined;
+  return value as ManifestEntry;
 }

@@ -2,6 +2,8 @@ import { createHash } from "node:crypto";
 import pLimit from "p-limit";
 import type { Destination } from "../destination/types.js";
 import { CliError, ExitCode, UsageError } from "../errors.js";
+import { ChainAudit, type ChainReport } from "./chain-audit.js";
+import type { CheckpointVerifier } from "./checkpoint.js";
 import { collisionKey } from "./folder-names.js";
 import { type ManifestEntry, readManifestEntries } from "./manifest.js";
 
@@ -16,6 +18,8 @@ export interface VerifyReport {
   changed: string[];
   /** Audio files in the archive that the manifest does not list (not a failure: maybe copied in by a person). */
   unknown: string[];
+  /** The manifest's hash chain and its signed checkpoints (chain.ts, checkpoint.ts). */
+  chain: ChainReport;
 }
 
 /** What verify shows while it works; cheap and synchronous. */
@@ -41,6 +45,10 @@ export interface VerifyOptions {
    * a disk (or a network store) busy while the other file is hashed.
    */
   concurrency?: number;
+  /** `--chain-head`: a head recorded elsewhere that the chain must contain. */
+  chainHead?: string | undefined;
+  /** `--public-key`: every signed checkpoint must hold under it. */
+  verifier?: CheckpointVerifier | undefined;
 }
 
 /**
@@ -58,13 +66,15 @@ function isAudioFile(name: string): boolean {
 }
 
 /**
- * Re-read every recording the manifest lists and compare its size and SHA-256 with what the manifest recorded
- * when it was saved; then list the audio objects the manifest does not know. Read-only, and refuses (BusyError)
+ * Follow the manifest's hash chain (and check its signed checkpoints when given a key), re-read every recording
+ * the manifest lists and compare its size and SHA-256 with what the manifest recorded when it was saved; then
+ * list the audio objects the manifest does not know. Read-only, and refuses (BusyError)
  * while a download writes to the destination; the check is made once, at the start.
  */
 export async function verifyArchive(destination: Destination, options: VerifyOptions): Promise<VerifyReport> {
   await destination.assertIdle();
-  const entries = await readManifestEntries(destination);
+  const audit = new ChainAudit(options);
+  const entries = await readManifestEntries(destination, (line) => audit.read(line));
   if (!entries) {
     throw new NoArchiveError(`no archive in ${destination.describe()}: it has no manifest (is --out right?)`);
   }
@@ -72,7 +82,14 @@ export async function verifyArchive(destination: Destination, options: VerifyOpt
     entries.length,
     entries.reduce((sum, entry) => sum + entry.bytes, 0),
   );
-  const report: VerifyReport = { checked: 0, ok: 0, missing: [], changed: [], unknown: [] };
+  const report: VerifyReport = {
+    checked: 0,
+    ok: 0,
+    missing: [],
+    changed: [],
+    unknown: [],
+    chain: audit.report(),
+  };
   const limit = pLimit(options.concurrency ?? 2);
   // The first error (a file that cannot be read) ends the whole check: nothing queued starts after it.
   const stop = new AbortController();

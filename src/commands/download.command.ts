@@ -59,6 +59,10 @@ export function declareDownload(parent: Command, launch: Launch): Command {
       "--exec <command>",
       "run /bin/sh -c COMMAND after each saved recording (RC_RECORDING_* variables)",
     )
+    .option(
+      "--signing-key <file>",
+      "end the run with a checkpoint of the manifest's hash chain signed by this Ed25519 key (PEM; docs/proof.md)",
+    )
     .action((opts: DownloadFlags, c: Command) =>
       launch(async () => (await import("./download.js")).runDownload, opts, c),
     );

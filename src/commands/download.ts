@@ -11,6 +11,7 @@ import { poolWaits } from "../run/pool-waits.js";
 import { RunStats } from "../run/stats.js";
 import { PlannedJsonWriter } from "../ui/planned-json.js";
 import { createReporter } from "../ui/reporter.js";
+import { signingKeyOf } from "./key-files.js";
 import { openProfilePool } from "./profile-pool.js";
 import { type NoticeFlags, RunNotices } from "./run-notices.js";
 
@@ -30,6 +31,8 @@ export interface DownloadFlags extends NoticeFlags {
   extension?: string[];
   /** `--max-duration` in ms (commander's parser has checked it). */
   maxDuration?: number;
+  /** `--signing-key FILE`: an Ed25519 private key (PEM) that signs a checkpoint of the manifest's chain. */
+  signingKey?: string;
 }
 
 /**
@@ -58,6 +61,7 @@ export async function runDownload(ctx: CommandContext, flags: DownloadFlags): Pr
       `--template ${JSON.stringify(flags.template)} has no {ext}: files get no extension, so players cannot tell WAV from MP3; end it with .{ext}`,
     );
   }
+  const signer = flags.dryRun ? undefined : await signingKeyOf(flags.signingKey, ctx.env);
   const destination = await ctx.factory.destination(flags.out);
   await notices.opened(destination, flags.dryRun);
 
@@ -101,6 +105,7 @@ export async function runDownload(ctx: CommandContext, flags: DownloadFlags): Pr
       metadata: flags.metadata,
       dryRun: flags.dryRun,
       ...(deadline ? { deadline } : {}),
+      ...(signer && { signer }),
     },
     {
       api: downloader,

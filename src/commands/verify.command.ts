@@ -7,11 +7,17 @@ export function declareVerify(parent: Command, launch: Launch): Command {
     .command("verify")
     .description("prove the archive is intact: re-hash every recording the manifest lists (read-only)")
     .option("-o, --out <dir>", "the archive folder", "./recordings")
+    .option(
+      "--chain-head <sha256>",
+      "exit 3 unless the manifest's hash chain contains this head (a run's chainHead; docs/proof.md)",
+    )
+    .option("--public-key <file>", "check every signed checkpoint with this Ed25519 public key (PEM)")
     .action((opts: VerifyFlags, c: Command) =>
       launch(async () => (await import("./verify.js")).runVerify, opts, c),
     );
   return withExamples(cmd, [
     "rc-recordings verify --out ~/recordings",
     "rc-recordings --json verify --out s3://my-bucket/calls",
+    "rc-recordings verify --out ~/recordings --public-key public-key.pem",
   ]);
 }

@@ -44,11 +44,14 @@ export async function runDownload(
   source: RecordingSource,
 ): Promise<DownloadOutcome> {
   const run = await openRun(options, deps);
+  let outcome: DownloadOutcome;
   try {
-    return await run.sweep(source);
+    outcome = await run.sweep(source);
   } finally {
     await run.close();
   }
+  // After the close: a signed checkpoint, when there is one, is the chain's last record.
+  return { ...outcome, summary: { ...outcome.summary, chainHead: run.chainHead ?? null } };
 }
 
 /**
@@ -61,8 +64,10 @@ export interface OpenRun {
    * sweep that saved something `index.csv` is rebuilt.
    */
   sweep(source: RecordingSource, stats?: RunStats): Promise<DownloadOutcome>;
-  /** Close the manifest and release the lock. */
+  /** Close the manifest (signing a checkpoint of its chain with `options.signer`) and release the lock. */
   close(): Promise<void>;
+  /** The hash of the manifest's last record (see archive/chain.ts); undefined while it has no chain. */
+  readonly chainHead: string | undefined;
 }
 
 export async function openRun(options: DownloadOptions, deps: DownloaderDeps): Promise<OpenRun> {
@@ -76,6 +81,7 @@ export async function openRun(options: DownloadOptions, deps: DownloaderDeps): P
     const manifest = await Manifest.open(destination, {
       writable: !options.dryRun,
       warn: (line) => deps.log.warn(line),
+      signer: options.dryRun ? undefined : options.signer,
     }).catch(fullAtStart);
     return new Run(options, deps, { manifest, lock, stats });
   } catch (error) {
@@ -110,6 +116,10 @@ class Run implements OpenRun {
     const sweep = new Sweep(this, stats);
     const outcome = await sweep.execute(source);
     return this.withIndex(outcome, sweep.knownExtension);
+  }
+
+  get chainHead(): string | undefined {
+    return this.manifest.chainHead;
   }
 
   async close(): Promise<void> {

@@ -20,6 +20,11 @@ export interface DownloadSummary {
   remaining: number | null;
   /** Dry run: the Heavy requests a real run still needs (pages + downloads) and how long they take. */
   estimate?: { requests: number; durationMs: number | null };
+  /**
+   * Hash of the manifest's last record after the run (archive/chain.ts): kept elsewhere, `verify --chain-head`
+   * proves the archive still contains it. Null while the manifest has no chain (nothing written yet).
+   */
+  chainHead?: string | null;
   /** A pool (several --profile): what each profile did, and why one was dropped. */
   profiles?: { name: string; downloaded: number; error: string | null }[];
 }

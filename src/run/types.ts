@@ -1,4 +1,5 @@
 import type { ApiClient } from "../api/types.js";
+import type { CheckpointSigner } from "../archive/checkpoint.js";
 import type { NameTemplate } from "../archive/naming.js";
 import type { Destination } from "../destination/types.js";
 import type { TimeRange } from "../listing/types.js";
@@ -17,6 +18,8 @@ export interface DownloadOptions {
   dryRun: boolean;
   /** `--max-duration`: after it no new page or transfer starts (see deadline.ts). */
   deadline?: Deadline;
+  /** `--signing-key`: the run ends with a signed checkpoint of the manifest's chain. */
+  signer?: CheckpointSigner;
 }
 
 /** A recording this run saved (and verified): what the log's `saved` event reports. */

@@ -26,6 +26,7 @@ describe("verify", () => {
       missing: [],
       changed: [],
       unknown: [],
+      chain: expect.objectContaining({ broken: null, records: entries.length + 1 }),
     });
     expect(fresh?.stderr).toContain(`all ${entries.length} recordings intact`);
 
@@ -52,6 +53,7 @@ describe("verify", () => {
       missing: [deleted.path],
       changed: [flipped.path, grown.path].sort(),
       unknown: ["stranger.mp3"],
+      chain: expect.objectContaining({ broken: null }),
     });
     expect(damaged?.stderr).toContain(`missing: ${deleted.path}`);
     expect(damaged?.stderr).toContain(`changed: ${flipped.path}`);

@@ -45,7 +45,8 @@ export function manifestOf(out: string): ManifestEntry[] {
   return readFileSync(file, "utf8")
     .split("\n")
     .filter((line) => line.trim() !== "")
-    .map((line) => JSON.parse(line) as ManifestEntry);
+    .map((line) => JSON.parse(line) as ManifestEntry & { record?: string })
+    .filter((record) => record.record === undefined); // the chain's start, checkpoints: no recordings
 }
 
 /** Streamed: a test recording may be far larger than the test's memory should grow. */

@@ -51,8 +51,10 @@ async function manifestIn(server: S3Server): Promise<ManifestEntry[]> {
   for (const key of [...objects.keys()].filter((k) => k.startsWith(`${PREFIX}.rc-recordings/manifest/`))) {
     const body = await client.send(new sdk.GetObjectCommand({ Bucket: "archive", Key: key }));
     const text = await body.Body?.transformToString();
-    for (const line of (text ?? "").split("\n"))
-      if (line.trim()) entries.push(JSON.parse(line) as ManifestEntry);
+    for (const line of (text ?? "").split("\n")) {
+      const record = line.trim() ? (JSON.parse(line) as ManifestEntry & { record?: string }) : undefined;
+      if (record && record.record === undefined) entries.push(record); // the chain's own records left out
+    }
   }
   client.destroy();
   return entries;

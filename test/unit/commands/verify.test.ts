@@ -43,6 +43,14 @@ describe("verify", () => {
       missing: [],
       changed: [],
       unknown: [],
+      // Written as an older version writes: no chain yet.
+      chain: {
+        records: 0,
+        head: null,
+        start: null,
+        broken: null,
+        checkpoints: { count: 0, verified: false, problems: [] },
+      },
     });
     expect(r.asked).toEqual(["destination"]);
   });

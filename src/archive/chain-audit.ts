@@ -1,0 +1,72 @@
+import { type ChainBreak, ChainReader } from "./chain.js";
+import type { CheckpointVerifier } from "./checkpoint.js";
+
+/** What `verify` says about the manifest's chain (part of its `--json` report). */
+export interface ChainReport {
+  /** Records in the chain (its start, recordings, checkpoints, unsaved records). */
+  records: number;
+  /** Hash of the last record; null when the manifest has no chain yet (written by an older version). */
+  head: string | null;
+  /** Where the chain starts, and how many older lines its start covers as one block. */
+  start: { line: number; at: string; priorLines: number } | null;
+  /** The first line whose link does not hold; null when the whole chain holds. */
+  broken: ChainBreak | null;
+  /** `--chain-head H`: whether H is the hash of a record of the intact chain. */
+  headFound?: boolean;
+  /** Signed checkpoints seen; `verified` when `--public-key` was given and each was checked. */
+  checkpoints: { count: number; verified: boolean; problems: { line: number; reason: string }[] };
+}
+
+/**
+ * Follows the chain while `verify` reads the manifest: every link (ChainReader), the checkpoints against the
+ * public key, and whether an expected head occurs.
+ */
+export class ChainAudit {
+  private readonly reader: ChainReader;
+  private line = 0;
+  private headFound = false;
+  private checkpoints = 0;
+  private readonly problems: { line: number; reason: string }[] = [];
+
+  constructor(
+    private readonly expect: { chainHead?: string | undefined; verifier?: CheckpointVerifier | undefined },
+  ) {
+    const wanted = expect.chainHead?.toLowerCase();
+    this.reader = new ChainReader(true, (hash) => {
+      if (hash === wanted) this.headFound = true;
+    });
+  }
+
+  /** Take the next manifest line; returns its record. */
+  read(text: string): Record<string, unknown> | undefined {
+    this.line += 1;
+    const before = { head: this.reader.head, count: this.reader.length };
+    const record = this.reader.read(text);
+    if (record?.record === "checkpoint" && this.reader.length > before.count) {
+      this.checkpoints += 1;
+      const problem = this.expect.verifier?.problem(record, before);
+      if (problem) this.problems.push({ line: this.line, reason: problem });
+    }
+    return record;
+  }
+
+  report(): ChainReport {
+    const { start, head, count } = this.reader.state();
+    const verifier = this.expect.verifier;
+    if (verifier && this.checkpoints === 0)
+      this.problems.push({ line: 0, reason: "the manifest holds no signed checkpoint" });
+    return {
+      records: count,
+      head: head ?? null,
+      start: start ?? null,
+      broken: this.reader.chainBreak ?? null,
+      ...(this.expect.chainHead !== undefined && { headFound: this.headFound }),
+      checkpoints: { count: this.checkpoints, verified: verifier !== undefined, problems: this.problems },
+    };
+  }
+}
+
+/** Whether the chain report shows a problem that makes `verify` fail (exit 3). */
+export function chainFailed(chain: ChainReport): boolean {
+  return chain.broken !== null || chain.headFound === false || chain.checkpoints.problems.length > 0;
+}

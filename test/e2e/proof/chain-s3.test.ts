@@ -1,0 +1,67 @@
+import { afterEach, describe, expect, it } from "vitest";
+import type { VerifyReport } from "../../../src/archive/verify.js";
+import { S3_TEST_CREDENTIALS, type S3Server, startS3Server } from "../../helpers/s3-server.js";
+import { type DownloadEnv, setupDownload, summaryOf } from "../download/helpers.js";
+
+// The chain in a bucket: the manifest there is segments plus a compacted object (destination/s3/state.ts); the
+// chain runs through them in reading order and survives compaction.
+
+const URL = "s3://archive/calls";
+const MANIFEST = "calls/.rc-recordings/manifest/";
+
+let e: DownloadEnv | undefined;
+let s3: S3Server | undefined;
+afterEach(async () => {
+  await e?.stop();
+  await s3?.stop();
+  e = undefined;
+  s3 = undefined;
+});
+
+describe("the hash chain on S3", () => {
+  it("holds across runs and compaction, finds a removed line and a cut-short manifest", async () => {
+    s3 = await startS3Server(["archive"]);
+    e = await setupDownload({ calls: 4, withRecordingRatio: 1, transferredCalls: false });
+    const env = { ...e.env, ...s3.env };
+    const run = (args: string[]) => (e as DownloadEnv).run(args, { env });
+    const first = await run(["download", "--out", URL, "--from", "2d", "--json"]);
+    expect(first.code, first.stderr).toBe(0);
+    const head = summaryOf(first.stdout).chainHead as string;
+    // The second run compacts the first run's segment and adds nothing: the head stays.
+    const second = await run(["download", "--out", URL, "--from", "2d", "--json"]);
+    expect(second.code, second.stderr).toBe(0);
+    expect(summaryOf(second.stdout).chainHead).toBe(head);
+    const ok = await run(["verify", "--out", URL, "--json", "--chain-head", head]);
+    expect(ok.code, ok.stderr).toBe(0);
+    expect((JSON.parse(ok.stdout) as VerifyReport).chain).toMatchObject({
+      head,
+      broken: null,
+      headFound: true,
+    });
+
+    const keys = [...(await s3.objects("archive")).keys()].filter((key) => key.startsWith(MANIFEST));
+    expect(keys).toEqual([`${MANIFEST}compacted.jsonl`]);
+    const key = keys[0] as string;
+    const lines = (await s3.text("archive", key)).trimEnd().split("\n");
+    const put = async (text: string) => {
+      const sdk = await import("@aws-sdk/client-s3");
+      const client = new sdk.S3Client({
+        endpoint: (s3 as S3Server).endpoint,
+        forcePathStyle: true,
+        region: "us-east-1",
+        credentials: S3_TEST_CREDENTIALS,
+      });
+      await client.send(new sdk.PutObjectCommand({ Bucket: "archive", Key: key, Body: text }));
+      client.destroy();
+    };
+    await put(`${[...lines.slice(0, 2), ...lines.slice(3)].join("\n")}\n`);
+    const removed = await run(["verify", "--out", URL]);
+    expect(removed.code, removed.stderr).toBe(3);
+    expect(removed.stderr).toContain("hash chain broken at manifest line 3");
+
+    await put(`${lines.slice(0, -1).join("\n")}\n`);
+    const cut = await run(["verify", "--out", URL, "--chain-head", head]);
+    expect(cut.code, cut.stderr).toBe(3);
+    expect(cut.stderr).toContain(`the hash chain does not contain ${head}`);
+  });
+});
