@@ -184,18 +184,37 @@ export async function readManifestEntries(
   /** How each line becomes a record: `verify` follows the chain on the way. */
   read: (line: string) => Record<string, unknown> | undefined = parseRecord,
 ): Promise<ManifestEntry[] | undefined> {
+  const view = await readArchiveView(destination, read);
+  return view && [...view.entries.values()];
+}
+
+/**
+ * The recordings the manifest lists and the ones runs recorded they could not save (later records win); undefined
+ * when the destination holds no archive at all. Read-only.
+ */
+export async function readArchiveView(
+  destination: Destination,
+  read: (line: string) => Record<string, unknown> | undefined = parseRecord,
+): Promise<
+  { entries: Map<string, ManifestEntry>; unsaved: Map<string, UnsavedRecord & { at?: string }> } | undefined
+> {
   const entries = new Map<string, ManifestEntry>();
+  const unsaved = new Map<string, UnsavedRecord & { at?: string }>();
   const log = await destination.state.openManifest({ writable: false });
   try {
     for await (const line of log.lines()) {
-      const entry = parseEntry(read(line));
+      const record = read(line);
+      const entry = parseEntry(record);
       if (entry) entries.set(entry.recordingId, entry);
+      else if (record?.record === "unsaved" && typeof record.recordingId === "string")
+        unsaved.set(record.recordingId, record as unknown as UnsavedRecord & { at?: string });
     }
   } finally {
     await log.close();
   }
-  if (entries.size === 0 && (await destination.state.readMark()) === undefined) return undefined;
-  return [...entries.values()];
+  if (entries.size === 0 && unsaved.size === 0 && (await destination.state.readMark()) === undefined)
+    return undefined;
+  return { entries, unsaved };
 }
 
 /** A recording's entry, if the record is one (chain starts, checkpoints and unsaved records carry `record`). */

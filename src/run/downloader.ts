@@ -13,11 +13,11 @@ import type { RecordingSource, SourcePass } from "../listing/source.js";
 import type { RecordingItem, TimeRange } from "../listing/types.js";
 import { BUDGETS } from "../retry.js";
 import { transferRecording } from "../transfer/attempt.js";
-import type { TransferResult } from "../transfer/types.js";
+import { TransferFailedError, type TransferResult } from "../transfer/types.js";
 import { untilAborted } from "../until-aborted.js";
 import { BoundedQueue } from "./queue.js";
 import { type OpenSlice, SliceLedger } from "./slice-ledger.js";
-import { RunStats } from "./stats.js";
+import { type Failure, RunStats } from "./stats.js";
 import { describe, fullAtStart, Triage } from "./triage.js";
 import type { DownloaderDeps, DownloadOptions, DownloadOutcome } from "./types.js";
 
@@ -115,7 +115,18 @@ class Run implements OpenRun {
   async sweep(source: RecordingSource, stats = this.stats): Promise<DownloadOutcome> {
     const sweep = new Sweep(this, stats);
     const outcome = await sweep.execute(source);
+    if (!this.options.dryRun) await this.recordUnsaved(outcome.summary.failures);
     return this.withIndex(outcome, sweep.knownExtension);
+  }
+
+  /**
+   * What the sweep listed but could not save is evidence too (a deleted recording): `report` reads it. Not being
+   * able to record it fails nothing: the recordings themselves are what the run is for.
+   */
+  private async recordUnsaved(failures: readonly Failure[]): Promise<void> {
+    await this.manifest.recordUnsaved(failures).catch((error: unknown) => {
+      this.deps.log.warn(`could not record the unsaved recordings in the manifest: ${describe(error)}`);
+    });
   }
 
   get chainHead(): string | undefined {
@@ -385,7 +396,13 @@ class Sweep {
   private failed(item: RecordingItem, error: unknown): boolean {
     const reason = this.triage.recording(item.record.startTime, error);
     if (reason === undefined) return false;
-    this.stats.fail({ recordingId: item.recordingId, error: reason });
+    const deleted = error instanceof TransferFailedError && error.notFound;
+    this.stats.fail({
+      recordingId: item.recordingId,
+      startTime: item.record.startTime,
+      reason: deleted ? "deleted" : "failed",
+      error: reason,
+    });
     this.run.deps.progress.failed(item.recordingId, reason);
     return true;
   }

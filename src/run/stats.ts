@@ -1,10 +1,12 @@
+import type { UnsavedRecord } from "../archive/manifest.js";
 import type { ListingStats } from "../listing/call-log.js";
 import { type Eta, estimateEta } from "./eta.js";
 
-export interface Failure {
-  recordingId: string;
-  error: string;
-}
+/**
+ * A recording the run listed but could not save. It is also what the manifest keeps of it (an `unsaved` record:
+ * evidence for `report`), hence the manifest's type.
+ */
+export type Failure = UnsavedRecord;
 
 export interface DownloadSummary {
   listed: number;

@@ -85,7 +85,7 @@ export class RecordingTransfer {
       case "gone":
         // Gone for good: no later run will resume these bytes, and its incremental window will not list it again.
         await this.dropPartial();
-        throw new TransferFailedError(verdict.reason, true);
+        throw new TransferFailedError(verdict.reason, true, { notFound: res.status === 404 });
       case "retry":
         throw new AttemptFailedError(verdict.reason, { retryAfterMs: parseRetryAfter(verdict.retryAfter) });
       case "fail":

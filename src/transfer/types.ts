@@ -52,13 +52,20 @@ export interface TransferDeps {
   retry?: Partial<TransferBudget>;
 }
 
-/** This recording could not be saved; the run goes on. `permanent`: retrying later will not help (404, 403). */
+/**
+ * This recording could not be saved; the run goes on. `permanent`: retrying later will not help (404, 403).
+ * `notFound`: the server answered 404 for content it listed: the recording was deleted (evidence for `report`).
+ */
 export class TransferFailedError extends OperationError {
+  readonly notFound: boolean;
+
   constructor(
     readonly reason: string,
     readonly permanent: boolean,
+    options: { notFound?: boolean } = {},
   ) {
     super(reason);
+    this.notFound = options.notFound ?? false;
   }
 }
 

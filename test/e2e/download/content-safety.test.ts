@@ -56,7 +56,11 @@ describe("content: an empty body is a recording only when the platform says it i
     const result = await e.download(["--json"]);
     expect(result.code, result.stderr).toBe(3);
     expect(summaryOf(result.stdout).failures).toEqual([
-      { recordingId: victim, error: expect.stringMatching(/empty/) },
+      expect.objectContaining({
+        recordingId: victim,
+        reason: "failed",
+        error: expect.stringMatching(/empty/),
+      }),
     ]);
     expect(manifestOf(e.out).map((m) => m.recordingId)).not.toContain(victim);
     for (const file of filesBelow(e.out)) expect(statSync(join(e.out, file)).size, file).toBeGreaterThan(0);

@@ -43,7 +43,14 @@ describe("download: failures", () => {
     expect(result.code, result.stderr).toBe(3);
     const summary = summaryOf(result.stdout);
     expect(summary.failed).toBe(1);
-    expect(summary.failures).toEqual([{ recordingId: gone, error: expect.stringContaining("404") }]);
+    expect(summary.failures).toEqual([
+      {
+        recordingId: gone,
+        startTime: expect.any(String),
+        reason: "deleted",
+        error: expect.stringContaining("404"),
+      },
+    ]);
     expect(result.stderr).toContain(gone);
     await expectAllSaved(e, [gone]);
   });
@@ -56,7 +63,11 @@ describe("download: failures", () => {
     const result = await e.download(["--json"]);
     expect(result.code, result.stderr).toBe(3);
     expect(summaryOf(result.stdout).failures).toEqual([
-      { recordingId: target, error: expect.stringMatching(/refusing to send the access token/) },
+      expect.objectContaining({
+        recordingId: target,
+        reason: "failed",
+        error: expect.stringMatching(/refusing to send the access token/),
+      }),
     ]);
     expect(stranger.seen).toEqual([]);
     await expectAllSaved(e, [target]);

@@ -11,7 +11,7 @@ describe("RunStats", () => {
     stats.skipped = 1;
     stats.savedBytes = 300;
     stats.receivedBytes = 200; // 100 of the 300 were resumed from an earlier run
-    stats.fail({ recordingId: "9", error: "HTTP 500" });
+    stats.fail({ recordingId: "9", startTime: "2026-01-01T00:00:00Z", reason: "failed", error: "HTTP 500" });
     now = 3_000;
     expect(stats.finished).toBe(3);
     expect(stats.rate()).toBe(100);
@@ -30,7 +30,9 @@ describe("RunStats", () => {
       failed: 1,
       bytes: 300,
       durationMs: 2_000,
-      failures: [{ recordingId: "9", error: "HTTP 500" }],
+      failures: [
+        { recordingId: "9", startTime: "2026-01-01T00:00:00Z", reason: "failed", error: "HTTP 500" },
+      ],
       complete: false,
       remaining: 2,
     });
