@@ -17,7 +17,7 @@ import { TransferFailedError, type TransferResult } from "../transfer/types.js";
 import { untilAborted } from "../until-aborted.js";
 import { BoundedQueue } from "./queue.js";
 import { type OpenSlice, SliceLedger } from "./slice-ledger.js";
-import { type Failure, RunStats } from "./stats.js";
+import { RunStats } from "./stats.js";
 import { describe, fullAtStart, Triage } from "./triage.js";
 import type { DownloaderDeps, DownloadOptions, DownloadOutcome } from "./types.js";
 
@@ -97,6 +97,8 @@ class Run implements OpenRun {
   readonly names: NameClaims;
   readonly stats: RunStats;
   private readonly lock: DestinationLock | undefined;
+  /** How many of a stats object's failures are in the manifest as `unsaved` records already. */
+  private readonly unsavedRecorded = new WeakMap<RunStats, number>();
   /** Manifest lines the index last reflected: a sweep that added none leaves `index.csv` alone. */
   private indexed = 0;
 
@@ -115,7 +117,7 @@ class Run implements OpenRun {
   async sweep(source: RecordingSource, stats = this.stats): Promise<DownloadOutcome> {
     const sweep = new Sweep(this, stats);
     const outcome = await sweep.execute(source);
-    if (!this.options.dryRun) await this.recordUnsaved(outcome.summary.failures);
+    if (!this.options.dryRun) await this.recordUnsaved(stats);
     return this.withIndex(outcome, sweep.knownExtension);
   }
 
@@ -123,8 +125,11 @@ class Run implements OpenRun {
    * What the sweep listed but could not save is evidence too (a deleted recording): `report` reads it. Not being
    * able to record it fails nothing: the recordings themselves are what the run is for.
    */
-  private async recordUnsaved(failures: readonly Failure[]): Promise<void> {
-    await this.manifest.recordUnsaved(failures).catch((error: unknown) => {
+  private async recordUnsaved(stats: RunStats): Promise<void> {
+    // Stats kept across sweeps hold the earlier sweeps' failures too: each is recorded once.
+    const done = this.unsavedRecorded.get(stats) ?? 0;
+    this.unsavedRecorded.set(stats, stats.failures.length);
+    await this.manifest.recordUnsaved(stats.failures.slice(done)).catch((error: unknown) => {
       this.deps.log.warn(`could not record the unsaved recordings in the manifest: ${describe(error)}`);
     });
   }
