@@ -5,6 +5,7 @@ import { CommandResult, peekCommandLine, RESULT_COMMANDS } from "./command-resul
 import { choiceOption, collect, type Launch } from "./commands/command.js";
 import { declareDownload } from "./commands/download.command.js";
 import { declareLogin } from "./commands/login.command.js";
+import { declareReport } from "./commands/report.command.js";
 import { declareToken } from "./commands/token.command.js";
 import { declareVerify } from "./commands/verify.command.js";
 import type { CommandContext, Factory, GlobalOptions } from "./context.js";
@@ -64,7 +65,7 @@ function buildProgram(
       outputError: (text, write) => outputError(text, write),
     });
   // Each command declares its own flags beside its run function (src/commands/*.command.ts).
-  for (const declare of [declareLogin, declareDownload, declareVerify, declareToken])
+  for (const declare of [declareLogin, declareDownload, declareVerify, declareReport, declareToken])
     declare(program, launch);
   return program;
 }

@@ -6,7 +6,7 @@ import type { ManifestEntry, UnsavedRecord } from "./manifest.js";
  * each missing one is missing.
  */
 
-const DAY_MS = 24 * 60 * 60 * 1000;
+export const DAY_MS = 24 * 60 * 60 * 1000;
 
 /** A recording the call log listed, as far as the report needs it. */
 export interface ListedRecording {

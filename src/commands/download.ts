@@ -4,7 +4,6 @@ import type { CommandContext } from "../context.js";
 import { InterruptedError, PartialFailureError, StoppedAtMaxDurationError, UsageError } from "../errors.js";
 import type { CallLogScope, RecordingTypeFilter } from "../listing/call-log.js";
 import { CallLogSource } from "../listing/call-log-source.js";
-import { parseWhen } from "../listing/when.js";
 import { Deadline } from "../run/deadline.js";
 import { runDownload as run } from "../run/downloader.js";
 import { poolWaits } from "../run/pool-waits.js";
@@ -14,6 +13,7 @@ import { createReporter } from "../ui/reporter.js";
 import { signingKeyOf } from "./key-files.js";
 import { openProfilePool } from "./profile-pool.js";
 import { type NoticeFlags, RunNotices } from "./run-notices.js";
+import { timeRangeOf } from "./time-range.js";
 
 /** The options commander hands over (declared in download.command.ts). */
 export interface DownloadFlags extends NoticeFlags {
@@ -42,18 +42,7 @@ export interface DownloadFlags extends NoticeFlags {
 export async function runDownload(ctx: CommandContext, flags: DownloadFlags): Promise<void> {
   // First: a monitor hears of every run, also one that bad input ends at once.
   const notices = new RunNotices(ctx, flags);
-  const now = new Date();
-  const to = flags.to === undefined ? now : parseWhen(flags.to, "--to", now);
-  const from = flags.from === undefined ? undefined : parseWhen(flags.from, "--from", now);
-  if (to.getTime() > now.getTime()) {
-    // Calls that have not happened cannot be listed, and a mark past now would make later runs skip them.
-    throw new UsageError(
-      `--to ${to.toISOString()} is in the future (now is ${now.toISOString()}); leave --to out to list up to now`,
-    );
-  }
-  if (from && from.getTime() >= to.getTime()) {
-    throw new UsageError(`--from ${from.toISOString()} is not before --to ${to.toISOString()}`);
-  }
+  const { from, to } = timeRangeOf(flags, new Date());
   const extensionNumbers = extensionFilter(flags);
   const template = compileTemplate(flags.template);
   if (!template.hasExt) {

@@ -63,5 +63,5 @@ describe("the hash chain on S3", () => {
     const cut = await run(["verify", "--out", URL, "--chain-head", head]);
     expect(cut.code, cut.stderr).toBe(3);
     expect(cut.stderr).toContain(`the hash chain does not contain ${head}`);
-  });
+  }, 120_000);
 });

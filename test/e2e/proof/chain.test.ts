@@ -37,7 +37,7 @@ async function archived(): Promise<{ env: DownloadEnv; head: string; lines: stri
   return { env: e, head, lines };
 }
 
-describe("the hash chain", () => {
+describe("the hash chain", { timeout: 120_000 }, () => {
   it("a consistent rewrite of a file and its line, a deleted line, an inserted line: exit 3 naming the record", async () => {
     const { env, head, lines } = await archived();
     const verify = (args: string[] = []) => env.run(["verify", "--out", env.out, ...args]);
@@ -145,7 +145,7 @@ describe("the hash chain", () => {
   });
 });
 
-describe("signed checkpoints", () => {
+describe("signed checkpoints", { timeout: 120_000 }, () => {
   it("a signed archive verifies with only the public key; a flipped byte in a checkpoint is exit 3", async () => {
     e = await setupDownload({ calls: 3, withRecordingRatio: 1, transferredCalls: false });
     const env = e;

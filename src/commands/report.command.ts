@@ -1,0 +1,30 @@
+import { type Command, Option } from "commander";
+import { type Launch, withExamples } from "./command.js";
+import type { ReportFlags } from "./report.js";
+
+export function declareReport(parent: Command, launch: Launch): Command {
+  const cmd = parent
+    .command("report")
+    .description(
+      "what the call log lists against what the archive holds: per day expected / archived / missing, and why (docs/proof.md)",
+    )
+    .option("-o, --out <dir>", "the archive folder, or s3://BUCKET[/PREFIX]", "./recordings")
+    .option(
+      "--from <when>",
+      "start: ISO date/date-time or relative (36h, 7d); default: 90 days ago (retention)",
+    )
+    .option("--to <when>", "end: ISO date/date-time or relative; default: now")
+    .addOption(
+      new Option("--scope <scope>", "account-wide call log or your own").choices(["account", "extension"]),
+    )
+    .option("--csv", "print the per-day table as CSV", false)
+    .addOption(new Option("--by <what>", "also split the table per extension").choices(["extension"]))
+    .action((opts: ReportFlags, c: Command) =>
+      launch(async () => (await import("./report.js")).runReport, opts, c),
+    );
+  return withExamples(cmd, [
+    "rc-recordings report --out ~/recordings --from 7d",
+    "rc-recordings --json report --out s3://my-bucket/calls --from 2026-11-01 --to 2026-12-01",
+    "rc-recordings report --out ~/recordings --by extension --csv > completeness.csv",
+  ]);
+}

@@ -1,0 +1,78 @@
+import { DAY_MS } from "../archive/completeness.js";
+import type { CommandContext } from "../context.js";
+import { PartialFailureError, UsageError } from "../errors.js";
+import type { CallLogScope } from "../listing/call-log.js";
+import { CallLogSource } from "../listing/call-log-source.js";
+import { compareWithPlatform, DEFAULT_RETENTION_DAYS, estimatePages, readArchive } from "../run/report.js";
+import { reportCsv, reportText } from "../ui/completeness-format.js";
+import { openProfilePool } from "./profile-pool.js";
+import { timeRangeOf } from "./time-range.js";
+
+/** The options commander hands over (declared in report.command.ts). */
+export interface ReportFlags {
+  out: string;
+  from?: string;
+  to?: string;
+  scope?: CallLogScope;
+  csv: boolean;
+  by?: "extension";
+}
+
+/** A range longer than this shows its Heavy-request estimate before the listing starts. */
+const LONG_RANGE_MS = 7 * DAY_MS;
+/** The platform's usual Heavy budget (requests a minute), for the estimate before anything is learned. */
+const HEAVY_PER_MINUTE = 10;
+
+/**
+ * What the platform had against what the archive holds: the call log over the range (default: everything
+ * retention still keeps) held against the manifest. stdout: a table (or `--json`, `--csv`); exit 3 when any
+ * listed recording is missing from the archive.
+ */
+export async function runReport(ctx: CommandContext, flags: ReportFlags): Promise<void> {
+  if (flags.csv && ctx.options.json) throw new UsageError("--csv and --json exclude each other");
+  const now = new Date();
+  const range = timeRangeOf(flags, now);
+  const retentionDays = DEFAULT_RETENTION_DAYS;
+  const from = range.from ?? new Date(now.getTime() - retentionDays * DAY_MS);
+  const destination = await ctx.factory.destination(flags.out);
+  const archive = await readArchive(destination);
+  if (range.to.getTime() - from.getTime() > LONG_RANGE_MS) {
+    const pages = estimatePages(archive, { from, to: range.to });
+    ctx.log.info(
+      `listing ${Math.ceil((range.to.getTime() - from.getTime()) / DAY_MS)} days of the call log: about ${pages} Heavy requests (call-log pages, from what the archive holds there), about ${Math.ceil(pages / HEAVY_PER_MINUTE)} min at ${HEAVY_PER_MINUTE} a minute`,
+    );
+  }
+  const { lister } = await openProfilePool(ctx, { scope: flags.scope, onWait: () => undefined });
+  const source = new CallLogSource({
+    from,
+    to: range.to,
+    timeBoxed: false,
+    type: "All",
+    raw: false,
+    scope: flags.scope,
+    log: ctx.log,
+  });
+  const { report, pages } = await compareWithPlatform({
+    destination,
+    archive,
+    api: lister,
+    source,
+    byExtension: flags.by === "extension",
+    now,
+    retentionDays,
+    signal: ctx.signal,
+    log: ctx.log,
+  });
+  if (ctx.options.json) ctx.printJson(report);
+  else for (const line of flags.csv ? reportCsv(report) : reportText(report)) ctx.print(line);
+  ctx.log.debug(`${pages} call-log pages listed`);
+  const missing = report.missing.length;
+  if (missing === 0) {
+    ctx.log.info(`all ${report.expected} recordings the call log lists are archived`);
+    return;
+  }
+  const count = (reason: string) => report.missing.filter((m) => m.reason === reason).length;
+  throw new PartialFailureError(
+    `${missing} of ${report.expected} recordings the call log lists are not archived (${count("deleted")} deleted, ${count("pending")} pending, ${count("failed")} failed)`,
+  );
+}
