@@ -1,5 +1,5 @@
-import { type Command, Option } from "commander";
-import { type Launch, withExamples } from "./command.js";
+import type { Command } from "commander";
+import { choiceOption, type Launch, withExamples } from "./command.js";
 import type { ReportFlags } from "./report.js";
 
 export function declareReport(parent: Command, launch: Launch): Command {
@@ -14,11 +14,9 @@ export function declareReport(parent: Command, launch: Launch): Command {
       "start: ISO date/date-time or relative (36h, 7d); default: 90 days ago (retention)",
     )
     .option("--to <when>", "end: ISO date/date-time or relative; default: now")
-    .addOption(
-      new Option("--scope <scope>", "account-wide call log or your own").choices(["account", "extension"]),
-    )
+    .addOption(choiceOption("--scope <scope>", "account-wide call log or your own", ["account", "extension"]))
     .option("--csv", "print the per-day table as CSV", false)
-    .addOption(new Option("--by <what>", "also split the table per extension").choices(["extension"]))
+    .addOption(choiceOption("--by <what>", "also split the table per extension", ["extension"]))
     .action((opts: ReportFlags, c: Command) =>
       launch(async () => (await import("./report.js")).runReport, opts, c),
     );
