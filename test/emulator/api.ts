@@ -181,12 +181,13 @@ export async function handleApi(
     const user = auth.session.user;
     if (!isOwnAccount(state, m[1])) return sendError(res, notFound("accountId"), auth.headers);
     const id = m[2] === "~" ? user.ownerId : m[2];
-    // Your own extension; an admin may read any extension the directory lists (the uri of every call record).
+    // Your own extension; an admin may read any extension of the account (the uri of every call record), also
+    // one the directory no longer lists (its calls still name it): then it is Disabled.
     const extension =
       id === user.ownerId
         ? { id: user.ownerId, extensionNumber: user.extensionNumber, name: user.name }
         : user.admin
-          ? state.directory().find((x) => x.id === id)
+          ? (state.directory().find((x) => x.id === id) ?? state.companyExtensions.find((x) => x.id === id))
           : undefined;
     if (!extension) return sendError(res, notFound("extensionId"), auth.headers);
     const base = `${state.apiOrigin}/restapi/v1.0/account/${user.accountId}`;
@@ -200,7 +201,7 @@ export async function handleApi(
         extensionNumber: extension.extensionNumber,
         name: extension.name,
         type: "User",
-        status: "Enabled",
+        status: "listed" in extension && extension.listed === false ? "Disabled" : "Enabled",
         account: { uri: base, id: user.accountId },
         ...(isUser && {
           permissions: { admin: { enabled: user.admin }, internationalCalling: { enabled: false } },

@@ -4,6 +4,8 @@ import { invalidParameter as invalid, pagedBody, parsePaging, requestBase } from
 import type { EmulatorState } from "./state.js";
 
 const DAY_MS = 86_400_000;
+/** Every emulated call reached the company from the phone network. */
+const TRANSPORT = "PSTN";
 
 export interface CallLogQuery {
   fromMs: number;
@@ -11,6 +13,8 @@ export interface CallLogQuery {
   recordingType: "Automatic" | "OnDemand" | "All" | undefined;
   types: Set<string>;
   directions: Set<string>;
+  /** `transport` (PSTN, VoIP), any number of them; empty: no filter. */
+  transports: Set<string>;
   /** `extensionNumber`: only the calls of the company extension with this short number. */
   extensionNumber: string | undefined;
   /** Set by the route, not the query: an extension's own call log holds only that extension's calls. */
@@ -62,13 +66,17 @@ export function parseCallLogQuery(params: URLSearchParams, now = Date.now()): Ca
   if (!(types instanceof Set)) return types;
   const directions = parseEnumList(params, "direction", ["Inbound", "Outbound"]);
   if (!(directions instanceof Set)) return directions;
+  const transports = parseEnumList(params, "transport", ["PSTN", "VoIP"]);
+  if (!(transports instanceof Set)) return transports;
   const view = params.get("view") ?? "Simple";
   if (view !== "Simple" && view !== "Detailed") return invalid("view", view);
   const paging = parsePaging(params);
   if ("status" in paging) return paging;
-  const phoneNumber = params.get("phoneNumber") ?? undefined;
-  if (phoneNumber !== undefined && !/^\d{1,15}$/.test(phoneNumber))
-    return invalid("phoneNumber", phoneNumber);
+  // E.164, documented without the "+" — and a string without a pattern in the spec: "+16505551000" is accepted
+  // as the same number.
+  const phoneRaw = params.get("phoneNumber") ?? undefined;
+  if (phoneRaw !== undefined && !/^\+?\d{1,15}$/.test(phoneRaw)) return invalid("phoneNumber", phoneRaw);
+  const phoneNumber = phoneRaw?.replace(/^\+/, "");
   const extensionNumber = params.get("extensionNumber") ?? undefined;
   if (extensionNumber !== undefined && !/^\d{1,10}$/.test(extensionNumber)) {
     return invalid("extensionNumber", extensionNumber);
@@ -90,6 +98,7 @@ export function parseCallLogQuery(params: URLSearchParams, now = Date.now()): Ca
     recordingType,
     types,
     directions,
+    transports,
     extensionNumber,
     extensionId: undefined,
     view,
@@ -118,6 +127,7 @@ function matches(state: EmulatorState, query: CallLogQuery, index: number, now: 
   }
   if (query.types.size > 0 && !query.types.has(traits.type)) return false;
   if (query.directions.size > 0 && !query.directions.has(traits.direction)) return false;
+  if (query.transports.size > 0 && !query.transports.has(TRANSPORT)) return false;
   if (query.recordingType === undefined) return true;
   if (traits.recordingType === undefined || !hasLiveRecording(state, traits)) return false;
   return query.recordingType === "All" || query.recordingType === traits.recordingType;
@@ -142,6 +152,7 @@ export class MatchCache {
       query.recordingType,
       [...query.types],
       [...query.directions],
+      [...query.transports],
       [phoneNumber, extensionNumber, sessionId, telephonySessionId, query.extensionId],
     ]);
     const hit = this.entries.get(key);
@@ -210,7 +221,7 @@ export function callRecord(state: EmulatorState, index: number, view: CallLogQue
       uri: `${state.apiOrigin}/restapi/v1.0/account/${state.config.accountId}/extension/${company.extensionId}`,
       id: Number(company.extensionId),
     },
-    transport: "PSTN",
+    transport: TRANSPORT,
     ...(recordingId && { recording: recordingOf(recordingId) }),
     // `shortRecording` is sent only when true (spec); no emulated recording is too short.
   };

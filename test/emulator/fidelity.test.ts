@@ -70,6 +70,13 @@ describe("emulator fidelity", () => {
       const one = (await (await get(emu, record.uri, token)).json()) as Record_;
       expect(one.id).toBe(record.id);
     }
+    // Every record's extension.uri, also that of an extension the directory no longer lists (Disabled).
+    for (const uri of new Set(records.map((r) => r.extension.uri))) {
+      const res = await get(emu, uri, token);
+      expect(res.status, uri).toBe(200);
+      const extension = (await res.json()) as { status: string };
+      expect(["Enabled", "Disabled"]).toContain(extension.status);
+    }
     const unknown = await get(emu, "/restapi/v1.0/account/~/call-log/NOPEx999", token);
     expect(unknown.status).toBe(404);
     expect((await errorOf(unknown)).errors[0]?.errorCode).toBe("CMN-102");
@@ -96,6 +103,9 @@ describe("emulator fidelity", () => {
     expect(byPhone.length).toBeGreaterThan(0);
     expect(byPhone.length).toBeLessThan(records.length);
     for (const r of byPhone) expect([r.from.phoneNumber, r.to.phoneNumber]).toContain(`+${phone}`);
+    // The spec's phoneNumber is a string without a pattern: the E.164 spelling with "+" is the same number.
+    expect(await query(`phoneNumber=${encodeURIComponent(`+${phone}`)}`)).toEqual(byPhone);
+    expect(await query("phoneNumber=%2B16505551000")).toBeInstanceOf(Array);
     const one = records[5] as Record_;
     const bySession = await query(`sessionId=${one.sessionId}`);
     expect(bySession.length).toBeGreaterThan(0);
@@ -112,6 +122,23 @@ describe("emulator fidelity", () => {
       records.filter((r) => r.extension.uri.endsWith(`/${emu.control.directory()[0]?.id}`)).length,
     );
     expect(own.length).toBeGreaterThan(0);
+    // transport (PSTN, VoIP) filters every call log, the extension's own too; every emulated call is PSTN.
+    const own_ = "/restapi/v1.0/account/~/extension/~/call-log";
+    for (const path of [CALL_LOG, own_]) {
+      const all = (await (await get(emu, `${path}?perPage=100`, token)).json()) as { records: Record_[] };
+      const list = async (transport: string) =>
+        (
+          (await (await get(emu, `${path}?perPage=100&transport=${transport}`, token)).json()) as {
+            records: Record_[];
+          }
+        ).records;
+      expect(all.records.length).toBeGreaterThan(0);
+      expect(await list("VoIP")).toEqual([]);
+      expect((await list("PSTN")).length).toBe(all.records.length);
+      const bad = await get(emu, `${path}?transport=Carrier`, token);
+      expect(bad.status).toBe(400);
+      await bad.arrayBuffer();
+    }
     const both = await get(emu, `${CALL_LOG}?extensionNumber=101&sessionId=${one.sessionId}`, token);
     expect((await errorOf(both)).errors[0]?.errorCode).toBe("CLG-110");
   });
