@@ -9,7 +9,7 @@ import { type EmulatorOptions, start } from "./index.js";
 import { withoutUndefined } from "./options.js";
 
 const USAGE = `Usage: npm run emulator -- [options]
-  --host H               listen address (127.0.0.1)
+  --print-env            print \`export\` lines to paste into another shell instead of the JSON line  --host H               listen address (127.0.0.1)
   --tls                  HTTPS with a throw-away CA made at start (its file is "caFile" in the JSON line)
   --api-host-name N      host name the API origin advertises (e.g. platform.ringcentral.biz)
   --media-host-name N    host name the media origin advertises (e.g. media.ringcentral.biz)
@@ -47,6 +47,7 @@ const USAGE = `Usage: npm run emulator -- [options]
 const { values } = parseArgs({
   options: {
     help: { type: "boolean" },
+    "print-env": { type: "boolean" },
     host: { type: "string" },
     tls: { type: "boolean" },
     "api-host-name": { type: "string" },
@@ -185,11 +186,40 @@ async function run(): Promise<void> {
   });
   const { clientId, clientSecret, jwt } = emulator.credentials;
   process.stdout.write(
-    `${JSON.stringify({ server: emulator.server, media: emulator.media, clientId, clientSecret, jwt, caFile: emulator.caFile })}\n`,
+    values["print-env"]
+      ? exportLines(emulator.server, emulator.credentials, emulator.caFile)
+      : `${JSON.stringify({ server: emulator.server, media: emulator.media, clientId, clientSecret, jwt, caFile: emulator.caFile })}\n`,
   );
   const shutdown = () => {
     void emulator.stop();
   };
   process.once("SIGINT", shutdown);
   process.once("SIGTERM", shutdown);
+}
+
+/**
+ * `--print-env`: what another shell needs to log in against this emulator, as lines to paste (the demo
+ * credentials, not secrets), so nobody copies JSON fields by hand. A throw-away profile and file store keep a
+ * real login untouched.
+ */
+function exportLines(
+  server: string,
+  credentials: { clientId: string; clientSecret: string; jwt: string },
+  caFile: string | undefined,
+): string {
+  const quote = (value: string) => `'${value.replaceAll("'", "'\\''")}'`;
+  const vars: [string, string][] = [
+    ["RC_SERVER_URL", server],
+    ["RC_APP_CLIENT_ID", credentials.clientId],
+    ["RC_APP_CLIENT_SECRET", credentials.clientSecret],
+    ["RC_USER_JWT", credentials.jwt],
+    ["RC_RECORDINGS_PROFILE", "emulator"],
+    ["RC_RECORDINGS_STORE", "file"],
+    ...(caFile === undefined ? [] : ([["NODE_EXTRA_CA_CERTS", caFile]] as [string, string][])),
+  ];
+  return `${[
+    "# the emulator's demo credentials (not secrets); paste into another shell, then:",
+    "#   rc-recordings login && rc-recordings download --out ./emulator-recordings",
+    ...vars.map(([name, value]) => `export ${name}=${quote(value)}`),
+  ].join("\n")}\n`;
 }
