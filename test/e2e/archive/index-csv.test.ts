@@ -1,4 +1,4 @@
-import { existsSync, readdirSync, readFileSync, rmSync } from "node:fs";
+import { existsSync, readdirSync, readFileSync, rmSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { parse } from "csv-parse/sync";
 import { afterEach, describe, expect, it } from "vitest";
@@ -69,7 +69,7 @@ describe("index.csv", () => {
     expect(cells).toContain("Tab\tNew\nLine\u0007Bell\u0000Nul");
   });
 
-  it("is rebuilt from the manifest after every run, and a dry run does not write it", async () => {
+  it("is rebuilt from the manifest after a run that saved something or when missing, and a dry run does not write it", async () => {
     e = await setupDownload();
     const dry = await e.download(["--dry-run"]);
     expect(dry.code, dry.stderr).toBe(0);
@@ -78,7 +78,11 @@ describe("index.csv", () => {
     expect((await e.download()).code).toBe(0);
     const first = indexOf(e.out).rows;
     expect(first.length).toBe(e.emu.control.recordings().length);
-    // A run that downloads nothing rebuilds it too (here: after it was deleted), with the same rows.
+    // A run that saves nothing leaves it alone (a marker written into it survives)...
+    writeFileSync(join(e.out, "index.csv"), "untouched");
+    expect((await e.download()).code).toBe(0);
+    expect(readFileSync(join(e.out, "index.csv"), "utf8")).toBe("untouched");
+    // ...unless it is missing: then that run writes it, with the same rows.
     rmSync(join(e.out, "index.csv"));
     expect((await e.download()).code).toBe(0);
     expect(indexOf(e.out).rows).toEqual(first);
