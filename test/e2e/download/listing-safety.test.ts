@@ -127,6 +127,42 @@ describe("download: a listing that cannot prove its end fails and leaves the mar
     expect(readFileSync(stateFile(e), "utf8")).toBe(before);
   }, 60_000);
 
+  it("a 15 MB page of 1,000 records (many legs each) is listed with a peak RSS under 400 MB; 50 MB is refused", async () => {
+    e = await setupProxiedDownload({ calls: 30 });
+    const before = await markSet(e);
+    // Records without recordings: the test measures the listing, not 1,000 downloads (measured: ~100 MiB peak).
+    const legs = Array.from({ length: 40 }, (_, i) => ({
+      type: "Voice",
+      action: "Phone Call",
+      leg: `${i}${"x".repeat(300)}`,
+    }));
+    const pageOf = (count: number) =>
+      json({
+        records: Array.from({ length: count }, (_, i) => ({
+          id: `big-${i}`,
+          startTime: new Date(Date.now() - 3_600_000).toISOString(),
+          type: "Voice",
+          legs,
+        })),
+        navigation: {},
+      });
+    let page = pageOf(1000);
+    expect(page.body.length).toBeGreaterThan(13 * 1024 * 1024);
+    expect(page.body.length).toBeLessThan(16 * 1024 * 1024);
+    e.proxy.set(async (req) => (isCallLog(req.url.pathname) ? page : undefined));
+    const { result, peak } = await withPeakRss(e.spawnDownload(["--json"]));
+    expect(result.code, result.stderr).toBe(0);
+    if (process.platform === "linux") {
+      expect(peak).toBeGreaterThan(0);
+      expect(peak).toBeLessThan(400 * 1024 * 1024);
+    }
+    page = pageOf(3500); // about 50 MB
+    const refused = await e.download(["--json"]);
+    expect(refused.code).toBe(1);
+    expect(refused.stderr).toMatch(/call-log page is larger than 16 MiB/);
+    expect(readFileSync(stateFile(e), "utf8")).not.toBe(before); // the first run listed and moved the mark
+  }, 120_000);
+
   it("an endless page body: the run stops at the size cap with bounded memory, listing failed", async () => {
     e = await setupProxiedDownload();
     const before = await markSet(e);
@@ -138,7 +174,7 @@ describe("download: a listing that cannot prove its end fails and leaves the mar
     });
     const { result, peak } = await withPeakRss(e.spawnDownload(["--json"]));
     expect(result.code, result.stderr).toBe(1);
-    expect(result.stderr).toMatch(/larger than 64 MiB/);
+    expect(result.stderr).toMatch(/larger than 16 MiB/);
     if (process.platform === "linux") {
       expect(peak).toBeGreaterThan(0); // the sampler saw the process
       expect(peak).toBeLessThan(300 * 1024 * 1024); // the cap, not the body
