@@ -1,4 +1,5 @@
 import { readFile } from "node:fs/promises";
+import { join } from "node:path";
 import { serverUrlProblem } from "../api/hosts.js";
 import { UsageError } from "../errors.js";
 import { registerClientCredentials, registerSecret } from "../log/redact.js";
@@ -67,12 +68,21 @@ export async function resolveCredentials(sources: CredentialSources): Promise<Ap
   const server = flags.server ?? fromEnv(env, "server") ?? stored?.server ?? DEFAULT_SERVER;
   const found: { [K in keyof AppCredentials]: AppCredentials[K] | undefined } = {
     server: normalizeServer(server),
-    clientId: flags.clientId ?? fromEnv(env, "clientId") ?? stored?.clientId,
+    clientId:
+      flags.clientId ??
+      fromEnv(env, "clientId") ??
+      (await fromCredentials(env, "clientId")) ??
+      stored?.clientId,
     clientSecret:
       (await fromFile(flags.clientSecretFile, "--client-secret-file", sources)) ??
       fromEnv(env, "clientSecret") ??
+      (await fromCredentials(env, "clientSecret")) ??
       stored?.clientSecret,
-    jwt: (await fromFile(flags.jwtFile, "--jwt-file", sources)) ?? fromEnv(env, "jwt") ?? stored?.jwt,
+    jwt:
+      (await fromFile(flags.jwtFile, "--jwt-file", sources)) ??
+      fromEnv(env, "jwt") ??
+      (await fromCredentials(env, "jwt")) ??
+      stored?.jwt,
   };
   registerSecret(found.clientSecret);
   registerSecret(found.jwt);
@@ -93,6 +103,26 @@ export async function resolveCredentials(sources: CredentialSources): Promise<Ap
   }
   registerClientCredentials(found.clientId, found.clientSecret);
   return found as AppCredentials;
+}
+
+/**
+ * systemd credentials: a unit's `LoadCredential=rc-recordings-jwt:/etc/…` (or `SetCredentialEncrypted=`) puts the
+ * secret in a file under $CREDENTIALS_DIRECTORY that only the service can read, never in its environment.
+ */
+export const CREDENTIAL_NAMES: Record<Exclude<keyof AppCredentials, "server">, string> = {
+  clientId: "rc-recordings-client-id",
+  clientSecret: "rc-recordings-client-secret",
+  jwt: "rc-recordings-jwt",
+};
+
+async function fromCredentials(
+  env: NodeJS.ProcessEnv,
+  key: Exclude<keyof AppCredentials, "server">,
+): Promise<string | undefined> {
+  const dir = env.CREDENTIALS_DIRECTORY;
+  if (!dir) return undefined;
+  const text = await readFile(join(dir, CREDENTIAL_NAMES[key]), "utf8").catch(() => undefined);
+  return text?.trim() || undefined;
 }
 
 function fromEnv(env: NodeJS.ProcessEnv, key: keyof AppCredentials): string | undefined {

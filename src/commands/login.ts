@@ -1,5 +1,6 @@
 import { login } from "../auth/login.js";
 import type { CommandContext } from "../context.js";
+import { loginCommand } from "../errors.js";
 import { describeExpiry } from "../ui/format.js";
 
 export interface LoginOptions {
@@ -56,6 +57,12 @@ export async function runLogin(ctx: CommandContext, options: LoginOptions): Prom
   } else {
     ctx.log.info(`logged in as ${who}`);
   }
-  ctx.log.info(`token pair kept in the ${outcome.store} store: ${outcome.storePath}`);
+  // Where the pair went, and whether a job without a terminal (cron, systemd) will reach it: the usual way a
+  // nightly job fails is a login made at a desktop whose keychain the job cannot open.
+  ctx.log.info(
+    outcome.store === "file"
+      ? `token pair kept in the file store: ${outcome.storePath}; scheduled jobs of this user (cron, systemd) reach it`
+      : `token pair kept in the keychain store: ${outcome.storePath} (its key in the OS keychain); a scheduled job reaches it only through this user's D-Bus session (a systemd user service with lingering), not from cron: for cron run ${loginCommand(outcome.profile).replace(/ login$/, " --store file login")}`,
+  );
   ctx.log.info(`refresh token ${describeExpiry(tokens.refreshTokenExpiresAt, Date.now())}`);
 }

@@ -1,7 +1,8 @@
 import { rm } from "node:fs/promises";
 import { dirname } from "node:path";
+import { loginCommand } from "../../errors.js";
 import { readIfExists } from "../../fs-util.js";
-import { StoreCorruptError } from "../errors.js";
+import { KeychainUnavailableError, StoreCorruptError } from "../errors.js";
 import type { ProfileRecord } from "../profile.js";
 import { checkPrivateDirWritable, writePrivateFileAtomic } from "./atomic-file.js";
 import { parseStoredJson } from "./file-store.js";
@@ -34,7 +35,9 @@ export class KeychainStore implements ProfileStore {
     const text = await readIfExists(this.path);
     if (text === undefined) return undefined;
     const envelope = this.guard(() => parseEnvelope(text));
-    const key = await this.keyFor(envelope.keyId);
+    const key = await this.keyFor(envelope.keyId).catch((error: unknown) => {
+      throw error instanceof KeychainUnavailableError ? withFix(error, this.profile) : error;
+    });
     const plaintext = this.guard(() => unseal(envelope, key.key, this.profile));
     return parseStoredJson(plaintext, this.path);
   }
@@ -111,4 +114,13 @@ export class KeychainStore implements ProfileStore {
       throw error;
     }
   }
+}
+
+/** A profile whose key the job cannot reach: the line says how a scheduled job gets a store it can reach. */
+function withFix(error: KeychainUnavailableError, profile: string): KeychainUnavailableError {
+  const login = loginCommand(profile).replace(/ login$/, " --store file login");
+  return new KeychainUnavailableError(
+    `${error.message}; profile "${profile}" keeps its key there. For a scheduled job (cron, no desktop session) log in with: ${login}, or run the job as a systemd user service (docs/scheduling.md)`,
+    { cause: error },
+  );
 }

@@ -1,3 +1,4 @@
+import { statSync } from "node:fs";
 import { registerSecret } from "../../log/redact.js";
 import { KeychainUnavailableError } from "../errors.js";
 
@@ -44,9 +45,17 @@ export class OsKeyVault implements KeyVault {
   ): Promise<T> {
     // Without a session bus libsecret cannot reach the Secret Service; asking would only wait or fail obscurely.
     if (process.platform === "linux" && !this.env.DBUS_SESSION_BUS_ADDRESS) {
-      throw new KeychainUnavailableError(
-        "the OS keychain is not reachable (no D-Bus session: DBUS_SESSION_BUS_ADDRESS is unset)",
-      );
+      // cron and system services start without the variable, but the user's bus may well be there (a desktop
+      // session, or `loginctl enable-linger`): systemd puts it at /run/user/<uid>/bus. The native library reads
+      // the process's own environment, so that is where the address goes.
+      const bus = userBus(this.env);
+      if (bus === undefined) {
+        throw new KeychainUnavailableError(
+          `the OS keychain is not reachable (no D-Bus session: DBUS_SESSION_BUS_ADDRESS is unset and ${userBusPath(this.env)} does not exist)`,
+        );
+      }
+      this.env.DBUS_SESSION_BUS_ADDRESS = bus;
+      process.env.DBUS_SESSION_BUS_ADDRESS = bus;
     }
     const { AsyncEntry } = await import("@napi-rs/keyring");
     // Pinned to the Secret Service: the library's silent fallback to the kernel keyring loses keys at logout
@@ -76,5 +85,20 @@ export class OsKeyVault implements KeyVault {
     } finally {
       clearTimeout(timer);
     }
+  }
+}
+
+/** Where systemd puts the user's session bus: $XDG_RUNTIME_DIR/bus, which is /run/user/<uid>/bus. */
+function userBusPath(env: NodeJS.ProcessEnv): string {
+  return `${env.XDG_RUNTIME_DIR || `/run/user/${process.getuid?.() ?? "?"}`}/bus`;
+}
+
+/** The D-Bus address of the user's session bus when its socket exists; undefined otherwise. */
+function userBus(env: NodeJS.ProcessEnv): string | undefined {
+  const path = userBusPath(env);
+  try {
+    return statSync(path).isSocket() ? `unix:path=${path}` : undefined;
+  } catch {
+    return undefined;
   }
 }

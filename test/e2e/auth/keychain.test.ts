@@ -1,6 +1,6 @@
 import { execFile } from "node:child_process";
 import { createDecipheriv, randomBytes } from "node:crypto";
-import { readdirSync, readFileSync, statSync } from "node:fs";
+import { mkdirSync, readdirSync, readFileSync, statSync, symlinkSync } from "node:fs";
 import { join } from "node:path";
 import { promisify } from "node:util";
 import { afterEach, describe, expect, it, type TestContext } from "vitest";
@@ -119,6 +119,29 @@ describe("keychain store against a real Secret Service", () => {
     expect(status.code).toBe(1);
     expect(status.stderr).toMatch(/keychain is not reachable/);
     expect(status.stderr).not.toMatch(/not logged in/);
+    // What cron meets: one line that names the fix for this very profile, and the --json result.
+    const nightly = await e.run(["--json", "download", "--out", join(e.dir, "out")], {
+      env: { XDG_RUNTIME_DIR: join(e.dir, "no-runtime-dir") },
+    });
+    expect(nightly.code).toBe(1);
+    expect(nightly.stderr.trim().split("\n")).toHaveLength(1);
+    expect(nightly.stderr).toContain(`log in with: rc-recordings --profile ${profile} --store file login`);
+    expect(JSON.parse(nightly.stdout)).toMatchObject({ exitCode: 1, profile });
+  });
+
+  it("a job without DBUS_SESSION_BUS_ADDRESS finds the user's bus at $XDG_RUNTIME_DIR/bus (/run/user/UID/bus)", async (ctx) => {
+    await requireKeychain(ctx);
+    e = await keychainEnv();
+    expect((await e.run(["login"], { env: withBus() })).code).toBe(0);
+    const bus = /unix:path=([^,]+)/.exec(process.env.DBUS_SESSION_BUS_ADDRESS ?? "")?.[1];
+    if (!bus)
+      throw new Error(`the test bus is not a unix:path address: ${process.env.DBUS_SESSION_BUS_ADDRESS}`);
+    const runtime = join(e.dir, "runtime");
+    mkdirSync(runtime);
+    symlinkSync(bus, join(runtime, "bus"));
+    const status = await e.run(["token", "status", "--verify"], { env: { XDG_RUNTIME_DIR: runtime } });
+    expect(status.code, status.stderr).toBe(0);
+    expect(status.stdout).toMatch(/verified: +yes/);
   });
 });
 
