@@ -1,6 +1,7 @@
 import { relPath } from "../destination/rel-path.js";
 import type { Destination } from "../destination/types.js";
 import type { Extension } from "../listing/types.js";
+import { Zone } from "../zone.js";
 import { type ManifestEntry, readManifestEntries } from "./manifest.js";
 
 /**
@@ -50,11 +51,13 @@ export async function writeArchiveIndex(
    * have the id but no number or name): the index shows the names once a later run knows them.
    */
   extensionOf?: (extensionId: string) => Promise<Extension | undefined>,
+  /** The zone of the `date` and `time` columns (the names' zone). */
+  zone: Zone = Zone.UTC,
 ): Promise<void> {
   const entries = (await readManifestEntries(destination)) ?? [];
   if (extensionOf) await fillExtensions(entries, extensionOf);
   entries.sort(byStartTime);
-  const rows = entries.map((entry) => csvRow(INDEX_COLUMNS.map((column) => cellOf(entry, column))));
+  const rows = entries.map((entry) => csvRow(INDEX_COLUMNS.map((column) => cellOf(entry, column, zone))));
   const text = `${BOM}${csvRow(INDEX_COLUMNS)}${rows.join("")}`;
   await destination.writeSmall(relPath(INDEX_FILE_NAME), text, "text/csv; charset=utf-8");
 }
@@ -90,16 +93,18 @@ function timeOf(entry: ManifestEntry): number {
   return Number.isFinite(ms) ? ms : Number.POSITIVE_INFINITY;
 }
 
-function cellOf(entry: ManifestEntry, column: Column): string {
+/** `startTime` stays UTC ISO (sortable, unambiguous); `date` and `time` are the wall clock of the run's zone. */
+function cellOf(entry: ManifestEntry, column: Column, zone: Zone): string {
   const start = new Date(entry.startTime);
-  const iso = Number.isNaN(start.getTime()) ? undefined : start.toISOString();
+  const valid = !Number.isNaN(start.getTime());
+  const wall = valid ? zone.wall(start) : undefined;
   switch (column) {
     case "startTime":
-      return iso ?? entry.startTime ?? "";
+      return valid ? start.toISOString() : (entry.startTime ?? "");
     case "date":
-      return iso?.slice(0, 10) ?? "";
+      return wall ? `${wall.year}-${wall.month}-${wall.day}` : "";
     case "time":
-      return iso?.slice(11, 19) ?? "";
+      return wall ? `${wall.hour}:${wall.minute}:${wall.second}` : "";
     default: {
       const value = entry[column];
       return value === undefined || value === null ? "" : String(value);

@@ -3,16 +3,20 @@ import { UsageError } from "../errors.js";
 import type { RecordingItem } from "../listing/types.js";
 import { closest } from "../suggest.js";
 import { wellFormed } from "../well-formed.js";
+import { Zone } from "../zone.js";
 import { extensionIdOf, partyNumber } from "./call-facts.js";
 
 /**
  * File names from a template such as `{date}/{time}_{direction}_{fromNumber}_{toNumber}_{recordingId}.{ext}`.
  * A `/` in the TEMPLATE makes folders; every VALUE is sanitised so that it can never add a folder, climb out
- * of DIR, or make a name that Windows (or a shell, or a terminal) chokes on. Times are UTC, without colons.
+ * of DIR, or make a name that Windows (or a shell, or a terminal) chokes on. Times are in the run's zone
+ * (--timezone, UTC by default), without colons.
  */
 
 /** A compiled `--template` . */
 export interface NameTemplate {
+  /** The zone of `{date}`, `{time}`, `{year}`, `{month}`, `{day}` (and of the index's date and time columns). */
+  readonly zone: Zone;
   /** False for a template without `{ext}`: its files get no extension (a player cannot tell WAV from MP3). */
   readonly hasExt: boolean;
   /** The "/"-separated path for a recording, relative to DIR; `contentType` undefined = dry run. */
@@ -59,7 +63,7 @@ type Values = Record<Placeholder, string | undefined>;
 type Piece = { literal: string } | { placeholder: Placeholder };
 
 /** Parse and validate a template before any request is made; problems are usage errors (exit 2). */
-export function compileTemplate(source: string = DEFAULT_TEMPLATE): NameTemplate {
+export function compileTemplate(source: string = DEFAULT_TEMPLATE, zone: Zone = Zone.UTC): NameTemplate {
   const components = compile(source);
   const used = new Set(
     components.flat().flatMap((piece) => ("placeholder" in piece ? [piece.placeholder] : [])),
@@ -72,10 +76,11 @@ export function compileTemplate(source: string = DEFAULT_TEMPLATE): NameTemplate
     );
   }
   return {
+    zone,
     hasExt: used.has("ext"),
     withSuffix,
     render(item, contentType) {
-      const values = valuesOf(item, contentType);
+      const values = valuesOf(item, contentType, zone);
       return components
         .map((pieces) =>
           safeComponent(
@@ -140,20 +145,22 @@ function isPlaceholder(name: string): name is Placeholder {
   return (PLACEHOLDERS as readonly string[]).includes(name);
 }
 
-function valuesOf(item: RecordingItem, contentType: string | undefined): Values {
+function valuesOf(item: RecordingItem, contentType: string | undefined, zone: Zone): Values {
   const { record } = item;
   const start = new Date(record.startTime);
-  const iso = Number.isNaN(start.getTime()) ? undefined : start.toISOString(); // 2026-11-25T21:30:05.000Z
+  // The wall clock in the run's zone; a time that occurs twice (clocks going back) still gives two names, since
+  // every template carries {recordingId}.
+  const wall = Number.isNaN(start.getTime()) ? undefined : zone.wall(start);
   // The same facts the manifest records (call-facts.ts), read directly: this runs for every planned recording.
   return {
     recordingId: fitId(item.recordingId),
     callId: fitId(record.id),
     sessionId: fitId(record.sessionId),
-    date: iso?.slice(0, 10),
-    time: iso ? iso.slice(11, 19).replaceAll(":", "") : undefined,
-    year: iso?.slice(0, 4),
-    month: iso?.slice(5, 7),
-    day: iso?.slice(8, 10),
+    date: wall && `${wall.year}-${wall.month}-${wall.day}`,
+    time: wall && `${wall.hour}${wall.minute}${wall.second}`,
+    year: wall?.year,
+    month: wall?.month,
+    day: wall?.day,
     direction: record.direction,
     fromNumber: partyNumber(record.from),
     fromName: record.from?.name,

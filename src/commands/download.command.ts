@@ -37,6 +37,12 @@ export function declareDownload(parent: Command, launch: Launch): Command {
       extensionNumber,
     )
     .option("--template <template>", "file name template; placeholders in docs/downloading.md")
+    .addOption(
+      new Option(
+        "--timezone <zone>",
+        "IANA zone of {date}/{time} in names, index.csv's date/time and --from/--to dates (default: UTC)",
+      ).env("RC_RECORDINGS_TIMEZONE"),
+    )
     .option("--metadata", "write a <file>.json sidecar with the call-log record", false)
     .option("--dry-run", "list what would be downloaded; download nothing", false)
     .option(

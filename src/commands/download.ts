@@ -10,6 +10,7 @@ import { poolWaits } from "../run/pool-waits.js";
 import { RunStats } from "../run/stats.js";
 import { PlannedJsonWriter } from "../ui/planned-json.js";
 import { createReporter } from "../ui/reporter.js";
+import { Zone } from "../zone.js";
 import { signingKeyOf } from "./key-files.js";
 import { openProfilePool } from "./profile-pool.js";
 import { type NoticeFlags, RunNotices } from "./run-notices.js";
@@ -29,6 +30,8 @@ export interface DownloadFlags extends NoticeFlags {
   dryRun: boolean;
   /** `--extension N`, repeatable: only these extension numbers' recordings (account scope). */
   extension?: string[];
+  /** `--timezone` (or RC_RECORDINGS_TIMEZONE): an IANA name, checked here; default UTC. */
+  timezone?: string;
   /** `--max-duration` in ms (commander's parser has checked it). */
   maxDuration?: number;
   /** `--signing-key FILE`: an Ed25519 private key (PEM) that signs a checkpoint of the manifest's chain. */
@@ -42,9 +45,10 @@ export interface DownloadFlags extends NoticeFlags {
 export async function runDownload(ctx: CommandContext, flags: DownloadFlags): Promise<void> {
   // First: a monitor hears of every run, also one that bad input ends at once.
   const notices = new RunNotices(ctx, flags);
-  const { from, to } = timeRangeOf(flags, new Date());
+  const zone = flags.timezone === undefined ? Zone.UTC : Zone.parse(flags.timezone);
+  const { from, to } = timeRangeOf(flags, new Date(), zone);
   const extensionNumbers = extensionFilter(flags);
-  const template = compileTemplate(flags.template);
+  const template = compileTemplate(flags.template, zone);
   if (!template.hasExt) {
     ctx.log.warn(
       `--template ${JSON.stringify(flags.template)} has no {ext}: files get no extension, so players cannot tell WAV from MP3; end it with .{ext}`,
@@ -62,6 +66,7 @@ export async function runDownload(ctx: CommandContext, flags: DownloadFlags): Pr
     dir: destination.describe(),
     dryRun: flags.dryRun,
     stats,
+    zone,
   });
   let onWait: (wait: RateLimitWait) => void = () => undefined;
   const { pool, lister, downloader } = await openProfilePool(ctx, {

@@ -1,5 +1,6 @@
 import { UsageError } from "../errors.js";
 import { parseWhen } from "../listing/when.js";
+import { Zone } from "../zone.js";
 
 /**
  * `--from`/`--to` of a command that lists the call log, checked before the network is touched (exit 2): `--to`
@@ -9,16 +10,18 @@ import { parseWhen } from "../listing/when.js";
 export function timeRangeOf(
   flags: { from?: string | undefined; to?: string | undefined },
   now: Date,
+  /** The zone of dates written without one (--timezone), and of the times in the error lines. */
+  zone: Zone = Zone.UTC,
 ): { from: Date | undefined; to: Date } {
-  const to = flags.to === undefined ? now : parseWhen(flags.to, "--to", now);
-  const from = flags.from === undefined ? undefined : parseWhen(flags.from, "--from", now);
+  const to = flags.to === undefined ? now : parseWhen(flags.to, "--to", now, zone);
+  const from = flags.from === undefined ? undefined : parseWhen(flags.from, "--from", now, zone);
   if (to.getTime() > now.getTime()) {
     throw new UsageError(
-      `--to ${to.toISOString()} is in the future (now is ${now.toISOString()}); leave --to out to list up to now`,
+      `--to ${zone.human(to)} is in the future (now is ${zone.human(now)}); leave --to out to list up to now`,
     );
   }
   if (from && from.getTime() >= to.getTime()) {
-    throw new UsageError(`--from ${from.toISOString()} is not before --to ${to.toISOString()}`);
+    throw new UsageError(`--from ${zone.human(from)} is not before --to ${zone.human(to)}`);
   }
   return { from, to };
 }

@@ -1,11 +1,12 @@
 import { UsageError } from "../errors.js";
+import { Zone } from "../zone.js";
 
 /**
  * WHEN values of `--from`/`--to`:
  * - `now`;
- * - an ISO date `2026-11-01`: midnight UTC;
+ * - an ISO date `2026-11-01`: midnight in the run's zone (--timezone; UTC by default);
  * - an ISO date-time `2026-11-01T08:30`, `…T08:30:15.250`, with a zone (`Z`, `+01:00`) or without one, which
- *   means UTC (the call log speaks UTC; a cron job should not change meaning with the machine's time zone);
+ *   means the run's zone (never the machine's: a cron job should not change meaning with the host's settings);
  *   a space may stand for the `T`;
  * - a duration before now: `90m`, `36h`, `7d`, `2w`, `1d12h` (see parseSpan).
  */
@@ -37,19 +38,19 @@ export function parseSpan(text: string): number | undefined {
 const ISO =
   /^(\d{4})-(\d{2})-(\d{2})(?:[T ](\d{2}):(\d{2})(?::(\d{2})(?:\.(\d{1,9}))?)?(Z|[+-]\d{2}:?\d{2})?)?$/i;
 
-export function parseWhen(text: string, flag: string, now: Date = new Date()): Date {
+export function parseWhen(text: string, flag: string, now: Date = new Date(), zone: Zone = Zone.UTC): Date {
   const value = text.trim();
   if (value.toLowerCase() === "now") return new Date(now.getTime());
   const before = parseSpan(value);
   if (before !== undefined) return new Date(now.getTime() - before);
-  const date = parseIso(value);
+  const date = parseIso(value, zone);
   if (date) return date;
   throw new UsageError(
     `${flag} ${JSON.stringify(text)}: not a date; use e.g. 2026-11-01, 2026-11-01T08:30Z (no zone = UTC), or 36h, 7d, 1d12h, 2w (before now)`,
   );
 }
 
-function parseIso(value: string): Date | undefined {
+function parseIso(value: string, zone: Zone): Date | undefined {
   const m = ISO.exec(value);
   if (!m) return undefined;
   const [year, month, day, hour, minute, second] = m.slice(1, 7).map((part) => Number(part ?? 0)) as number[];
@@ -65,6 +66,8 @@ function parseIso(value: string): Date | undefined {
     check.getUTCMinutes() === minute &&
     check.getUTCSeconds() === second;
   if (!valid) return undefined;
+  // No zone written: the wall clock of the run's zone (--timezone, UTC by default).
+  if (m[8] === undefined) return zone.instant(utc);
   const offset = zoneOffsetMs(m[8]);
   return offset === undefined ? undefined : new Date(utc - offset);
 }

@@ -159,7 +159,7 @@ class Run implements OpenRun {
     try {
       const current = this.manifest.appended === this.indexed;
       if (current && (await hasArchiveIndex(this.options.destination))) return outcome;
-      await writeArchiveIndex(this.options.destination, knownExtension);
+      await writeArchiveIndex(this.options.destination, knownExtension, this.deps.template.zone);
       this.indexed = this.manifest.appended;
       return outcome;
     } catch (error) {

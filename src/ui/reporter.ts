@@ -2,6 +2,7 @@ import type { TimeRange } from "../listing/types.js";
 import type { Logger } from "../log/logger.js";
 import type { DownloadSummary, RunStats } from "../run/stats.js";
 import type { ProgressSink, SavedRecording } from "../run/types.js";
+import type { Zone } from "../zone.js";
 import { formatBytes, formatDuration, formatSpan } from "./format.js";
 
 /** Progress of a download run on stderr. stdout is never touched: it carries only the `--json` summary. */
@@ -22,6 +23,8 @@ export interface ReporterOptions {
   dryRun: boolean;
   /** The run's counts, written by the downloader: the reporter only reads them. */
   stats: RunStats;
+  /** Times in lines for people are this zone's wall clock, without milliseconds (--timezone). */
+  zone: Zone;
 }
 
 /** Plain (non-TTY) logs say how far the run is at most this often. */
@@ -88,7 +91,7 @@ class PlainReporter implements Reporter {
 
   started(range: TimeRange): void {
     this.log.info(
-      `recordings from ${range.from.toISOString()} to ${range.to.toISOString()} into ${this.options.dir}`,
+      `recordings from ${this.options.zone.human(range.from)} to ${this.options.zone.human(range.to)} into ${this.options.dir}`,
     );
   }
 

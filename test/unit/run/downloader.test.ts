@@ -17,6 +17,7 @@ import { Deadline } from "../../../src/run/deadline.js";
 import { runDownload as run } from "../../../src/run/downloader.js";
 import { RunStats } from "../../../src/run/stats.js";
 import type { DownloaderDeps, DownloadOptions, ProgressSink } from "../../../src/run/types.js";
+import { Zone } from "../../../src/zone.js";
 import { tempDir } from "../../helpers/cli.js";
 
 const bodyOf = (id: string) => Buffer.from(`recording ${id} `.repeat(100));
@@ -125,6 +126,7 @@ function options(overrides: Partial<TestOptions> = {}): TestOptions {
 /** A template that names a recording after its caller; `render` can be replaced. */
 function template(render?: NameTemplate["render"]): NameTemplate {
   return {
+    zone: Zone.UTC,
     hasExt: true,
     render:
       render ??
