@@ -76,7 +76,8 @@ describe("verify", () => {
   });
 
   it("exits 5 while a download holds DIR, and 2 where there is no archive", async () => {
-    e = await setupDownload({ calls: 4, recordingBytes: 300_000, faults: { bandwidth: 150_000 } });
+    // 20 s a recording: on a loaded machine verify must still find the download at work.
+    e = await setupDownload({ calls: 4, recordingBytes: 3_000_000, faults: { bandwidth: 150_000 } });
     const env = e;
     const download = env.spawnDownload();
     await waitFor(() => partials(env.out).some((p) => p.size > 0), 8000, "a transfer in flight");
