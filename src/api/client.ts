@@ -60,6 +60,7 @@ export function createApiClient(options: ApiClientOptions): ApiClient {
   async function sendOrFail(target: URL, init: ApiRequestInit, headers: Record<string, string>) {
     try {
       return await send(target, {
+        ...(init.method ? { method: init.method } : {}),
         headers,
         ...(init.signal ? { signal: init.signal } : {}),
         ...(init.idleTimeoutMs ? { idleTimeoutMs: init.idleTimeoutMs } : {}),

@@ -4,6 +4,8 @@ import { createResponse } from "./response.js";
 import type { ApiResponse } from "./types.js";
 
 export interface TransportRequest {
+  /** GET unless said otherwise; a POST sends no body (the ws-token endpoint needs none). */
+  method?: "GET" | "POST";
   headers: Record<string, string>;
   signal?: AbortSignal;
   /** Overrides the transport's idle timeout for this request. */
@@ -11,7 +13,7 @@ export interface TransportRequest {
 }
 
 /**
- * Sends one GET and resolves once the response headers are there (body unread). Rejects with the signal's
+ * Sends one GET (or a body-less POST) and resolves once the response headers are there (body unread). Rejects with the signal's
  * reason on abort, or with the socket's error (ECONNREFUSED, ECONNRESET, timeout ...). No redirects: the
  * ApiClient follows them itself, re-checking each host.
  */
@@ -30,14 +32,14 @@ const IDLE_TIMEOUT_MS = 300_000;
 export function createHttpTransport(options: { idleTimeoutMs?: number } = {}): Transport {
   const agents = { http: new HttpAgent({ keepAlive: true }), https: new HttpsAgent({ keepAlive: true }) };
   const defaultTimeout = options.idleTimeoutMs ?? IDLE_TIMEOUT_MS;
-  return (url, { headers, signal, idleTimeoutMs }) =>
+  return (url, { method = "GET", headers, signal, idleTimeoutMs }) =>
     new Promise<ApiResponse>((resolve, reject) => {
       const timeout = idleTimeoutMs ?? defaultTimeout;
       const secure = url.protocol === "https:";
       const send = secure ? httpsRequest : httpRequest;
       const req = send(url, {
-        method: "GET",
-        headers,
+        method,
+        headers: method === "POST" ? { ...headers, "Content-Length": "0" } : headers,
         agent: secure ? agents.https : agents.http,
         timeout,
         ...(signal ? { signal } : {}),

@@ -4,6 +4,8 @@ import type { Readable } from "node:stream";
 export type RateLimitGroup = "auth" | "light" | "medium" | "heavy";
 
 export interface ApiRequestInit {
+  /** GET unless said otherwise; a POST carries no body (POST /restapi/oauth/wstoken). */
+  method?: "GET" | "POST";
   /** Extra request headers, e.g. `Range`. Never `Authorization`: the client adds it. */
   headers?: Record<string, string>;
   signal?: AbortSignal;
@@ -50,7 +52,7 @@ export interface ApiClient {
    * status other than 401 and 429, which it handles itself; the caller decides what 2xx/4xx/5xx mean.
    */
   get(url: string, init?: ApiRequestInit): Promise<ApiResponse>;
-  /** GET and parse JSON; a non-2xx status throws ApiError. */
+  /** GET (or `init.method`) and parse JSON; a non-2xx status throws ApiError. */
   getJson<T>(url: string, init?: ApiRequestInit): Promise<T>;
   /**
    * getJson with a reader of its own: `read` gets the 2xx response and consumes its body. A SyntaxError from
