@@ -1,3 +1,4 @@
+import { createHash } from "node:crypto";
 import { createServer, type IncomingMessage, request, type ServerResponse } from "node:http";
 import type { AddressInfo } from "node:net";
 
@@ -15,11 +16,30 @@ export interface S3FaultPlan {
   full?: boolean;
   /** A store that stops answering: requests (any method) whose path matches are read and never answered. */
   stall?: RegExp;
+  /** A store that keeps damaged bytes: one byte of every PUT body whose path matches is flipped on the way. */
+  corrupt?: RegExp;
+}
+
+/** A PUT as the store received it: its headers and the SHA-256 (base64) and MD5 (hex) of its body. */
+export interface SeenPut {
+  path: string;
+  headers: Record<string, string | string[] | undefined>;
+  sha256: string;
+  md5: string;
 }
 
 export interface S3FaultProxy {
   endpoint: string;
-  faults: { slowDown: number; reset: number; denied: number; full: number; stalled: number };
+  faults: {
+    slowDown: number;
+    reset: number;
+    denied: number;
+    full: number;
+    stalled: number;
+    corrupted: number;
+  };
+  /** Every PUT passed on, in order (recorded at the server side, after any damage). */
+  puts: SeenPut[];
   stop(): Promise<void>;
 }
 
@@ -30,7 +50,8 @@ export interface S3FaultProxy {
  */
 export async function startS3FaultProxy(target: string, plan: S3FaultPlan): Promise<S3FaultProxy> {
   const upstream = new URL(target);
-  const faults = { slowDown: 0, reset: 0, denied: 0, full: 0, stalled: 0 };
+  const faults = { slowDown: 0, reset: 0, denied: 0, full: 0, stalled: 0, corrupted: 0 };
+  const seen: SeenPut[] = [];
   let puts = 0;
   const server = createServer((req, res) => {
     if (plan.stall?.test(decodeURIComponent(req.url ?? ""))) {
@@ -81,13 +102,35 @@ export async function startS3FaultProxy(target: string, plan: S3FaultPlan): Prom
       },
     );
     forward.on("error", () => res.destroy());
-    req.pipe(forward);
+    if (req.method !== "PUT") {
+      req.pipe(forward);
+      return;
+    }
+    const chunks: Buffer[] = [];
+    req.on("data", (chunk: Buffer) => chunks.push(chunk));
+    req.on("end", () => {
+      const body = Buffer.concat(chunks);
+      const path = decodeURIComponent(req.url ?? "");
+      if (plan.corrupt?.test(path) && body.length > 0) {
+        faults.corrupted += 1;
+        const at = body.length >> 1;
+        body[at] = (body[at] ?? 0) ^ 0xff;
+      }
+      seen.push({
+        path,
+        headers: { ...req.headers },
+        sha256: createHash("sha256").update(body).digest("base64"),
+        md5: createHash("md5").update(body).digest("hex"),
+      });
+      forward.end(body);
+    });
   });
   await new Promise<void>((resolve) => server.listen(0, "127.0.0.1", resolve));
   const { port } = server.address() as AddressInfo;
   return {
     endpoint: `http://127.0.0.1:${port}`,
     faults,
+    puts: seen,
     stop: () =>
       new Promise<void>((resolve) => {
         server.closeAllConnections();

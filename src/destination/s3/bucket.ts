@@ -1,5 +1,6 @@
 import type { Readable } from "node:stream";
 import type { ListObjectsV2CommandOutput } from "@aws-sdk/client-s3";
+import { BodyChecksum } from "./body-checksum.js";
 import type { S3Connection } from "./client.js";
 import { isNotFoundError, isNotImplemented, isPreconditionFailed, storeError } from "./errors.js";
 
@@ -142,7 +143,8 @@ export class S3Bucket {
     contentType: string,
     condition?: WriteCondition,
   ): Promise<{ written: boolean; etag?: string | undefined }> {
-    const { client, sdk } = this.connection;
+    const { client, sdk, checksums } = this.connection;
+    const checksum = BodyChecksum.of(body);
     try {
       const out = await client.send(
         new sdk.PutObjectCommand({
@@ -150,12 +152,14 @@ export class S3Bucket {
           Key: key,
           Body: body,
           ContentType: contentType,
+          ...checksum.params(checksums),
           ...(condition && "ifAbsent" in condition ? { IfNoneMatch: "*" } : {}),
           ...(condition && "ifMatch" in condition ? { IfMatch: condition.ifMatch } : {}),
         }),
         // Not stopped by Ctrl-C: a small write abandoned by the client may still land at the store after the
         // clean-up that follows (a lock or journal record left behind); the idle timeout bounds it instead.
       );
+      checksum.check(out, `s3://${this.name}/${key}`);
       return { written: true, etag: out.ETag };
     } catch (error) {
       if (condition && isPreconditionFailed(error)) return { written: false };

@@ -1,7 +1,6 @@
 import { createHash, type Hash } from "node:crypto";
-import { once } from "node:events";
-import { PassThrough } from "node:stream";
 import type { CompletedPart } from "@aws-sdk/client-s3";
+import { BodyChecksum } from "./body-checksum.js";
 import type { S3Bucket } from "./bucket.js";
 import { StoreError, storeError } from "./errors.js";
 
@@ -9,8 +8,6 @@ import { StoreError, storeError } from "./errors.js";
 export const PART_SIZE = 8 * 1024 * 1024;
 /** Parts on their way to the store at once, per object, while the next one fills. */
 export const PARTS_IN_FLIGHT = 2;
-/** What the pipe of a streamed single PutObject may hold before `append` waits. */
-const PIPE_BYTES = 256 * 1024;
 
 /**
  * Part buffers are reused across objects: a freed 8 MiB Buffer lives outside the JS heap and is returned only
@@ -25,7 +22,7 @@ export interface ObjectHeaders {
   contentType: string;
   /** x-amz-meta-*: ASCII values (S3 sends them as HTTP headers). */
   metadata: Record<string, string>;
-  /** The object's size when the response said it (Content-Length): a small one is streamed in one request. */
+  /** The object's size when the response said it (Content-Length). */
   total?: number | undefined;
   /** The run's signal: the upload's requests stop when it aborts (besides the process's own signal). */
   signal?: AbortSignal | undefined;
@@ -36,17 +33,19 @@ export interface UploadJournal {
   started(key: string, uploadId: string): Promise<void>;
 }
 
-type Mode =
-  /** Size known and at most one part: one PutObject whose body is the bytes as they arrive. */
-  | { kind: "stream"; pipe: PassThrough; put: Promise<void> }
-  /** Parts of PART_SIZE in reused buffers; a multipart upload once a second part is needed. */
-  | { kind: "parts"; filling: Buffer; used: number };
+/** Parts of PART_SIZE in reused buffers; a multipart upload once a second part is needed. */
+interface Mode {
+  filling: Buffer;
+  used: number;
+}
 
 /**
  * One object written as its bytes arrive, never held whole: nothing exists under the key until `commit`
  * completes (one PutObject, or CompleteMultipartUpload); `abort` (or a failure) removes every part. Every
- * body the SDK sees is a Buffer of known length or, for a small object of known size, a plain stream with
- * Content-Length and no aws-chunked framing (which some stores would keep inside the object). The writer
+ * body the SDK sees is a Buffer of known length (no aws-chunked framing, which some stores would keep inside the
+ * object), sent with its Content-MD5 and x-amz-checksum-sha256 — so the store can refuse bytes damaged on the
+ * way, and an Object Lock bucket accepts the PUT at all — and the answer is compared with them (checksum echo,
+ * else a plain MD5 ETag): a store that kept other bytes fails the attempt instead of passing for saved. The writer
  * stays usable across attempts of one transfer: after a reset the transfer asks for the rest with a Range
  * request and appends at `offset`.
  */
@@ -102,14 +101,11 @@ export class S3ObjectWriter {
   }
 
   private async take(bytes: Buffer): Promise<void> {
-    const mode = this.modeOf();
-    if (mode.kind === "stream") {
-      if (this.offset + bytes.length > (this.headers.total ?? 0)) {
-        throw new StoreError(`${this.where()}: more bytes than the ${this.headers.total} announced`, true);
-      }
-      if (!mode.pipe.write(bytes)) await Promise.race([once(mode.pipe, "drain"), mode.put]);
-      return;
+    const { total } = this.headers;
+    if (total !== undefined && this.offset + bytes.length > total) {
+      throw new StoreError(`${this.where()}: more bytes than the ${total} announced`, true);
     }
+    const mode = this.modeOf();
     for (let at = 0; at < bytes.length; ) {
       const n = bytes.copy(mode.filling, mode.used, at);
       mode.used += n;
@@ -126,11 +122,7 @@ export class S3ObjectWriter {
     this.throwIfFailed();
     const mode = this.modeOf();
     try {
-      if (mode.kind === "stream") {
-        mode.pipe.end();
-        await mode.put;
-        this.throwIfFailed();
-      } else if (this.uploadId === undefined) {
+      if (this.uploadId === undefined) {
         await this.putWhole(mode.filling.subarray(0, mode.used));
       } else {
         if (mode.used > 0) {
@@ -147,7 +139,7 @@ export class S3ObjectWriter {
       await this.abort();
       this.throwIfFailed();
     } finally {
-      if (mode.kind === "parts") this.release(mode);
+      this.release(mode);
     }
     this.settled = true;
     const held = await this.bucket.head(this.key);
@@ -167,12 +159,8 @@ export class S3ObjectWriter {
     this.failure ??= { error: new StoreError(`${this.where()}: upload aborted`, false) };
     this.stop.abort();
     const mode = this.mode;
-    if (mode?.kind === "stream") {
-      mode.pipe.destroy();
-      await mode.put.catch(() => undefined);
-    }
     await Promise.allSettled(this.inFlight);
-    if (mode?.kind === "parts") this.release(mode);
+    if (mode) this.release(mode);
     if (this.uploadId !== undefined) {
       await this.bucket.abortUpload(this.key, this.uploadId);
     }
@@ -185,24 +173,7 @@ export class S3ObjectWriter {
   }
 
   private start(): Mode {
-    const { total } = this.headers;
-    if (total === undefined || total > PART_SIZE) return { kind: "parts", filling: takePart(), used: 0 };
-    const pipe = new PassThrough({ highWaterMark: PIPE_BYTES });
-    // A write after the request failed must not crash the process; the failure is reported by `append`.
-    pipe.on("error", () => undefined);
-    const { client, sdk } = this.bucket.connection;
-    const put = client
-      .send(new sdk.PutObjectCommand({ ...this.objectParams(), Body: pipe, ContentLength: total }), {
-        abortSignal: this.signal,
-      })
-      .then(
-        () => undefined,
-        (error: unknown) => {
-          this.failure ??= { error };
-          pipe.destroy();
-        },
-      );
-    return { kind: "stream", pipe, put };
+    return { filling: takePart(), used: 0 };
   }
 
   private objectParams() {
@@ -214,25 +185,33 @@ export class S3ObjectWriter {
     };
   }
 
-  private checksum() {
-    return this.bucket.connection.checksums ? { ChecksumAlgorithm: "CRC32" as const } : {};
+  /** The multipart upload's checksum algorithm: each part then carries its SHA-256, and the completion lists them. */
+  private algorithm() {
+    return this.bucket.connection.checksums ? { ChecksumAlgorithm: "SHA256" as const } : {};
   }
 
   private async putWhole(body: Buffer): Promise<void> {
-    const { client, sdk } = this.bucket.connection;
-    await client.send(
+    const { client, sdk, checksums } = this.bucket.connection;
+    const checksum = BodyChecksum.of(body);
+    const out = await client.send(
       new sdk.PutObjectCommand({
         ...this.objectParams(),
-        ...this.checksum(),
+        ...checksum.params(checksums),
         Body: body,
         ContentLength: body.length,
       }),
       { abortSignal: this.signal },
     );
+    try {
+      checksum.check(out, this.where());
+    } catch (error) {
+      await this.bucket.remove(this.key); // complete, but not these bytes: never leave it under the key
+      throw error;
+    }
   }
 
   /** The filling buffer is full: send it (starting the multipart upload first) and fill the next one. */
-  private async sendFilledPart(mode: Extract<Mode, { kind: "parts" }>): Promise<void> {
+  private async sendFilledPart(mode: Mode): Promise<void> {
     const full = mode.filling;
     mode.filling = takePart();
     mode.used = 0;
@@ -244,7 +223,9 @@ export class S3ObjectWriter {
     if (this.uploadId === undefined) await this.createUpload();
     this.partsSent += 1;
     const partNumber = this.partsSent;
-    const { client, sdk } = this.bucket.connection;
+    const { client, sdk, checksums } = this.bucket.connection;
+    const body = buffer.subarray(0, length);
+    const checksum = BodyChecksum.of(body);
     const sent: Promise<void> = client
       .send(
         new sdk.UploadPartCommand({
@@ -252,18 +233,19 @@ export class S3ObjectWriter {
           Key: this.key,
           UploadId: this.uploadId,
           PartNumber: partNumber,
-          Body: buffer.subarray(0, length),
+          Body: body,
           ContentLength: length,
-          ...this.checksum(),
+          ...checksum.params(checksums),
         }),
         { abortSignal: this.signal },
       )
       .then(
         (out) => {
+          checksum.check(out, `${this.where()} part ${partNumber}`);
           this.parts.push({
             PartNumber: partNumber,
             ETag: out.ETag,
-            ...(out.ChecksumCRC32 ? { ChecksumCRC32: out.ChecksumCRC32 } : {}),
+            ...(checksums ? { ChecksumSHA256: out.ChecksumSHA256 ?? checksum.sha256 } : {}),
           });
         },
         (error: unknown) => {
@@ -282,7 +264,7 @@ export class S3ObjectWriter {
   private async createUpload(): Promise<void> {
     const { client, sdk } = this.bucket.connection;
     const out = await client.send(
-      new sdk.CreateMultipartUploadCommand({ ...this.objectParams(), ...this.checksum() }),
+      new sdk.CreateMultipartUploadCommand({ ...this.objectParams(), ...this.algorithm() }),
       { abortSignal: this.signal },
     );
     if (!out.UploadId) throw new StoreError(`${this.where()}: the store gave no upload id`, true);
@@ -304,7 +286,7 @@ export class S3ObjectWriter {
     );
   }
 
-  private release(mode: Extract<Mode, { kind: "parts" }>): void {
+  private release(mode: Mode): void {
     if (mode.used >= 0) givePart(mode.filling);
     mode.used = -1; // released: never give the same buffer back twice
   }

@@ -166,7 +166,7 @@ describe("download --out s3://", () => {
         env: { ...t.env, AWS_ENDPOINT_URL_S3: proxy.endpoint },
       });
       expect(result.code, result.stderr).toBe(0);
-      expect(proxy.faults).toEqual({ slowDown: 4, reset: 2, denied: 0, full: 0, stalled: 0 });
+      expect(proxy.faults).toMatchObject({ slowDown: 4, reset: 2, denied: 0, stalled: 0, corrupted: 0 });
       await expectAllInBucket(t.e, t.s3);
     } finally {
       await proxy.stop();
@@ -276,6 +276,57 @@ describe("download --out s3://", () => {
       }
     }, 150_000);
   });
+
+  it("every PUT and part carries Content-MD5 and x-amz-checksum-sha256 of the bytes the store received", async () => {
+    const t = await setup({
+      calls: 3,
+      withRecordingRatio: 1,
+      transferredCalls: false,
+      // One recording of two parts, the others single PUTs.
+      recordingBytes: (index: number) => (index === 0 ? 9 * 1024 * 1024 : 120_000 + index * 1000),
+    });
+    const proxy = await startS3FaultProxy(t.s3.endpoint, {});
+    try {
+      const result = await t.e.run(["download", "--out", URL, "--json"], {
+        env: { ...t.env, AWS_ENDPOINT_URL_S3: proxy.endpoint },
+      });
+      expect(result.code, result.stderr).toBe(0);
+      const bodies = proxy.puts; // every PUT: objects, parts and the state
+      expect(bodies.filter((put) => /partNumber=/.test(put.path)).length).toBe(2);
+      expect(bodies.length).toBeGreaterThan(5); // recordings, parts, lock, journal, manifest, mark, index
+      for (const put of bodies) {
+        expect(put.headers["x-amz-checksum-sha256"], put.path).toBe(put.sha256);
+        expect(put.headers["content-md5"], put.path).toBe(Buffer.from(put.md5, "hex").toString("base64"));
+      }
+      await expectAllInBucket(t.e, t.s3);
+    } finally {
+      await proxy.stop();
+    }
+  }, 90_000);
+
+  it("a store that keeps damaged bytes: the recording fails (exit 3), nothing under its key; a rerun saves it", async () => {
+    const t = await setup({ calls: 2, withRecordingRatio: 1, transferredCalls: false });
+    const [damaged] = t.e.emu.control.recordings();
+    const proxy = await startS3FaultProxy(t.s3.endpoint, { corrupt: new RegExp(`_${damaged?.id}\\.`) });
+    try {
+      const result = await t.e.run(["download", "--out", URL, "--json"], {
+        env: { ...t.env, AWS_ENDPOINT_URL_S3: proxy.endpoint },
+      });
+      expect(result.code, result.stderr).toBe(3);
+      expect(proxy.faults.corrupted).toBeGreaterThan(0);
+      const summary = summaryOf(result.stdout);
+      expect(summary.failures.map((f) => f.recordingId)).toEqual([damaged?.id]);
+      expect(summary.failures[0]?.error).toMatch(/does not match the bytes sent/);
+      const keys = [...(await t.s3.objects("archive")).keys()];
+      expect(keys.filter((k) => k.includes(`_${damaged?.id}.`))).toEqual([]);
+      expect((await manifestIn(t.s3)).map((m) => m.recordingId)).not.toContain(damaged?.id);
+    } finally {
+      await proxy.stop();
+    }
+    const rerun = await t.download(["--json"]);
+    expect(rerun.code, rerun.stderr).toBe(0);
+    await expectAllInBucket(t.e, t.s3);
+  }, 90_000);
 
   it("--metadata writes a sidecar object beside each recording", async () => {
     const t = await setup({ calls: 6 });
