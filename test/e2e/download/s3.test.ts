@@ -247,14 +247,15 @@ describe("download --out s3://", () => {
         env: { ...t.env, AWS_ENDPOINT_URL_S3: proxy.endpoint },
         timeoutMs: 120_000,
       });
-      for (let i = 0; i < 400 && proxy.faults.stalled === 0; i++) await new Promise((r) => setTimeout(r, 50));
-      expect(proxy.faults.stalled).toBeGreaterThan(0);
       return { t, proxy, run };
     }
 
     it("SIGTERM ends the run (exit 130), also with an upload hanging", async () => {
       const { proxy, run } = await stalledRun([]);
       try {
+        for (let i = 0; i < 1200 && proxy.faults.stalled === 0; i++)
+          await new Promise((r) => setTimeout(r, 50));
+        expect(proxy.faults.stalled).toBeGreaterThan(0);
         run.child.kill("SIGTERM");
         const result = await run.result;
         // Killed by the helper's 120 s guard (a hang) would be signal SIGKILL and no code.
@@ -266,9 +267,10 @@ describe("download --out s3://", () => {
     }, 150_000);
 
     it("--max-duration ends the run (exit 6) once its grace period is over", async () => {
-      const { proxy, run } = await stalledRun(["--max-duration", "2s"]);
+      const { proxy, run } = await stalledRun(["--max-duration", "8s"]);
       try {
         const result = await run.result;
+        expect(proxy.faults.stalled).toBeGreaterThan(0); // an upload was hanging when the time ran out
         expect(result.signal, result.stderr).toBeNull();
         expect(result.code, result.stderr).toBe(6);
       } finally {
