@@ -1,6 +1,6 @@
 import { createRequire } from "node:module";
-import { Command, CommanderError, Option } from "commander";
-import type { StoreKind } from "./auth/store/types.js";
+import { Command, CommanderError, InvalidArgumentError, Option } from "commander";
+import type { StoreRequest } from "./auth/store/types.js";
 import { CommandResult, peekCommandLine, RESULT_COMMANDS } from "./command-result.js";
 import { choiceOption, collect, type Launch } from "./commands/command.js";
 import { declareDownload } from "./commands/download.command.js";
@@ -9,6 +9,7 @@ import { declareReport } from "./commands/report.command.js";
 import { declareToken } from "./commands/token.command.js";
 import { declareVerify } from "./commands/verify.command.js";
 import type { CommandContext, Factory, GlobalOptions } from "./context.js";
+import { isS3Url, parseS3Url } from "./destination/s3/url.js";
 import { ExitCode, exitCodeOf, InterruptedError, LoginRequiredError } from "./errors.js";
 import { defaultFactory } from "./factory.js";
 import { LOG_FORMATS, type LogFormat, Logger, requestedLogFormat } from "./log/logger.js";
@@ -42,11 +43,12 @@ function buildProgram(
         .argParser(collect),
     )
     .addOption(
-      choiceOption(
+      new Option(
         "--store <kind>",
-        "where the token pair lives (default: keychain, else file with a warning)",
-        ["keychain", "file"],
-      ).env("RC_RECORDINGS_STORE"),
+        "where the token pair lives: keychain (default; else file with a warning), file, or s3://BUCKET/PREFIX shared by many machines",
+      )
+        .argParser(storeRequest)
+        .env("RC_RECORDINGS_STORE"),
     )
     .option("--json", "print a machine-readable JSON result on stdout", false)
     .option("-v, --verbose", "more log lines on stderr (secrets are always redacted)", false)
@@ -70,6 +72,18 @@ function buildProgram(
   return program;
 }
 
+/** `--store`: a local backend by name, or the shared store of many machines in a bucket. */
+function storeRequest(value: string): StoreRequest {
+  const name = value.trim().toLowerCase();
+  if (name === "keychain" || name === "file") return name;
+  if (!isS3Url(value)) throw new InvalidArgumentError("must be keychain, file or s3://BUCKET[/PREFIX]");
+  try {
+    return { kind: "s3", ...parseS3Url(value, "--store") };
+  } catch (error) {
+    throw new InvalidArgumentError((error as Error).message.replace(/^--store "[^"]*": /, ""));
+  }
+}
+
 function globalsOf(cmd: Command, logFormat: LogFormat): GlobalOptions {
   const all = cmd.optsWithGlobals() as Record<string, unknown>;
   const profiles =
@@ -77,7 +91,7 @@ function globalsOf(cmd: Command, logFormat: LogFormat): GlobalOptions {
   return {
     profile: profiles[0] as string,
     profiles,
-    store: all.store as StoreKind | undefined,
+    store: all.store as StoreRequest | undefined,
     json: Boolean(all.json),
     verbose: Boolean(all.verbose),
     quiet: Boolean(all.quiet),

@@ -3,7 +3,7 @@ import type { RateLimitWait } from "./api/rate-limiter.js";
 import type { AccessTokenProvider, ApiClient } from "./api/types.js";
 import type { Prompter } from "./auth/credentials.js";
 import type { AuthServices } from "./auth/services.js";
-import type { StoreKind } from "./auth/store/types.js";
+import type { StoreRequest } from "./auth/store/types.js";
 import type { CommandResult } from "./command-result.js";
 import type { Destination } from "./destination/types.js";
 import type { LogFormat, Logger } from "./log/logger.js";
@@ -14,8 +14,11 @@ export interface GlobalOptions {
   profile: string;
   /** Every `--profile`, in order (at least one; several only for `download`: a pool of credentials). */
   profiles: string[];
-  /** Undefined means "the default": the keychain, falling back to the file store with a warning. */
-  store: StoreKind | undefined;
+  /**
+   * Undefined means "the default": the keychain, falling back to the file store with a warning. An s3:// URL is
+   * the shared store of many machines.
+   */
+  store: StoreRequest | undefined;
   json: boolean;
   verbose: boolean;
   quiet: boolean;

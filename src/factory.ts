@@ -1,4 +1,6 @@
 import type { RateLimitWait } from "./api/rate-limiter.js";
+import type { AuthSettings } from "./auth/services.js";
+import type { SharedObjects } from "./auth/store/shared-store.js";
 import type { CommandContext, Factory } from "./context.js";
 
 /**
@@ -6,10 +8,19 @@ import type { CommandContext, Factory } from "./context.js";
  * for a command. Modules are imported when first asked for, so `--help` loads none of them.
  */
 export function defaultFactory(ctx: Omit<CommandContext, "factory">): Factory {
+  // `--store s3://…`: the shared token store reaches its bucket through the S3 destination's client and lock
+  // (one connection for every profile of the run); the AWS SDK loads only then.
+  let shared: Promise<SharedObjects> | undefined;
+  const storeSettings = async (): Promise<Pick<AuthSettings, "store" | "shared">> => {
+    const store = ctx.options.store;
+    if (typeof store !== "object") return { store };
+    shared ??= import("./destination/s3/shared-objects.js").then((m) => m.openSharedObjects(store, ctx.env));
+    return { store: undefined, shared: await shared };
+  };
   return {
     async auth(profile = ctx.options.profile) {
       const { authServices } = await import("./auth/services.js");
-      return authServices({ profile, store: ctx.options.store, env: ctx.env, log: ctx.log });
+      return authServices({ profile, ...(await storeSettings()), env: ctx.env, log: ctx.log });
     },
     async api(tokens, onWait) {
       const [{ createApiClient }, { RateLimiter }] = await Promise.all([
@@ -34,7 +45,7 @@ export function defaultFactory(ctx: Omit<CommandContext, "factory">): Factory {
       for (const name of profiles) {
         const services = authServices({
           profile: name,
-          store: ctx.options.store,
+          ...(await storeSettings()),
           env: ctx.env,
           log: ctx.log,
         });

@@ -7,6 +7,8 @@ import type { ProfileRecord } from "../profile.js";
 import { FileStore } from "./file-store.js";
 import type { KeyVault } from "./keychain.js";
 import { KeychainStore } from "./keychain-store.js";
+import { type SharedObjects, SharedStore } from "./shared-store.js";
+import type { StoreKey } from "./store-key.js";
 import type { ProfileStore, StoreKind } from "./types.js";
 
 /** Where profiles live and how the keychain is reached; injectable for tests. */
@@ -14,6 +16,8 @@ export interface StoreLocation {
   /** The config directory (profiles are kept in `<dir>/profiles/`). */
   dir: string;
   vault: KeyVault;
+  /** With `--store s3://…`: the shared store, and then the only place profiles are looked for and kept. */
+  shared?: { objects: SharedObjects; key: StoreKey } | undefined;
 }
 
 const PROFILE_NAME = /^[A-Za-z0-9][A-Za-z0-9._-]{0,63}$/;
@@ -51,6 +55,10 @@ export function lockTarget(location: StoreLocation, profile: string): string {
 }
 
 export function storeOf(kind: StoreKind, profile: string, location: StoreLocation): ProfileStore {
+  if (location.shared || kind === "s3") {
+    if (!location.shared) throw new Error("a shared store needs its objects and key");
+    return new SharedStore(checkProfileName(profile), location.shared.objects, location.shared.key);
+  }
   const base = join(profilesDir(location), checkProfileName(profile));
   return kind === "keychain"
     ? new KeychainStore(profile, `${base}.sealed.json`, location.vault)
@@ -66,6 +74,10 @@ export async function locateStore(
   profile: string,
   location: StoreLocation,
 ): Promise<ProfileStore | undefined> {
+  if (location.shared) {
+    const shared = storeOf("s3", profile, location) as SharedStore;
+    return (await shared.exists()) ? shared : undefined;
+  }
   for (const kind of ["keychain", "file"] as const) {
     const store = storeOf(kind, profile, location);
     if (await exists(store.path)) return store;
@@ -106,6 +118,7 @@ export async function writeAsOnlyCopy(
   location: StoreLocation,
 ): Promise<void> {
   await store.write(record);
+  if (store.kind === "s3") return; // the shared store is the only place its profiles live
   const other = storeOf(store.kind === "keychain" ? "file" : "keychain", store.profile, location);
   if (await exists(other.path)) await other.remove().catch(() => undefined);
 }

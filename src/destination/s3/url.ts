@@ -21,8 +21,8 @@ const MAX_PREFIX_BYTES = 512;
  * `s3://bucket`, `s3://bucket/`, `s3://bucket/a/b` or `s3://bucket/a/b/` → bucket and prefix. Anything else is a
  * usage error (exit 2) before any request: a typo must not become an object key somewhere unexpected.
  */
-export function parseS3Url(out: string): S3Location {
-  const bad = (why: string) => new UsageError(`--out ${JSON.stringify(out)}: ${why}`);
+export function parseS3Url(out: string, flag = "--out"): S3Location {
+  const bad = (why: string) => new UsageError(`${flag} ${JSON.stringify(out)}: ${why}`);
   if (!isS3Url(out)) throw bad("not an s3:// URL");
   const rest = out.slice("s3://".length);
   if (/[?#]/.test(rest)) throw bad("an s3:// URL has no query or fragment");
