@@ -1,7 +1,13 @@
-import { Agent as HttpAgent, request as httpRequest, type IncomingMessage } from "node:http";
-import { Agent as HttpsAgent, request as httpsRequest } from "node:https";
+import type { IncomingMessage } from "node:http";
+import { createRequire } from "node:module";
 import { createResponse } from "./response.js";
 import type { ApiResponse } from "./types.js";
+
+// Required, not imported: on Node 22 and later an ESM import of node:http builds a namespace of every export,
+// and reading the lazy WebSocket/MessageEvent exports loads all of undici — the cost this transport avoids.
+const require = createRequire(import.meta.url);
+const { Agent: HttpAgent, request: httpRequest } = require("node:http") as typeof import("node:http");
+const { Agent: HttpsAgent, request: httpsRequest } = require("node:https") as typeof import("node:https");
 
 export interface TransportRequest {
   /** GET unless said otherwise; a POST sends no body (the ws-token endpoint needs none). */

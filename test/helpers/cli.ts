@@ -20,6 +20,10 @@ export interface CliOptions {
   input?: string;
   cwd?: string;
   timeoutMs?: number;
+  /** Node options before the CLI's script (e.g. a heap cap). */
+  nodeFlags?: readonly string[];
+  /** Start the CLI through this command (e.g. `unshare --pid --fork --`): it receives node and its arguments. */
+  through?: readonly [string, ...string[]];
 }
 
 /** Run the built CLI and collect its exit code and output. The environment is NOT inherited beyond PATH/HOME. */
@@ -31,7 +35,9 @@ export function runCli(args: readonly string[], options: CliOptions = {}): Promi
 export function spawnCli(args: readonly string[], options: CliOptions = {}) {
   // A deprecated Node API used anywhere in the CLI or its dependencies crashes the run instead of printing a
   // warning, so every end-to-end test on every runtime CI runs (20, 22, 24) proves none is used.
-  const child = spawn(process.execPath, ["--throw-deprecation", CLI, ...args], {
+  const node = [process.execPath, "--throw-deprecation", ...(options.nodeFlags ?? []), CLI, ...args];
+  const [command, ...rest] = [...(options.through ?? []), ...node] as [string, ...string[]];
+  const child = spawn(command, rest, {
     cwd: options.cwd,
     env: { PATH: process.env.PATH, HOME: process.env.HOME, ...options.env },
     stdio: ["pipe", "pipe", "pipe"],

@@ -7,7 +7,7 @@ import type { ProfileRecord } from "../profile.js";
 import { checkPrivateDirWritable, writePrivateFileAtomic } from "./atomic-file.js";
 import { parseStoredJson } from "./file-store.js";
 import type { KeyVault } from "./keychain.js";
-import { newKey, newKeyId, parseEnvelope, SealError, seal, unseal } from "./sealed.js";
+import { newKey, newKeyId, openingStore, parseEnvelope, seal, unseal } from "./sealed.js";
 import type { ProfileStore } from "./types.js";
 
 interface ProfileKey {
@@ -34,11 +34,11 @@ export class KeychainStore implements ProfileStore {
   async read(): Promise<ProfileRecord | undefined> {
     const text = await readIfExists(this.path);
     if (text === undefined) return undefined;
-    const envelope = this.guard(() => parseEnvelope(text));
+    const envelope = openingStore(this.path, () => parseEnvelope(text));
     const key = await this.keyFor(envelope.keyId).catch((error: unknown) => {
       throw error instanceof KeychainUnavailableError ? withFix(error, this.profile) : error;
     });
-    const plaintext = this.guard(() => unseal(envelope, key.key, this.profile));
+    const plaintext = openingStore(this.path, () => unseal(envelope, key.key, this.profile));
     return parseStoredJson(plaintext, this.path);
   }
 
@@ -104,15 +104,6 @@ export class KeychainStore implements ProfileStore {
 
   private account(keyId: string): string {
     return `${this.profile}:${keyId}`;
-  }
-
-  private guard<T>(fn: () => T): T {
-    try {
-      return fn();
-    } catch (error) {
-      if (error instanceof SealError) throw new StoreCorruptError(this.path, error.message);
-      throw error;
-    }
   }
 }
 

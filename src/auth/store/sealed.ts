@@ -1,4 +1,5 @@
 import { createCipheriv, createDecipheriv, randomBytes } from "node:crypto";
+import { StoreCorruptError } from "../errors.js";
 
 /**
  * The on-disk form of a keychain-protected profile: AES-256-GCM with a fresh 96-bit IV per write and the
@@ -79,4 +80,14 @@ export function parseEnvelope(text: string): SealedEnvelope {
     throw new SealError("not an rc-recordings sealed profile");
   }
   return e as SealedEnvelope;
+}
+
+/** Run one step of opening the sealed store at `path`: a SealError is that store's StoreCorruptError. */
+export function openingStore<T>(path: string, step: () => T): T {
+  try {
+    return step();
+  } catch (error) {
+    if (error instanceof SealError) throw new StoreCorruptError(path, error.message);
+    throw error;
+  }
 }

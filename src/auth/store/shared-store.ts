@@ -2,7 +2,7 @@ import { UsageError } from "../../errors.js";
 import { StoreCorruptError } from "../errors.js";
 import type { ProfileRecord } from "../profile.js";
 import { parseStoredJson } from "./file-store.js";
-import { parseEnvelope, SealError, seal, unseal } from "./sealed.js";
+import { openingStore, parseEnvelope, seal, unseal } from "./sealed.js";
 import type { StoreKey } from "./store-key.js";
 import type { ProfileStore } from "./types.js";
 
@@ -63,13 +63,13 @@ export class SharedStore implements ProfileStore {
   async read(): Promise<ProfileRecord | undefined> {
     const text = await this.objects.readText(this.key);
     if (text === undefined) return undefined;
-    const envelope = this.guard(() => parseEnvelope(text));
+    const envelope = openingStore(this.path, () => parseEnvelope(text));
     if (envelope.keyId !== this.storeKey.id) {
       throw new WrongStoreKeyError(
         `cannot open the store: wrong key (${this.path} was sealed with another store key than the one given)`,
       );
     }
-    const plaintext = this.guard(() => unseal(envelope, this.storeKey.key, this.profile));
+    const plaintext = openingStore(this.path, () => unseal(envelope, this.storeKey.key, this.profile));
     return parseStoredJson(plaintext, this.path);
   }
 
@@ -89,14 +89,5 @@ export class SharedStore implements ProfileStore {
 
   async remove(): Promise<void> {
     await this.objects.remove(this.key);
-  }
-
-  private guard<T>(fn: () => T): T {
-    try {
-      return fn();
-    } catch (error) {
-      if (error instanceof SealError) throw new StoreCorruptError(this.path, error.message);
-      throw error;
-    }
   }
 }

@@ -96,7 +96,9 @@ describe("a shared token store (--store s3://…)", () => {
     // recover at the same moment: one refreshes under the bucket's lock, the other re-reads the store under it
     // and adopts the new pair.
     e.emu.control.expireAccessTokens();
-    const together = [b, c].map((m) => spawnCli(["download", "--out", m.out, "--json"], { env: m.env }));
+    const together = [b, c].map((m) =>
+      spawnCli(["download", "--out", m.out, "--json"], { env: m.env, timeoutMs: 180_000 }),
+    );
     const results: CliResult[] = await Promise.all(together.map((t) => t.result));
     for (const r of results) expect(r.code, r.stderr).toBe(0);
     const stderr = results.map((r) => r.stderr).sort();
@@ -123,7 +125,7 @@ describe("a shared token store (--store s3://…)", () => {
         for (const secret of secrets) expect(file.text, file.path).not.toContain(secret);
       }
     }
-  }, 240_000);
+  }, 360_000);
 
   it("a wrong key is one line, exit 2, and never a new login", async () => {
     const { e, machine, run } = await setup();

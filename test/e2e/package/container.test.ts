@@ -1,10 +1,10 @@
-import { execFile, spawn } from "node:child_process";
+import { execFile } from "node:child_process";
 import { cpSync, existsSync, readFileSync } from "node:fs";
 import { dirname, join, resolve } from "node:path";
 import { fileURLToPath } from "node:url";
 import { promisify } from "node:util";
 import { afterAll, afterEach, beforeAll, describe, expect, it } from "vitest";
-import { CLI, type CliResult, tempDir } from "../../helpers/cli.js";
+import { spawnCli, tempDir } from "../../helpers/cli.js";
 import { type DownloadEnv, partials, setupDownload, waitFor } from "../download/helpers.js";
 
 // No image can be built on these machines. What the Dockerfile's runtime stage does can be: the same install
@@ -66,35 +66,16 @@ describe("the runtime stage's install step, on a copy", () => {
   });
 });
 
-/** The CLI as PID 1 of a new PID namespace (as in a container without --init); resolves with its result. */
+/** The CLI as PID 1 of a new PID namespace (as in a container without --init). */
 function spawnAsPid1(args: readonly string[], env: NodeJS.ProcessEnv) {
-  const child = spawn(
-    "unshare",
-    ["--pid", "--fork", "--kill-child", "--", process.execPath, "--throw-deprecation", CLI, ...args],
-    { env: { PATH: process.env.PATH, HOME: process.env.HOME, ...env }, stdio: ["ignore", "pipe", "pipe"] },
-  );
-  let stdout = "";
-  let stderr = "";
-  child.stdout.setEncoding("utf8").on("data", (d: string) => {
-    stdout += d;
-  });
-  child.stderr.setEncoding("utf8").on("data", (d: string) => {
-    stderr += d;
-  });
-  const timer = setTimeout(() => child.kill("SIGKILL"), 60_000);
-  const result = new Promise<CliResult>((done) =>
-    child.on("close", (code, signal) => {
-      clearTimeout(timer);
-      done({ code, signal, stdout, stderr });
-    }),
-  );
+  const run = spawnCli(args, { env, through: ["unshare", "--pid", "--fork", "--kill-child", "--"] });
   /** The CLI's process id as seen from here: unshare's one child. */
   const cliPid = (): number | undefined => {
-    const path = `/proc/${child.pid}/task/${child.pid}/children`;
+    const path = `/proc/${run.child.pid}/task/${run.child.pid}/children`;
     const pid = existsSync(path) ? Number(readFileSync(path, "utf8").trim().split(" ")[0]) : Number.NaN;
     return Number.isInteger(pid) && pid > 0 ? pid : undefined;
   };
-  return { child, result, cliPid };
+  return { ...run, cliPid };
 }
 
 describe("as a container's PID 1", () => {
