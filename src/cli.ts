@@ -3,6 +3,7 @@ import { Command, CommanderError, InvalidArgumentError, Option } from "commander
 import type { StoreRequest } from "./auth/store/types.js";
 import { CommandResult, peekCommandLine, RESULT_COMMANDS } from "./command-result.js";
 import { choiceOption, collect, type Launch } from "./commands/command.js";
+import { declareConfig } from "./commands/config.command.js";
 import { declareDownload } from "./commands/download.command.js";
 import { declareLogin } from "./commands/login.command.js";
 import { declareReport } from "./commands/report.command.js";
@@ -67,7 +68,14 @@ function buildProgram(
       outputError: (text, write) => outputError(text, write),
     });
   // Each command declares its own flags beside its run function (src/commands/*.command.ts).
-  for (const declare of [declareLogin, declareDownload, declareVerify, declareReport, declareToken])
+  for (const declare of [
+    declareLogin,
+    declareDownload,
+    declareVerify,
+    declareReport,
+    declareToken,
+    declareConfig,
+  ])
     declare(program, launch);
   return program;
 }
@@ -221,6 +229,12 @@ export async function runCli(argv: readonly string[], io: CliIo): Promise<ExitCo
     return finish(reportError(error, log, io.signal), error);
   };
   io.onCrash?.(fail);
+  // The config file fills what neither a flag nor the environment set, before the command runs (src/config/).
+  program.hook("preAction", async (_program, action) => {
+    const { applyConfig, loadConfig } = await import("./config/resolve.js");
+    const file = await loadConfig(io.env);
+    if (file) applyConfig(file, action, io.env);
+  });
   try {
     await program.parseAsync([...argv]);
     return await finish(ExitCode.ok, undefined);
