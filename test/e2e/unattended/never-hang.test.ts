@@ -59,7 +59,8 @@ describe("--out that cannot be a folder", () => {
             env: {
               PATH: process.env.PATH,
               HOME: "/nonexistent",
-              XDG_CONFIG_HOME: join(e?.dir ?? "", "config"),
+              // nobody's own (absent) config folder: root's is not readable to it, and that is a separate error.
+              XDG_CONFIG_HOME: join(e?.dir ?? "", "nobody-config"),
             },
             stdio: ["ignore", "pipe", "pipe"],
           },
