@@ -1,9 +1,14 @@
-import { request as httpRequest } from "node:http";
-import { request as httpsRequest } from "node:https";
+import { createRequire } from "node:module";
 import { UsageError } from "../errors.js";
 import type { Logger } from "../log/logger.js";
 import { registerSecret } from "../log/redact.js";
 import { isHealthy } from "./metrics.js";
+
+// Required, not imported, for the reason in api/transport.ts: on Node 22+ an ESM import of node:http loads all
+// of undici, which every download would pay for, pings or not.
+const require = createRequire(import.meta.url);
+const { request: httpRequest } = require("node:http") as typeof import("node:http");
+const { request: httpsRequest } = require("node:https") as typeof import("node:https");
 
 /** Everything the pings may add to a run, start and end together (the promise: at most 15 s). */
 export const PING_BUDGET_MS = 15_000;
