@@ -334,7 +334,9 @@ describe("transferRecording", () => {
       });
     };
     const { api, requests } = scriptedApi(async () => {
-      await new Promise((r) => setTimeout(r, 150)); // queued in the limiter
+      // Queued in the limiter three times as long as the idle timeout (wide margins: on a loaded machine a 60 ms
+      // idle timeout also fired between the second response's chunks, which made a third request).
+      await new Promise((r) => setTimeout(r, 1500));
       return hanging();
     }, ranged);
     const result = await transferRecording(job(), {
@@ -342,7 +344,7 @@ describe("transferRecording", () => {
       destination,
       signal: new AbortController().signal,
       log: new Logger("quiet"),
-      retry: { ...FAST, idleTimeoutMs: 60 },
+      retry: { ...FAST, idleTimeoutMs: 500 },
     });
     expect(requests).toHaveLength(2);
     expect(requests[1]?.headers?.Range).toBe("bytes=700-");
