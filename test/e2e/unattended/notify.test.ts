@@ -1,44 +1,23 @@
 import { existsSync, readdirSync, readFileSync } from "node:fs";
-import { createServer, type IncomingMessage, type Server } from "node:http";
-import type { AddressInfo } from "node:net";
 import { join } from "node:path";
 import parsePrometheusTextFormat from "parse-prometheus-text-format";
 import { afterEach, describe, expect, it } from "vitest";
+import { pingListener } from "../../helpers/ping-listener.js";
 import { type DownloadEnv, manifestOf, setupDownload } from "../download/helpers.js";
 
 let e: DownloadEnv | undefined;
-let server: Server | undefined;
+let listener: Awaited<ReturnType<typeof pingListener>> | undefined;
 afterEach(async () => {
   await e?.stop();
   e = undefined;
-  const listening = server;
-  server = undefined;
-  listening?.closeAllConnections();
-  if (listening) await new Promise((resolve) => listening.close(resolve));
+  await listener?.close();
+  listener = undefined;
 });
 
-interface Ping {
-  method: string;
-  path: string;
-  body: string;
-}
-
-/** A monitoring service on loopback that records every ping; `answer: false` never answers. */
-async function pingListener(answer = true): Promise<{ url: string; pings: Ping[] }> {
-  const pings: Ping[] = [];
-  server = createServer((req: IncomingMessage, res) => {
-    let body = "";
-    req.setEncoding("utf8").on("data", (d: string) => {
-      body += d;
-    });
-    req.on("end", () => {
-      pings.push({ method: req.method ?? "", path: req.url ?? "", body });
-      if (answer) res.end("OK");
-    });
-  });
-  await new Promise<void>((resolve) => server?.listen(0, "127.0.0.1", resolve));
-  const { port } = server.address() as AddressInfo;
-  return { url: `http://127.0.0.1:${port}/ping/5f3c9a7e-check-uuid`, pings };
+/** A ping listener closed after the test. */
+async function listen(answer = true) {
+  listener = await pingListener(answer);
+  return listener;
 }
 
 /** Every secret the login involves: none may appear in a ping body or a log line. */
@@ -50,7 +29,7 @@ function secretsOf(env: DownloadEnv): string[] {
 describe("--ping-url", () => {
   it("pings URL/start, then URL with the JSON result on success, URL/fail on failure; no secret, no URL in the log", async () => {
     e = await setupDownload({ calls: 3, withRecordingRatio: 1 });
-    const { url, pings } = await pingListener();
+    const { url, pings } = await listen();
     const ok = await e.download(["--ping-url", url]);
     expect(ok.code, ok.stderr).toBe(0);
     expect(pings.map((p) => `${p.method} ${p.path}`)).toEqual([
@@ -87,7 +66,7 @@ describe("--ping-url", () => {
 
   it("a monitor that never answers costs the run at most the ping budget, and the exit code stays", async () => {
     e = await setupDownload({ calls: 2, withRecordingRatio: 1 });
-    const { url, pings } = await pingListener(false);
+    const { url, pings } = await listen(false);
     const began = Date.now();
     const r = await e.download(["--ping-url", url]);
     const took = Date.now() - began;
