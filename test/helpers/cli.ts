@@ -1,7 +1,8 @@
-import { spawn } from "node:child_process";
+import { type ChildProcessByStdio, spawn } from "node:child_process";
 import { mkdtempSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { dirname, join, resolve } from "node:path";
+import type { Readable, Writable } from "node:stream";
 import { fileURLToPath } from "node:url";
 
 /** The built CLI: end-to-end tests run exactly what users run (`npm test` builds first). */
@@ -42,6 +43,16 @@ export function spawnCli(args: readonly string[], options: CliOptions = {}) {
     env: { PATH: process.env.PATH, HOME: process.env.HOME, ...options.env },
     stdio: ["pipe", "pipe", "pipe"],
   });
+  const result = outputOf(child, options.timeoutMs ?? 60_000);
+  child.stdin.end(options.input ?? "");
+  return { child, result };
+}
+
+/** Everything a child with piped stdout and stderr prints, and how it ended; killed after `timeoutMs`. */
+export function outputOf(
+  child: ChildProcessByStdio<null | Writable, Readable, Readable>,
+  timeoutMs: number,
+): Promise<CliResult> {
   let stdout = "";
   let stderr = "";
   child.stdout.setEncoding("utf8").on("data", (d: string) => {
@@ -50,15 +61,13 @@ export function spawnCli(args: readonly string[], options: CliOptions = {}) {
   child.stderr.setEncoding("utf8").on("data", (d: string) => {
     stderr += d;
   });
-  child.stdin.end(options.input ?? "");
-  const timer = setTimeout(() => child.kill("SIGKILL"), options.timeoutMs ?? 60_000);
-  const result = new Promise<CliResult>((resolvePromise) => {
+  const timer = setTimeout(() => child.kill("SIGKILL"), timeoutMs);
+  return new Promise<CliResult>((resolvePromise) => {
     child.on("close", (code, signal) => {
       clearTimeout(timer);
       resolvePromise({ code, signal, stdout, stderr });
     });
   });
-  return { child, result };
 }
 
 /** A throw-away directory, removed by the returned cleanup. */

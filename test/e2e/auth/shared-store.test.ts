@@ -105,7 +105,9 @@ describe("a shared token store (--store s3://…)", () => {
     expect(stderr.filter((text) => /the refresh worked/.test(text))).toHaveLength(1);
     // Under load the second machine may start only after the first wrote the renewed pair: it then meets no 401
     // at all and says nothing. What must hold either way: one refresh, never a second one, never a new login.
-    expect(stderr.filter((text) => /already rotated the token pair/.test(text)).length).toBeLessThanOrEqual(1);
+    expect(stderr.filter((text) => /already rotated the token pair/.test(text)).length).toBeLessThanOrEqual(
+      1,
+    );
     expect(e.emu.stats.refreshes).toBe(1);
     const third = await run(a, ["token", "status", "--verify"]);
     expect(third.code, third.stderr).toBe(0);

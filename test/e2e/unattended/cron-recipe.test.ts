@@ -4,7 +4,7 @@ import { dirname, join, resolve } from "node:path";
 import { afterEach, describe, expect, it } from "vitest";
 import { newLockHolder } from "../../../src/destination/lock-holder.js";
 import { type Emulator, start } from "../../emulator/index.js";
-import { CLI, runCli, tempDir } from "../../helpers/cli.js";
+import { CLI, type CliResult, outputOf, runCli, tempDir } from "../../helpers/cli.js";
 import { CHECK_ID, pingListener } from "../../helpers/ping-listener.js";
 
 // The cron lines of the README and docs/ as the user copies them, read from the documents themselves (so the
@@ -74,31 +74,14 @@ function cronCommand(line: string): string {
   return command;
 }
 
-function shell(
-  command: string,
-  env: Record<string, string>,
-): Promise<{ code: number | null; stdout: string; stderr: string }> {
+function shell(command: string, env: Record<string, string>): Promise<CliResult> {
   // `env -i`: nothing of this process's environment; detached: setsid, so no controlling terminal either.
   const child = spawn(
     "/usr/bin/env",
     ["-i", ...Object.entries(env).map(([k, v]) => `${k}=${v}`), "/bin/sh", "-c", command],
     { detached: true, stdio: ["ignore", "pipe", "pipe"] },
   );
-  let stdout = "";
-  let stderr = "";
-  child.stdout.setEncoding("utf8").on("data", (d: string) => {
-    stdout += d;
-  });
-  child.stderr.setEncoding("utf8").on("data", (d: string) => {
-    stderr += d;
-  });
-  const timer = setTimeout(() => child.kill("SIGKILL"), 60_000);
-  return new Promise((done) =>
-    child.on("close", (code) => {
-      clearTimeout(timer);
-      done({ code, stdout, stderr });
-    }),
-  );
+  return outputOf(child, 60_000);
 }
 
 function linesOf(path: string): string[] {

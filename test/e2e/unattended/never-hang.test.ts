@@ -2,7 +2,7 @@ import { spawn } from "node:child_process";
 import { chmodSync, mkdirSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { afterEach, describe, expect, it } from "vitest";
-import { CLI } from "../../helpers/cli.js";
+import { CLI, outputOf } from "../../helpers/cli.js";
 import { type DownloadEnv, setupDownload } from "../download/helpers.js";
 
 let e: DownloadEnv | undefined;
@@ -83,25 +83,15 @@ describe("--out that cannot be a folder", () => {
 describe("stdout closed early", () => {
   it("`download --dry-run | head -n 1` ends quietly: no EPIPE, no stack", async () => {
     e = await setupDownload({ calls: 3000, withRecordingRatio: 1 });
-    const r = await new Promise<{ code: number | null; stdout: string; stderr: string }>((resolve) => {
-      const child = spawn(
-        "sh",
-        [
-          "-c",
-          `"${process.execPath}" "${CLI}" download --quiet --dry-run --from 30d --out "${e?.out}" | head -n 1`,
-        ],
-        { env: { ...e?.env, PATH: process.env.PATH }, stdio: ["ignore", "pipe", "pipe"] },
-      );
-      let stdout = "";
-      let stderr = "";
-      child.stdout.setEncoding("utf8").on("data", (d: string) => {
-        stdout += d;
-      });
-      child.stderr.setEncoding("utf8").on("data", (d: string) => {
-        stderr += d;
-      });
-      child.on("close", (code) => resolve({ code, stdout, stderr }));
-    });
+    const child = spawn(
+      "sh",
+      [
+        "-c",
+        `"${process.execPath}" "${CLI}" download --quiet --dry-run --from 30d --out "${e?.out}" | head -n 1`,
+      ],
+      { env: { ...e?.env, PATH: process.env.PATH }, stdio: ["ignore", "pipe", "pipe"] },
+    );
+    const r = await outputOf(child, 60_000);
     expect(r.stdout.split("\n").filter(Boolean)).toHaveLength(1);
     expect(r.stderr).toBe("");
     expect(r.code).toBe(0); // head's
