@@ -6,6 +6,7 @@ import { choiceOption, collect, type Launch } from "./commands/command.js";
 import { declareConfig } from "./commands/config.command.js";
 import { declareDownload } from "./commands/download.command.js";
 import { declareLogin } from "./commands/login.command.js";
+import { declareLogout } from "./commands/logout.command.js";
 import { declareReport } from "./commands/report.command.js";
 import { declareToken } from "./commands/token.command.js";
 import { declareVerify } from "./commands/verify.command.js";
@@ -70,6 +71,7 @@ function buildProgram(
   // Each command declares its own flags beside its run function (src/commands/*.command.ts).
   for (const declare of [
     declareLogin,
+    declareLogout,
     declareDownload,
     declareVerify,
     declareReport,

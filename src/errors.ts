@@ -73,11 +73,19 @@ export class PartialFailureError extends CliError {
   readonly exitCode = ExitCode.partial;
 }
 
-/** The command that logs a profile in again, as a hint names it (a scheduled job's profile is not the default). */
-export function loginCommand(profile: string | undefined): string {
+/**
+ * The command that logs a profile in again, as a hint names it (a scheduled job's profile is not the default);
+ * `store` names the store to log in to (`file`: the one a cron job reaches).
+ */
+export function loginCommand(profile: string | undefined, store?: "file"): string {
+  return profileCommand(profile, store === undefined ? "login" : `--store ${store} login`);
+}
+
+/** `rc-recordings [--profile P] <rest>`, as a hint names a command of one profile. */
+export function profileCommand(profile: string | undefined, rest: string): string {
   return profile === undefined || profile === "default"
-    ? "rc-recordings login"
-    : `rc-recordings --profile ${profile} login`;
+    ? `rc-recordings ${rest}`
+    : `rc-recordings --profile ${profile} ${rest}`;
 }
 
 /**

@@ -62,7 +62,7 @@ export async function runLogin(ctx: CommandContext, options: LoginOptions): Prom
   ctx.log.info(
     outcome.store === "file"
       ? `token pair kept in the file store: ${outcome.storePath}; scheduled jobs of this user (cron, systemd) reach it`
-      : `token pair kept in the keychain store: ${outcome.storePath} (its key in the OS keychain); a scheduled job reaches it only through this user's D-Bus session (a systemd user service with lingering), not from cron: for cron run ${loginCommand(outcome.profile).replace(/ login$/, " --store file login")}`,
+      : `token pair kept in the keychain store: ${outcome.storePath} (its key in the OS keychain); a scheduled job reaches it only through this user's D-Bus session (a systemd user service with lingering), not from cron: for cron run ${loginCommand(outcome.profile, "file")}`,
   );
   ctx.log.info(`refresh token ${describeExpiry(tokens.refreshTokenExpiresAt, Date.now())}`);
 }

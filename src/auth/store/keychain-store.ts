@@ -109,7 +109,7 @@ export class KeychainStore implements ProfileStore {
 
 /** A profile whose key the job cannot reach: the line says how a scheduled job gets a store it can reach. */
 function withFix(error: KeychainUnavailableError, profile: string): KeychainUnavailableError {
-  const login = loginCommand(profile).replace(/ login$/, " --store file login");
+  const login = loginCommand(profile, "file");
   return new KeychainUnavailableError(
     `${error.message}; profile "${profile}" keeps its key there. For a scheduled job (cron, no desktop session) log in with: ${login}, or run the job as a systemd user service (docs/scheduling.md)`,
     { cause: error },

@@ -1,4 +1,4 @@
-import { access } from "node:fs/promises";
+import { access, readdir } from "node:fs/promises";
 import { join } from "node:path";
 import { UsageError } from "../../errors.js";
 import type { Logger } from "../../log/logger.js";
@@ -7,7 +7,7 @@ import type { ProfileRecord } from "../profile.js";
 import { FileStore } from "./file-store.js";
 import type { KeyVault } from "./keychain.js";
 import { KeychainStore } from "./keychain-store.js";
-import { type SharedObjects, SharedStore } from "./shared-store.js";
+import { SHARED_PROFILES, type SharedObjects, SharedStore } from "./shared-store.js";
 import type { StoreKey } from "./store-key.js";
 import type { ProfileStore, StoreKind } from "./types.js";
 
@@ -83,6 +83,33 @@ export async function locateStore(
     if (await exists(store.path)) return store;
   }
   return undefined;
+}
+
+/**
+ * The names of the profiles stored in `location`, sorted: the files of the local stores (`X.json`: file,
+ * `X.sealed.json`: keychain), or the records of the shared store. Names that are not valid profile names (a
+ * stray file) are left out.
+ */
+export async function storedProfiles(location: StoreLocation): Promise<string[]> {
+  const [names, record] = location.shared
+    ? [
+        (await location.shared.objects.keys(SHARED_PROFILES)).map((key) => key.slice(SHARED_PROFILES.length)),
+        /^(.+)\.sealed\.json$/i, // beside each record its lock (`X.lock.json`) may lie
+      ]
+    : [
+        await readdir(profilesDir(location)).catch((error: NodeJS.ErrnoException) => {
+          if (error.code === "ENOENT") return [] as string[];
+          throw error;
+        }),
+        /^(.+?)(?:\.sealed)?\.json$/i,
+      ];
+  const profiles = new Set<string>();
+  for (const name of names) {
+    const profile = record.exec(name)?.[1];
+    if (profile !== undefined && PROFILE_NAME.test(profile) && !SEALED_SUFFIX.test(profile))
+      profiles.add(profile);
+  }
+  return [...profiles].sort();
 }
 
 /**

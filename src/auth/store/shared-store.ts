@@ -15,6 +15,8 @@ export interface SharedObjects {
   /** `s3://bucket/prefix/`, for messages. */
   readonly where: string;
   readText(key: string): Promise<string | undefined>;
+  /** The keys of every object directly inside the folder `prefix` ("profiles/"), relative to the store. */
+  keys(prefix: string): Promise<string[]>;
   exists(key: string): Promise<boolean>;
   write(key: string, body: string): Promise<void>;
   remove(key: string): Promise<void>;
@@ -27,9 +29,12 @@ export interface SharedObjects {
 
 /** The record of `profile` and its lock, inside a shared store. */
 export const sharedKeys = (profile: string) => ({
-  record: `profiles/${profile}.sealed.json`,
-  lock: `profiles/${profile}.lock.json`,
+  record: `${SHARED_PROFILES}${profile}.sealed.json`,
+  lock: `${SHARED_PROFILES}${profile}.lock.json`,
 });
+
+/** The folder of a shared store that holds its profiles' records and locks. */
+export const SHARED_PROFILES = "profiles/";
 
 /** The one line for a store sealed under another key: never taken for "corrupt", which `login` would replace. */
 export class WrongStoreKeyError extends UsageError {

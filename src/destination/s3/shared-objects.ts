@@ -16,6 +16,12 @@ export async function openSharedObjects(location: S3Location, env: NodeJS.Proces
   return {
     where,
     readText: (key: string) => bucket.readText(full(key)),
+    keys: async (prefix: string) => {
+      const keys: string[] = [];
+      for await (const { key } of bucket.list(full(prefix), "/"))
+        keys.push(key.slice(location.prefix.length));
+      return keys;
+    },
     exists: async (key: string) => (await bucket.head(full(key))) !== undefined,
     write: async (key: string, body: string) => {
       await bucket.write(full(key), body, "application/json");

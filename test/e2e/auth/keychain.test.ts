@@ -145,6 +145,25 @@ describe("keychain store against a real Secret Service", () => {
   });
 });
 
+describe("logout of a keychain profile", () => {
+  it("removes the sealed file and its key from the Secret Service; token list shows nothing left", async (ctx) => {
+    await requireKeychain(ctx);
+    e = await keychainEnv();
+    expect((await e.run(["login"], { env: withBus() })).code).toBe(0);
+    expect(await keychainAccounts(profile)).toHaveLength(1);
+    const list = await e.run(["--json", "token", "list"], { env: withBus() });
+    expect(JSON.parse(list.stdout).profiles).toMatchObject([{ profile, store: "keychain", loggedIn: true }]);
+
+    const out = await e.run(["logout"], { env: withBus() });
+    expect(out.code, out.stderr).toBe(0);
+    expect(out.stderr).toContain("(keychain store: ");
+    expect(await keychainAccounts(profile)).toEqual([]);
+    expect(readdirSync(e.profilesDir).filter((name) => name.startsWith(profile))).toEqual([]);
+    expect(e.emu.stats.revokes).toBe(1);
+    expect(JSON.parse((await e.run(["--json", "token", "list"])).stdout)).toEqual({ profiles: [] });
+  });
+});
+
 describe("keychain fallback (needs no Secret Service)", () => {
   it("without a D-Bus session, the default store falls back to the file with ONE warning", async () => {
     e = await keychainEnv();

@@ -72,6 +72,25 @@ function filesBelow(dir: string): { path: string; text: string }[] {
 }
 
 describe("a shared token store (--store s3://…)", () => {
+  it("token list reads the shared store's profiles; logout forgets a profile for every machine", async () => {
+    const { e, machine, run } = await setup();
+    const [a, b] = [machine("a"), machine("b")];
+    expect((await run(a, ["login"])).code).toBe(0);
+    expect((await run(a, ["--profile", "night", "login"])).code).toBe(0);
+    const list = await run(b, ["--json", "token", "list"]);
+    expect(list.code, list.stderr).toBe(0);
+    expect(JSON.parse(list.stdout).profiles).toMatchObject([
+      { profile: "default", store: "s3", server: e.emu.server, loggedIn: true },
+      { profile: "night", store: "s3", loggedIn: true },
+    ]);
+    const out = await run(b, ["--profile", "night", "logout"]);
+    expect(out.code, out.stderr).toBe(0);
+    expect(e.emu.stats.revokes).toBe(1);
+    const after = await run(a, ["--json", "token", "list"]);
+    expect(JSON.parse(after.stdout).profiles.map((p: { profile: string }) => p.profile)).toEqual(["default"]);
+    expect((await run(a, ["--profile", "night", "token", "status"])).code).toBe(4);
+  });
+
   it("three machines, many runs, two refreshing at the same moment: exactly one JWT login", async () => {
     const { e, machine, run } = await setup();
     const [a, b, c] = [machine("a"), machine("b"), machine("c")];
