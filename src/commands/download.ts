@@ -56,7 +56,7 @@ export async function runDownload(ctx: CommandContext, flags: DownloadFlags): Pr
   }
   const signer = flags.dryRun ? undefined : await signingKeyOf(flags.signingKey, ctx.env);
   const destination = await ctx.factory.destination(flags.out);
-  await notices.opened(destination, flags.dryRun);
+  notices.opened(destination, flags.dryRun);
 
   const stats = new RunStats();
   const reporter = await createReporter({
@@ -92,6 +92,7 @@ export async function runDownload(ctx: CommandContext, flags: DownloadFlags): Pr
   // The result ends the document the plan started, whatever ends the run (cli.ts adds the envelope).
   if (plannedJson) ctx.result.endStreamWith((document) => plannedJson.end(document));
 
+  const locked = notices.lockedWork();
   const outcome = await run(
     {
       destination,
@@ -107,6 +108,7 @@ export async function runDownload(ctx: CommandContext, flags: DownloadFlags): Pr
       template,
       progress: notices.observe(reporter),
       stats,
+      ...(locked && { locked }),
       // A dry run prints each planned path as soon as it is known (a line, or an item of the JSON document).
       ...(flags.dryRun && {
         onPlanned: (path: string) => (plannedJson ? plannedJson.add(path) : ctx.print(path)),
@@ -120,7 +122,7 @@ export async function runDownload(ctx: CommandContext, flags: DownloadFlags): Pr
     deadline?.dispose();
   });
   const { summary: ran, end } = outcome;
-  const hooks = await notices.settled();
+  const hooks = notices.hooksRun();
   const summary = {
     ...ran,
     ...(pool.size > 1 ? { profiles: pool.report() } : {}),

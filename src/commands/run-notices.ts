@@ -8,7 +8,7 @@ import { redact } from "../log/redact.js";
 import { ExecHook } from "../notify/exec-hook.js";
 import { writeMetricsFile } from "../notify/metrics.js";
 import { Pinger } from "../notify/ping.js";
-import type { ProgressSink, SavedRecording } from "../run/types.js";
+import type { LockedWork, ProgressSink, SavedRecording } from "../run/types.js";
 
 /** The flags that tell someone how a run went (declared in download.command.ts). */
 export interface NoticeFlags {
@@ -58,7 +58,7 @@ export class RunNotices {
   }
 
   /** The run's destination is known (and valid): the hook can remember its failures there. */
-  async opened(destination: Destination, dryRun: boolean): Promise<void> {
+  opened(destination: Destination, dryRun: boolean): void {
     this.destination = destination;
     if (!this.flags.exec || dryRun) return;
     this.hook = new ExecHook(this.flags.exec, {
@@ -67,7 +67,15 @@ export class RunNotices {
       log: this.ctx.log,
       signal: this.ctx.signal,
     });
-    await this.hook.resumePending();
+  }
+
+  /**
+   * The hook's list of failed recordings is the archive's state: read (and those hooks run again) only once the
+   * run holds the destination's lock, and rewritten before it lets go, so that two runs never lose each other's.
+   */
+  lockedWork(): LockedWork | undefined {
+    const { hook } = this;
+    return hook && { start: () => hook.resumePending(), finish: () => hook.drain() };
   }
 
   /** The run's progress sink, with the hook listening for saved recordings. */
@@ -90,11 +98,9 @@ export class RunNotices {
     };
   }
 
-  /** Wait for the hooks; what they did goes into the result. Returns how many failed. */
-  async settled(): Promise<{ ran: number; failed: number } | undefined> {
-    if (!this.hook) return undefined;
-    await this.hook.drain();
-    return { ran: this.hook.ran, failed: this.hook.failed };
+  /** What the hooks did (they are done once the run has ended): it goes into the result. */
+  hooksRun(): { ran: number; failed: number } | undefined {
+    return this.hook && { ran: this.hook.ran, failed: this.hook.failed };
   }
 }
 

@@ -83,7 +83,15 @@ export async function openRun(options: DownloadOptions, deps: DownloaderDeps): P
       warn: (line) => deps.log.warn(line),
       signer: options.dryRun ? undefined : options.signer,
     }).catch(fullAtStart);
-    return new Run(options, deps, { manifest, lock, stats });
+    const run = new Run(options, deps, { manifest, lock, stats });
+    // A dry run takes no lock, and so does no locked work.
+    if (lock && deps.locked) {
+      await deps.locked.start().catch(async (error: unknown) => {
+        await manifest.close();
+        throw error;
+      });
+    }
+    return run;
   } catch (error) {
     await lock?.release();
     throw error;
@@ -140,9 +148,13 @@ class Run implements OpenRun {
 
   async close(): Promise<void> {
     try {
-      await this.manifest.close();
+      if (this.lock) await this.deps.locked?.finish();
     } finally {
-      await this.lock?.release();
+      try {
+        await this.manifest.close();
+      } finally {
+        await this.lock?.release();
+      }
     }
   }
 

@@ -63,10 +63,22 @@ export interface DownloaderDeps {
    * dry run small: no path is held).
    */
   onPlanned?: (path: string) => void;
+  /**
+   * Work that shares the run's lock, so that two runs never interleave it: `start` once the destination is locked
+   * and its manifest open, `finish` before the lock is released, also when the run ends early. (The `--exec`
+   * hooks: the list of recordings whose hook failed is read and rewritten here.)
+   */
+  locked?: LockedWork;
   log: Logger;
   signal: AbortSignal;
   retry?: Partial<TransferBudget>;
   now?: () => Date;
+}
+
+/** See DownloaderDeps.locked. */
+export interface LockedWork {
+  start(): Promise<void>;
+  finish(): Promise<void>;
 }
 
 /** How a run that started ended. */

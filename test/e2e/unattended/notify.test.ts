@@ -1,7 +1,8 @@
-import { existsSync, readdirSync, readFileSync } from "node:fs";
+import { existsSync, mkdirSync, readdirSync, readFileSync, rmSync, watch, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import parsePrometheusTextFormat from "parse-prometheus-text-format";
 import { afterEach, describe, expect, it } from "vitest";
+import { newLockHolder } from "../../../src/destination/lock-holder.js";
 import { pingListener } from "../../helpers/ping-listener.js";
 import { type DownloadEnv, manifestOf, setupDownload } from "../download/helpers.js";
 
@@ -180,5 +181,48 @@ describe("--exec", () => {
     const quiet = await e.download(["--exec", hook(false)]);
     expect(quiet.code).toBe(0);
     expect(readFileSync(log, "utf8").trim().split("\n")).toHaveLength(4); // nothing left to run again
+  }, 60_000);
+
+  it("the list of failed hooks is the archive's state: read and rewritten only under its lock", async () => {
+    e = await setupDownload({ calls: 3, withRecordingRatio: 1 });
+    const log = join(e.dir, "hook.log");
+    const hook = (fail: boolean) => `echo "$RC_RECORDING_ID" >> '${log}'; ${fail ? "exit 1" : "true"}`;
+    const hookLines = () => (existsSync(log) ? readFileSync(log, "utf8").trim().split("\n") : []);
+    const state = join(e.out, ".rc-recordings");
+    const pendingFile = join(state, "exec-pending.json");
+    const pendingIds = () =>
+      (JSON.parse(readFileSync(pendingFile, "utf8")) as { recordingId: string }[]).map((r) => r.recordingId);
+
+    // Every hook fails: all three recordings wait for their hook. The list is written before the lock goes.
+    const events: string[] = [];
+    mkdirSync(state, { recursive: true });
+    const watcher = watch(state, (_event, name) => {
+      if (name === "lock" || name?.includes("exec-pending.json")) events.push(name);
+    });
+    const failing = await e.download(["--exec", hook(true)]);
+    watcher.close();
+    expect(failing.code, failing.stderr).toBe(3);
+    expect(pendingIds()).toHaveLength(3);
+    expect(events.lastIndexOf("lock"), events.join(" ")).toBeGreaterThan(
+      events.findLastIndex((name) => name.includes("exec-pending.json")),
+    );
+    expect(events.indexOf("lock")).toBeLessThan(
+      events.findIndex((name) => name.includes("exec-pending.json")),
+    );
+
+    // A run that finds the archive busy runs none of them and leaves the list alone.
+    const before = readFileSync(pendingFile, "utf8");
+    const waiting = pendingIds();
+    writeFileSync(join(state, "lock"), JSON.stringify(newLockHolder()));
+    const busy = await e.download(["--exec", hook(false)]);
+    expect(busy.code, busy.stderr).toBe(5);
+    expect(hookLines()).toHaveLength(3);
+    expect(readFileSync(pendingFile, "utf8")).toBe(before);
+
+    rmSync(join(state, "lock"));
+    const retried = await e.download(["--exec", hook(false)]);
+    expect(retried.code, retried.stderr).toBe(0);
+    expect(hookLines().slice(3).sort()).toEqual(waiting.sort());
+    expect(pendingIds()).toEqual([]);
   }, 60_000);
 });
