@@ -20,6 +20,7 @@ const TABLE: ReadonlyArray<readonly [RegExp, Route]> = [
   [new RegExp(`^(${EXTENSION}|${ACCOUNT})/call-log[^/]*(/|$)`), { key: "call-log", group: "heavy" }],
   [new RegExp(`${EXTENSION}/?$`), { key: "extension-info", group: "light" }],
   [new RegExp(`${ACCOUNT}/extension/?$`), { key: "extension-list", group: "medium" }],
+  [new RegExp(`${ACCOUNT}/call-recording/?$`), { key: "recording-settings", group: "light" }],
   [new RegExp(`${ACCOUNT}/?$`), { key: "account-info", group: "light" }],
 ];
 

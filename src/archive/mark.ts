@@ -84,6 +84,19 @@ export class IncrementalMark {
     }
   }
 
+  /**
+   * A run over a destination that has no mark yet is about to list from `from`: record the empty span
+   * [from, from) as listed, so that a first run killed or time-boxed before its first slice closed still leaves
+   * its start to the next run without `--from` (else that run would take only the last 24 hours, and a first
+   * `--from retention` backfill would be forgotten). True when it wrote the mark; an existing mark is left alone.
+   */
+  async begin(from: Date, at = new Date()): Promise<boolean> {
+    if ((await this.read(at.getTime())) !== undefined) return false;
+    const start = new Date(Math.min(from.getTime(), at.getTime())).toISOString();
+    await this.write({ lastTo: start, finishedAt: at.toISOString(), listedFrom: start });
+    return true;
+  }
+
   /** Move the mark for a span whose listing completed (see `nextLastTo`). */
   async record(run: ListedRun, finishedAt = new Date()): Promise<void> {
     const previous = await this.read(finishedAt.getTime());

@@ -22,7 +22,10 @@ export function declareDownload(parent: Command, launch: Launch): Command {
     .command("download")
     .description("download call recordings into a folder: incremental, resumable, rate-limit aware")
     .option("-o, --out <dir>", "destination folder, or s3://BUCKET[/PREFIX] (see docs/s3.md)", "./recordings")
-    .option("--from <when>", "start: ISO date/date-time or relative (36h, 7d); default: since the last run")
+    .option(
+      "--from <when>",
+      "start: ISO date/date-time, relative (36h, 7d) or retention (everything the platform still keeps); default: since the last run",
+    )
     .option("--to <when>", "end: ISO date/date-time or relative; default: now")
     .addOption(choiceOption("--scope <scope>", "account-wide call log or your own", ["account", "extension"]))
     .addOption(
@@ -74,7 +77,7 @@ export function declareDownload(parent: Command, launch: Launch): Command {
     );
   return withExamples(cmd, [
     "rc-recordings download --out ~/recordings",
-    "rc-recordings download --out ~/recordings --from 30d --dry-run",
+    "rc-recordings download --out ~/recordings --from retention --dry-run",
     "rc-recordings --json download --out s3://my-bucket/calls --max-duration 55m",
   ]);
 }

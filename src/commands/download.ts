@@ -14,7 +14,7 @@ import { Zone } from "../zone.js";
 import { signingKeyOf } from "./key-files.js";
 import { openProfilePool } from "./profile-pool.js";
 import { type NoticeFlags, RunNotices } from "./run-notices.js";
-import { timeRangeOf } from "./time-range.js";
+import { resolveFrom, timeRangeOf } from "./time-range.js";
 
 /** The options commander hands over (declared in download.command.ts). */
 export interface DownloadFlags extends NoticeFlags {
@@ -46,7 +46,8 @@ export async function runDownload(ctx: CommandContext, flags: DownloadFlags): Pr
   // First: a monitor hears of every run, also one that bad input ends at once.
   const notices = new RunNotices(ctx, flags);
   const zone = flags.timezone === undefined ? Zone.UTC : Zone.parse(flags.timezone);
-  const { from, to } = timeRangeOf(flags, new Date(), zone);
+  const now = new Date();
+  const range = timeRangeOf(flags, now, zone);
   const extensionNumbers = extensionFilter(flags);
   const template = compileTemplate(flags.template, zone);
   if (!template.hasExt) {
@@ -74,12 +75,13 @@ export async function runDownload(ctx: CommandContext, flags: DownloadFlags): Pr
     onWait: (_profile, wait) => onWait(wait),
   });
   stats.budgetPerSecond = () => pool.budgetPerSecond("heavy");
+  const { from } = await resolveFrom(range, { api: lister, now, zone, signal: ctx.signal, log: ctx.log });
   // The time box starts once the logins are proven, when the run itself starts.
   const deadline = flags.maxDuration === undefined ? undefined : new Deadline(flags.maxDuration);
   onWait = poolWaits(pool, { deadline, reporter, log: ctx.log });
   const source = new CallLogSource({
     from,
-    to,
+    to: range.to,
     timeBoxed: deadline !== undefined,
     type: flags.type,
     raw: flags.metadata,

@@ -11,7 +11,7 @@ export function declareReport(parent: Command, launch: Launch): Command {
     .option("-o, --out <dir>", "the archive folder, or s3://BUCKET[/PREFIX]", "./recordings")
     .option(
       "--from <when>",
-      "start: ISO date/date-time or relative (36h, 7d); default: 90 days ago (retention)",
+      "start: ISO date/date-time, relative (36h, 7d) or retention; default: retention (what the account still keeps)",
     )
     .option("--to <when>", "end: ISO date/date-time or relative; default: now")
     .addOption(choiceOption("--scope <scope>", "account-wide call log or your own", ["account", "extension"]))

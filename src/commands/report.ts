@@ -3,10 +3,11 @@ import type { CommandContext } from "../context.js";
 import { PartialFailureError, UsageError } from "../errors.js";
 import type { CallLogScope } from "../listing/call-log.js";
 import { CallLogSource } from "../listing/call-log-source.js";
-import { compareWithPlatform, DEFAULT_RETENTION_DAYS, estimatePages, readArchive } from "../run/report.js";
+import { readRetention, retentionEdge } from "../listing/retention.js";
+import { compareWithPlatform, estimatePages, readArchive } from "../run/report.js";
 import { reportCsv, reportText } from "../ui/completeness-format.js";
 import { openProfilePool } from "./profile-pool.js";
-import { timeRangeOf } from "./time-range.js";
+import { FROM_RETENTION, timeRangeOf } from "./time-range.js";
 
 /** The options commander hands over (declared in report.command.ts). */
 export interface ReportFlags {
@@ -25,24 +26,29 @@ const HEAVY_PER_MINUTE = 10;
 
 /**
  * What the platform had against what the archive holds: the call log over the range (default: everything
- * retention still keeps) held against the manifest. stdout: a table (or `--json`, `--csv`); exit 3 when any
+ * the account's retention still keeps: its retentionPeriod, read once) held against the manifest. stdout: a table (or `--json`, `--csv`); exit 3 when any
  * listed recording is missing from the archive.
  */
 export async function runReport(ctx: CommandContext, flags: ReportFlags): Promise<void> {
   if (flags.csv && ctx.options.json) throw new UsageError("--csv and --json exclude each other");
   const now = new Date();
   const range = timeRangeOf(flags, now);
-  const retentionDays = DEFAULT_RETENTION_DAYS;
-  const from = range.from ?? new Date(now.getTime() - retentionDays * DAY_MS);
   const destination = await ctx.factory.destination(flags.out);
   const archive = await readArchive(destination);
+  const { lister } = await openProfilePool(ctx, { scope: flags.scope, onWait: () => undefined });
+  // What the account keeps: the default range, and each pending recording's days left.
+  const retention = await readRetention(lister, { signal: ctx.signal, log: ctx.log });
+  const given = range.from === FROM_RETENTION ? undefined : range.from;
+  const from = given ?? retentionEdge(retention, now);
+  if (from.getTime() >= range.to.getTime()) {
+    throw new UsageError(`--to ${range.to.toISOString()} is before the retention edge ${from.toISOString()}`);
+  }
   if (range.to.getTime() - from.getTime() > LONG_RANGE_MS) {
     const pages = estimatePages(archive, { from, to: range.to });
     ctx.log.info(
       `listing ${Math.ceil((range.to.getTime() - from.getTime()) / DAY_MS)} days of the call log: about ${pages} Heavy requests (call-log pages, from what the archive holds there), about ${Math.ceil(pages / HEAVY_PER_MINUTE)} min at ${HEAVY_PER_MINUTE} a minute`,
     );
   }
-  const { lister } = await openProfilePool(ctx, { scope: flags.scope, onWait: () => undefined });
   const source = new CallLogSource({
     from,
     to: range.to,
@@ -59,7 +65,7 @@ export async function runReport(ctx: CommandContext, flags: ReportFlags): Promis
     source,
     byExtension: flags.by === "extension",
     now,
-    retentionDays,
+    retentionDays: retention.days,
     signal: ctx.signal,
     log: ctx.log,
   });

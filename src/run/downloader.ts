@@ -21,9 +21,6 @@ import { RunStats } from "./stats.js";
 import { describe, fullAtStart, Triage } from "./triage.js";
 import type { DownloaderDeps, DownloadOptions, DownloadOutcome } from "./types.js";
 
-/** The platform keeps recordings for 90 days; asking for more is allowed but finds nothing older. */
-const RETENTION_MS = 90 * 24 * 60 * 60 * 1000;
-
 const DAY_MS = 24 * 60 * 60 * 1000;
 /** Abort listeners one transfer may hold on the run's signals at once (with room to spare; see Sweep). */
 const LISTENERS_PER_TRANSFER = 4;
@@ -241,11 +238,12 @@ class Sweep {
     });
     this.knownExtension = pass.knownExtension?.bind(pass);
     const { range } = pass;
-    this.warnBeyondRetention(range.from);
     deps.progress.started(range);
     // A crash between the manifest line and dropping the partial record leaves the record behind; the recording
     // is skipped from now on, so nothing else would drop it.
     if (!dryRun) await destination.partials.dropFinished((id) => manifest.isSaved(id));
+    // A first run leaves its start behind at once: killed before a slice closes, the next run still begins there.
+    if (!dryRun) await mark.begin(range.from);
     // The completed oldest-first prefix: the mark advances slice by slice.
     const ledger = new SliceLedger(
       async (slice) => {
@@ -422,14 +420,6 @@ class Sweep {
     });
     this.run.deps.progress.failed(item.recordingId, reason);
     return true;
-  }
-
-  private warnBeyondRetention(from: Date): void {
-    const now = (this.run.deps.now?.() ?? new Date()).getTime();
-    if (from.getTime() >= now - RETENTION_MS) return;
-    this.run.deps.log.warn(
-      `${from.toISOString()} is more than 90 days ago; the platform keeps recordings for 90 days`,
-    );
   }
 
   /**

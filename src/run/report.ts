@@ -11,9 +11,6 @@ import type { TimeRange } from "../listing/types.js";
 import type { Logger } from "../log/logger.js";
 import { BUDGETS } from "../retry.js";
 
-/** The platform deletes recordings after this many days unless the account says otherwise. */
-export const DEFAULT_RETENTION_DAYS = 90;
-
 export interface CompareOptions {
   destination: Destination;
   /** What the manifest holds (`readArchiveView`), read once before the listing. */

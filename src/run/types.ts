@@ -72,7 +72,6 @@ export interface DownloaderDeps {
   log: Logger;
   signal: AbortSignal;
   retry?: Partial<TransferBudget>;
-  now?: () => Date;
 }
 
 /** See DownloaderDeps.locked. */

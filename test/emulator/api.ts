@@ -5,6 +5,7 @@ import { directoryPage } from "./directory.js";
 import { type ApiErrorSpec, sendError, sendJson } from "./http-util.js";
 import { handleContent, sendBareRateLimit } from "./media.js";
 import { handleRevoke, handleToken } from "./oauth.js";
+import { APP_PERMISSIONS } from "./options.js";
 import type { EmulatorState } from "./state.js";
 
 /** `~` or the account's own id; anything else is another account. */
@@ -17,6 +18,7 @@ const RECORDING = new RegExp(`^/restapi/v1\\.0/account/(${ACCOUNT})/recording/([
 const CONTENT = new RegExp(`^/restapi/v1\\.0/account/(${ACCOUNT})/recording/([^/]+)/content$`);
 const EXTENSION = new RegExp(`^/restapi/v1\\.0/account/(${ACCOUNT})/extension/(~|\\d+)$`);
 const DIRECTORY = new RegExp(`^/restapi/v1\\.0/account/(${ACCOUNT})/extension$`);
+const RECORDING_SETTINGS = new RegExp(`^/restapi/v1\\.0/account/(${ACCOUNT})/call-recording$`);
 const ACCOUNT_INFO = new RegExp(`^/restapi/v1\\.0/account/(${ACCOUNT})$`);
 
 /**
@@ -27,6 +29,13 @@ const NOT_FOUND = {
   status: 404,
   errorCode: "EMU-404",
   message: "The emulator has no such resource",
+} as const;
+
+/** The recording settings without the permission to read the account's settings (spec §10: ReadAccounts). */
+const NO_ACCOUNTS_PERMISSION = {
+  status: 403,
+  errorCode: "CMN-401",
+  message: "In order to call this API endpoint, application needs to have [ReadAccounts] permission.",
 } as const;
 
 /** Another account or extension than the caller's own: RingCentral's "resource for parameter not found". */
@@ -206,6 +215,36 @@ export async function handleApi(
         ...(isUser && {
           permissions: { admin: { enabled: user.admin }, internationalCalling: { enabled: false } },
         }),
+      },
+      auth.headers,
+    );
+  }
+
+  m = RECORDING_SETTINGS.exec(path);
+  if (m) {
+    const auth = state.authorize(req, res, url, "light");
+    if (!auth) return;
+    if (!isOwnAccount(state, m[1]) || !state.ownAccountOf(auth.session.user)) {
+      return sendError(res, notFound("accountId"), auth.headers);
+    }
+    const settings = state.recordingSettings;
+    if (settings.forbidden || !(auth.session.app.permissions ?? APP_PERMISSIONS).includes("ReadAccounts")) {
+      return sendError(res, NO_ACCOUNTS_PERMISSION, auth.headers);
+    }
+    return sendJson(
+      res,
+      200,
+      {
+        onDemand: { enabled: settings.onDemand },
+        automatic: {
+          enabled: settings.automatic,
+          outboundCallTones: false,
+          outboundCallAnnouncement: false,
+          allowMute: false,
+          extensionCount: settings.automatic ? state.companyExtensions.length : 0,
+        },
+        retentionPeriod: settings.retentionPeriod,
+        maxNumberLimit: settings.maxNumberLimit,
       },
       auth.headers,
     );

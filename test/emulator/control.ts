@@ -3,7 +3,13 @@ import { contentSha256, contentSlice } from "./content.js";
 import type { Faults } from "./faults.js";
 import { readBody, sendJson } from "./http-util.js";
 import type { CallPlan, PlannedCall } from "./live-calls.js";
-import { type EmulatorExtension, type RateLimitOptions, resolveRateLimits } from "./options.js";
+import {
+  type EmulatorExtension,
+  mergeRecordingSettings,
+  type RateLimitOptions,
+  type RecordingSettings,
+  resolveRateLimits,
+} from "./options.js";
 import type { EmulatorState } from "./state.js";
 
 export interface RecordingSummary {
@@ -56,6 +62,11 @@ export interface EmulatorControl {
   resetStats(): void;
   /** Recordings retention has deleted so far (see the `retention` option). */
   retentionDeleted(): number;
+  /**
+   * Change the account's call-recording settings (fields merge over the current ones): `retentionPeriod` also
+   * changes which recordings are gone; `forbidden: true` makes the endpoint answer 403. Returns the new settings.
+   */
+  setRecordingSettings(settings: Partial<RecordingSettings>): RecordingSettings;
   /** Start retention now (or at `startAt`): the oldest recording goes first, one more every `everyMs`. */
   startRetention(everyMs: number, startAt?: number): void;
   /**
@@ -113,6 +124,10 @@ export function createControl(state: EmulatorState): EmulatorControl {
     issuedTokens: () => state.sessions.issuedTokens(),
     resetStats: () => state.stats.reset(),
     retentionDeleted: () => state.retention.deleted,
+    setRecordingSettings: (settings) => {
+      state.recordingSettings = mergeRecordingSettings(state.recordingSettings, settings);
+      return state.recordingSettings;
+    },
     startRetention: (everyMs, startAt = Date.now()) => {
       if (!(everyMs > 0)) throw new RangeError(`invalid everyMs: ${everyMs}`);
       state.retention.configure({ startAt, everyMs });
@@ -132,7 +147,7 @@ export function handleStats(state: EmulatorState, res: ServerResponse): void {
 
 /**
  * POST /__emulator/control/<action> with a JSON body: the same names as EmulatorControl. Arguments: the body
- * itself for setFaults/setRateLimits; `{id}` / `{id, origin}` / `{id, start, end}` / `{accessToken}` otherwise.
+ * itself for setFaults/setRateLimits/setRecordingSettings; `{id}` / `{id, origin}` / `{id, start, end}` / `{accessToken}` otherwise.
  * Answers `{ok: true, result}`; recordingContent answers the raw bytes.
  */
 export async function handleControl(
@@ -172,6 +187,7 @@ export async function handleControl(
     issuedTokens: () => control.issuedTokens(),
     resetStats: () => control.resetStats(),
     retentionDeleted: () => control.retentionDeleted(),
+    setRecordingSettings: () => control.setRecordingSettings(args as Partial<RecordingSettings>),
     startRetention: () => control.startRetention(Number(args.everyMs), num("startAt")),
     startCalls: () => control.startCalls(args as CallPlan),
     setEvents: () => control.setEvents(args.enabled !== false),

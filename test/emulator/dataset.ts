@@ -152,7 +152,8 @@ export class Dataset {
     return [this.firstIndexBefore(toMs), this.firstIndexBefore(fromMs)];
   }
 
-  private firstIndexBefore(ms: number): number {
+  /** The first index whose call started before `ms` (start times fall as the index grows). */
+  firstIndexBefore(ms: number): number {
     let lo = -this.live.length;
     let hi = this.config.calls;
     while (lo < hi) {

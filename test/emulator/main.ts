@@ -37,6 +37,9 @@ const USAGE = `Usage: npm run emulator -- [options]
   --reset-first-attempts N   reset the first N attempts of every recording
   --retention-every MS   retention: the oldest recording disappears, then one more every MS
   --retention-start-in MS    ... starting this long after start-up (0)
+  --retention-period D   the account's retentionPeriod: recordings older than D days are gone (90)
+  --max-number-limit N   the account's maxNumberLimit, as reported (100000)
+  --no-recording-settings    GET …/call-recording answers 403 (a missing permission)
   --call-log-delay MS    started calls: record + recording appear this long after Disconnected (3000)
   --ws-token-ttl S       WebSocket token lifetime (600)
   --recovery-timeout S   a lost connection can be recovered with wsc this long (180)
@@ -77,6 +80,9 @@ const { values } = parseArgs({
     "truncate-rate": { type: "string" },
     "retention-every": { type: "string" },
     "retention-start-in": { type: "string" },
+    "retention-period": { type: "string" },
+    "max-number-limit": { type: "string" },
+    "no-recording-settings": { type: "boolean" },
     "unavailable-rate": { type: "string" },
     "reset-first-attempts": { type: "string" },
     "call-log-delay": { type: "string" },
@@ -156,6 +162,11 @@ function optionsFromFlags(): EmulatorOptions {
         },
     faults: faultsFromFlags(),
     retention: retentionFromFlags(),
+    recordingSettings: withoutUndefined({
+      retentionPeriod: num("retention-period"),
+      maxNumberLimit: num("max-number-limit"),
+      forbidden: values["no-recording-settings"],
+    }),
     callLogDelayMs: num("call-log-delay"),
     webSocket: withoutUndefined({
       tokenTtlSec: num("ws-token-ttl"),

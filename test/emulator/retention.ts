@@ -8,9 +8,12 @@ export interface RetentionConfig {
   everyMs: number;
 }
 
+const DAY_MS = 86_400_000;
+
 /**
- * The platform deletes recordings oldest first once they leave retention (90 days or 100 000 per account). Here
- * the clock is compressed: from `startAt` on, one more recording disappears every `everyMs`, starting with the
+ * The platform deletes recordings oldest first once they leave retention (`retentionPeriod` days, 90 by default,
+ * or 100 000 per account). Both happen here: a call older than the account's retention period has lost its
+ * recording, and besides, with compressed time, from `startAt` on, one more recording disappears every `everyMs`, starting with the
  * oldest record's. An expired record keeps its call-log row but loses its `recording` (and its legs theirs);
  * its content and metadata answer 404 CMN-102. A record with two recordings (legs) goes at once and counts as
  * two. The boundary only moves forward and is advanced lazily, so a 100 000-record log costs nothing up front.
@@ -23,6 +26,8 @@ export class Retention {
   constructor(
     private config: RetentionConfig | undefined,
     private readonly dataset: Dataset,
+    /** The account's `retentionPeriod` (days) as it is now (a control call may change it). */
+    private readonly periodDays: () => number,
     private readonly now: () => number = Date.now,
   ) {
     this.boundary = dataset.size;
@@ -34,10 +39,14 @@ export class Retention {
     return this.deletedCount;
   }
 
-  /** The first expired index (dataset.size when nothing expired yet); changes the call log's shape. */
+  /**
+   * The first expired index (dataset.size when nothing expired yet): older than the retention period, or taken
+   * by the compressed-time schedule; changes the call log's shape.
+   */
   get firstExpiredIndex(): number {
     this.advance();
-    return this.boundary;
+    const aged = this.dataset.firstIndexBefore(this.now() - this.periodDays() * DAY_MS);
+    return Math.min(this.boundary, aged);
   }
 
   /**

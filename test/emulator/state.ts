@@ -5,7 +5,7 @@ import { FaultPlan } from "./faults.js";
 import { type ApiErrorSpec, type HeaderBag, sendError } from "./http-util.js";
 import { LiveCallLog } from "./live-call-log.js";
 import { CallMaker } from "./live-calls.js";
-import type { EmulatorConfig, EmulatorExtension, RateLimitGroup } from "./options.js";
+import type { EmulatorConfig, EmulatorExtension, RateLimitGroup, RecordingSettings } from "./options.js";
 import { type RateDecision, RateLimiter } from "./rate-limit.js";
 import { Retention } from "./retention.js";
 import { type Session, SessionStore } from "./sessions.js";
@@ -22,6 +22,8 @@ export class EmulatorState {
   readonly deleted: Set<string>;
   /** Compressed-time retention: the oldest recordings disappear one by one. */
   readonly retention: Retention;
+  /** The account's call-recording settings (`control.setRecordingSettings` changes them). */
+  recordingSettings: RecordingSettings;
   /** recordingId → foreign origin of its contentUri. */
   readonly foreign = new Map<string, string>();
   readonly callLogMatches = new MatchCache();
@@ -51,7 +53,12 @@ export class EmulatorState {
     ];
     this.dataset = new Dataset(config.dataset, this.companyExtensions, this.liveCalls);
     this.deleted = new Set(config.dataset.deletedRecordingIds);
-    this.retention = new Retention(config.dataset.retention, this.dataset);
+    this.recordingSettings = config.dataset.recordingSettings;
+    this.retention = new Retention(
+      config.dataset.retention,
+      this.dataset,
+      () => this.recordingSettings.retentionPeriod,
+    );
     const foreign = config.dataset.foreignContent;
     for (const id of foreign?.recordingIds ?? [])
       this.foreign.set(id, foreign?.origin.replace(/\/+$/, "") ?? "");

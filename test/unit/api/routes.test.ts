@@ -13,6 +13,7 @@ describe("routeOf: the rate-limit group known before sending (spec §3)", () => 
     ["/restapi/v1.0/account/1/recording/2800000001/content", "recording-content", "heavy"],
     ["/restapi/v1.0/account/~/extension/~", "extension-info", "light"],
     ["/restapi/v1.0/account/~", "account-info", "light"],
+    ["/restapi/v1.0/account/~/call-recording", "recording-settings", "light"],
     ["/restapi/v1.0/account/~/extension", "extension-list", "medium"],
     ["/restapi/v1.0/glip/chats", "other", "medium"],
   ])("%s → %s (%s)", (path, key, group) => {

@@ -66,4 +66,23 @@ describe("IncrementalMark", () => {
     expect(nextLastTo(undefined, run)).toBe(20);
     expect(nextLastTo(undefined, { ...run, oldestRetryable: undefined })).toBe(100);
   });
+
+  it("keeps a first run's start before any slice closed, and is joined by the run's own slices", async () => {
+    const mark = new IncrementalMark(folder().state);
+    const start = new Date("2025-10-05T00:00:00Z");
+    const at = new Date("2026-01-03T00:00:00Z");
+    expect(await mark.begin(start, at)).toBe(true);
+    // Killed here: the next run without --from continues at the first run's start (minus the overlap).
+    expect((await mark.incrementalFrom(at)).getTime()).toBe(start.getTime() - INCREMENTAL_OVERLAP_MS);
+    expect(await mark.continuationOf(start)).toBeUndefined(); // nothing listed yet: a backfill starts over
+    // The first slice closes: the mark moves from the start, the listed span begins there.
+    await mark.record({ from: start, to: new Date("2025-10-06T00:00:00Z"), oldestRetryable: undefined }, at);
+    expect(await mark.read()).toMatchObject({
+      lastTo: "2025-10-06T00:00:00.000Z",
+      listedFrom: start.toISOString(),
+    });
+    // A later run's start leaves an existing mark alone.
+    expect(await mark.begin(new Date("2026-01-02T00:00:00Z"), at)).toBe(false);
+    expect((await mark.read())?.lastTo).toBe("2025-10-06T00:00:00.000Z");
+  });
 });

@@ -148,9 +148,15 @@ function deps(api: ApiClient, list: ListRange, more: Partial<TestDeps> = {}) {
     log: new Logger("quiet"),
     signal: new AbortController().signal,
     retry: { baseDelayMs: 1, maxDelayMs: 2 },
-    now: () => new Date("2026-01-02T00:00:00Z"),
     ...more,
   } satisfies TestDeps;
+}
+
+/** The mark a first run leaves before any slice closed: its start, as an empty listed span (archive/mark.ts). */
+function expectOnlyStartIn(folder: string, from: Date | undefined): void {
+  const state = JSON.parse(readFileSync(join(folder, ".rc-recordings", "state.json"), "utf8"));
+  const start = (from as Date).toISOString();
+  expect(state).toMatchObject({ lastTo: start, listedFrom: start });
 }
 
 /** The run over a call-log source whose ranges `list` answers (no directory: every extension is unknown). */
@@ -402,7 +408,7 @@ describe("runDownload", () => {
     const outcome = await runDownload(options(), deps(api, slow, { signal: controller.signal }));
     expect(outcome.end.kind).toBe("interrupted");
     expect(stats.requests).toBeLessThan(5);
-    expect(existsSync(join(dir.path, ".rc-recordings", "state.json"))).toBe(false);
+    expectOnlyStartIn(dir.path, options().from); // the mark did not move: it holds the run's start
   });
 
   it("passes the run's signal to listing requests, so a page held by the rate limiter ends on abort", async () => {
@@ -491,7 +497,7 @@ describe("runDownload", () => {
     expect(outcome.end).toMatchObject({ kind: "failed", error: expect.any(LoginRequiredError) });
     // Oldest first: 4 (listed last) was saved before 3 found the login gone.
     expect(outcome.summary).toMatchObject({ downloaded: 1, failed: 0 });
-    expect(existsSync(join(dir.path, ".rc-recordings", "state.json"))).toBe(false);
+    expectOnlyStartIn(dir.path, options().from); // the mark did not move: it holds the run's start
   });
 
   it("still fails the run when the listing is refused for good", async () => {
@@ -506,7 +512,7 @@ describe("runDownload", () => {
     }
     const outcome = await runDownload(options(), deps(refused, pages));
     expect(outcome.end).toMatchObject({ kind: "failed", error: { status: 403 } });
-    expect(existsSync(join(dir.path, ".rc-recordings", "state.json"))).toBe(false);
+    expectOnlyStartIn(dir.path, options().from); // the mark did not move: it holds the run's start
   });
 
   it("warns once when recordings arrive faster than the profiles' budget can fetch them", async () => {
@@ -590,6 +596,6 @@ describe("runDownload", () => {
       .filter((f) => f.endsWith(".part"));
     expect(parts).toHaveLength(1);
     expect(filesIn(dir.path).filter((f) => !f.endsWith(".part"))).toEqual([]);
-    expect(existsSync(join(dir.path, ".rc-recordings", "state.json"))).toBe(false);
+    expectOnlyStartIn(dir.path, oneDay.from); // the mark did not move: it holds the run's start
   });
 });

@@ -1,0 +1,123 @@
+import { afterEach, describe, expect, it } from "vitest";
+import type { CompletenessReport } from "../../../src/archive/completeness.js";
+import {
+  type DownloadEnv,
+  expectAllSaved,
+  manifestOf,
+  partials,
+  setupDownload,
+  summaryOf,
+  waitFor,
+} from "../download/helpers.js";
+
+// Issue 17 item 3 through the built CLI: the account's retention is read (GET …/call-recording) and used
+// (`--from retention`, report's range and days left); a refusal means the defaults with one warning; a first
+// run that is killed leaves its start to the next run.
+
+const DAY = 24 * 60 * 60 * 1000;
+
+let e: DownloadEnv | undefined;
+afterEach(async () => {
+  await e?.stop();
+  e = undefined;
+});
+
+/** Recordings the platform no longer serves (older than the account's retention). */
+function goneIds(env: DownloadEnv): string[] {
+  return env.emu.control
+    .recordings()
+    .filter((r) => r.deleted)
+    .map((r) => r.id);
+}
+
+describe("the account's retention", { timeout: 120_000 }, () => {
+  it("--from retention takes everything the account still keeps, by the account's own period", async () => {
+    // 30 calls over 20 days; the account keeps 15: the older quarter is gone, the rest goes back two weeks.
+    e = await setupDownload({ calls: 30, spanMs: 20 * DAY, recordingSettings: { retentionPeriod: 15 } });
+    const gone = goneIds(e);
+    expect(gone.length).toBeGreaterThan(0);
+    const result = await e.download(["--from", "retention", "--json"]);
+    expect(result.code, result.stderr).toBe(0);
+    expect(result.stderr).toMatch(/--from retention: .*15 days before now \(the account's retention\)/);
+    expect(result.stderr).not.toMatch(/warning/);
+    await expectAllSaved(e, gone);
+    const oldest = Math.min(...manifestOf(e.out).map((m) => Date.parse(m.startTime)));
+    expect(Date.now() - oldest).toBeGreaterThan(10 * DAY); // far beyond a first run's 24 hours
+    expect(summaryOf(result.stdout)).toMatchObject({ complete: true, failed: 0 });
+  });
+
+  it("a refusal (403) means RingCentral's defaults, with one warning; the run does not fail", async () => {
+    e = await setupDownload({ calls: 12, spanMs: 20 * DAY, recordingSettings: { forbidden: true } });
+    const result = await e.download(["--from", "retention"]);
+    expect(result.code, result.stderr).toBe(0);
+    const warnings = result.stderr.split("\n").filter((line) => line.includes("recording retention"));
+    expect(warnings).toEqual([
+      expect.stringMatching(
+        /^warning: could not read the account's recording retention \(no permission \(the app needs ReadAccounts\)\); assuming RingCentral's defaults: 90 days, 100,000 recordings$/,
+      ),
+    ]);
+    expect(result.stderr).toMatch(/90 days before now \(the default\)/);
+    await expectAllSaved(e); // 20 days: all within 90
+  });
+
+  it("report: the default range and each pending recording's days left follow the account's period", async () => {
+    e = await setupDownload({
+      calls: 10,
+      withRecordingRatio: 1,
+      transferredCalls: false,
+      spanMs: 20 * DAY,
+      recordingSettings: { retentionPeriod: 15 },
+    });
+    const first = await e.download(["--from", "3d"]);
+    expect(first.code, first.stderr).toBe(0);
+    const started = Date.now();
+    const result = await e.run(["--json", "report", "--out", e.out]);
+    expect(result.code, result.stderr).toBe(3); // the older ones are pending
+    const report = JSON.parse(result.stdout) as CompletenessReport;
+    const from = Date.parse(report.from);
+    expect(Math.abs(from - (started - 15 * DAY))).toBeLessThan(5 * 60_000);
+    const pending = report.missing.filter((m) => m.reason === "pending");
+    expect(pending.length).toBeGreaterThan(0);
+    for (const m of pending) {
+      const left = (Date.parse(m.startTime) + 15 * DAY - Date.now()) / DAY;
+      expect(m.daysLeft).toBeGreaterThanOrEqual(Math.floor(left) - 1);
+      expect(m.daysLeft).toBeLessThanOrEqual(15);
+    }
+    // The same range spelled out.
+    const spelled = await e.run(["--json", "report", "--out", e.out, "--from", "retention"]);
+    expect(spelled.code, spelled.stderr).toBe(3);
+    expect((JSON.parse(spelled.stdout) as CompletenessReport).expected).toBe(report.expected);
+  });
+});
+
+describe("an interrupted first run", { timeout: 180_000 }, () => {
+  it("keeps its start: killed before anything closed, the next plain run still fetches the older recordings", async () => {
+    // Seconds per recording: the first run is stopped while its oldest recording is still on the way. Calls
+    // 1.25 days apart over 10 days, kept 10 days: the oldest (about 9.4 days ago) is in the first slice (the
+    // first 24 hours after the retention edge), so no slice can close before it is saved.
+    e = await setupDownload({
+      calls: 8,
+      spanMs: 10 * DAY,
+      recordingSettings: { retentionPeriod: 10 },
+      withRecordingRatio: 1,
+      transferredCalls: false,
+      recordingBytes: 2_000_000,
+      faults: { bandwidth: 100_000 },
+    });
+    const env = e;
+    const first = env.spawnDownload(["--from", "retention", "--concurrency", "1"]);
+    await waitFor(() => partials(env.out).some((p) => p.size > 0), 30_000, "a transfer in flight");
+    first.child.kill("SIGTERM");
+    const stopped = await first.result;
+    expect(stopped.code, stopped.stderr).toBe(130);
+    expect(manifestOf(env.out)).toEqual([]); // nothing was finished: no slice closed
+
+    env.emu.control.setFaults({});
+    const plain = await env.download(["--json"]);
+    expect(plain.code, plain.stderr).toBe(0);
+    await expectAllSaved(env); // 10 days of them, not the last 24 hours
+    expect(Date.now() - Math.min(...manifestOf(env.out).map((m) => Date.parse(m.startTime)))).toBeGreaterThan(
+      5 * DAY,
+    );
+  });
+});
