@@ -1,5 +1,5 @@
-import { createHash } from "node:crypto";
 import type { ApiClient } from "../api/types.js";
+import { PageProgress } from "../page-progress.js";
 import type { PageBuffer, RecordSpan } from "./page-buffer.js";
 
 /**
@@ -41,38 +41,23 @@ export function fetchPage(api: ApiClient, buffer: PageBuffer, url: string): Prom
 }
 
 /**
- * Proof that paging moves forward: every page is a new URI, starts with a record no earlier page started with,
- * and the count stays within the platform's limit; an empty page ends the paging. Only a short key per page is
- * kept (a URI and a digest). A page that breaks a rule is the reader's `incomplete(reason)` error: a verdict on
- * the listing, never retried (the same server answers the same way).
+ * Proof that paging moves forward (the rules of PageProgress: no page twice, no page that starts like an earlier
+ * one, at most MAX_PAGES) plus the platform's own: a page has a `records` array, and an empty page ends the
+ * paging.
  */
 export class PagingGuard {
-  private readonly uris = new Map<string, number>();
-  private readonly firstRecords = new Map<string, number>();
-  private pages = 0;
+  private readonly progress: PageProgress;
 
-  constructor(private readonly incomplete: (reason: string) => Error) {}
+  constructor(private readonly incomplete: (reason: string) => Error) {
+    this.progress = new PageProgress(MAX_PAGES, incomplete);
+  }
 
   check(page: BufferedPage, buffer: PageBuffer): asserts page is BufferedPage & { records: RecordSpan[] } {
-    this.pages++;
-    const n = this.pages;
-    if (n > MAX_PAGES) throw this.incomplete(`more than ${MAX_PAGES} pages`);
+    const n = this.progress.next();
     if (page.records === undefined) throw this.incomplete(`page ${n} (${page.path}) has no records array`);
-    const uri = canonical(page.url);
-    const again = this.uris.get(uri);
-    if (again !== undefined) throw this.incomplete(`page ${n} repeats page ${again} (${page.path})`);
-    this.uris.set(uri, n);
     const [first] = page.records;
-    if (first === undefined) {
-      if (page.next) throw this.incomplete(`page ${n} is empty but links a next page`);
-      return;
-    }
-    const digest = createHash("sha256").update(buffer.bytesOf(first)).digest("base64");
-    const same = this.firstRecords.get(digest);
-    if (same !== undefined) {
-      throw this.incomplete(`page ${n} starts with the same record as page ${same} (paging ignored)`);
-    }
-    this.firstRecords.set(digest, n);
+    this.progress.check(n, canonical(page.url), first && buffer.bytesOf(first), page.path);
+    if (first === undefined && page.next) throw this.incomplete(`page ${n} is empty but links a next page`);
   }
 }
 

@@ -18,6 +18,12 @@ export interface S3FaultPlan {
   stall?: RegExp;
   /** A store that keeps damaged bytes: one byte of every PUT body whose path matches is flipped on the way. */
   corrupt?: RegExp;
+  /**
+   * A store whose listings never end: every ListObjectsV2 answer says it is truncated and names the next of
+   * these continuation tokens in turn (one token: it repeats; several: they cycle); "fresh" names a new one
+   * every time. The request's own token is dropped before it is passed on, so every page is the first page.
+   */
+  listTokens?: readonly string[] | "fresh";
 }
 
 /** A PUT as the store received it: its headers and the SHA-256 (base64) and MD5 (hex) of its body. */
@@ -37,6 +43,8 @@ export interface S3FaultProxy {
     full: number;
     stalled: number;
     corrupted: number;
+    /** ListObjectsV2 requests answered with a never-ending token. */
+    listed: number;
   };
   /** Every PUT passed on, in order (recorded at the server side, after any damage). */
   puts: SeenPut[];
@@ -50,7 +58,7 @@ export interface S3FaultProxy {
  */
 export async function startS3FaultProxy(target: string, plan: S3FaultPlan): Promise<S3FaultProxy> {
   const upstream = new URL(target);
-  const faults = { slowDown: 0, reset: 0, denied: 0, full: 0, stalled: 0, corrupted: 0 };
+  const faults = { slowDown: 0, reset: 0, denied: 0, full: 0, stalled: 0, corrupted: 0, listed: 0 };
   const seen: SeenPut[] = [];
   let puts = 0;
   const server = createServer((req, res) => {
@@ -87,6 +95,14 @@ export async function startS3FaultProxy(target: string, plan: S3FaultPlan): Prom
         req.socket.resetAndDestroy();
         return;
       }
+    }
+    if (plan.listTokens && req.method === "GET" && isListing(req.url ?? "")) {
+      const tokens = plan.listTokens;
+      const token =
+        tokens === "fresh" ? `fresh-${faults.listed}` : (tokens[faults.listed % tokens.length] as string);
+      faults.listed += 1;
+      forwardListing(upstream, req, res, token);
+      return;
     }
     const forward = request(
       {
@@ -154,4 +170,43 @@ function answerError(
       `<?xml version="1.0" encoding="UTF-8"?><Error><Code>${code}</Code><Message>${message}</Message></Error>`,
     );
   });
+}
+
+function isListing(url: string): boolean {
+  return new URL(url, "http://x").searchParams.get("list-type") === "2";
+}
+
+/** Pass a listing on without its continuation token; answer it as truncated, continued by `token`. */
+function forwardListing(upstream: URL, req: IncomingMessage, res: ServerResponse, token: string): void {
+  const url = new URL(req.url ?? "/", "http://x");
+  url.searchParams.delete("continuation-token");
+  const forward = request(
+    {
+      host: upstream.hostname,
+      port: upstream.port,
+      method: "GET",
+      path: `${url.pathname}${url.search}`,
+      // Signed for the original query: s3rver checks no signature against its own credentials' secret.
+      headers: req.headers,
+    },
+    (answer) => {
+      const chunks: Buffer[] = [];
+      answer.on("data", (chunk: Buffer) => chunks.push(chunk));
+      answer.on("end", () => {
+        const xml = Buffer.concat(chunks)
+          .toString("utf8")
+          .replace(/<NextContinuationToken>[^<]*<\/NextContinuationToken>/, "")
+          .replace(
+            /<IsTruncated>(true|false)<\/IsTruncated>/,
+            `<IsTruncated>true</IsTruncated><NextContinuationToken>${token}</NextContinuationToken>`,
+          );
+        const headers = { ...answer.headers };
+        delete headers["content-length"];
+        res.writeHead(answer.statusCode ?? 502, headers);
+        res.end(xml);
+      });
+    },
+  );
+  forward.on("error", () => res.destroy());
+  req.pipe(forward);
 }

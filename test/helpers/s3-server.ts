@@ -2,6 +2,7 @@ import { type ChildProcess, spawn } from "node:child_process";
 import { createHash } from "node:crypto";
 import { dirname, join } from "node:path";
 import { fileURLToPath } from "node:url";
+import { onTestFinished } from "vitest";
 import { tempDir } from "./cli.js";
 
 const MAIN = join(dirname(fileURLToPath(import.meta.url)), "s3-server-main.mjs");
@@ -21,7 +22,16 @@ export interface S3Server {
   >;
   /** One object's body as text. */
   text(bucket: string, key: string): Promise<string>;
+  /** Write one object (as someone else's client would: no checks of rc-recordings). */
+  put(bucket: string, key: string, body: string | Buffer): Promise<void>;
   stop(): Promise<void>;
+}
+
+/** A server for the running test only: stopped when it ends, however it ends (call it inside a test). */
+export async function s3ServerForTest(buckets: readonly string[] = ["archive"]): Promise<S3Server> {
+  const server = await startS3Server(buckets);
+  onTestFinished(() => server.stop());
+  return server;
 }
 
 /**
@@ -99,6 +109,9 @@ export async function startS3Server(buckets: readonly string[] = ["archive"]): P
     async text(bucket, key) {
       const object = await client.send(new sdk.GetObjectCommand({ Bucket: bucket, Key: key }));
       return (await object.Body?.transformToString()) ?? "";
+    },
+    async put(bucket, key, body) {
+      await client.send(new sdk.PutObjectCommand({ Bucket: bucket, Key: key, Body: body }));
     },
     async stop() {
       client.destroy();

@@ -2,12 +2,10 @@ import { createReadStream } from "node:fs";
 import { type FileHandle, truncate } from "node:fs/promises";
 import { join } from "node:path";
 import { isNotFound, readIfExists, writeAll, writeFileAtomic } from "../../fs-util.js";
+import { type LinesEnd, manifestLines, skippedLinesWarning } from "../manifest-lines.js";
 import type { ManifestLog, StateRecordName, StateStore } from "../types.js";
 import { expectRealFolder, openAppendNoFollow, refuseLink } from "./contained-fs.js";
 import { FolderWrites } from "./storage-full.js";
-
-/** Far above any line rc-recordings writes (a path of a few hundred bytes, a hash, an id). */
-const MAX_LINE_BYTES = 1024 * 1024;
 
 /** `<stateDir>/manifest.jsonl` (appended, fsynced per line) and `<stateDir>/state.json` (replaced atomically). */
 export class LocalState implements StateStore {
@@ -74,8 +72,7 @@ export class LocalState implements StateStore {
 
 /**
  * A torn last line (crash mid-append) is left out of `lines()` and, when writable, cut off the file. A line longer
- * than MAX_LINE_BYTES is dropped as it streams, never gathered (a 50 MB line cost ~20 s of copying when it was),
- * with one warning for all of them.
+ * than MAX_LINE_BYTES is dropped as it streams, never gathered, with one warning for all of them.
  */
 class LocalManifestLog implements ManifestLog {
   constructor(
@@ -86,48 +83,15 @@ class LocalManifestLog implements ManifestLog {
   ) {}
 
   async *lines(): AsyncIterable<string> {
-    let offset = 0; // of the current chunk in the file
-    let lineStart = 0; // of the line not yet ended
-    let pieces: Buffer[] = [];
-    let pending = 0;
-    let oversized = false;
-    let skipped = 0;
+    let end: LinesEnd;
     try {
-      for await (const data of createReadStream(this.file)) {
-        const chunk = data as Buffer;
-        let start = 0;
-        for (let nl = chunk.indexOf(10); nl !== -1; nl = chunk.indexOf(10, start)) {
-          if (oversized || pending + (nl - start) > MAX_LINE_BYTES) skipped++;
-          else {
-            const tail = chunk.subarray(start, nl);
-            yield (pieces.length > 0 ? Buffer.concat([...pieces, tail]) : tail).toString("utf8");
-          }
-          pieces = [];
-          pending = 0;
-          oversized = false;
-          start = nl + 1;
-          lineStart = offset + start;
-        }
-        const rest = chunk.subarray(start);
-        if (!oversized && pending + rest.length > MAX_LINE_BYTES) {
-          oversized = true;
-          pieces = [];
-        } else if (!oversized && rest.length > 0) {
-          pieces.push(rest);
-          pending += rest.length;
-        }
-        offset += chunk.length;
-      }
+      end = yield* manifestLines(createReadStream(this.file));
     } catch (error) {
       if (isNotFound(error)) return;
       throw error;
     }
-    if (skipped > 0) {
-      this.warn(
-        `${this.file}: skipped ${skipped} line${skipped === 1 ? "" : "s"} longer than ${MAX_LINE_BYTES / 1024} KiB (not written by rc-recordings); their recordings count as not saved`,
-      );
-    }
-    if (offset > lineStart && this.handle) await truncate(this.file, lineStart);
+    if (end.skipped > 0) this.warn(skippedLinesWarning(this.file, end.skipped));
+    if (end.total > end.complete && this.handle) await truncate(this.file, end.complete);
   }
 
   /**

@@ -1,8 +1,10 @@
 import type { Readable } from "node:stream";
 import type { ListObjectsV2CommandOutput } from "@aws-sdk/client-s3";
+import { PageProgress } from "../../page-progress.js";
 import { BodyChecksum } from "./body-checksum.js";
+import { capBody, MAX_LIST_PAGE_BYTES, MAX_LIST_PAGES } from "./capped-body.js";
 import type { S3Connection } from "./client.js";
-import { isNotFoundError, isNotImplemented, isPreconditionFailed, storeError } from "./errors.js";
+import { isNotFoundError, isNotImplemented, isPreconditionFailed, StoreError, storeError } from "./errors.js";
 
 export interface ObjectInfo {
   size: number;
@@ -73,26 +75,41 @@ export class S3Bucket {
 
   /**
    * Every object below `prefix`, in key order, page by page (1000 keys per request); with a `delimiter` ("/")
-   * only those directly inside it.
+   * only those directly inside it. A listing must prove it moves forward (PageProgress: no continuation token
+   * twice, no page that starts like an earlier one, at most MAX_LIST_PAGES, each answer at most
+   * MAX_LIST_PAGE_BYTES): a store that repeats or cycles its tokens fails the listing after a few requests.
    */
   async *list(prefix: string, delimiter?: string): AsyncGenerator<{ key: string; size: number }> {
     const { client, sdk } = this.connection;
+    const what = `list ${prefix || "/"}`;
+    const progress = new PageProgress(
+      MAX_LIST_PAGES,
+      (reason) => new StoreError(`s3://${this.name}: ${what}: the listing does not end: ${reason}`, false),
+    );
     let token: string | undefined;
     do {
+      const n = progress.next();
       let out: ListObjectsV2CommandOutput;
       try {
-        out = await client.send(
-          new sdk.ListObjectsV2Command({
-            Bucket: this.name,
-            Prefix: prefix,
-            ContinuationToken: token,
-            ...(delimiter ? { Delimiter: delimiter } : {}),
-          }),
-          this.stoppable,
+        const command = new sdk.ListObjectsV2Command({
+          Bucket: this.name,
+          Prefix: prefix,
+          ContinuationToken: token,
+          ...(delimiter ? { Delimiter: delimiter } : {}),
+        });
+        capBody(
+          command,
+          MAX_LIST_PAGE_BYTES,
+          () => `s3://${this.name}: ${what}: page ${n} is over ${MAX_LIST_PAGE_BYTES / 1024 / 1024} MiB`,
         );
+        out = await client.send(command, this.stoppable);
       } catch (error) {
-        throw storeError(error, this.name, `list ${prefix || "/"}`);
+        throw storeError(error, this.name, what);
       }
+      // A page with no key (only common prefixes, or none at all: S3 may answer fewer keys than asked, even
+      // none) is fine as long as its token is new.
+      const first = out.Contents?.[0]?.Key ?? out.CommonPrefixes?.[0]?.Prefix;
+      progress.check(n, token ?? "", first, `continuation token ${JSON.stringify(shorten(token ?? ""))}`);
       for (const item of out.Contents ?? []) {
         if (item.Key !== undefined) yield { key: item.Key, size: item.Size ?? 0 };
       }
@@ -201,4 +218,9 @@ export class S3Bucket {
       throw storeError(error, this.name, `abort the upload of ${key}`);
     }
   }
+}
+
+/** A store's token in an error line: enough to recognise it, never a screenful. */
+function shorten(token: string): string {
+  return token.length > 40 ? `${token.slice(0, 37)}...` : token;
 }

@@ -1,6 +1,6 @@
 import { randomBytes } from "node:crypto";
-import { StringDecoder } from "node:string_decoder";
 import { LockWatch } from "../lock-holder.js";
+import { manifestLines, skippedLinesWarning } from "../manifest-lines.js";
 import type { ManifestLog, StateRecordName, StateStore } from "../types.js";
 import type { S3Bucket } from "./bucket.js";
 import { S3ObjectWriter } from "./upload.js";
@@ -37,6 +37,8 @@ export class S3State implements StateStore {
   /** Lines waiting for the next write, each with the promise its append returned. */
   private waiting: { line: string; resolve: () => void; reject: (error: unknown) => void }[] = [];
   private flushing: Promise<void> | undefined;
+  /** Warnings of lines the compaction left out (too long), for the run's first manifest reader. */
+  private readonly dropped: string[] = [];
 
   constructor(
     readonly bucket: S3Bucket,
@@ -51,9 +53,13 @@ export class S3State implements StateStore {
     return `${this.root}manifest/`;
   }
 
-  async openManifest(_options: { writable: boolean }): Promise<ManifestLog> {
+  async openManifest(options: {
+    writable: boolean;
+    warn?: ((line: string) => void) | undefined;
+  }): Promise<ManifestLog> {
+    const warn = options.warn ?? (() => undefined);
     return {
-      lines: () => this.readManifest(),
+      lines: () => this.linesTelling(warn),
       append: (line) => this.appendManifest(line),
       close: async () => {
         await this.flushing;
@@ -61,22 +67,23 @@ export class S3State implements StateStore {
     };
   }
 
-  /** Every manifest line of every earlier run, compacted ones first, then segments oldest first. */
-  async *readManifest(): AsyncGenerator<string> {
+  private async *linesTelling(warn: (line: string) => void): AsyncGenerator<string> {
+    yield* this.readManifest(warn);
+    // Lines the compaction at the start of this run left out: said once, to the first reader that listens.
+    for (const line of this.dropped.splice(0)) warn(line);
+  }
+
+  /**
+   * Every manifest line of every earlier run, compacted ones first, then segments oldest first. A line over
+   * MAX_LINE_BYTES is left out (one `warn` per object that had any), never gathered.
+   */
+  async *readManifest(warn: (line: string) => void = () => undefined): AsyncGenerator<string> {
     for (const key of await this.manifestObjects()) {
       const body = await this.bucket.read(key);
       if (!body) continue; // removed by a concurrent compaction: its lines are in the compacted object now
-      let carry = "";
-      // A chunk may end inside a multi-byte character: the decoder keeps its first bytes for the next chunk.
-      const decoder = new StringDecoder("utf8");
-      for await (const chunk of body) {
-        const text = carry + decoder.write(chunk as Buffer);
-        const lines = text.split("\n");
-        carry = lines.pop() ?? "";
-        yield* lines;
-      }
-      carry += decoder.end();
-      if (carry !== "") yield carry;
+      const end = yield* manifestLines(body as AsyncIterable<Uint8Array>);
+      if (end.unterminated !== undefined) yield end.unterminated;
+      if (end.skipped > 0) warn(skippedLinesWarning(`s3://${this.bucket.name}/${key}`, end.skipped));
     }
   }
 
@@ -99,7 +106,7 @@ export class S3State implements StateStore {
       { started: async () => {} },
     );
     try {
-      for await (const line of this.readManifest())
+      for await (const line of this.readManifest((line) => this.dropped.push(line)))
         if (line.trim() !== "") await writer.append(Buffer.from(`${line}\n`));
       await writer.commit();
     } catch (error) {

@@ -1,7 +1,10 @@
 import { createHash, randomBytes } from "node:crypto";
+import { createServer } from "node:http";
+import type { AddressInfo } from "node:net";
 import { hostname } from "node:os";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { relPath } from "../../../src/destination/rel-path.js";
+import { MAX_LIST_PAGE_BYTES } from "../../../src/destination/s3/capped-body.js";
 import { S3Destination } from "../../../src/destination/s3/destination.js";
 import { StoreError } from "../../../src/destination/s3/errors.js";
 import { SEGMENT_LINES } from "../../../src/destination/s3/state.js";
@@ -346,6 +349,40 @@ describe("S3 destination: a store that stops answering", () => {
       await expect(pending).rejects.toThrow();
     } finally {
       await proxy.stop();
+    }
+  });
+
+  it("refuses a listing answer that never ends at MAX_LIST_PAGE_BYTES, after one request, memory bounded", async () => {
+    let requests = 0;
+    const endless = createServer((_req, res) => {
+      requests += 1;
+      res.writeHead(200, { "content-type": "application/xml" });
+      res.write('<?xml version="1.0" encoding="UTF-8"?><ListBucketResult><Name>archive</Name>');
+      const entry = Buffer.from(`<Contents><Key>${"k".repeat(1000)}</Key><Size>1</Size></Contents>`);
+      const more = () => {
+        while (res.write(entry));
+      };
+      res.on("drain", more);
+      res.on("error", () => undefined);
+      more();
+    });
+    await new Promise<void>((resolve) => endless.listen(0, "127.0.0.1", resolve));
+    try {
+      const { port } = endless.address() as AddressInfo;
+      const d = await S3Destination.open(
+        { bucket: "archive", prefix: "endless/" },
+        { ...server.env, AWS_ENDPOINT_URL_S3: `http://127.0.0.1:${port}`, AWS_MAX_ATTEMPTS: "3" },
+      );
+      const listing = async () => {
+        for await (const _ of d.objects());
+      };
+      await expect(listing()).rejects.toThrow(
+        new RegExp(`s3://archive: list endless/: page 1 is over ${MAX_LIST_PAGE_BYTES / 1024 / 1024} MiB`),
+      );
+      expect(requests).toBe(1); // never retried: the store answers the same way
+    } finally {
+      endless.closeAllConnections();
+      await new Promise((resolve) => endless.close(resolve));
     }
   });
 });

@@ -1,0 +1,108 @@
+import { describe, expect, it, onTestFinished } from "vitest";
+import { startS3FaultProxy } from "../../helpers/s3-fault-proxy.js";
+import { type S3Server, s3ServerForTest } from "../../helpers/s3-server.js";
+import { type DownloadEnv, setupDownload } from "../download/helpers.js";
+
+// Stores that misbehave in ways the field found: the built CLI against the emulator and a real S3-compatible
+// server (s3rver), with a proxy in front where the store must misbehave.
+
+const URL = "s3://archive/calls";
+
+interface S3Archive {
+  e: DownloadEnv;
+  s3: S3Server;
+  env: NodeJS.ProcessEnv;
+  run(args: readonly string[], env?: NodeJS.ProcessEnv): ReturnType<DownloadEnv["run"]>;
+}
+
+async function archive(emulator: Parameters<typeof setupDownload>[0] = {}): Promise<S3Archive> {
+  const s3 = await s3ServerForTest();
+  const e = await setupDownload(emulator);
+  onTestFinished(() => e.stop());
+  const env = { ...e.env, ...s3.env };
+  return { e, s3, env, run: (args, extra = {}) => e.run(args, { env: { ...env, ...extra } }) };
+}
+
+describe("S3 listings that never end", () => {
+  it("a store that repeats or cycles its continuation token: download and verify fail after a few requests", async () => {
+    const t = await archive({ calls: 3, withRecordingRatio: 1, transferredCalls: false });
+    const saved = await t.run(["download", "--out", URL, "--json"]);
+    expect(saved.code, saved.stderr).toBe(0);
+
+    for (const tokens of [["same-token"], ["token-a", "token-b"]]) {
+      const proxy = await startS3FaultProxy(t.s3.endpoint, { listTokens: tokens });
+      try {
+        const through = { AWS_ENDPOINT_URL_S3: proxy.endpoint };
+        const download = await t.run(["download", "--out", URL], through);
+        expect(download.code, download.stderr).toBe(1);
+        // Its first paged listing (the upload journal) is empty: only the token can prove it moves.
+        expect(download.stderr).toMatch(
+          tokens.length === 1
+            ? /s3:\/\/archive: list calls\/\S*: the listing does not end: page 3 repeats page 2/
+            : /s3:\/\/archive: list calls\/\S*: the listing does not end: page 4 repeats page 2/,
+        );
+        const afterDownload = proxy.faults.listed;
+        expect(afterDownload).toBeLessThanOrEqual(6); // the preflight and up to 4 pages; was ~700 a second
+
+        const verify = await t.run(["verify", "--out", URL], through);
+        expect(verify.code, verify.stderr).toBe(1);
+        // Its listing has keys, and every page the proxy serves is the first: that rule fires first.
+        expect(verify.stderr).toMatch(
+          /the listing does not end: page 2 starts with the same record as page 1/,
+        );
+        expect(proxy.faults.listed - afterDownload).toBeLessThanOrEqual(6);
+      } finally {
+        await proxy.stop();
+      }
+    }
+  }, 120_000);
+
+  it("a store that ignores the token (a fresh one, the same first page every time): verify fails on page 2", async () => {
+    const t = await archive({ calls: 3, withRecordingRatio: 1, transferredCalls: false });
+    expect((await t.run(["download", "--out", URL])).code).toBe(0);
+    const proxy = await startS3FaultProxy(t.s3.endpoint, { listTokens: "fresh" });
+    try {
+      const verify = await t.run(["verify", "--out", URL], { AWS_ENDPOINT_URL_S3: proxy.endpoint });
+      expect(verify.code, verify.stderr).toBe(1);
+      expect(verify.stderr).toMatch(/page 2 starts with the same record as page 1/);
+      expect(proxy.faults.listed).toBeLessThanOrEqual(6);
+    } finally {
+      await proxy.stop();
+    }
+  }, 90_000);
+});
+
+describe("S3 manifest lines", () => {
+  const MANIFEST = "calls/.rc-recordings/manifest/";
+
+  it("a 30 MB line is skipped with one warning, never copied into compacted.jsonl; the other lines count", async () => {
+    const t = await archive({ calls: 4, withRecordingRatio: 1, transferredCalls: false });
+    const first = await t.run(["download", "--out", URL, "--from", "2d", "--json"]);
+    expect(first.code, first.stderr).toBe(0);
+    const saved = JSON.parse(first.stdout).downloaded as number;
+    expect(saved).toBeGreaterThan(0);
+    // A foreign segment (sorted after the run's own) whose one line is 30 MB, then a line of its own.
+    const huge = `{"pad":"${"x".repeat(30 * 1024 * 1024)}"}\n{"foreign":true}\n`;
+    await t.s3.put("archive", `${MANIFEST}segment-zzzz-00000.jsonl`, huge);
+    t.e.emu.control.resetStats();
+
+    const again = await t.run(["download", "--out", URL, "--from", "2d", "--json"]);
+    expect(again.code, again.stderr).toBe(0);
+    expect(again.stderr.match(/skipped 1 line longer than 1024 KiB/g), again.stderr).toHaveLength(1);
+    expect(again.stderr).toContain(`s3://archive/${MANIFEST}segment-zzzz-00000.jsonl`);
+    expect(JSON.parse(again.stdout)).toMatchObject({ skipped: saved, downloaded: 0 });
+    expect(t.e.emu.stats.contentRequests).toBe(0);
+
+    const objects = await t.s3.objects("archive");
+    const manifest = [...objects.keys()].filter((key) => key.startsWith(MANIFEST));
+    expect(manifest).toContain(`${MANIFEST}compacted.jsonl`);
+    expect(manifest).not.toContain(`${MANIFEST}segment-zzzz-00000.jsonl`);
+    const compacted = await t.s3.text("archive", `${MANIFEST}compacted.jsonl`);
+    expect(compacted.length).toBeLessThan(1024 * 1024);
+    expect(compacted).toContain('{"foreign":true}');
+    // Said once: the next run finds nothing left to skip.
+    const third = await t.run(["download", "--out", URL, "--from", "2d"]);
+    expect(third.code, third.stderr).toBe(0);
+    expect(third.stderr).not.toMatch(/longer than/);
+  }, 120_000);
+});
