@@ -5,6 +5,7 @@ import type { Prompter } from "./auth/credentials.js";
 import type { AuthServices } from "./auth/services.js";
 import type { StoreRequest } from "./auth/store/types.js";
 import type { CommandResult } from "./command-result.js";
+import type { DestinationOptions } from "./destination/open.js";
 import type { Destination } from "./destination/types.js";
 import type { LogFormat, Logger } from "./log/logger.js";
 
@@ -37,7 +38,7 @@ export interface Factory {
   /** An API client over `tokens`, paced by a rate limiter of its own. */
   api(tokens: AccessTokenProvider, onWait?: (wait: RateLimitWait) => void): Promise<ApiClient>;
   /** Where `--out` points: a local folder or `s3://BUCKET[/PREFIX]` (see destination/open.ts). */
-  destination(out: string): Promise<Destination>;
+  destination(out: string, options?: DestinationOptions): Promise<Destination>;
   /**
    * One lane per profile: its session over its stored login and a rate limiter of its own (each user+app pair
    * has its own budget). LoginRequiredError names the first profile without a login.

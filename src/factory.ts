@@ -31,9 +31,9 @@ export function defaultFactory(ctx: Omit<CommandContext, "factory">): Factory {
       const limiter = new RateLimiter({ log: ctx.log, ...(onWait ? { onWait } : {}) });
       return createApiClient({ tokens, limiter, log: ctx.log });
     },
-    async destination(out) {
+    async destination(out, options) {
       const { openDestination } = await import("./destination/open.js");
-      return openDestination(out, ctx.env, ctx.signal);
+      return openDestination(out, ctx.env, ctx.signal, options);
     },
     async lanes(profiles, onWait) {
       const [{ authServices }, { openAuthSession }, { RateLimiter }] = await Promise.all([

@@ -20,6 +20,7 @@ export async function writeSidecar(
     sidecarKeyOf(key),
     `${redact(JSON.stringify(item.record, null, 2))}\n`,
     "application/json",
+    "evidence",
   );
 }
 

@@ -11,6 +11,15 @@ function maxDuration(value: string): number {
   }
 }
 
+/** S3 Object Lock retention is per object; 100 years is AWS's own ceiling for a bucket's default retention. */
+const MAX_LOCK_DAYS = 36_500;
+
+function lockDays(value: string): number {
+  const days = positiveInt(value);
+  if (days > MAX_LOCK_DAYS) throw new InvalidArgumentError(`must be at most ${MAX_LOCK_DAYS} (100 years)`);
+  return days;
+}
+
 /** A repeatable `--extension N`: short extension numbers are digits. */
 function extensionNumber(value: string, previous: string[] | undefined): string[] {
   if (!/^\d{1,10}$/.test(value)) throw new InvalidArgumentError("must be an extension number (digits)");
@@ -72,6 +81,19 @@ export function declareDownload(parent: Command, launch: Launch): Command {
       "--signing-key <file>",
       "end the run with a checkpoint of the manifest's hash chain signed by this Ed25519 key (PEM; docs/proof.md)",
     )
+    .option(
+      "--object-lock-days <days>",
+      "s3:// only: keep each recording and sidecar under S3 Object Lock for this many days (docs/proof.md)",
+      lockDays,
+    )
+    .addOption(
+      choiceOption(
+        "--object-lock-mode <mode>",
+        "retention mode of --object-lock-days (any case; default: governance)",
+        ["governance", "compliance"],
+      ),
+    )
+    .option("--legal-hold", "s3:// only: put a legal hold on each new recording and sidecar", false)
     .action((opts: DownloadFlags, c: Command) =>
       launch(async () => (await import("./download.js")).runDownload, opts, c),
     );

@@ -1,6 +1,7 @@
 import type { RateLimitWait } from "../api/rate-limiter.js";
 import { compileTemplate } from "../archive/naming.js";
 import type { CommandContext } from "../context.js";
+import type { ObjectLockRequest } from "../destination/types.js";
 import { InterruptedError, PartialFailureError, StoppedAtMaxDurationError, UsageError } from "../errors.js";
 import type { CallLogScope, RecordingTypeFilter } from "../listing/call-log.js";
 import { CallLogSource } from "../listing/call-log-source.js";
@@ -36,6 +37,10 @@ export interface DownloadFlags extends NoticeFlags {
   maxDuration?: number;
   /** `--signing-key FILE`: an Ed25519 private key (PEM) that signs a checkpoint of the manifest's chain. */
   signingKey?: string;
+  /** `--object-lock-days N` (commander's parser has checked it), `--object-lock-mode`, `--legal-hold`. */
+  objectLockDays?: number;
+  objectLockMode?: "governance" | "compliance";
+  legalHold: boolean;
 }
 
 /**
@@ -56,7 +61,10 @@ export async function runDownload(ctx: CommandContext, flags: DownloadFlags): Pr
     );
   }
   const signer = flags.dryRun ? undefined : await signingKeyOf(flags.signingKey, ctx.env);
-  const destination = await ctx.factory.destination(flags.out);
+  const destination = await ctx.factory.destination(flags.out, {
+    objectLock: objectLockOf(flags),
+    log: (line) => ctx.log.info(line),
+  });
   notices.opened(destination, flags.dryRun);
 
   const stats = new RunStats();
@@ -148,6 +156,20 @@ export async function runDownload(ctx: CommandContext, flags: DownloadFlags): Pr
       `--exec failed for ${hooks.failed} recordings (they are archived; the next run runs the hook again for them)`,
     );
   }
+}
+
+/** What `--object-lock-*` and `--legal-hold` ask of an S3 destination (docs/proof.md), or undefined. */
+function objectLockOf(flags: DownloadFlags): ObjectLockRequest | undefined {
+  if (flags.objectLockMode !== undefined && flags.objectLockDays === undefined) {
+    throw new UsageError("--object-lock-mode needs --object-lock-days N (how long each recording is kept)");
+  }
+  const retention = flags.objectLockDays !== undefined && {
+    // Governance by default: compliance cannot be shortened or lifted by anyone, root included, so it must be chosen.
+    mode: flags.objectLockMode === "compliance" ? ("COMPLIANCE" as const) : ("GOVERNANCE" as const),
+    days: flags.objectLockDays,
+  };
+  if (!retention && !flags.legalHold) return undefined;
+  return { ...(retention && { retention }), legalHold: flags.legalHold };
 }
 
 /** `--extension` numbers, deduplicated; they filter the account call log, so `--scope extension` excludes them. */

@@ -192,7 +192,9 @@ function parseValue(option: Option, value: unknown, where: string): unknown {
   }
   if (!option.required && !option.optional) throw new UsageError(`${where}: is a switch: use true or false`);
   const text = String(value);
-  if (option.argChoices && !option.argChoices.includes(text)) {
+  // Any case, as on the command line (choiceOption): `mode = "COMPLIANCE"` is `--object-lock-mode compliance`.
+  const typed = text.trim().toLowerCase();
+  if (option.argChoices && !option.argChoices.some((choice) => choice.toLowerCase() === typed)) {
     throw new UsageError(`${where}: "${text}" is not one of ${option.argChoices.join(", ")}`);
   }
   try {

@@ -1,7 +1,15 @@
 import { UsageError } from "../errors.js";
 import { LocalFolder } from "./local/folder.js";
 import { assertUsableFolder } from "./local/usable-folder.js";
-import type { Destination } from "./types.js";
+import type { Destination, ObjectLockRequest } from "./types.js";
+
+/** What a command asks of its destination beyond `--out`. */
+export interface DestinationOptions {
+  /** `--object-lock-days`, `--legal-hold`: only an object store keeps them (a folder is a UsageError). */
+  objectLock?: ObjectLockRequest | undefined;
+  /** Hears what the destination's start checks found (one info line). */
+  log?: ((line: string) => void) | undefined;
+}
 
 /**
  * One kind of destination, chosen by the scheme of `--out`. Opening parses the URL (a malformed one is a
@@ -11,15 +19,20 @@ import type { Destination } from "./types.js";
 export interface DestinationKind {
   /** Lower case, without "://". */
   readonly scheme: string;
-  open(url: string, env: NodeJS.ProcessEnv, signal: AbortSignal | undefined): Promise<Destination>;
+  open(
+    url: string,
+    env: NodeJS.ProcessEnv,
+    signal: AbortSignal | undefined,
+    options: DestinationOptions,
+  ): Promise<Destination>;
 }
 
 /** Every destination that is not a folder. A new backend adds itself here (docs/architecture.md). */
 const KINDS: readonly DestinationKind[] = [
   {
     scheme: "s3",
-    open: async (url, env, signal) =>
-      (await import("./s3/destination.js")).S3Destination.openUrl(url, env, { signal }),
+    open: async (url, env, signal, options) =>
+      (await import("./s3/destination.js")).S3Destination.openUrl(url, env, { signal, ...options }),
   },
 ];
 
@@ -34,9 +47,15 @@ export async function openDestination(
   out: string,
   env: NodeJS.ProcessEnv,
   signal?: AbortSignal,
+  options: DestinationOptions = {},
 ): Promise<Destination> {
   const scheme = SCHEME.exec(out)?.[1]?.toLowerCase();
   if (scheme === undefined) {
+    if (options.objectLock) {
+      throw new UsageError(
+        `--out ${JSON.stringify(out)}: --object-lock-days and --legal-hold need an object store with Object Lock (--out s3://BUCKET[/PREFIX]); a folder cannot keep them`,
+      );
+    }
     await assertUsableFolder(out);
     return new LocalFolder(out);
   }
@@ -47,5 +66,5 @@ export async function openDestination(
       `--out ${JSON.stringify(out)}: no destination for ${scheme}:// (known: ${known}; a folder of that name needs ./ in front)`,
     );
   }
-  return kind.open(out, env, signal);
+  return kind.open(out, env, signal, options);
 }

@@ -38,13 +38,31 @@ export interface Destination {
    */
   assertIdle(): Promise<void>;
   remove(key: RelPath): Promise<void>;
-  /** A small whole object (a metadata sidecar), replaced atomically. */
-  writeSmall(key: RelPath, text: string, contentType: string): Promise<void>;
+  /**
+   * A small whole object, replaced atomically: `evidence` (a metadata sidecar: kept like the recordings, under
+   * Object Lock when the run asks for it) or `index` (index.csv: rewritten by every run, never locked).
+   */
+  writeSmall(key: RelPath, text: string, contentType: string, role: SmallObjectRole): Promise<void>;
   /** Unfinished transfers: their bytes and the journal that finds them again in a later run. */
   readonly partials: PartialStore;
   /** The run's own records: the manifest and the incremental mark. */
   readonly state: StateStore;
 }
+
+/** What a small object is to the archive (see `writeSmall`). */
+export type SmallObjectRole = "evidence" | "index";
+
+/**
+ * S3 Object Lock on the archive's evidence (recordings and their sidecars, never its state: docs/proof.md):
+ * retention for `days` from each object's write in `mode`, a legal hold, or both. Only an object store keeps it;
+ * a folder refuses it.
+ */
+export interface ObjectLockRequest {
+  retention?: { mode: ObjectLockMode; days: number } | undefined;
+  legalHold: boolean;
+}
+
+export type ObjectLockMode = "GOVERNANCE" | "COMPLIANCE";
 
 export interface DestinationLock {
   release(): Promise<void>;

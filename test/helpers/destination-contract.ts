@@ -149,8 +149,8 @@ export function destinationContract(name: string, makeSubject: () => Promise<Con
     it("small objects are written whole and removed", async () => {
       const d = await subject.fresh();
       const key = relPath("s/e.json");
-      await d.writeSmall(key, '{"a":1}', "application/json");
-      await d.writeSmall(key, '{"a":2}', "application/json");
+      await d.writeSmall(key, '{"a":1}', "application/json", "evidence");
+      await d.writeSmall(key, '{"a":2}', "application/json", "evidence");
       expect((await bytesOf(d, key)).toString()).toBe('{"a":2}');
       await d.remove(key);
       expect(await d.stat(key)).toBeUndefined();

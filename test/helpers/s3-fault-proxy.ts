@@ -24,6 +24,19 @@ export interface S3FaultPlan {
    * every time. The request's own token is dropped before it is passed on, so every page is the first page.
    */
   listTokens?: readonly string[] | "fresh";
+  /**
+   * Answer GetObjectLockConfiguration (`GET /bucket?object-lock`, which s3rver does not know) as AWS does for a
+   * bucket created with Object Lock (`enabled`) or without it (`disabled`: 404
+   * ObjectLockConfigurationNotFoundError). The lock headers of writes are recorded in `requests` either way.
+   */
+  objectLock?: "enabled" | "disabled";
+}
+
+/** Any request as the proxy saw it (before passing it on). */
+export interface SeenRequest {
+  method: string;
+  path: string;
+  headers: Record<string, string | string[] | undefined>;
 }
 
 /** A PUT as the store received it: its headers and the SHA-256 (base64) and MD5 (hex) of its body. */
@@ -48,6 +61,8 @@ export interface S3FaultProxy {
   };
   /** Every PUT passed on, in order (recorded at the server side, after any damage). */
   puts: SeenPut[];
+  /** Every request, in the order it arrived. */
+  requests: SeenRequest[];
   stop(): Promise<void>;
 }
 
@@ -60,8 +75,32 @@ export async function startS3FaultProxy(target: string, plan: S3FaultPlan): Prom
   const upstream = new URL(target);
   const faults = { slowDown: 0, reset: 0, denied: 0, full: 0, stalled: 0, corrupted: 0, listed: 0 };
   const seen: SeenPut[] = [];
+  const requests: SeenRequest[] = [];
   let puts = 0;
   const server = createServer((req, res) => {
+    requests.push({
+      method: req.method ?? "",
+      path: decodeURIComponent(req.url ?? ""),
+      headers: { ...req.headers },
+    });
+    if (plan.objectLock && req.method === "GET" && /[?&]object-lock(=|&|$)/.test(req.url ?? "")) {
+      if (plan.objectLock === "enabled") {
+        req.resume();
+        res.writeHead(200, { "content-type": "application/xml" });
+        res.end(
+          `<?xml version="1.0" encoding="UTF-8"?><ObjectLockConfiguration xmlns="http://s3.amazonaws.com/doc/2006-03-01/"><ObjectLockEnabled>Enabled</ObjectLockEnabled></ObjectLockConfiguration>`,
+        );
+      } else {
+        answerError(
+          req,
+          res,
+          404,
+          "ObjectLockConfigurationNotFoundError",
+          "Object Lock configuration does not exist for this bucket",
+        );
+      }
+      return;
+    }
     if (plan.stall?.test(decodeURIComponent(req.url ?? ""))) {
       faults.stalled += 1;
       req.resume(); // take the body, answer nothing
@@ -147,6 +186,7 @@ export async function startS3FaultProxy(target: string, plan: S3FaultPlan): Prom
     endpoint: `http://127.0.0.1:${port}`,
     faults,
     puts: seen,
+    requests,
     stop: () =>
       new Promise<void>((resolve) => {
         server.closeAllConnections();

@@ -3,7 +3,7 @@ import { open, readdir, rm } from "node:fs/promises";
 import { dirname, join, resolve } from "node:path";
 import { fileSize, isNotFound, writeFileAtomic } from "../../fs-util.js";
 import { absoluteUnder, isRelPath, type RelPath, relPath } from "../rel-path.js";
-import type { Destination, DestinationLock, ListedEntry, ObjectStat } from "../types.js";
+import type { Destination, DestinationLock, ListedEntry, ObjectStat, SmallObjectRole } from "../types.js";
 import { assertNoLinkBelow, mkdirInside, refuseLink } from "./contained-fs.js";
 import { acquireFolderLock, assertFolderIdle } from "./folder-lock.js";
 import { LocalPartials } from "./partials.js";
@@ -143,7 +143,7 @@ export class LocalFolder implements Destination {
     await rm(path, { force: true });
   }
 
-  writeSmall(key: RelPath, text: string, _contentType: string): Promise<void> {
+  writeSmall(key: RelPath, text: string, _contentType: string, _role: SmallObjectRole): Promise<void> {
     const path = this.absolute(key);
     return this.writes.run(async () => {
       // Created one level at a time, each a real folder: a recording's folder may have been swapped for a link

@@ -1,10 +1,18 @@
 import type { Readable } from "node:stream";
 import type { ListObjectsV2CommandOutput } from "@aws-sdk/client-s3";
 import { PageProgress } from "../../page-progress.js";
+import type { ObjectLockMode } from "../types.js";
 import { BodyChecksum } from "./body-checksum.js";
 import { capBody, MAX_LIST_PAGE_BYTES, MAX_LIST_PAGES } from "./capped-body.js";
 import type { S3Connection } from "./client.js";
-import { isNotFoundError, isNotImplemented, isPreconditionFailed, StoreError, storeError } from "./errors.js";
+import {
+  isNoObjectLock,
+  isNotFoundError,
+  isNotImplemented,
+  isPreconditionFailed,
+  StoreError,
+  storeError,
+} from "./errors.js";
 
 export interface ObjectInfo {
   size: number;
@@ -15,6 +23,20 @@ export interface ObjectInfo {
   metadata: Record<string, string>;
   /** This version of the object, for a conditional write or delete (If-Match). */
   etag?: string | undefined;
+}
+
+/** The request fields that lock one new object (PutObject, CreateMultipartUpload): see object-lock.ts. */
+export interface ObjectLockParams {
+  ObjectLockMode?: ObjectLockMode;
+  ObjectLockRetainUntilDate?: Date;
+  ObjectLockLegalHoldStatus?: "ON";
+}
+
+/** What GetObjectLockConfiguration says about a bucket. */
+export interface BucketObjectLock {
+  enabled: boolean;
+  /** The bucket's default retention ("GOVERNANCE, 30 days"), which S3 gives every new object without its own. */
+  defaultRetention?: string | undefined;
 }
 
 /** A write that happens only if no object has the key (If-None-Match: *), or only over this version (If-Match). */
@@ -50,6 +72,27 @@ export class S3Bucket {
       );
     } catch (error) {
       throw storeError(error, this.name, "cannot use the bucket");
+    }
+  }
+
+  /** Whether the bucket has Object Lock enabled (a store without the feature: not enabled). */
+  async objectLock(): Promise<BucketObjectLock> {
+    const { client, sdk } = this.connection;
+    try {
+      const out = await client.send(
+        new sdk.GetObjectLockConfigurationCommand({ Bucket: this.name }),
+        this.stoppable,
+      );
+      const config = out.ObjectLockConfiguration;
+      const rule = config?.Rule?.DefaultRetention;
+      const period = rule?.Days !== undefined ? `${rule.Days} days` : rule?.Years && `${rule.Years} years`;
+      return {
+        enabled: config?.ObjectLockEnabled === "Enabled",
+        ...(period && { defaultRetention: `${rule?.Mode ?? "?"}, ${period}` }),
+      };
+    } catch (error) {
+      if (isNoObjectLock(error)) return { enabled: false };
+      throw storeError(error, this.name, "read its Object Lock configuration");
     }
   }
 
@@ -144,9 +187,14 @@ export class S3Bucket {
     return Buffer.concat(chunks).toString("utf8");
   }
 
-  /** Write a small object whole. */
-  async write(key: string, body: string | Buffer, contentType: string): Promise<void> {
-    await this.put(key, body, contentType);
+  /** Write a small object whole; `lock`: an evidence object's Object Lock fields (object-lock.ts). */
+  async write(
+    key: string,
+    body: string | Buffer,
+    contentType: string,
+    lock?: ObjectLockParams,
+  ): Promise<void> {
+    await this.put(key, body, contentType, undefined, lock);
   }
 
   /**
@@ -159,6 +207,7 @@ export class S3Bucket {
     body: string | Buffer,
     contentType: string,
     condition?: WriteCondition,
+    lock?: ObjectLockParams,
   ): Promise<{ written: boolean; etag?: string | undefined }> {
     const { client, sdk, checksums } = this.connection;
     const checksum = BodyChecksum.of(body);
@@ -170,6 +219,7 @@ export class S3Bucket {
           Body: body,
           ContentType: contentType,
           ...checksum.params(checksums),
+          ...lock,
           ...(condition && "ifAbsent" in condition ? { IfNoneMatch: "*" } : {}),
           ...(condition && "ifMatch" in condition ? { IfMatch: condition.ifMatch } : {}),
         }),

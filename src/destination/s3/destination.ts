@@ -1,12 +1,27 @@
 import { LockWatch } from "../lock-holder.js";
 import { isRelPath, type RelPath, relPath } from "../rel-path.js";
-import type { Destination, DestinationLock, ListedEntry, ObjectStat } from "../types.js";
+import type {
+  Destination,
+  DestinationLock,
+  ListedEntry,
+  ObjectLockRequest,
+  ObjectStat,
+  SmallObjectRole,
+} from "../types.js";
 import { S3Bucket } from "./bucket.js";
 import { type ConnectOptions, connectS3 } from "./client.js";
 import { acquireS3Lock, assertS3Idle } from "./lock.js";
+import { ObjectLock } from "./object-lock.js";
 import { S3Partials } from "./partials.js";
 import { S3State, STATE_FOLDER } from "./state.js";
 import { describeLocation, parseS3Url, type S3Location } from "./url.js";
+
+export interface S3OpenOptions extends ConnectOptions {
+  /** Object Lock on the evidence the run writes (checked against the bucket by the preflight). */
+  objectLock?: ObjectLockRequest | undefined;
+  /** Hears what the preflight found (one info line). */
+  log?: ((line: string) => void) | undefined;
+}
 
 /**
  * An archive in an S3-compatible bucket: every key of the run becomes `PREFIX + key`, the run's own records live
@@ -21,13 +36,22 @@ export class S3Destination implements Destination {
   private constructor(
     readonly location: S3Location,
     readonly bucket: S3Bucket,
+    /** Object Lock on every evidence object the run writes, when asked for (`--object-lock-days`, `--legal-hold`). */
+    private readonly objectLock: ObjectLock | undefined,
+    private readonly log: ((line: string) => void) | undefined,
   ) {
     this.state = new S3State(bucket, location.prefix, this.watch);
-    this.partials = new S3Partials(bucket, location.prefix, `${this.state.root}uploads/`, this.watch);
+    this.partials = new S3Partials(
+      bucket,
+      location.prefix,
+      `${this.state.root}uploads/`,
+      this.watch,
+      objectLock,
+    );
   }
 
   /** `s3://BUCKET[/PREFIX]` (a malformed one is a UsageError); loads the SDK and builds the client, no request yet. */
-  static openUrl(url: string, env: NodeJS.ProcessEnv, options: ConnectOptions = {}): Promise<S3Destination> {
+  static openUrl(url: string, env: NodeJS.ProcessEnv, options: S3OpenOptions = {}): Promise<S3Destination> {
     return S3Destination.open(parseS3Url(url), env, options);
   }
 
@@ -35,19 +59,28 @@ export class S3Destination implements Destination {
   static async open(
     location: S3Location,
     env: NodeJS.ProcessEnv,
-    options: ConnectOptions = {},
+    options: S3OpenOptions = {},
   ): Promise<S3Destination> {
     const connection = await connectS3(env, options);
-    return new S3Destination(location, new S3Bucket(connection, location.bucket));
+    const lock = options.objectLock && new ObjectLock(options.objectLock);
+    return new S3Destination(location, new S3Bucket(connection, location.bucket), lock, options.log);
   }
 
   describe(): string {
     return describeLocation(this.location);
   }
 
-  /** One cheap request (list one key of the state folder): credentials, region, bucket, permission. */
+  /**
+   * One cheap request (list one key of the state folder): credentials, region, bucket, permission. With Object
+   * Lock asked for, a second one: the bucket must have it enabled (a UsageError naming the fix otherwise).
+   */
   async preflight(): Promise<void> {
     await this.bucket.probe(this.state.root);
+    if (!this.objectLock) return;
+    const bucket = await this.objectLock.assertEnabled(this.bucket, this.describe());
+    this.log?.(
+      `${this.describe()}: Object Lock enabled${bucket.defaultRetention ? ` (bucket default retention: ${bucket.defaultRetention})` : ""}; every recording is ${this.objectLock.describe()}`,
+    );
   }
 
   /**
@@ -123,9 +156,10 @@ export class S3Destination implements Destination {
     await this.bucket.remove(this.keyOf(key));
   }
 
-  /** A small object written whole (a sidecar, an index). */
-  async writeSmall(key: RelPath, text: string, contentType: string): Promise<void> {
+  /** A small object written whole: a sidecar (evidence: locked like a recording when asked) or the index. */
+  async writeSmall(key: RelPath, text: string, contentType: string, role: SmallObjectRole): Promise<void> {
     this.watch.check();
-    await this.bucket.write(this.keyOf(key), text, contentType);
+    const lock = role === "evidence" ? this.objectLock?.params() : undefined;
+    await this.bucket.write(this.keyOf(key), text, contentType, lock);
   }
 }

@@ -127,3 +127,12 @@ export function isPreconditionFailed(error: unknown): boolean {
 export function isNotImplemented(error: unknown): boolean {
   return isOneOf(error, ["NotImplemented", "MethodNotAllowed"], [501, 405]);
 }
+
+/**
+ * The bucket has no Object Lock: none configured (AWS and MinIO: ObjectLockConfigurationNotFoundError, 404), or
+ * a store that does not offer it (501, 405).
+ */
+export function isNoObjectLock(error: unknown): boolean {
+  if (factsOf(error).code === "NoSuchBucket") return false;
+  return isOneOf(error, ["ObjectLockConfigurationNotFoundError"], [404]) || isNotImplemented(error);
+}

@@ -9,6 +9,7 @@ import type {
   PartialStore,
 } from "../types.js";
 import type { S3Bucket } from "./bucket.js";
+import type { ObjectLock } from "./object-lock.js";
 import { S3ObjectWriter } from "./upload.js";
 
 /** A partial record as the bucket keeps it: the seam's record, plus the multipart upload once there is one. */
@@ -39,6 +40,8 @@ export class S3Partials implements PartialStore {
     private readonly folder: string,
     /** Every write is refused once the run's lock was lost. */
     private readonly watch: LockWatch,
+    /** Object Lock for every recording object, when the run asks for it (never for the journal). */
+    private readonly objectLock?: ObjectLock | undefined,
   ) {}
 
   /**
@@ -88,6 +91,7 @@ export class S3Partials implements PartialStore {
         metadata: meta.metadata ?? {},
         total: meta.total,
         signal: options.signal,
+        lock: this.objectLock,
       },
       // Recorded before the first part is sent: a run killed now leaves an upload the next run can abort.
       {

@@ -3,6 +3,7 @@ import type { CompletedPart } from "@aws-sdk/client-s3";
 import { BodyChecksum } from "./body-checksum.js";
 import type { S3Bucket } from "./bucket.js";
 import { StoreError, storeError } from "./errors.js";
+import type { ObjectLock } from "./object-lock.js";
 
 /** S3 wants ≥ 5 MiB per part but the last; 8 MiB parts allow objects up to 78 GiB (10 000 parts). */
 export const PART_SIZE = 8 * 1024 * 1024;
@@ -26,6 +27,8 @@ export interface ObjectHeaders {
   total?: number | undefined;
   /** The run's signal: the upload's requests stop when it aborts (besides the process's own signal). */
   signal?: AbortSignal | undefined;
+  /** Object Lock for an evidence object (a recording), its date taken when the object is created. */
+  lock?: ObjectLock | undefined;
 }
 
 /** What the writer tells the state about its multipart upload, so a run killed mid-upload can abort it. */
@@ -176,12 +179,14 @@ export class S3ObjectWriter {
     return { filling: takePart(), used: 0 };
   }
 
+  /** The fields of the request that creates the object (PutObject, CreateMultipartUpload). */
   private objectParams() {
     return {
       Bucket: this.bucket.name,
       Key: this.key,
       ContentType: this.headers.contentType,
       Metadata: this.headers.metadata,
+      ...this.headers.lock?.params(),
     };
   }
 

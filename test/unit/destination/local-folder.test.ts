@@ -42,7 +42,7 @@ describe("LocalFolder", () => {
   });
 
   it("writes small objects whole, creating their folder", async () => {
-    await folder.writeSmall(relPath("2026/a.mp3.json"), '{"id":1}\n', "application/json");
+    await folder.writeSmall(relPath("2026/a.mp3.json"), '{"id":1}\n', "application/json", "evidence");
     expect(readFileSync(join(dir.path, "2026", "a.mp3.json"), "utf8")).toBe('{"id":1}\n');
   });
 

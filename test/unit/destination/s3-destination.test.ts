@@ -205,7 +205,7 @@ describe("S3 destination: objects", () => {
   it("lists the objects directly inside a folder", async () => {
     const d = await destination();
     for (const key of ["a/x.mp3", "a/y.mp3", "a/b/z.mp3", "top.mp3"])
-      await d.writeSmall(relPath(key), "x", "audio/mpeg");
+      await d.writeSmall(relPath(key), "x", "audio/mpeg", "evidence");
     await d.state.writeMark("{}\n");
     const names = async (folder: string) => (await d.list(folder)).map((e) => `${e.kind}:${e.name}`).sort();
     expect(await names("a")).toEqual(["object:x.mp3", "object:y.mp3"]);
@@ -218,7 +218,7 @@ describe("S3 destination: for verify", () => {
   it("objects() lists every object below the prefix, the state folder left out", async () => {
     const d = await destination();
     for (const key of ["a/x.mp3", "a/b/z.wav", "index.csv"])
-      await d.writeSmall(relPath(key), "x", "audio/mpeg");
+      await d.writeSmall(relPath(key), "x", "audio/mpeg", "evidence");
     await d.state.writeMark("{}\n");
     await d.state.writeRecord("extensions.json", "[]");
     const all: string[] = [];
