@@ -67,7 +67,7 @@ export interface CommandContext {
   /** Write raw text to stdout (redacted), for output streamed in pieces. */
   write(text: string): void;
   /**
-   * The result of `download`, `verify` and `doctor`: the command reports what it found; cli.ts adds exit code,
+   * The result of `download`, `verify`, `report` and `doctor`: the command reports what it found; cli.ts adds exit code,
    * times, profile and out, and prints it (with `--json`) exactly once, whatever ends the run.
    */
   result: CommandResult;

@@ -69,8 +69,10 @@ export async function runReport(ctx: CommandContext, flags: ReportFlags): Promis
     signal: ctx.signal,
     log: ctx.log,
   });
-  if (ctx.options.json) ctx.printJson(report);
-  else for (const line of flags.csv ? reportCsv(report) : reportText(report)) ctx.print(line);
+  // With --json the report is the body of the run's result (cli.ts adds schema, exitCode, times, profile, out).
+  ctx.result.report(report);
+  if (!ctx.options.json)
+    for (const line of flags.csv ? reportCsv(report) : reportText(report)) ctx.print(line);
   ctx.log.debug(`${pages} call-log pages listed`);
   const missing = report.missing.length;
   if (missing === 0) {

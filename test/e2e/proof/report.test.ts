@@ -30,7 +30,17 @@ describe("report", { timeout: 120_000 }, () => {
 
     const result = await e.run(["--json", "report", "--out", e.out, "--from", "30d"]);
     expect(result.code, result.stderr).toBe(3);
-    const report = JSON.parse(result.stdout) as CompletenessReport;
+    const report = JSON.parse(result.stdout) as CompletenessReport & Record<string, unknown>;
+    // The common result envelope of download and verify (docs/scheduling.md#the-json-result), around the report.
+    expect(report).toMatchObject({
+      schema: 1,
+      command: "report",
+      exitCode: 3,
+      profile: "default",
+      out: e.out,
+      error: expect.stringMatching(/recordings the call log lists are not archived/),
+    });
+    expect(Date.parse(report.startedAt as string)).toBeLessThanOrEqual(Date.parse(report.endedAt as string));
     const older = recordings.filter((r) => r.index >= 5).length;
     expect(report.expected).toBe(recordings.length);
     expect(report.archived).toBe(older - 2);
@@ -81,8 +91,14 @@ describe("report", { timeout: 120_000 }, () => {
     const ok = await e.run(["report", "--out", e.out, "--from", "2d"]);
     expect(ok.code, ok.stderr).toBe(0);
     expect(ok.stderr).toMatch(/all \d+ recordings the call log lists are archived/);
-    const none = await e.run(["report", "--out", `${e.out}-typo`]);
+    const none = await e.run(["--json", "report", "--out", `${e.out}-typo`]);
     expect(none.code).toBe(2);
     expect(none.stderr).toContain("no archive in");
+    // Every exit has its one result document.
+    expect(JSON.parse(none.stdout)).toMatchObject({ schema: 1, command: "report", exitCode: 2 });
+    const json = await e.run(["--json", "report", "--out", e.out, "--from", "2d"]);
+    expect(json.code, json.stderr).toBe(0);
+    expect(JSON.parse(json.stdout)).toMatchObject({ command: "report", exitCode: 0, missing: [] });
+    expect(JSON.parse(json.stdout)).not.toHaveProperty("error");
   });
 });
