@@ -4,7 +4,7 @@ import type { StoreRequest } from "./auth/store/types.js";
 import { CommandResult, peekCommandLine, RESULT_COMMANDS } from "./command-result.js";
 import { choiceOption, collect, type Launch } from "./commands/command.js";
 import { declareConfig } from "./commands/config.command.js";
-import { declareDownload } from "./commands/download.command.js";
+import { declareDownload, END_OF_RUN_OPTIONS } from "./commands/download.command.js";
 import { declareLogin } from "./commands/login.command.js";
 import { declareLogout } from "./commands/logout.command.js";
 import { declareReport } from "./commands/report.command.js";
@@ -218,6 +218,7 @@ export async function runCli(argv: readonly string[], io: CliIo): Promise<ExitCo
         out: peeked.out ?? null,
       });
     }
+    if (result && !result.observed) await reportLate(result, program, argv.slice(2), io, log);
     await result?.finish(
       code,
       code === ExitCode.ok ? undefined : oneLine(error),
@@ -290,6 +291,41 @@ export async function main(argv: readonly string[]): Promise<void> {
 class StdoutClosedError extends InterruptedError {
   constructor() {
     super("stdout was closed");
+  }
+}
+
+/**
+ * A run that ended before its command started (commander's usage errors, a bad config file, a refused option) still
+ * pings and writes its metrics file, when the command line, the environment or the config file named them.
+ */
+async function reportLate(
+  result: CommandResult,
+  program: Command,
+  args: readonly string[],
+  io: CliIo,
+  log: Logger,
+): Promise<void> {
+  const command = program.commands.find((c) => c.name() === result.command);
+  const keys = command?.options.flatMap((o) => (o.long ? [o.long.slice(2)] : []));
+  if (!command || !END_OF_RUN_OPTIONS.some((key) => keys?.includes(key))) return;
+  const { settingsOfUnparsedLine } = await import("./config/resolve.js");
+  const settings = await settingsOfUnparsedLine(
+    command,
+    args,
+    io.env,
+    result.where.profile,
+    END_OF_RUN_OPTIONS,
+  );
+  const flags = { pingUrl: settings["ping-url"], metricsFile: settings["metrics-file"] };
+  if (!flags.pingUrl && !flags.metricsFile) return;
+  const { reportEndOfRun } = await import("./commands/run-notices.js");
+  const deps = { log, signal: io.signal, starting: false };
+  try {
+    reportEndOfRun(result, flags, deps);
+  } catch (error) {
+    // A ping URL that is no URL: the run's own error line comes first; the metrics file is still written.
+    log.debug(`no ping: ${(error as Error).message}`);
+    reportEndOfRun(result, { metricsFile: flags.metricsFile }, deps);
   }
 }
 

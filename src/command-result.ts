@@ -52,6 +52,11 @@ export class CommandResult {
     this.listeners.push(listener);
   }
 
+  /** Someone listens for the end (the command set up its pings or metrics file). */
+  get observed(): boolean {
+    return this.listeners.length > 0;
+  }
+
   envelope(exitCode: ExitCode, error: string | undefined): ResultEnvelope {
     const { error: _reported, ...body } = this.body;
     return {

@@ -26,6 +26,9 @@ function extensionNumber(value: string, previous: string[] | undefined): string[
   return [...(previous ?? []), value];
 }
 
+/** The options of the end-of-run reporting (commands/run-notices.ts): every exit reports, usage errors too. */
+export const END_OF_RUN_OPTIONS = ["ping-url", "metrics-file"] as const;
+
 export function declareDownload(parent: Command, launch: Launch): Command {
   const cmd = parent
     .command("download")

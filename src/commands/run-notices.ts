@@ -1,8 +1,10 @@
 import { join } from "node:path";
 import { readManifestEntries } from "../archive/manifest.js";
 import { ENV_NAMES } from "../auth/credentials.js";
+import type { CommandResult } from "../command-result.js";
 import type { CommandContext } from "../context.js";
 import type { Destination } from "../destination/types.js";
+import type { Logger } from "../log/logger.js";
 import { printableJson } from "../log/printable.js";
 import { redact } from "../log/redact.js";
 import { ExecHook } from "../notify/exec-hook.js";
@@ -31,29 +33,14 @@ export class RunNotices {
     private readonly ctx: CommandContext,
     private readonly flags: NoticeFlags,
   ) {
-    const pinger = flags.pingUrl ? new Pinger(flags.pingUrl, ctx.log) : undefined;
-    pinger?.start();
-    ctx.result.onFinish(async (result) => {
-      if (flags.metricsFile) {
-        const archived = this.destination
-          ? await readManifestEntries(this.destination).catch(() => undefined)
-          : undefined;
-        await writeMetricsFile(flags.metricsFile, {
-          profile: result.profile,
-          out: result.out ?? "",
-          exitCode: result.exitCode,
-          endedAt: new Date(result.endedAt),
-          durationSeconds: (Date.parse(result.endedAt) - Date.parse(result.startedAt)) / 1000,
-          saved: numberOr(result.downloaded, 0),
-          bytes: numberOr(result.bytes, 0),
-          archived: archived?.length,
-          backlog: typeof result.remaining === "number" ? result.remaining : undefined,
-        }).catch((error: Error) =>
-          ctx.log.warn(`could not write --metrics-file ${flags.metricsFile}: ${error.message}`),
-        );
-      }
-      const body = printableJson(redact(JSON.stringify(result)));
-      await pinger?.finish(result.exitCode, body, { hurry: ctx.signal.aborted });
+    reportEndOfRun(ctx.result, flags, {
+      log: ctx.log,
+      signal: ctx.signal,
+      starting: true,
+      archived: async () =>
+        this.destination
+          ? (await readManifestEntries(this.destination).catch(() => undefined))?.length
+          : undefined,
     });
   }
 
@@ -102,6 +89,45 @@ export class RunNotices {
   hooksRun(): { ran: number; failed: number } | undefined {
     return this.hook && { ran: this.hook.ran, failed: this.hook.failed };
   }
+}
+
+/**
+ * The end-of-run reporting of every exit: the ping (`/start` now, then success or `/fail` with the JSON result) and
+ * the metrics file, hung on the command's result. A run that ended before its command started (commander's usage
+ * errors) gets it from cli.ts with the settings known by then. A ping URL that is no URL is a usage error.
+ */
+export function reportEndOfRun(
+  result: CommandResult,
+  flags: { pingUrl?: string | undefined; metricsFile?: string | undefined },
+  deps: {
+    log: Logger;
+    signal: AbortSignal;
+    /** The run is starting (its `/start` ping goes now); false for a run that has already ended. */
+    starting: boolean;
+    archived?: () => Promise<number | undefined>;
+  },
+): void {
+  const pinger = flags.pingUrl ? new Pinger(flags.pingUrl, deps.log) : undefined;
+  if (deps.starting) pinger?.start();
+  result.onFinish(async (envelope) => {
+    if (flags.metricsFile) {
+      await writeMetricsFile(flags.metricsFile, {
+        profile: envelope.profile,
+        out: envelope.out ?? "",
+        exitCode: envelope.exitCode,
+        endedAt: new Date(envelope.endedAt),
+        durationSeconds: (Date.parse(envelope.endedAt) - Date.parse(envelope.startedAt)) / 1000,
+        saved: numberOr(envelope.downloaded, 0),
+        bytes: numberOr(envelope.bytes, 0),
+        archived: await deps.archived?.(),
+        backlog: typeof envelope.remaining === "number" ? envelope.remaining : undefined,
+      }).catch((error: Error) =>
+        deps.log.warn(`could not write --metrics-file ${flags.metricsFile}: ${error.message}`),
+      );
+    }
+    const body = printableJson(redact(JSON.stringify(envelope)));
+    await pinger?.finish(envelope.exitCode, body, { hurry: deps.signal.aborted });
+  });
 }
 
 /** The hook inherits the run's environment, minus the secrets rc-recordings was handed (it needs none of them). */

@@ -204,6 +204,50 @@ function parseValue(option: Option, value: unknown, where: string): unknown {
   }
 }
 
+/**
+ * The settings `keys` (long option names of `command`) of a command line that commander could not parse to the
+ * end (an unknown option, a missing value), as far as they can be known: the value commander parsed before it
+ * stopped, else one written later on the line (`--key VALUE`, `--key=VALUE`; commander parses nothing after an
+ * unknown option), else the environment's, else the config file's for `profile` (a file that cannot be read
+ * gives nothing). Unchecked strings: the caller decides what a bad one costs.
+ */
+export async function settingsOfUnparsedLine(
+  command: Command,
+  args: readonly string[],
+  env: NodeJS.ProcessEnv,
+  profile: string,
+  keys: readonly string[],
+): Promise<Record<string, string>> {
+  const settings: Record<string, string> = {};
+  let file: Promise<ConfigFile | undefined> | undefined;
+  for (const option of command.options) {
+    const key = option.long?.replace(/^--/, "");
+    if (!key || !keys.includes(key)) continue;
+    const parsed = command.getOptionValue(option.attributeName());
+    let value =
+      typeof parsed === "string" ? parsed : (writtenValue(args, `--${key}`) ?? environmentValue(option, env));
+    if (value === undefined) {
+      file ??= loadConfig(env).catch(() => undefined);
+      const found = await file.then((f) => f && fromFile(f, profile, key));
+      if (typeof found?.value === "string") value = found.value;
+    }
+    if (value !== undefined) settings[key] = value;
+  }
+  return settings;
+}
+
+/** The last value of `--flag VALUE` or `--flag=VALUE` on a command line (the last one wins, as in commander). */
+function writtenValue(args: readonly string[], flag: string): string | undefined {
+  let value: string | undefined;
+  for (let i = 0; i < args.length; i++) {
+    const arg = args[i] as string;
+    if (arg === "--") break;
+    if (arg === flag && i + 1 < args.length) value = args[++i];
+    else if (arg.startsWith(`${flag}=`)) value = arg.slice(flag.length + 1);
+  }
+  return value;
+}
+
 /** How commander names a value's source, in the documentation's words. */
 export function sourceName(source: string | undefined): SettingSource {
   if (source === "cli") return "flag";

@@ -82,6 +82,75 @@ describe("--ping-url", () => {
   }, 60_000);
 });
 
+describe("usage errors commander itself rejects", () => {
+  it("ping and write the metrics file when the line, the environment or the config file named them", async () => {
+    e = await setupDownload({ calls: 1, withRecordingRatio: 1 });
+    const { url, pings } = await listen();
+    const metrics = join(e.dir, "rc.prom");
+    const exitCodeIn = (file: string) => {
+      const families = parsePrometheusTextFormat(readFileSync(file, "utf8"));
+      return Number(families.find((f) => f.name === "rc_recordings_last_exit_code")?.metrics[0]?.value);
+    };
+    const expectFailPing = (what: string) => {
+      expect(
+        pings.map((p) => p.path),
+        what,
+      ).toEqual(["/ping/5f3c9a7e-check-uuid/fail"]);
+      expect(JSON.parse(pings[0]?.body ?? ""), what).toMatchObject({ schema: 1, exitCode: 2 });
+      pings.length = 0;
+    };
+    const cases: [string, string[], NodeJS.ProcessEnv][] = [
+      [
+        "an unknown option after them",
+        ["download", "--ping-url", url, "--metrics-file", metrics, "--bogus"],
+        {},
+      ],
+      [
+        "an unknown option before them",
+        ["download", "--bogus", "--ping-url", url, `--metrics-file=${metrics}`],
+        {},
+      ],
+      ["a missing value", ["download", "--ping-url", url, "--metrics-file", metrics, "--out"], {}],
+      [
+        "the environment",
+        ["download", "--out", e.out, "--concurrency", "0"],
+        { RC_RECORDINGS_PING_URL: url, RC_RECORDINGS_METRICS_FILE: metrics },
+      ],
+      [
+        "--quiet with --verbose",
+        ["--quiet", "--verbose", "download", "--ping-url", url, "--metrics-file", metrics],
+        {},
+      ],
+    ];
+    for (const [what, args, env] of cases) {
+      rmSync(metrics, { force: true });
+      const r = await e.run(args, { env });
+      expect(r.code, what).toBe(2);
+      expectFailPing(what);
+      expect(exitCodeIn(metrics), what).toBe(2);
+    }
+
+    // The config file: its values reach a run that commander ended before the file was read.
+    const configFile = join(e.dir, "config.toml");
+    writeFileSync(configFile, `[profiles.default]\nping-url = "${url}"\nmetrics-file = "${metrics}"\n`);
+    rmSync(metrics, { force: true });
+    const fromFile = await e.run(["download", "--out", e.out, "--bogus"], {
+      env: { RC_RECORDINGS_CONFIG: configFile },
+    });
+    expect(fromFile.code).toBe(2);
+    expectFailPing("the config file");
+    expect(exitCodeIn(metrics)).toBe(2);
+
+    // A ping URL that is no URL: one usage line, and the metrics file still says how the run ended.
+    rmSync(metrics, { force: true });
+    const badUrl = await e.download(["--ping-url", "not a url", "--metrics-file", metrics]);
+    expect(badUrl.code).toBe(2);
+    expect(badUrl.stderr.trim().split("\n")).toHaveLength(1);
+    expect(exitCodeIn(metrics)).toBe(2);
+    expect(pings).toEqual([]);
+  }, 120_000);
+});
+
 describe("--metrics-file", () => {
   it("writes Prometheus textfile metrics a real parser reads; a failed run keeps the last success", async () => {
     e = await setupDownload({ calls: 4, withRecordingRatio: 1 });
