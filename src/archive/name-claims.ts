@@ -49,6 +49,22 @@ export class NameClaims {
   }
 
   /**
+   * Whether `key` is a name this recording's naming gives it: its template path for `contentType`, or that path
+   * with a collision suffix. A journalled transfer is followed only to such a name, never to a file its journal
+   * record was edited (or planted) to name.
+   */
+  couldName(item: RecordingItem, contentType: string, key: RelPath): boolean {
+    const base = this.template.render(item, contentType);
+    const wanted = collisionKey(key);
+    if (collisionKey(base) === wanted) return true;
+    const name = key.slice(key.lastIndexOf("/") + 1);
+    for (const [, digits] of name.matchAll(/_(\d{1,9})/g)) {
+      if (collisionKey(this.template.withSuffix(base, Number(digits))) === wanted) return true;
+    }
+    return false;
+  }
+
+  /**
    * Forget claims whose recordings are done with (saved ones are the manifest's from now on; the others are
    * free again), so a long run keeps only the claims of what is still in flight.
    */

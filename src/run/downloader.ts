@@ -375,6 +375,7 @@ class Sweep {
           metadata: objectMetadata(item),
           mayBeEmpty: item.record.duration === 0,
           choosePath: (contentType) => names.claimForTransfer(item, contentType, slice.claimed),
+          couldBeNamed: (key, contentType) => names.couldName(item, contentType, key),
           refuse: (key) => names.refuse(key),
           commit: (result) => manifest.append(entryOf(item, result)),
         },

@@ -51,6 +51,15 @@ export class RecordingTransfer {
     this.partial = await partials.find(this.job.recordingId);
     this.offset = 0;
     if (!this.partial) return undefined;
+    if (!this.job.couldBeNamed(this.partial.key, this.partial.contentType)) {
+      // Only the record goes: whatever is at that name (and its `.part`) is not ours to touch.
+      this.deps.log.warn(
+        `recording ${this.job.recordingId}: its unfinished transfer names ${this.partial.key}, not a name this recording could have; downloading it afresh`,
+      );
+      this.partial = undefined;
+      await partials.drop(this.job.recordingId);
+      return undefined;
+    }
     const held = await partials.held(this.partial.key);
     if (held === undefined && this.partial.total !== undefined) {
       const committed = await this.deps.destination.stat(this.partial.key);

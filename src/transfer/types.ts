@@ -22,6 +22,12 @@ export interface TransferJob {
    * the transfer adopts it when it holds exactly the bytes the server sends, else calls `refuse`.
    */
   choosePath(contentType: string): Promise<Claim>;
+  /**
+   * Whether a partial's journalled key is a name this recording could have been given (the destination's journal
+   * is state on disk or in a bucket, and may have been edited): a key it could not is never written, renamed,
+   * deleted or adopted.
+   */
+  couldBeNamed(key: RelPath, contentType: string): boolean;
   /** The occupant of a claimed key is someone else's: the key is not this recording's; ask for another. */
   refuse(key: RelPath): void;
   /** Runs after the object is committed, before its partial record is dropped: make the result durable. */

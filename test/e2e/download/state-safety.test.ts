@@ -1,4 +1,4 @@
-import { mkdirSync, readdirSync, readFileSync, symlinkSync, writeFileSync } from "node:fs";
+import { mkdirSync, readdirSync, readFileSync, rmSync, symlinkSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { afterEach, describe, expect, it } from "vitest";
 import { json, parseJson } from "../../helpers/tamper-proxy.js";
@@ -67,6 +67,45 @@ describe("download: torn or foreign state never stops the archive", () => {
     expect(result.code, result.stderr).toBe(0);
     expect(summaryOf(result.stdout).failed).toBe(0);
     await expectAllSaved(e);
+  });
+
+  it("a partial journal naming a file that is no recording's never makes it stand in, nor writes over it", async () => {
+    e = await setupDownload({ calls: 4, withRecordingRatio: 1, transferredCalls: false });
+    const [adoptable, resumable] = e.emu.control.recordings();
+    const notes = join(e.out, "notes");
+    mkdirSync(notes, { recursive: true });
+    mkdirSync(join(stateDir(e), "partial"), { recursive: true });
+    // One record names a file of the size the recording says (it was adopted as the recording); the other names
+    // a file with a `.part` beside it (the body was appended to it and renamed over the file).
+    const precious = { path: join(notes, "precious.txt"), text: "precious\n".repeat(1000) };
+    const diary = { path: join(notes, "diary.txt"), text: "diary\n", part: join(notes, "diary.txt.part") };
+    writeFileSync(precious.path, precious.text);
+    writeFileSync(diary.path, diary.text);
+    writeFileSync(diary.part, "mine too\n");
+    const journal = (id: string, record: Record<string, unknown>) =>
+      writeFileSync(
+        join(stateDir(e as DownloadEnv), "partial", `${id}.json`),
+        JSON.stringify({ contentType: "audio/mpeg", recordingId: id, ...record }),
+      );
+    journal(adoptable?.id as string, { path: "notes/precious.txt", total: precious.text.length });
+    journal(resumable?.id as string, { path: "notes/diary.txt", total: resumable?.bytes });
+
+    const result = await e.download(["--json"]);
+    expect(result.code, result.stderr).toBe(0);
+    for (const id of [adoptable?.id, resumable?.id]) {
+      expect(result.stderr).toMatch(
+        new RegExp(
+          `recording ${id}: its unfinished transfer names notes/\\w+\\.txt, not a name this recording could have`,
+        ),
+      );
+    }
+    expect(readFileSync(precious.path, "utf8")).toBe(precious.text);
+    expect(readFileSync(diary.path, "utf8")).toBe(diary.text);
+    expect(readFileSync(diary.part, "utf8")).toBe("mine too\n");
+    rmSync(diary.part); // the one `.part` below DIR is the user's
+    await expectAllSaved(e); // each fetched afresh under its own name, byte-exact
+    expect(manifestOf(e.out).map((m) => m.path)).not.toContain("notes/precious.txt");
+    expect(readdirSync(join(stateDir(e), "partial"))).toEqual([]);
   });
 
   it("a recording id too long for a file name is archived (hashed into the names), and skipped next time", async () => {

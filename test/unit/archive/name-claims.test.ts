@@ -50,3 +50,18 @@ describe("NameClaims for a transfer", () => {
     expect(await (await claims()).claimForTransfer(item("8"), "audio/wav")).toEqual({ key: "8.wav" });
   });
 });
+
+describe("NameClaims.couldName (a journalled key is followed only to a name the recording could have)", () => {
+  it("its template path for the content type, or that with a collision suffix, in any case", async () => {
+    const names = await claims();
+    const could = (key: string, type = "audio/mpeg") => names.couldName(item("7"), type, relPath(key));
+    expect(could("7.mp3")).toBe(true);
+    expect(could("7_2.mp3")).toBe(true);
+    expect(could("7_13.MP3")).toBe(true);
+    expect(could("7.wav", "audio/wav")).toBe(true);
+    expect(could("7.wav")).toBe(false); // not for the content type the journal says
+    expect(could("8.mp3")).toBe(false); // another recording's
+    expect(could("notes/precious.txt")).toBe(false);
+    expect(could("7_2.mp3/x.mp3")).toBe(false);
+  });
+});

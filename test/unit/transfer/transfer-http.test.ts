@@ -90,6 +90,7 @@ function run() {
     contentUri: `${base}/recording/7/content`,
     mayBeEmpty: false,
     choosePath: async () => ({ key: relPath("rec.mp3") }),
+    couldBeNamed: () => true,
     refuse: () => undefined,
     commit: async () => undefined,
   };

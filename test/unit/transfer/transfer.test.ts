@@ -100,6 +100,7 @@ function job(): TransferJob {
     contentUri: URL_,
     mayBeEmpty: false,
     choosePath: async (type) => ({ key: relPath(type === "audio/wav" ? "rec.wav" : "rec.mp3") }),
+    couldBeNamed: (key) => /^rec(_\d+)?\.(mp3|wav)$/.test(key),
     refuse: () => undefined,
     commit: async (result) => {
       commits.push(result);
