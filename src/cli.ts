@@ -10,6 +10,7 @@ import { declareLogout } from "./commands/logout.command.js";
 import { declareReport } from "./commands/report.command.js";
 import { declareToken } from "./commands/token.command.js";
 import { declareVerify } from "./commands/verify.command.js";
+import { declareWatch } from "./commands/watch.command.js";
 import type { CommandContext, Factory, GlobalOptions } from "./context.js";
 import { isS3Url, parseS3Url } from "./destination/s3/url.js";
 import { ExitCode, exitCodeOf, InterruptedError, LoginRequiredError } from "./errors.js";
@@ -73,6 +74,7 @@ function buildProgram(
     declareLogin,
     declareLogout,
     declareDownload,
+    declareWatch,
     declareVerify,
     declareReport,
     declareToken,
@@ -81,6 +83,9 @@ function buildProgram(
     declare(program, launch);
   return program;
 }
+
+/** Commands that take several `--profile` (a pool of logins sharing the Heavy work). */
+const POOL_COMMANDS = new Set(["download", "watch"]);
 
 /** `--store`: a local backend by name, or the shared store of many machines in a bucket. */
 function storeRequest(value: string): StoreRequest {
@@ -164,11 +169,11 @@ export async function runCli(argv: readonly string[], io: CliIo): Promise<ExitCo
           "--quiet and --verbose exclude each other",
         );
       }
-      if (globals.profiles.length > 1 && cmd.name() !== "download") {
+      if (globals.profiles.length > 1 && !POOL_COMMANDS.has(cmd.name())) {
         throw new CommanderError(
           ExitCode.usage,
           "rc-recordings.usage",
-          `'${cmd.name()}' takes one --profile (only 'download' takes several); got ${globals.profiles.join(", ")}`,
+          `'${cmd.name()}' takes one --profile (only 'download' and 'watch' take several); got ${globals.profiles.join(", ")}`,
         );
       }
       log = new Logger(

@@ -1,5 +1,6 @@
 import { type Command, InvalidArgumentError, Option } from "commander";
 import type { CommandContext } from "../context.js";
+import { parseDuration } from "../listing/when.js";
 import { didYouMean } from "../suggest.js";
 
 /** A command's run function: what its module exports, loaded only when the command runs. */
@@ -21,6 +22,17 @@ export function positiveInt(value: string): number {
   const n = Number(value);
   if (!Number.isInteger(n) || n < 1) throw new InvalidArgumentError("must be a whole number of at least 1");
   return n;
+}
+
+/** A duration flag's parser (`30s`, `55m`, `1h30m`, `1d12h`): commander names the flag in its own error line. */
+export function durationOf(flag: string): (value: string) => number {
+  return (value) => {
+    try {
+      return parseDuration(value, flag);
+    } catch (error) {
+      throw new InvalidArgumentError((error as Error).message.replace(/^--[a-z-]+ "[^"]*": /, ""));
+    }
+  };
 }
 
 /** The 2-3 examples that end a command's `--help`. */

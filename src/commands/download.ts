@@ -1,46 +1,31 @@
 import type { RateLimitWait } from "../api/rate-limiter.js";
-import { compileTemplate } from "../archive/naming.js";
 import type { CommandContext } from "../context.js";
-import type { ObjectLockRequest } from "../destination/types.js";
-import { InterruptedError, PartialFailureError, StoppedAtMaxDurationError, UsageError } from "../errors.js";
-import type { CallLogScope, RecordingTypeFilter } from "../listing/call-log.js";
-import { CallLogSource } from "../listing/call-log-source.js";
+import { InterruptedError, PartialFailureError, StoppedAtMaxDurationError } from "../errors.js";
 import { Deadline } from "../run/deadline.js";
 import { runDownload as run } from "../run/downloader.js";
 import { poolWaits } from "../run/pool-waits.js";
 import { RunStats } from "../run/stats.js";
 import { PlannedJsonWriter } from "../ui/planned-json.js";
 import { createReporter } from "../ui/reporter.js";
-import { Zone } from "../zone.js";
+import {
+  type ArchiveFlags,
+  archiveShape,
+  archiveSource,
+  openArchiveDestination,
+  zoneOf,
+} from "./archive-setup.js";
 import { signingKeyOf } from "./key-files.js";
 import { openProfilePool } from "./profile-pool.js";
 import { type NoticeFlags, RunNotices } from "./run-notices.js";
 import { resolveFrom, timeRangeOf } from "./time-range.js";
 
 /** The options commander hands over (declared in download.command.ts). */
-export interface DownloadFlags extends NoticeFlags {
-  out: string;
+export interface DownloadFlags extends NoticeFlags, ArchiveFlags {
   from?: string;
   to?: string;
-  scope?: CallLogScope;
-  type: RecordingTypeFilter;
-  /** A whole number ≥ 1 (commander's positiveInt has checked it). */
-  concurrency: number;
-  template?: string;
-  metadata: boolean;
   dryRun: boolean;
-  /** `--extension N`, repeatable: only these extension numbers' recordings (account scope). */
-  extension?: string[];
-  /** `--timezone` (or RC_RECORDINGS_TIMEZONE): an IANA name, checked here; default UTC. */
-  timezone?: string;
   /** `--max-duration` in ms (commander's parser has checked it). */
   maxDuration?: number;
-  /** `--signing-key FILE`: an Ed25519 private key (PEM) that signs a checkpoint of the manifest's chain. */
-  signingKey?: string;
-  /** `--object-lock-days N` (commander's parser has checked it), `--object-lock-mode`, `--legal-hold`. */
-  objectLockDays?: number;
-  objectLockMode?: "governance" | "compliance";
-  legalHold: boolean;
 }
 
 /**
@@ -50,21 +35,13 @@ export interface DownloadFlags extends NoticeFlags {
 export async function runDownload(ctx: CommandContext, flags: DownloadFlags): Promise<void> {
   // First: a monitor hears of every run, also one that bad input ends at once.
   const notices = new RunNotices(ctx, flags);
-  const zone = flags.timezone === undefined ? Zone.UTC : Zone.parse(flags.timezone);
+  const zone = zoneOf(flags);
   const now = new Date();
   const range = timeRangeOf(flags, now, zone);
-  const extensionNumbers = extensionFilter(flags);
-  const template = compileTemplate(flags.template, zone);
-  if (!template.hasExt) {
-    ctx.log.warn(
-      `--template ${JSON.stringify(flags.template)} has no {ext}: files get no extension, so players cannot tell WAV from MP3; end it with .{ext}`,
-    );
-  }
+  const shape = archiveShape(ctx, flags, zone);
+  const { template } = shape;
   const signer = flags.dryRun ? undefined : await signingKeyOf(flags.signingKey, ctx.env);
-  const destination = await ctx.factory.destination(flags.out, {
-    objectLock: objectLockOf(flags),
-    log: (line) => ctx.log.info(line),
-  });
+  const destination = await openArchiveDestination(ctx, flags);
   notices.opened(destination, flags.dryRun);
 
   const stats = new RunStats();
@@ -87,15 +64,10 @@ export async function runDownload(ctx: CommandContext, flags: DownloadFlags): Pr
   // The time box starts once the logins are proven, when the run itself starts.
   const deadline = flags.maxDuration === undefined ? undefined : new Deadline(flags.maxDuration);
   onWait = poolWaits(pool, { deadline, reporter, log: ctx.log });
-  const source = new CallLogSource({
+  const source = archiveSource(ctx, flags, shape, {
     from,
     to: range.to,
     timeBoxed: deadline !== undefined,
-    type: flags.type,
-    raw: flags.metadata,
-    scope: flags.scope,
-    extensionNumbers,
-    log: ctx.log,
   });
   const plannedJson =
     flags.dryRun && ctx.options.json ? new PlannedJsonWriter((text) => ctx.write(text)) : undefined;
@@ -156,29 +128,4 @@ export async function runDownload(ctx: CommandContext, flags: DownloadFlags): Pr
       `--exec failed for ${hooks.failed} recordings (they are archived; the next run runs the hook again for them)`,
     );
   }
-}
-
-/** What `--object-lock-*` and `--legal-hold` ask of an S3 destination (docs/proof.md), or undefined. */
-function objectLockOf(flags: DownloadFlags): ObjectLockRequest | undefined {
-  if (flags.objectLockMode !== undefined && flags.objectLockDays === undefined) {
-    throw new UsageError("--object-lock-mode needs --object-lock-days N (how long each recording is kept)");
-  }
-  const retention = flags.objectLockDays !== undefined && {
-    // Governance by default: compliance cannot be shortened or lifted by anyone, root included, so it must be chosen.
-    mode: flags.objectLockMode === "compliance" ? ("COMPLIANCE" as const) : ("GOVERNANCE" as const),
-    days: flags.objectLockDays,
-  };
-  if (!retention && !flags.legalHold) return undefined;
-  return { ...(retention && { retention }), legalHold: flags.legalHold };
-}
-
-/** `--extension` numbers, deduplicated; they filter the account call log, so `--scope extension` excludes them. */
-function extensionFilter(flags: DownloadFlags): string[] | undefined {
-  if (!flags.extension?.length) return undefined;
-  if (flags.scope === "extension") {
-    throw new UsageError(
-      "--extension filters the account-wide call log; it cannot be used with --scope extension",
-    );
-  }
-  return [...new Set(flags.extension)];
 }

@@ -15,7 +15,8 @@ import type { RecordingItem, TimeRange } from "./types.js";
 export interface CallLogSourceOptions {
   /** `--from`; undefined: continue from the incremental mark (or the last 24 h). */
   from: Date | undefined;
-  to: Date;
+  /** Where each pass ends; a function is asked once per pass (a long-running command lists up to "now" each time). */
+  to: Date | (() => Date);
   /** `--max-duration` was given: a `--from` inside the span earlier runs listed continues at their mark. */
   timeBoxed: boolean;
   type: RecordingTypeFilter;
@@ -60,7 +61,8 @@ export class CallLogSource implements RecordingSource {
     });
     // An unknown `--extension` is bad input: nothing is listed (exit 2).
     if (options.extensionNumbers?.length) await directory.requireNumbers(options.extensionNumbers);
-    const range = { from: await this.startOf(context.mark), to: options.to };
+    const to = typeof options.to === "function" ? options.to() : options.to;
+    const range = { from: await this.startOf(context.mark, to), to };
     const list = (slice: TimeRange) => this.list(slice, context);
     return {
       range,
@@ -79,8 +81,8 @@ export class CallLogSource implements RecordingSource {
    * `--from`, else the incremental start. A time-boxed run whose `--from` lies in the span earlier runs listed
    * completely continues at their mark: the hourly cron line does the backfill one stretch after another.
    */
-  private async startOf(mark: MarkReader): Promise<Date> {
-    const { from, to, timeBoxed, log } = this.options;
+  private async startOf(mark: MarkReader, to: Date): Promise<Date> {
+    const { from, timeBoxed, log } = this.options;
     if (from === undefined) return mark.incrementalFrom(to);
     if (!timeBoxed) return from;
     const continued = await mark.continuationOf(from);

@@ -33,6 +33,19 @@ export const LOG_EVENTS = {
   wait: { fields: { waitMs: "number", reason: "string", requestedWaitMs: "number?", group: "string?" } },
   /** At most once a minute without a terminal: saved so far and, once the listing is complete, what remains. */
   progress: { fields: { downloaded: "number", remaining: "number?" } },
+  /** `watch`: one sweep of the call log ended (why it ran, what it did, the call-log pages it cost). */
+  sweep: {
+    fields: {
+      reason: "string",
+      listed: "number",
+      downloaded: "number",
+      skipped: "number",
+      failed: "number",
+      pages: "number",
+      durationMs: "number",
+      error: "string?",
+    },
+  },
   /** A 401 was recovered from: its likely cause, a hint, the platform's error code. */
   recovery: { unnamed: true, fields: { cause: "string", hint: "string", errorCode: "string?" } },
 } as const satisfies Record<string, EventSpec>;

@@ -24,7 +24,8 @@ export function isHealthy(exitCode: number): boolean {
   return exitCode === 0 || exitCode === 6;
 }
 
-const LABELS = ["profile", "out"] as const;
+/** Every sample says whose archive it is about (a run's metrics file and a watch's /metrics alike). */
+export const METRIC_LABELS = ["profile", "out"] as const;
 
 /**
  * The Prometheus text (exposition format 0.0.4) for one run, through prom-client's registry so the escaping,
@@ -40,7 +41,7 @@ export async function renderRunMetrics(
   const labels = { profile: facts.profile, out: facts.out };
   const gauge = (name: string, help: string, value: number | undefined) => {
     if (value === undefined) return;
-    new Gauge({ name: `rc_recordings_${name}`, help, labelNames: LABELS, registers: [registry] }).set(
+    new Gauge({ name: `rc_recordings_${name}`, help, labelNames: METRIC_LABELS, registers: [registry] }).set(
       labels,
       value,
     );

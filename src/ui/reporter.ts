@@ -79,6 +79,14 @@ export async function spinnerFor(
   });
 }
 
+/**
+ * The lines of one sweep of a long-running command (`watch`): saved and failed recordings as a download shows them
+ * without a terminal, but no "recordings from … to …" line per sweep (the command logs one line per sweep).
+ */
+export function sweepReporter(options: Omit<ReporterOptions, "dryRun" | "stderrIsTTY" | "env">): Reporter {
+  return new SweepReporter({ ...options, dryRun: false, stderrIsTTY: false, env: {} });
+}
+
 class PlainReporter implements Reporter {
   protected readonly log: Logger;
   protected readonly stats: RunStats;
@@ -162,6 +170,14 @@ class PlainReporter implements Reporter {
     if (summary.failed > 0) this.log.warn(line);
     else this.log.info(line);
   }
+}
+
+class SweepReporter extends PlainReporter {
+  override started(range: TimeRange): void {
+    this.log.debug(`sweep: recordings from ${range.from.toISOString()} to ${range.to.toISOString()}`);
+  }
+
+  override finish(_summary: DownloadSummary): void {}
 }
 
 export interface Spinner {

@@ -1,0 +1,63 @@
+import { type Command, InvalidArgumentError, Option } from "commander";
+import { choiceOption, positiveInt } from "./command.js";
+
+/** S3 Object Lock retention is per object; 100 years is AWS's own ceiling for a bucket's default retention. */
+const MAX_LOCK_DAYS = 36_500;
+
+function lockDays(value: string): number {
+  const days = positiveInt(value);
+  if (days > MAX_LOCK_DAYS) throw new InvalidArgumentError(`must be at most ${MAX_LOCK_DAYS} (100 years)`);
+  return days;
+}
+
+/** A repeatable `--extension N`: short extension numbers are digits. */
+function extensionNumber(value: string, previous: string[] | undefined): string[] {
+  if (!/^\d{1,10}$/.test(value)) throw new InvalidArgumentError("must be an extension number (digits)");
+  return [...(previous ?? []), value];
+}
+
+/**
+ * The flags that decide what an archive holds and how it is laid out, declared once for every command that
+ * writes one (`download`, `watch`): both keep the same folder the same way. Resolved in archive-setup.ts.
+ */
+export function addArchiveOptions(cmd: Command): Command {
+  return cmd
+    .option("-o, --out <dir>", "destination folder, or s3://BUCKET[/PREFIX] (see docs/s3.md)", "./recordings")
+    .addOption(choiceOption("--scope <scope>", "account-wide call log or your own", ["account", "extension"]))
+    .addOption(
+      choiceOption("--type <type>", "recording type (any case)", ["Automatic", "OnDemand", "All"]).default(
+        "All",
+      ),
+    )
+    .option("-c, --concurrency <n>", "parallel transfers", positiveInt, 4)
+    .option(
+      "--extension <number>",
+      "only this extension's recordings (repeatable; account-wide call log)",
+      extensionNumber,
+    )
+    .option("--template <template>", "file name template; placeholders in docs/downloading.md")
+    .addOption(
+      new Option(
+        "--timezone <zone>",
+        "IANA zone of {date}/{time} in names, index.csv's date/time and --from/--to dates (default: UTC)",
+      ).env("RC_RECORDINGS_TIMEZONE"),
+    )
+    .option("--metadata", "write a <file>.json sidecar with the call-log record", false)
+    .option(
+      "--signing-key <file>",
+      "end the run with a checkpoint of the manifest's hash chain signed by this Ed25519 key (PEM; docs/proof.md)",
+    )
+    .option(
+      "--object-lock-days <days>",
+      "s3:// only: keep each recording and sidecar under S3 Object Lock for this many days (docs/proof.md)",
+      lockDays,
+    )
+    .addOption(
+      choiceOption(
+        "--object-lock-mode <mode>",
+        "retention mode of --object-lock-days (any case; default: governance)",
+        ["governance", "compliance"],
+      ),
+    )
+    .option("--legal-hold", "s3:// only: put a legal hold on each new recording and sidecar", false);
+}
