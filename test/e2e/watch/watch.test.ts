@@ -13,7 +13,9 @@ import {
 describe("watch (built CLI against the emulator)", () => {
   let e: WatchEnv | undefined;
   let running: RunningWatch | undefined;
-  afterEach(async () => {
+  afterEach(async (context) => {
+    // What the watch said is the first thing a failure needs.
+    if (context.task.result?.state === "fail" && running) console.error(running.stderr());
     if (running) await running.stop();
     running = undefined;
     await e?.stop();
@@ -32,11 +34,10 @@ describe("watch (built CLI against the emulator)", () => {
     const ids = recordingIds(calls);
     await waitArchived(e, ids);
     await expectByteExact(e, ids);
-    expect(running.stderr()).toMatch(/sweep \d+ \(event\)/);
+    await running.waitFor(/sweep \d+ \(event\)/); // its line follows the manifest lines
     expect(manifestOf(e.out)).toHaveLength(before + ids.length);
 
     const { code, ms } = await running.stop();
-    running = undefined;
     expect(code).toBe(0);
     expect(ms).toBeLessThan(10_000);
   }, 120_000);
