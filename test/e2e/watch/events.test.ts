@@ -1,0 +1,69 @@
+import { afterEach, describe, expect, it } from "vitest";
+import {
+  expectByteExact,
+  type RunningWatch,
+  recordingIds,
+  setupWatch,
+  startWatch,
+  type WatchEnv,
+  waitArchived,
+} from "./helpers.js";
+
+// Events decide when to look, the call log what is there: what happens when events are lost, late or many.
+
+describe("watch: events, recovery and the sweep as safety net", () => {
+  let e: WatchEnv | undefined;
+  let running: RunningWatch | undefined;
+  afterEach(async (context) => {
+    if (context.task.result?.state === "fail" && running) console.error(running.stderr());
+    if (running) await running.stop();
+    running = undefined;
+    await e?.stop();
+    e = undefined;
+  });
+
+  it("a dropped socket recovers its subscription with wsc and misses nothing", async () => {
+    e = await setupWatch();
+    running = startWatch(e, ["--sweep", "1h"]);
+    await running.waitFor(/push channel subscribed/);
+    await running.waitFor(/sweep 1 \(start\)/);
+
+    expect(e.emu.control.dropConnections()).toBe(1);
+    // Calls that end while the socket is down: their events wait in the gateway's recovery buffer.
+    const ids = recordingIds(e.emu.control.startCalls({ count: 3, ringMs: 50, talkMs: 150 }));
+    await running.waitFor(/push channel recovered its subscription/);
+    await waitArchived(e, ids);
+    await expectByteExact(e, ids);
+    expect(e.emu.stats.ws.recoveries.Successful).toBeGreaterThanOrEqual(1);
+    // Recovered, not subscribed afresh: no catch-up sweep was needed.
+    expect(running.stderr()).not.toMatch(/\(catch-up\)/);
+  }, 120_000);
+
+  it("with events switched off, the periodic sweep still archives every call", async () => {
+    e = await setupWatch();
+    e.emu.control.setEvents(false);
+    running = startWatch(e, ["--sweep", "3s"]);
+    await running.waitFor(/sweep 1 \(start\)/);
+    const ids = recordingIds(e.emu.control.startCalls({ count: 2, talkMs: 200 }));
+    await waitArchived(e, ids);
+    await expectByteExact(e, ids);
+    expect(running.stderr()).toMatch(/sweep \d+ \(periodic\)/);
+    expect(running.stderr()).not.toMatch(/\(event\)/);
+    expect(e.emu.stats.ws.notificationsSent).toBe(0);
+  }, 120_000);
+
+  it("a burst of 30 calls costs at most 3 call-log pages", async () => {
+    e = await setupWatch();
+    running = startWatch(e, ["--sweep", "1h"]);
+    await running.waitFor(/push channel subscribed/);
+    await running.waitFor(/sweep 1 \(start\)/);
+    e.emu.control.resetStats();
+
+    const ids = recordingIds(e.emu.control.startCalls({ count: 30, intervalMs: 20, talkMs: 300 }));
+    expect(ids).toHaveLength(30);
+    await waitArchived(e, ids, 120_000);
+    await expectByteExact(e, ids);
+    expect(e.emu.stats.ws.notificationsSent).toBeGreaterThanOrEqual(30);
+    expect(e.emu.stats.callLogRequests).toBeLessThanOrEqual(3);
+  }, 180_000);
+});
