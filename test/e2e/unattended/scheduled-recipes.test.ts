@@ -1,16 +1,28 @@
 import { spawn } from "node:child_process";
-import { mkdirSync, readFileSync, renameSync, symlinkSync, writeFileSync } from "node:fs";
+import {
+  closeSync,
+  mkdirSync,
+  openSync,
+  readFileSync,
+  renameSync,
+  symlinkSync,
+  writeFileSync,
+} from "node:fs";
+import { tmpdir } from "node:os";
 import { dirname, join, resolve } from "node:path";
+import * as plist from "plist";
 import { afterEach, describe, expect, it } from "vitest";
 import { newLockHolder } from "../../../src/destination/lock-holder.js";
 import { type Emulator, start } from "../../emulator/index.js";
 import { CLI, type CliResult, outputOf, runCli, tempDir } from "../../helpers/cli.js";
 import { CHECK_ID, pingListener } from "../../helpers/ping-listener.js";
 
-// The cron lines of the README and docs/ as the user copies them, read from the documents themselves (so the
-// documents cannot drift from what is tested), with only their placeholders filled in: node's and the CLI's
-// absolute paths and the ping URL. Each runs as cron runs it: `env -i` with cron's PATH, HOME and SHELL only, no
-// D-Bus, through /bin/sh, in a session of its own (no controlling terminal), against the emulator.
+// The cron lines of the README and docs/ and the launchd agent in contrib/ as the user copies them, read from the
+// documents and files themselves (so they cannot drift from what is tested), with only their placeholders filled
+// in: node's and the CLI's absolute paths, the home folder and the ping URL. Each runs as its scheduler runs it —
+// cron: `env -i` with cron's PATH, HOME and SHELL only, through /bin/sh; launchd: the program's arguments with
+// launchd's environment and stdout/stderr appended to the files it names — with no D-Bus and no controlling
+// terminal, against the emulator.
 
 const ROOT = resolve(import.meta.dirname, "../../..");
 /** What cron's environment holds (Debian's cron: HOME, LOGNAME, PATH, SHELL) — nothing of the test's. */
@@ -20,10 +32,32 @@ const DOC_NODE = "/usr/bin/node";
 const DOC_CLI = "/usr/local/bin/rc-recordings";
 const DOC_PING = "https://hc-ping.com/YOUR-CHECK-UUID";
 
+interface Paths {
+  home: string;
+  /** A folder on the reader's PATH holding `rc-recordings` (what `npm link` / `npm install -g` make). */
+  bin: string;
+  ping: string;
+}
+
+/** One scheduled job: run it once, as its scheduler would. */
+interface Job {
+  run(): Promise<CliResult>;
+  /** The job pings (its line or file names a ping URL). */
+  pinged: boolean;
+  /** What to show when it goes wrong. */
+  describe: string;
+}
+
 interface Recipe {
   where: string;
-  /** The crontab line, placeholders filled in. */
-  line: (paths: { home: string; bin: string; ping: string }) => Promise<string>;
+  job(paths: Paths): Promise<Job>;
+}
+
+/** A crontab line run as cron runs it. */
+function cronJob(line: string, home: string): Job {
+  const command = cronCommand(line);
+  const cron = { HOME: home, LOGNAME: "rc-user", PATH: CRON_PATH, SHELL: "/bin/sh" };
+  return { run: () => shell(command, cron), pinged: command.includes(CHECK_ID), describe: line };
 }
 
 /** Every ```cron block of docs/*.md: one line each. */
@@ -39,8 +73,11 @@ function docCronLines(): Recipe[] {
       expect(written).toContain(DOC_CLI);
       recipes.push({
         where: `docs/${page}`,
-        line: async ({ ping }) =>
-          written.replace(DOC_NODE, process.execPath).replace(DOC_CLI, CLI).replace(DOC_PING, ping),
+        job: async ({ home, ping }) =>
+          cronJob(
+            written.replace(DOC_NODE, process.execPath).replace(DOC_CLI, CLI).replace(DOC_PING, ping),
+            home,
+          ),
       });
     }
   }
@@ -55,13 +92,80 @@ function readmeCronLine(): Recipe {
   return {
     where: "README.md",
     // The reader's shell: node and the installed CLI on the PATH, their HOME.
-    line: ({ home, bin }) =>
-      shell(echo as string, { HOME: home, PATH: `${dirname(process.execPath)}:${bin}:${CRON_PATH}` }).then(
-        (r) => {
-          expect(r.code, r.stderr).toBe(0);
-          return r.stdout.trim();
+    job: async ({ home, bin }) => {
+      const printed = await shell(echo as string, {
+        HOME: home,
+        PATH: `${dirname(process.execPath)}:${bin}:${CRON_PATH}`,
+      });
+      expect(printed.code, printed.stderr).toBe(0);
+      return cronJob(printed.stdout.trim(), home);
+    },
+  };
+}
+
+/** The placeholders of the launchd agent: node and the CLI where Homebrew puts them, the user's home. */
+const AGENT_NODE = "/opt/homebrew/bin/node";
+const AGENT_CLI = "/opt/homebrew/bin/rc-recordings";
+const AGENT_HOME = "/Users/YOU";
+
+/** contrib/launchd's agent: a well-formed plist whose program runs as launchd starts it. */
+function launchdAgent(): Recipe {
+  const file = join(ROOT, "contrib", "launchd", "rc-recordings.plist");
+  // plist's parser fails on XML that is not well-formed; the shape is checked here.
+  const agent = plist.parse(readFileSync(file, "utf8")) as Record<string, unknown>;
+  expect(agent).toMatchObject({
+    Label: expect.stringMatching(/^[\w.-]+$/),
+    ProgramArguments: expect.arrayContaining([AGENT_NODE, AGENT_CLI, "download"]),
+    StartCalendarInterval: { Hour: expect.any(Number), Minute: expect.any(Number) },
+    StandardOutPath: expect.stringContaining(AGENT_HOME),
+    StandardErrorPath: expect.stringContaining(AGENT_HOME),
+  });
+  const args = agent.ProgramArguments as string[];
+  expect(args.every((arg) => typeof arg === "string")).toBe(true);
+  return {
+    where: "contrib/launchd/rc-recordings.plist",
+    job: async ({ home, ping }) => {
+      const fill = (text: string) =>
+        text
+          .replace(AGENT_NODE, process.execPath)
+          .replace(AGENT_CLI, CLI)
+          .replaceAll(AGENT_HOME, home)
+          .replace(DOC_PING, ping);
+      const [program, ...rest] = args.map(fill) as [string, ...string[]];
+      const variables = Object.fromEntries(
+        Object.entries((agent.EnvironmentVariables ?? {}) as Record<string, string>).map(([k, v]) => [
+          k,
+          fill(v),
+        ]),
+      );
+      // launchd's environment for an agent: its own PATH, the user's HOME, USER, LOGNAME, SHELL, TMPDIR.
+      const env = {
+        PATH: "/usr/bin:/bin:/usr/sbin:/sbin",
+        HOME: home,
+        USER: "rc-user",
+        LOGNAME: "rc-user",
+        SHELL: "/bin/sh",
+        TMPDIR: tmpdir(),
+        ...variables,
+      };
+      return {
+        pinged: Object.values(env).some((v) => v.includes(CHECK_ID)),
+        describe: [program, ...rest].join(" "),
+        run: async () => {
+          // launchd opens both files for appending and gives the program nothing else to write to.
+          const out = openSync(fill(agent.StandardOutPath as string), "a");
+          const err = openSync(fill(agent.StandardErrorPath as string), "a");
+          try {
+            const child = spawn(program, rest, { env, detached: true, stdio: ["ignore", out, err] });
+            const code = await new Promise<number | null>((done) => child.on("close", done));
+            return { code, signal: null, stdout: "", stderr: "" };
+          } finally {
+            closeSync(out);
+            closeSync(err);
+          }
         },
-      ),
+      };
+    },
   };
 }
 
@@ -106,9 +210,9 @@ afterEach(async () => {
   dir = undefined;
 });
 
-describe("the documented cron lines, run as cron runs them", () => {
-  for (const recipe of [readmeCronLine(), ...docCronLines()]) {
-    it(`${recipe.where}: each night (ok, busy, login needed, bad --out) appends one JSON line, errors reach the log with their time, a ping URL in the line is pinged`, async () => {
+describe("the documented scheduled jobs, run as their schedulers run them", () => {
+  for (const recipe of [readmeCronLine(), ...docCronLines(), launchdAgent()]) {
+    it(`${recipe.where}: each night (ok, busy, login needed, bad --out) appends one JSON line, errors reach the log with their time, a ping URL it names is pinged`, async () => {
       emu = await start({ rateLimits: false, calls: 4, withRecordingRatio: 1 });
       listener = await pingListener();
       dir = tempDir("rcr-cron-");
@@ -137,21 +241,19 @@ describe("the documented cron lines, run as cron runs them", () => {
       );
       expect(login.code, login.stderr).toBe(0);
 
-      const line = await recipe.line({ home, bin, ping: listener.url });
-      const command = cronCommand(line);
-      const pinged = command.includes(CHECK_ID);
+      const job = await recipe.job({ home, bin, ping: listener.url });
+      const { pinged } = job;
       const results = join(home, "rc-recordings.jsonl");
       const log = join(home, "rc-recordings.log");
-      const cron = { HOME: home, LOGNAME: "rc-user", PATH: CRON_PATH, SHELL: "/bin/sh" };
       /** One night: the job's exit code, what it added to the results and the log, the pings it sent. */
       const night = async () => {
         const before = { results: linesOf(results).length, log: linesOf(log).length };
         listener?.pings.splice(0);
-        const r = await shell(command, cron);
+        const r = await job.run();
         // cron mails whatever a job prints: the recipe sends everything to its files.
         expect(r.stdout + r.stderr).toBe("");
         const added = linesOf(results).slice(before.results);
-        expect(added, `${line}\n${readFileSync(log, "utf8")}`).toHaveLength(1);
+        expect(added, `${job.describe}\n${readFileSync(log, "utf8")}`).toHaveLength(1);
         const result = JSON.parse(added[0] as string) as Record<string, unknown>;
         expect(result.exitCode).toBe(r.code);
         expect(Date.parse(result.startedAt as string)).toBeGreaterThan(Date.now() - 120_000);
