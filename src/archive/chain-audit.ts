@@ -3,8 +3,10 @@ import type { CheckpointVerifier } from "./checkpoint.js";
 
 /** What `verify` says about the manifest's chain (part of its `--json` report). */
 export interface ChainReport {
-  /** Records in the chain (its start, recordings, checkpoints, unsaved records). */
+  /** Records in the chain (its start, recordings, checkpoints, unsaved records, repairs). */
   records: number;
+  /** Repair records (`download --repair`: a recording fetched again, its old and new SHA-256). */
+  repairs: number;
   /** Hash of the last record; null when the manifest has no chain yet (written by an older version). */
   head: string | null;
   /** Where the chain starts, and how many older lines its start covers as one block. */
@@ -26,6 +28,7 @@ export class ChainAudit {
   private line = 0;
   private headFound = false;
   private checkpoints = 0;
+  private repairs = 0;
   private readonly problems: { line: number; reason: string }[] = [];
 
   constructor(
@@ -42,6 +45,7 @@ export class ChainAudit {
     this.line += 1;
     const before = { head: this.reader.head, count: this.reader.length };
     const record = this.reader.read(text);
+    if (record?.record === "repair" && this.reader.length > before.count) this.repairs += 1;
     if (record?.record === "checkpoint" && this.reader.length > before.count) {
       this.checkpoints += 1;
       const problem = this.expect.verifier?.problem(record, before);
@@ -57,6 +61,7 @@ export class ChainAudit {
       this.problems.push({ line: 0, reason: "the manifest holds no signed checkpoint" });
     return {
       records: count,
+      repairs: this.repairs,
       head: head ?? null,
       start: start ?? null,
       broken: this.reader.chainBreak ?? null,

@@ -31,11 +31,30 @@ export interface UnsavedRecord {
 }
 
 /**
+ * A recording `download --repair` fetched again because `verify` would report it: chained right after the
+ * recording's new line, it says what was repaired, when, and the SHA-256 before and after (docs/proof.md).
+ */
+export interface RepairRecord {
+  recordingId: string;
+  path: string;
+  /** What the check found: the file was gone, or held other bytes than the manifest recorded. */
+  found: "missing" | "changed";
+  /** What the manifest recorded when the recording was first saved. */
+  previousSha256: string;
+  previousBytes: number;
+  /** What was fetched now (also in the recording's new line just before). */
+  sha256: string;
+  bytes: number;
+  /** Where the changed copy is kept, relative to the archive (`.rc-recordings/quarantine/…`). */
+  quarantine?: string;
+}
+
+/**
  * The manifest (`manifest.jsonl` in a local folder): one line per verified recording, appended durably after the
  * commit, each linked to the line before it by a hash chain (chain.ts). Later lines win. A torn last line (crash
  * mid-append) is dropped when the manifest opens. The lines live in the destination's state store; this class
  * keeps what they say. Besides recordings it holds the chain's start, signed checkpoints and the recordings a run
- * could not save: records with a `record` field, which every reader of recordings passes over.
+ * could not save and the repairs of `download --repair`: records with a `record` field, which every reader of recordings passes over.
  */
 export class Manifest {
   private readonly saved = new Map<string, Saved>();
@@ -114,6 +133,11 @@ export class Manifest {
   /** Record what a run listed but could not save (see UnsavedRecord). */
   async recordUnsaved(unsaved: readonly UnsavedRecord[], at = new Date()): Promise<void> {
     for (const item of unsaved) await this.appendRecord({ record: "unsaved", at: at.toISOString(), ...item });
+  }
+
+  /** Record a repair (see RepairRecord), after the recording's new line. */
+  recordRepair(repair: RepairRecord, at = new Date()): Promise<void> {
+    return this.appendRecord({ record: "repair", at: at.toISOString(), ...repair });
   }
 
   /**

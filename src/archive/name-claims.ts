@@ -87,7 +87,8 @@ export class NameClaims {
     offerOccupied: boolean,
     claimed: string[] | undefined,
   ): Promise<Claim> {
-    const base = this.template.render(item, contentType);
+    // A recording fetched again (a repair) goes back where the manifest has it, whatever the template says now.
+    const base = item.again?.path ?? this.template.render(item, contentType);
     for (let n = 1; ; n++) {
       // Guards against a template that escapes DIR even if naming let it through.
       const candidate = relPath(n === 1 ? base : this.template.withSuffix(base, n));

@@ -35,7 +35,7 @@ export class ArchiveDamagedError extends CliError {
 }
 
 /** There is no manifest where the archive should be: most likely a wrong `--out`. */
-class NoArchiveError extends UsageError {}
+export class NoArchiveError extends UsageError {}
 
 export interface VerifyOptions {
   progress: VerifyProgress;
@@ -78,18 +78,45 @@ export async function verifyArchive(destination: Destination, options: VerifyOpt
   if (!entries) {
     throw new NoArchiveError(`no archive in ${destination.describe()}: it has no manifest (is --out right?)`);
   }
+  const found = await checkRecordings(destination, entries, options);
+  const report: VerifyReport = {
+    checked: found.checked,
+    ok: found.checked - found.missing.length - found.changed.length,
+    missing: found.missing.map((entry) => entry.path),
+    changed: found.changed.map((entry) => entry.path),
+    unknown: [],
+    chain: audit.report(),
+  };
+  const known = new Set(entries.map((entry) => collisionKey(entry.path)));
+  for await (const key of destination.objects()) {
+    if (isAudioFile(key) && !known.has(collisionKey(key))) report.unknown.push(key);
+  }
+  for (const list of [report.missing, report.changed, report.unknown]) list.sort();
+  return report;
+}
+
+/** What re-reading the recordings found: the entries whose file is missing, or changed (size or SHA-256). */
+export interface RecordingCheck {
+  checked: number;
+  missing: ManifestEntry[];
+  changed: ManifestEntry[];
+}
+
+/**
+ * Re-read every recording of `entries` and compare its size and SHA-256 with what the manifest recorded when it
+ * was saved: `verify`'s check, and how `download --repair` finds what to fetch again. Reads only; the caller
+ * decides whether the destination must be idle (verify) or is held by its own lock (a repair).
+ */
+export async function checkRecordings(
+  destination: Destination,
+  entries: readonly ManifestEntry[],
+  options: Pick<VerifyOptions, "progress" | "signal" | "concurrency">,
+): Promise<RecordingCheck> {
   options.progress.started(
     entries.length,
     entries.reduce((sum, entry) => sum + entry.bytes, 0),
   );
-  const report: VerifyReport = {
-    checked: 0,
-    ok: 0,
-    missing: [],
-    changed: [],
-    unknown: [],
-    chain: audit.report(),
-  };
+  const found: RecordingCheck = { checked: 0, missing: [], changed: [] };
   const limit = pLimit(options.concurrency ?? 2);
   // The first error (a file that cannot be read) ends the whole check: nothing queued starts after it.
   const stop = new AbortController();
@@ -100,9 +127,8 @@ export async function verifyArchive(destination: Destination, options: VerifyOpt
         limit(async () => {
           signal.throwIfAborted();
           const state = await stateOf(destination, entry, options.progress, signal);
-          report.checked += 1;
-          if (state === "ok") report.ok += 1;
-          else report[state].push(entry.path);
+          found.checked += 1;
+          if (state !== "ok") found[state].push(entry);
           options.progress.checked();
         }),
       ),
@@ -111,12 +137,7 @@ export async function verifyArchive(destination: Destination, options: VerifyOpt
     stop.abort(error);
     throw options.signal.aborted ? options.signal.reason : error;
   }
-  const known = new Set(entries.map((entry) => collisionKey(entry.path)));
-  for await (const key of destination.objects()) {
-    if (isAudioFile(key) && !known.has(collisionKey(key))) report.unknown.push(key);
-  }
-  for (const list of [report.missing, report.changed, report.unknown]) list.sort();
-  return report;
+  return found;
 }
 
 async function stateOf(

@@ -18,6 +18,15 @@ export function declareDownload(parent: Command, launch: Launch): Command {
     )
     .option("--to <when>", "end: ISO date/date-time or relative; default: now")
     .option("--dry-run", "list what would be downloaded; download nothing", false)
+    .addOption(
+      new Option(
+        "--repair",
+        "fetch again what verify finds missing or changed (names from the manifest; a changed file is kept in quarantine)",
+      )
+        // They choose what to list from the call log and how to name it: a repair lists nothing, and puts each
+        // recording back where the manifest has it.
+        .conflicts(["template", "scope", "extension", "type", "metadata"]),
+    )
     .option(
       "--max-duration <duration>",
       "stop starting work after this long (55m, 1h30m, 1d12h); exit 6 when recordings remain",
@@ -44,6 +53,6 @@ export function declareDownload(parent: Command, launch: Launch): Command {
   return withExamples(cmd, [
     "rc-recordings download --out ~/recordings",
     "rc-recordings download --out ~/recordings --from retention --dry-run",
-    "rc-recordings --json download --out s3://my-bucket/calls --max-duration 55m",
+    "rc-recordings download --out ~/recordings --repair --dry-run",
   ]);
 }

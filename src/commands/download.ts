@@ -1,12 +1,15 @@
 import type { RateLimitWait } from "../api/rate-limiter.js";
 import type { CommandContext } from "../context.js";
 import { InterruptedError, PartialFailureError, StoppedAtMaxDurationError } from "../errors.js";
+import type { RecordingSource } from "../listing/source.js";
 import { Deadline } from "../run/deadline.js";
 import { runDownload as run } from "../run/downloader.js";
 import { poolWaits } from "../run/pool-waits.js";
+import { RepairSource } from "../run/repair-source.js";
 import { RunStats } from "../run/stats.js";
 import { PlannedJsonWriter } from "../ui/planned-json.js";
 import { createReporter } from "../ui/reporter.js";
+import { createVerifyProgress } from "../ui/verify-progress.js";
 import {
   type ArchiveFlags,
   archiveShape,
@@ -24,6 +27,8 @@ export interface DownloadFlags extends NoticeFlags, ArchiveFlags {
   from?: string;
   to?: string;
   dryRun: boolean;
+  /** `--repair`: fetch again what `verify` would report missing or changed (commander refuses the listing flags). */
+  repair?: boolean;
   /** `--max-duration` in ms (commander's parser has checked it). */
   maxDuration?: number;
 }
@@ -64,11 +69,22 @@ export async function runDownload(ctx: CommandContext, flags: DownloadFlags): Pr
   // The time box starts once the logins are proven, when the run itself starts.
   const deadline = flags.maxDuration === undefined ? undefined : new Deadline(flags.maxDuration);
   onWait = poolWaits(pool, { deadline, reporter, log: ctx.log });
-  const source = archiveSource(ctx, flags, shape, {
-    from,
-    to: range.to,
-    timeBoxed: deadline !== undefined,
-  });
+  const source: RecordingSource = flags.repair
+    ? new RepairSource({
+        destination,
+        from,
+        to: range.to,
+        progress: await createVerifyProgress({
+          log: ctx.log,
+          stderrIsTTY: ctx.stderrIsTTY,
+          env: ctx.env,
+          dir: destination.describe(),
+        }),
+        signal: ctx.signal,
+        log: ctx.log,
+        now,
+      })
+    : archiveSource(ctx, flags, shape, { from, to: range.to, timeBoxed: deadline !== undefined });
   const plannedJson =
     flags.dryRun && ctx.options.json ? new PlannedJsonWriter((text) => ctx.write(text)) : undefined;
   // The result ends the document the plan started, whatever ends the run (cli.ts adds the envelope).

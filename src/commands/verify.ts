@@ -44,8 +44,9 @@ export async function runVerify(ctx: CommandContext, flags: VerifyFlags): Promis
   for (const path of report.changed) ctx.log.error(`changed: ${path}`);
   for (const path of report.unknown) ctx.log.warn(`not in the manifest: ${path}`);
   logChain(ctx.log, report.chain, chainHead);
-  ctx.result.report(report);
   const damaged = report.missing.length + report.changed.length;
+  const repair = damaged > 0 ? repairCommand(ctx.options.profile, flags.out) : undefined;
+  ctx.result.report({ ...report, ...(repair && { repair }) });
   const unknown =
     report.unknown.length > 0 ? `; ${report.unknown.length} audio files not in the manifest` : "";
   const problems: string[] = [];
@@ -55,8 +56,23 @@ export async function runVerify(ctx: CommandContext, flags: VerifyFlags): Promis
     );
   }
   if (chainFailed(report.chain)) problems.push("the manifest's hash chain does not hold (see above)");
-  if (problems.length > 0) throw new ArchiveDamagedError(`${problems.join("; ")}${unknown}`);
+  // The report ends with what brings the recordings back (a broken chain is no recording to fetch).
+  const fix = repair ? `; fetch them again with: ${repair}` : "";
+  if (problems.length > 0) throw new ArchiveDamagedError(`${problems.join("; ")}${unknown}${fix}`);
   ctx.log.info(`all ${report.checked} recordings intact${unknown}`);
+}
+
+/** The command that fetches back what is missing or changed, with the profile and `--out` as given. */
+export function repairCommand(profile: string, out: string): string {
+  const words = ["rc-recordings"];
+  if (profile !== "default") words.push("--profile", shellWord(profile));
+  words.push("download", "--repair", "--out", shellWord(out));
+  return words.join(" ");
+}
+
+/** A word as a POSIX shell reads it back: as it is when it is plain, else in single quotes. */
+function shellWord(text: string): string {
+  return /^[\w@%+=:,./-]+$/.test(text) ? text : `'${text.replaceAll("'", "'\\''")}'`;
 }
 
 /** A head is a SHA-256 in hex, as a run's `chainHead` prints it. */
@@ -91,7 +107,8 @@ function logChain(log: Logger, chain: ChainReport, chainHead: string | undefined
     log.warn("the manifest has no hash chain yet (written by an older version): the next download starts it");
     return;
   }
-  if (!chain.broken) log.info(`hash chain intact: ${chain.records} records, head ${chain.head}`);
+  const repairs = chain.repairs > 0 ? ` (${chain.repairs} repairs among them)` : "";
+  if (!chain.broken) log.info(`hash chain intact: ${chain.records} records${repairs}, head ${chain.head}`);
   if (chain.checkpoints.count > 0 && !chain.checkpoints.verified) {
     log.info(`${chain.checkpoints.count} signed checkpoints not checked (give --public-key to check them)`);
   } else if (chain.checkpoints.verified && chain.checkpoints.problems.length === 0) {

@@ -23,7 +23,7 @@ import { configDir } from "../paths.js";
 export type SettingSource = "flag" | "env" | "file" | "default";
 
 /** One run's choices, never a profile's defaults. */
-const PER_RUN = new Set(["profile", "from", "to", "dry-run", "force", "verify", "help", "version"]);
+const PER_RUN = new Set(["profile", "from", "to", "dry-run", "repair", "force", "verify", "help", "version"]);
 
 /** Options whose command reads more environment variables for them than commander knows (see readsEnvironment). */
 const moreEnvironment = new WeakMap<Option, readonly string[]>();

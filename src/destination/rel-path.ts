@@ -40,3 +40,13 @@ export function absoluteUnder(root: string, key: RelPath): string {
   if (!isStrictlyBelow(base, absolute)) throw new OutsideDirError(`refusing a path outside ${base}: ${key}`);
   return absolute;
 }
+
+/**
+ * Where a repair keeps a changed recording aside (Destination.quarantine), relative to the root: below the tool's
+ * state folder `stateFolder`, in a folder per repair run (`stamp`: one component, a time stamp).
+ */
+export function quarantineKey(stateFolder: string, stamp: string, key: RelPath): RelPath {
+  if (!/^[0-9A-Za-z-]+$/.test(stamp))
+    throw new OutsideDirError(`refusing a quarantine folder named ${stamp}`);
+  return relPath(`${stateFolder}/quarantine/${stamp}/${key}`);
+}

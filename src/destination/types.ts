@@ -39,6 +39,12 @@ export interface Destination {
   assertIdle(): Promise<void>;
   remove(key: RelPath): Promise<void>;
   /**
+   * Keep a byte-for-byte copy of the complete object under `key` aside, below the tool's own state
+   * (`.rc-recordings/quarantine/<folder>/<key>`), where neither `objects()` nor name claiming sees it: the evidence
+   * of a changed recording, taken before a repair replaces it. `folder` is one path component (a time stamp).
+   */
+  quarantine(key: RelPath, folder: string): Promise<QuarantinedCopy>;
+  /**
    * A small whole object, replaced atomically: `evidence` (a metadata sidecar: kept like the recordings, under
    * Object Lock when the run asks for it) or `index` (index.csv: rewritten by every run, never locked).
    */
@@ -63,6 +69,13 @@ export interface ObjectLockRequest {
 }
 
 export type ObjectLockMode = "GOVERNANCE" | "COMPLIANCE";
+
+export interface QuarantinedCopy {
+  /** The copy's key relative to the destination's root (what the manifest records). */
+  key: string;
+  /** Where it is, for people: a path, or an s3:// URL. */
+  where: string;
+}
 
 export interface DestinationLock {
   release(): Promise<void>;

@@ -54,8 +54,14 @@ export interface SourcePass {
   /**
    * Fill in what naming needs beyond the listing (the extension's number and name) for a recording the run
    * will fetch or plan; recordings already saved never ask (no directory request for a run that fetches nothing).
+   * A failure here fails that recording alone (a 404: the platform no longer has it), like a failed transfer.
    */
   prepare(item: RecordingItem): Promise<RecordingItem>;
+  /**
+   * The pass covers no span of the call log (`download --repair` fetches again what the manifest lists): the
+   * incremental mark stays where it is, since nothing was listed.
+   */
+  readonly keepsMark?: boolean;
   /**
    * The extension with this id as far as the pass knows it, never asking the platform twice: index.csv names
    * with it the recordings that were saved while the extension directory could not be read.

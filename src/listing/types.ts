@@ -51,6 +51,23 @@ export interface RecordingItem {
   record: CallLogRecord;
   /** The extension the record belongs to, as the account's directory names it (set by the downloader). */
   extension?: Extension;
+  /** Set when the archive holds this recording already and it is fetched again (`download --repair`). */
+  again?: FetchAgain;
+}
+
+/**
+ * Why a recording the manifest lists is fetched again, and what the manifest said of it: the run fetches it even
+ * though the manifest counts it as saved, and records the repair (old and new SHA-256) after its new line.
+ */
+export interface FetchAgain {
+  /** What the check found: the file was gone, or held other bytes than the manifest recorded. */
+  found: "missing" | "changed";
+  /** Where the manifest says the recording is: the repair writes it back there. */
+  path: string;
+  sha256: string;
+  bytes: number;
+  /** Where the changed copy was kept before it is replaced (set once it is). */
+  quarantine?: string;
 }
 
 /** An extension of the account as its directory names it. */

@@ -3,14 +3,14 @@ import { runClient } from "../api/run-client.js";
 import type { ApiClient } from "../api/types.js";
 import { hasArchiveIndex, INDEX_FILE_NAME, writeArchiveIndex } from "../archive/archive-index.js";
 import { callFacts } from "../archive/call-facts.js";
-import { Manifest, type ManifestEntry } from "../archive/manifest.js";
+import { Manifest, type ManifestEntry, type RepairRecord } from "../archive/manifest.js";
 import { IncrementalMark } from "../archive/mark.js";
 import { NameClaims } from "../archive/name-claims.js";
 import { ensureSidecar, writeSidecar } from "../archive/sidecars.js";
 import type { DestinationLock } from "../destination/types.js";
 import { OperationError } from "../errors.js";
 import type { RecordingSource, SourcePass } from "../listing/source.js";
-import type { RecordingItem, TimeRange } from "../listing/types.js";
+import type { FetchAgain, RecordingItem, TimeRange } from "../listing/types.js";
 import { BUDGETS } from "../retry.js";
 import { transferRecording } from "../transfer/attempt.js";
 import { TransferFailedError, type TransferResult } from "../transfer/types.js";
@@ -249,7 +249,8 @@ class Sweep {
       async (slice) => {
         // Names the slice claimed are in the manifest now (or free again): only open slices keep theirs.
         names.release(slice.claimed);
-        if (!dryRun) await mark.record({ from: range.from, to: slice.to, oldestRetryable: this.holdsMark });
+        if (!dryRun && !pass.keepsMark)
+          await mark.record({ from: range.from, to: slice.to, oldestRetryable: this.holdsMark });
       },
       (error) => this.triage.runError(error),
     );
@@ -261,7 +262,7 @@ class Sweep {
       notOnDisk: this.stats.notOnDisk,
       deadlineReached: options.deadline?.reached === true,
     });
-    if (end.kind === "completed" && !dryRun) {
+    if (end.kind === "completed" && !dryRun && !pass.keepsMark) {
       await mark.record({ ...range, oldestRetryable: this.holdsMark });
     }
     if (dryRun && complete) this.estimate();
@@ -291,10 +292,11 @@ class Sweep {
           // Listed, but the time box is over: counted as remaining, and the slice stays open.
           if (this.startSignal.aborted) settle(false);
           else if (await this.handledHere(listed)) settle(true);
-          else if (this.run.options.dryRun) settle(await this.plan(await pass.prepare(listed), slice));
           else {
-            const item = await pass.prepare(listed);
-            await queue.add(async () => settle(await this.fetch(item, slice)));
+            const item = await this.prepare(pass, listed);
+            if (typeof item === "boolean") settle(item);
+            else if (this.run.options.dryRun) settle(await this.plan(item, slice));
+            else await queue.add(async () => settle(await this.fetch(item, slice)));
           }
         }
         ledger.listed(slice);
@@ -314,10 +316,24 @@ class Sweep {
   }
 
   /**
+   * The source's preparation of a recording to fetch or plan. When it fails, the recording fails (not the
+   * listing): then whether it is settled, as `failed` says.
+   */
+  private async prepare(pass: SourcePass, item: RecordingItem): Promise<RecordingItem | boolean> {
+    try {
+      return await pass.prepare(item);
+    } catch (error) {
+      return this.failed(item, error);
+    }
+  }
+
+  /**
    * Whether the recording needs nothing from this sweep: saved already (skipped), or its saved state could not
    * even be looked at (EACCES, EIO: that recording fails, not the run, and it is not fetched either).
    */
   private async handledHere(item: RecordingItem): Promise<boolean> {
+    // Fetched again on purpose (a repair): the manifest's word that it is saved is what is in doubt.
+    if (item.again) return false;
     let saved: boolean;
     try {
       saved = await this.run.manifest.isSaved(item.recordingId);
@@ -377,7 +393,10 @@ class Sweep {
           choosePath: (contentType) => names.claimForTransfer(item, contentType, slice.claimed),
           couldBeNamed: (key, contentType) => names.couldName(item, contentType, key),
           refuse: (key) => names.refuse(key),
-          commit: (result) => manifest.append(entryOf(item, result)),
+          commit: async (result) => {
+            await manifest.append(entryOf(item, result));
+            if (item.again) await manifest.recordRepair(repairOf(item, item.again, result));
+          },
         },
         {
           api: this.transfers,
@@ -461,6 +480,20 @@ function entryOf(item: RecordingItem, result: TransferResult): ManifestEntry {
     contentType: result.contentType,
     startTime: item.record.startTime,
     ...callFacts(item),
+  };
+}
+
+/** The evidence of a repair, chained after the recording's new line: what it was, what it is now. */
+function repairOf(item: RecordingItem, again: FetchAgain, result: TransferResult): RepairRecord {
+  return {
+    recordingId: item.recordingId,
+    path: result.key,
+    found: again.found,
+    previousSha256: again.sha256,
+    previousBytes: again.bytes,
+    sha256: result.sha256,
+    bytes: result.bytes,
+    ...(again.quarantine !== undefined && { quarantine: again.quarantine }),
   };
 }
 

@@ -146,6 +146,28 @@ export function destinationContract(name: string, makeSubject: () => Promise<Con
       expect(await all(d.objects())).toEqual([]);
     });
 
+    it("quarantine: a byte-for-byte copy below the state folder, unseen by objects(), kept when the key is replaced", async () => {
+      const d = await subject.fresh();
+      await d.lock().then((lock) => lock.release()); // the state folder exists, as in a run
+      const key = relPath("2026-11-25/+1650 c.mp3");
+      const bytes = randomBytes(200_000);
+      const first = await d.partials.open(key, meta("5"), { resume: false });
+      await appendAll(first, bytes);
+      await first.commit();
+      const copy = await d.quarantine(key, "2026-12-04T10-00-00Z");
+      expect(copy.key).toBe(".rc-recordings/quarantine/2026-12-04T10-00-00Z/2026-11-25/+1650 c.mp3");
+      expect(copy.where).toContain("quarantine/2026-12-04T10-00-00Z/2026-11-25/+1650 c.mp3");
+      expect(sha256(await bytesOf(d, relPath(copy.key)))).toBe(sha256(bytes));
+      expect(await all(d.objects())).toEqual([key]);
+      // The repair then writes the recording's key anew: the copy stays as it was.
+      const second = await d.partials.open(key, meta("5"), { resume: false });
+      await appendAll(second, Buffer.from("replaced"));
+      await second.commit();
+      expect((await bytesOf(d, key)).toString()).toBe("replaced");
+      expect(sha256(await bytesOf(d, relPath(copy.key)))).toBe(sha256(bytes));
+      await expect(d.quarantine(key, "../escape")).rejects.toThrow(/refusing a quarantine folder/);
+    });
+
     it("small objects are written whole and removed", async () => {
       const d = await subject.fresh();
       const key = relPath("s/e.json");

@@ -1,9 +1,17 @@
 import type { Dirent } from "node:fs";
-import { open, readdir, rm } from "node:fs/promises";
+import { constants } from "node:fs";
+import { copyFile, open, readdir, rm } from "node:fs/promises";
 import { dirname, join, resolve } from "node:path";
 import { fileSize, isNotFound, writeFileAtomic } from "../../fs-util.js";
-import { absoluteUnder, isRelPath, type RelPath, relPath } from "../rel-path.js";
-import type { Destination, DestinationLock, ListedEntry, ObjectStat, SmallObjectRole } from "../types.js";
+import { absoluteUnder, isRelPath, quarantineKey, type RelPath, relPath } from "../rel-path.js";
+import type {
+  Destination,
+  DestinationLock,
+  ListedEntry,
+  ObjectStat,
+  QuarantinedCopy,
+  SmallObjectRole,
+} from "../types.js";
 import { assertNoLinkBelow, mkdirInside, refuseLink } from "./contained-fs.js";
 import { acquireFolderLock, assertFolderIdle } from "./folder-lock.js";
 import { LocalPartials } from "./partials.js";
@@ -141,6 +149,19 @@ export class LocalFolder implements Destination {
     const path = this.absolute(key);
     await assertNoLinkBelow(this.root, path); // never delete through a planted link
     await rm(path, { force: true });
+  }
+
+  /** Copied, not moved: the recording stays where it is until its repair has replaced it. */
+  async quarantine(key: RelPath, folder: string): Promise<QuarantinedCopy> {
+    const source = this.absolute(key);
+    const copy = quarantineKey(STATE_DIR_NAME, folder, key);
+    const target = absoluteUnder(this.root, copy);
+    return this.writes.run(async () => {
+      await assertNoLinkBelow(this.root, source); // never copy what a planted link points at
+      await mkdirInside(this.root, dirname(target));
+      await copyFile(source, target, constants.COPYFILE_EXCL);
+      return { key: copy, where: target };
+    });
   }
 
   writeSmall(key: RelPath, text: string, _contentType: string, _role: SmallObjectRole): Promise<void> {

@@ -1,11 +1,12 @@
 import { LockWatch } from "../lock-holder.js";
-import { isRelPath, type RelPath, relPath } from "../rel-path.js";
+import { isRelPath, quarantineKey, type RelPath, relPath } from "../rel-path.js";
 import type {
   Destination,
   DestinationLock,
   ListedEntry,
   ObjectLockRequest,
   ObjectStat,
+  QuarantinedCopy,
   SmallObjectRole,
 } from "../types.js";
 import { S3Bucket } from "./bucket.js";
@@ -154,6 +155,17 @@ export class S3Destination implements Destination {
 
   async remove(key: RelPath): Promise<void> {
     await this.bucket.remove(this.keyOf(key));
+  }
+
+  /**
+   * A server-side copy (CopyObject: the bytes never leave the store), checked by its size. In a versioned bucket
+   * the repair's write that follows is a new version of the recording's key; Object Lock keeps the old one.
+   */
+  async quarantine(key: RelPath, folder: string): Promise<QuarantinedCopy> {
+    const copy = quarantineKey(STATE_FOLDER.slice(0, -1), folder, key);
+    this.watch.check();
+    await this.bucket.copy(this.keyOf(key), this.keyOf(copy));
+    return { key: copy, where: `s3://${this.bucket.name}/${this.keyOf(copy)}` };
   }
 
   /** A small object written whole: a sidecar (evidence: locked like a recording when asked) or the index. */

@@ -46,6 +46,7 @@ describe("verify", () => {
       // Written as an older version writes: no chain yet.
       chain: {
         records: 0,
+        repairs: 0,
         head: null,
         start: null,
         broken: null,
