@@ -25,6 +25,12 @@ export interface S3FaultPlan {
    */
   listTokens?: readonly string[] | "fresh";
   /**
+   * A store whose answers arrive in pieces that end inside a multi-byte UTF-8 character: GET answers whose path
+   * matches are passed on in pieces of about 4 KiB, each cut after the first byte of a character, 5 ms apart (so
+   * the client reads them as separate chunks).
+   */
+  splitUtf8?: RegExp;
+  /**
    * Answer GetObjectLockConfiguration (`GET /bucket?object-lock`, which s3rver does not know) as AWS does for a
    * bucket created with Object Lock (`enabled`) or without it (`disabled`: 404
    * ObjectLockConfigurationNotFoundError). The lock headers of writes are recorded in `requests` either way.
@@ -58,6 +64,8 @@ export interface S3FaultProxy {
     corrupted: number;
     /** ListObjectsV2 requests answered with a never-ending token. */
     listed: number;
+    /** Pieces written that end inside a character. */
+    split: number;
   };
   /** Every PUT passed on, in order (recorded at the server side, after any damage). */
   puts: SeenPut[];
@@ -73,7 +81,7 @@ export interface S3FaultProxy {
  */
 export async function startS3FaultProxy(target: string, plan: S3FaultPlan): Promise<S3FaultProxy> {
   const upstream = new URL(target);
-  const faults = { slowDown: 0, reset: 0, denied: 0, full: 0, stalled: 0, corrupted: 0, listed: 0 };
+  const faults = { slowDown: 0, reset: 0, denied: 0, full: 0, stalled: 0, corrupted: 0, listed: 0, split: 0 };
   const seen: SeenPut[] = [];
   const requests: SeenRequest[] = [];
   let puts = 0;
@@ -143,6 +151,7 @@ export async function startS3FaultProxy(target: string, plan: S3FaultPlan): Prom
       forwardListing(upstream, req, res, token);
       return;
     }
+    const splitting = req.method === "GET" && plan.splitUtf8?.test(decodeURIComponent(req.url ?? ""));
     const forward = request(
       {
         host: upstream.hostname,
@@ -153,7 +162,8 @@ export async function startS3FaultProxy(target: string, plan: S3FaultPlan): Prom
       },
       (answer) => {
         res.writeHead(answer.statusCode ?? 502, answer.headers);
-        answer.pipe(res);
+        if (splitting) void trickle(answer, res, () => faults.split++);
+        else answer.pipe(res);
       },
     );
     forward.on("error", () => res.destroy());
@@ -249,4 +259,22 @@ function forwardListing(upstream: URL, req: IncomingMessage, res: ServerResponse
   );
   forward.on("error", () => res.destroy());
   req.pipe(forward);
+}
+
+/** Pass a body on in pieces of ~4 KiB, each ending after the first byte of a multi-byte character, 5 ms apart. */
+async function trickle(answer: IncomingMessage, res: ServerResponse, splitInside: () => void): Promise<void> {
+  const chunks: Buffer[] = [];
+  for await (const chunk of answer) chunks.push(chunk as Buffer);
+  const body = Buffer.concat(chunks);
+  let at = 0;
+  while (at < body.length) {
+    let end = Math.min(at + 4096, body.length);
+    // A lead byte of a multi-byte character is 11xxxxxx: cut just after it.
+    while (end < body.length && ((body[end - 1] ?? 0) & 0xc0) !== 0xc0) end++;
+    if (end < body.length) splitInside();
+    res.write(body.subarray(at, end));
+    at = end;
+    await new Promise((resolve) => setTimeout(resolve, 5));
+  }
+  res.end();
 }

@@ -1,7 +1,9 @@
 import { describe, expect, it, onTestFinished } from "vitest";
 import { startS3FaultProxy } from "../../helpers/s3-fault-proxy.js";
 import { type S3Server, s3ServerForTest } from "../../helpers/s3-server.js";
+import { json, parseJson } from "../../helpers/tamper-proxy.js";
 import { type DownloadEnv, setupDownload } from "../download/helpers.js";
+import { setupProxiedDownload } from "../download/proxied.js";
 
 // Stores that misbehave in ways the field found: the built CLI against the emulator and a real S3-compatible
 // server (s3rver), with a proxy in front where the store must misbehave.
@@ -72,9 +74,9 @@ describe("S3 listings that never end", () => {
   }, 90_000);
 });
 
-describe("S3 manifest lines", () => {
-  const MANIFEST = "calls/.rc-recordings/manifest/";
+const MANIFEST = "calls/.rc-recordings/manifest/";
 
+describe("S3 manifest lines", () => {
   it("a 30 MB line is skipped with one warning, never copied into compacted.jsonl; the other lines count", async () => {
     const t = await archive({ calls: 4, withRecordingRatio: 1, transferredCalls: false });
     const first = await t.run(["download", "--out", URL, "--from", "2d", "--json"]);
@@ -104,5 +106,50 @@ describe("S3 manifest lines", () => {
     const third = await t.run(["download", "--out", URL, "--from", "2d"]);
     expect(third.code, third.stderr).toBe(0);
     expect(third.stderr).not.toMatch(/longer than/);
+  }, 120_000);
+
+  it("non-ASCII caller names survive answers cut inside a character: compaction and verify keep every line", async () => {
+    const s3 = await s3ServerForTest();
+    const e = await setupProxiedDownload({ calls: 20, withRecordingRatio: 1, transferredCalls: false });
+    onTestFinished(() => e.stop());
+    const caller = (i: number) => `Zoë Ångström 山田太郎 ${i} 🎧 Ørjan Ñandú`;
+    type Party = { name?: string };
+    e.proxy.set(async (req, ctx) => {
+      if (!req.url.pathname.endsWith("/call-log")) return undefined;
+      const page = parseJson<{ records: { from?: Party; to?: Party }[] }>(await ctx.forward());
+      for (const [i, record] of page.records.entries()) {
+        record.from = { ...record.from, name: caller(i) };
+        record.to = { ...record.to, name: caller(i + 100) };
+      }
+      return json(page);
+    });
+    const proxy = await startS3FaultProxy(s3.endpoint, { splitUtf8: /\.rc-recordings\/manifest\// });
+    onTestFinished(() => proxy.stop());
+    const env = { ...e.env, ...s3.env, AWS_ENDPOINT_URL_S3: proxy.endpoint };
+    const run = (args: string[]) => e.run(args, { env });
+
+    const first = await run(["download", "--out", URL, "--from", "2d", "--json"]);
+    expect(first.code, first.stderr).toBe(0);
+    const saved = JSON.parse(first.stdout).downloaded as number;
+    expect(saved).toBeGreaterThan(5);
+    // The next run folds the first run's segment into compacted.jsonl, reading it in pieces cut inside characters.
+    const second = await run(["download", "--out", URL, "--from", "2d", "--json"]);
+    expect(second.code, second.stderr).toBe(0);
+    expect(JSON.parse(second.stdout)).toMatchObject({ skipped: saved, downloaded: 0 });
+    expect(proxy.faults.split).toBeGreaterThan(0);
+    const compacted = await s3.text("archive", `${MANIFEST}compacted.jsonl`);
+    expect(compacted).not.toContain("\ufffd");
+    const names = compacted
+      .trimEnd()
+      .split("\n")
+      .map((line) => JSON.parse(line) as { fromName?: string; toName?: string; recordingId?: string })
+      .filter((record) => record.recordingId !== undefined);
+    expect(names).toHaveLength(saved);
+    for (const record of names) expect(record.fromName).toMatch(/^Zoë Ångström 山田太郎 \d+ 🎧 Ørjan Ñandú$/);
+
+    // Was: a damaged line broke the chain and its recording was reported missing.
+    const verify = await run(["verify", "--out", URL, "--json"]);
+    expect(verify.code, verify.stderr).toBe(0);
+    expect(JSON.parse(verify.stdout)).toMatchObject({ ok: saved, missing: [], changed: [] });
   }, 120_000);
 });
