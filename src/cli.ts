@@ -5,6 +5,7 @@ import { CommandResult, peekCommandLine, RESULT_COMMANDS } from "./command-resul
 import { choiceOption, collect, type Launch } from "./commands/command.js";
 import { declareConfig } from "./commands/config.command.js";
 import { declareDownload, END_OF_RUN_OPTIONS } from "./commands/download.command.js";
+import { declareExport } from "./commands/export.command.js";
 import { declareLogin } from "./commands/login.command.js";
 import { declareLogout } from "./commands/logout.command.js";
 import { declareReport } from "./commands/report.command.js";
@@ -77,6 +78,7 @@ function buildProgram(
     declareWatch,
     declareVerify,
     declareReport,
+    declareExport,
     declareToken,
     declareConfig,
   ])

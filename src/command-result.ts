@@ -3,7 +3,7 @@ import type { ExitCode } from "./errors.js";
 /** The version of the `--json` result's shape (docs/scheduling.md#the-json-result); raised on a breaking change. */
 export const RESULT_SCHEMA = 1;
 
-/** What every `--json` result of `download`, `verify`, `report` and `doctor` carries, whatever happened. */
+/** What every `--json` result of `download`, `verify`, `report`, `export` and `doctor` carries, whatever happened. */
 export interface ResultEnvelope {
   schema: typeof RESULT_SCHEMA;
   command: string;
@@ -87,7 +87,13 @@ export class CommandResult {
 }
 
 /** The commands whose `--json` result is printed on every exit (docs/scheduling.md#the-json-result). */
-export const RESULT_COMMANDS: ReadonlySet<string> = new Set(["download", "verify", "report", "doctor"]);
+export const RESULT_COMMANDS: ReadonlySet<string> = new Set([
+  "download",
+  "verify",
+  "report",
+  "export",
+  "doctor",
+]);
 
 /**
  * The command and `--out` of a command line that commander could not parse (an unknown option, a bad value):

@@ -59,7 +59,7 @@ export async function writeArchiveIndex(
   entries.sort(byStartTime);
   const rows = entries.map((entry) => csvRow(INDEX_COLUMNS.map((column) => cellOf(entry, column, zone))));
   const text = `${BOM}${csvRow(INDEX_COLUMNS)}${rows.join("")}`;
-  await destination.writeSmall(relPath(INDEX_FILE_NAME), text, "text/csv; charset=utf-8", "index");
+  await destination.writeSmall(relPath(INDEX_FILE_NAME), text, "text/csv; charset=utf-8", "derived");
 }
 
 async function fillExtensions(

@@ -16,28 +16,53 @@ export interface ChainReport {
   /** `--chain-head H`: whether H is the hash of a record of the intact chain. */
   headFound?: boolean;
   /** Signed checkpoints seen; `verified` when `--public-key` was given and each was checked. */
-  checkpoints: { count: number; verified: boolean; problems: { line: number; reason: string }[] };
+  checkpoints: { count: number; verified: boolean; problems: CheckpointProblem[] };
+}
+
+/** A checkpoint that does not hold: its line (0: none at all), in `file` when that is not the manifest. */
+export interface CheckpointProblem {
+  line: number;
+  file?: string;
+  reason: string;
+}
+
+/** What the chain must show besides its links: a head kept elsewhere, checkpoints signed by a key. */
+export interface ChainExpectations {
+  chainHead?: string | undefined;
+  verifier?: CheckpointVerifier | undefined;
+}
+
+/** Follows the manifest's lines as `verify` reads them, and says what it found. */
+export interface ManifestAudit {
+  read(text: string): Record<string, unknown> | undefined;
+  report(): ChainReport;
 }
 
 /**
  * Follows the chain while `verify` reads the manifest: every link (ChainReader), the checkpoints against the
  * public key, and whether an expected head occurs.
  */
-export class ChainAudit {
+export class ChainAudit implements ManifestAudit {
   private readonly reader: ChainReader;
   private line = 0;
   private headFound = false;
   private checkpoints = 0;
   private repairs = 0;
-  private readonly problems: { line: number; reason: string }[] = [];
+  private readonly problems: CheckpointProblem[] = [];
 
   constructor(
-    private readonly expect: { chainHead?: string | undefined; verifier?: CheckpointVerifier | undefined },
+    private readonly expect: ChainExpectations,
+    /** Reading an export's chain proof rather than a manifest (see ChainReader). */
+    proof = false,
   ) {
     const wanted = expect.chainHead?.toLowerCase();
-    this.reader = new ChainReader(true, (hash) => {
-      if (hash === wanted) this.headFound = true;
-    });
+    this.reader = new ChainReader(
+      true,
+      (hash) => {
+        if (hash === wanted) this.headFound = true;
+      },
+      proof,
+    );
   }
 
   /** Take the next manifest line; returns its record. */

@@ -63,8 +63,10 @@ function hashOf(line: string, record: Record<string, unknown> | undefined): stri
 
 /** The first place the chain does not hold, for the message and the `--json` report. */
 export interface ChainBreak {
-  /** 1-based line of the manifest in reading order (S3: across its objects, oldest first). */
+  /** 1-based line of the manifest in reading order (S3: across its objects, oldest first), or of `file`. */
   line: number;
+  /** The file the line is in when it is not the manifest (an export's chain proof). */
+  file?: string;
   /** The recording that line names, when it names one. */
   recordingId?: string;
   /** The line before it (and its recording), whose hash the link should be. */
@@ -102,6 +104,12 @@ export class ChainReader {
     private readonly check: boolean,
     /** Called with the hash of each record in the chain while checking (to find a given head). */
     private readonly onRecord?: (hash: string, count: number) => void,
+    /**
+     * Reading an export's chain proof (chain-proof.ts): a line `{"omitted": HASH}` stands for a record of the
+     * source that the export leaves out, known by its hash alone, and the lines before the chain's start may be
+     * left out whole.
+     */
+    private readonly proof = false,
   ) {}
 
   /** Take the next line (blank lines count for numbering only); returns its record, if it is one. */
@@ -109,6 +117,12 @@ export class ChainReader {
     this.lineNumber += 1;
     if (text.trim() === "") return undefined;
     const record = parseRecord(text);
+    const omitted = this.proof && this.start !== undefined ? omittedHash(record) : undefined;
+    if (omitted !== undefined) {
+      // Its own link cannot be checked without its content; the next record's link binds its hash.
+      this.link(text, undefined, omitted);
+      return undefined;
+    }
     if (this.start === undefined) {
       if (record?.record === "chain-start") this.startAt(text, record);
       else if (this.check && record && typeof record.prev === "string")
@@ -157,7 +171,8 @@ export class ChainReader {
   }
 
   private startAt(text: string, record: Record<string, unknown>): void {
-    if (this.check) {
+    const leftOut = this.proof && this.priorLines === 0; // an export without the source's unchained lines
+    if (this.check && !leftOut) {
       const { prev, priorLines } = this.priorDigest();
       if (record.prev !== prev || record.priorLines !== priorLines)
         this.fail(record, `the ${priorLines} lines before the chain's start are not the ones it covers`);
@@ -166,9 +181,9 @@ export class ChainReader {
     this.link(text, record);
   }
 
-  private link(text: string, record: Record<string, unknown> | undefined): void {
+  private link(text: string, record: Record<string, unknown> | undefined, hash?: string): void {
     this.last = { line: this.lineNumber, text, record };
-    this.lastHash = undefined;
+    this.lastHash = hash;
     this.count += 1;
     if (this.check && this.broken === undefined) this.onRecord?.(this.head as string, this.count);
   }
@@ -185,6 +200,17 @@ export class ChainReader {
       reason,
     };
   }
+}
+
+/** `{"omitted": HASH}`: a record an export's chain proof leaves out (no real record has that field). */
+export function omittedLine(hash: string): string {
+  return canonicalJson({ omitted: hash });
+}
+
+function omittedHash(record: Record<string, unknown> | undefined): string | undefined {
+  if (record === undefined || Object.keys(record).length !== 1) return undefined;
+  const hash = record.omitted;
+  return typeof hash === "string" && /^[0-9a-f]{64}$/.test(hash) ? hash : undefined;
 }
 
 /**

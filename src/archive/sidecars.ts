@@ -7,7 +7,7 @@ import { redact } from "../log/redact.js";
  * `<file>.json` beside the recording (`--metadata`): the call-log record as the platform sent it, minus any secret
  * a server echoed into it (a token in a URI, say): a sidecar is archived and shared like the recording.
  */
-function sidecarKeyOf(key: RelPath): RelPath {
+export function sidecarKeyOf(key: RelPath): RelPath {
   return relPath(`${key}.json`);
 }
 

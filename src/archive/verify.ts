@@ -3,6 +3,7 @@ import pLimit from "p-limit";
 import type { Destination } from "../destination/types.js";
 import { CliError, ExitCode, UsageError } from "../errors.js";
 import { ChainAudit, type ChainReport } from "./chain-audit.js";
+import { readChainProof } from "./chain-proof.js";
 import type { CheckpointVerifier } from "./checkpoint.js";
 import { collisionKey } from "./folder-names.js";
 import { type ManifestEntry, readManifestEntries } from "./manifest.js";
@@ -73,7 +74,8 @@ function isAudioFile(name: string): boolean {
  */
 export async function verifyArchive(destination: Destination, options: VerifyOptions): Promise<VerifyReport> {
   await destination.assertIdle();
-  const audit = new ChainAudit(options);
+  // An export (`rc-recordings export`) is checked against its chain proof; an archive follows its own chain.
+  const audit = (await readChainProof(destination, options)) ?? new ChainAudit(options);
   const entries = await readManifestEntries(destination, (line) => audit.read(line));
   if (!entries) {
     throw new NoArchiveError(`no archive in ${destination.describe()}: it has no manifest (is --out right?)`);

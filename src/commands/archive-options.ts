@@ -1,5 +1,5 @@
 import { type Command, InvalidArgumentError, Option } from "commander";
-import { choiceOption, positiveInt } from "./command.js";
+import { choiceOption, extensionNumber, positiveInt } from "./command.js";
 
 /** S3 Object Lock retention is per object; 100 years is AWS's own ceiling for a bucket's default retention. */
 const MAX_LOCK_DAYS = 36_500;
@@ -8,12 +8,6 @@ function lockDays(value: string): number {
   const days = positiveInt(value);
   if (days > MAX_LOCK_DAYS) throw new InvalidArgumentError(`must be at most ${MAX_LOCK_DAYS} (100 years)`);
   return days;
-}
-
-/** A repeatable `--extension N`: short extension numbers are digits. */
-function extensionNumber(value: string, previous: string[] | undefined): string[] {
-  if (!/^\d{1,10}$/.test(value)) throw new InvalidArgumentError("must be an extension number (digits)");
-  return [...(previous ?? []), value];
 }
 
 /**

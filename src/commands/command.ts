@@ -18,6 +18,12 @@ export function collect(value: string, previous: string[] | undefined): string[]
   return [...(previous ?? []), value];
 }
 
+/** A repeatable `--extension N`: short extension numbers are digits. */
+export function extensionNumber(value: string, previous: string[] | undefined): string[] {
+  if (!/^\d{1,10}$/.test(value)) throw new InvalidArgumentError("must be an extension number (digits)");
+  return [...(previous ?? []), value];
+}
+
 export function positiveInt(value: string): number {
   const n = Number(value);
   if (!Number.isInteger(n) || n < 1) throw new InvalidArgumentError("must be a whole number of at least 1");

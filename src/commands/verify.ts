@@ -91,16 +91,21 @@ function logChain(log: Logger, chain: ChainReport, chainHead: string | undefined
     const before = after
       ? `line ${after.line}${after.recordingId ? ` (recording ${after.recordingId})` : ""} or a line before it was changed, or lines were removed or inserted between them`
       : "a line before it was changed or removed";
-    log.error(`hash chain broken at manifest ${what}: ${reason}; ${before}`);
+    // An export's breaks name their file (its chain proof, or its manifest held against the proof).
+    const { file } = chain.broken;
+    if (file === undefined) log.error(`hash chain broken at manifest ${what}: ${reason}; ${before}`);
+    else log.error(`hash chain broken at ${file} ${what}: ${reason}${after ? `; ${before}` : ""}`);
   }
   if (chain.headFound === false) {
     log.error(
       `the hash chain does not contain ${chainHead}: the manifest was cut short or rewritten after that head was recorded`,
     );
   }
-  for (const { line, reason } of chain.checkpoints.problems) {
+  for (const { line, reason, file } of chain.checkpoints.problems) {
     log.error(
-      line > 0 ? `signed checkpoint at manifest line ${line}: ${reason}` : `signed checkpoints: ${reason}`,
+      line > 0
+        ? `signed checkpoint at ${file ?? "manifest"} line ${line}: ${reason}`
+        : `signed checkpoints: ${reason}`,
     );
   }
   if (chain.head === null) {

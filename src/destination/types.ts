@@ -46,7 +46,7 @@ export interface Destination {
   quarantine(key: RelPath, folder: string): Promise<QuarantinedCopy>;
   /**
    * A small whole object, replaced atomically: `evidence` (a metadata sidecar: kept like the recordings, under
-   * Object Lock when the run asks for it) or `index` (index.csv: rewritten by every run, never locked).
+   * Object Lock when the run asks for it) or `derived` (made from the manifest: index.csv, an export's listings; rewritten, never locked).
    */
   writeSmall(key: RelPath, text: string, contentType: string, role: SmallObjectRole): Promise<void>;
   /** Unfinished transfers: their bytes and the journal that finds them again in a later run. */
@@ -56,7 +56,7 @@ export interface Destination {
 }
 
 /** What a small object is to the archive (see `writeSmall`). */
-export type SmallObjectRole = "evidence" | "index";
+export type SmallObjectRole = "evidence" | "derived";
 
 /**
  * S3 Object Lock on the archive's evidence (recordings and their sidecars, never its state: docs/proof.md):
