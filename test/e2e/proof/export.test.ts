@@ -1,6 +1,6 @@
 import { execFileSync, spawnSync } from "node:child_process";
 import { createHash } from "node:crypto";
-import { existsSync, mkdirSync, readFileSync, writeFileSync } from "node:fs";
+import { existsSync, mkdirSync, readFileSync, rmSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { afterEach, describe, expect, it } from "vitest";
 import type { ManifestEntry } from "../../../src/archive/manifest.js";
@@ -178,6 +178,57 @@ describe("export", { timeout: 180_000 }, () => {
     expect(inside.code).toBe(2);
     expect(inside.stderr).toMatch(/inside the archive/);
     expect(snapshot(env.out)).toEqual(before);
+  });
+
+  it("--extension selects; a recording missing in the archive is left out (exit 3, the rest verifies); a broken chain exports nothing (exit 3)", async () => {
+    e = await setupDownload({ calls: 8, withRecordingRatio: 1, transferredCalls: false });
+    const env = e;
+    expect((await env.download(["--from", "30d"])).code).toBe(0);
+    const entries = manifestOf(env.out);
+    const extension = entries.find((entry) => entry.extensionNumber !== undefined)?.extensionNumber as string;
+    const ofExtension = entries.filter((entry) => entry.extensionNumber === extension);
+    expect(ofExtension.length).toBeGreaterThan(0);
+    expect(ofExtension.length).toBeLessThan(entries.length);
+    const byExtension = join(env.dir, "ext");
+    const selected = await env.run([
+      "--json",
+      "export",
+      "--out",
+      env.out,
+      "--extension",
+      extension,
+      "--to-dir",
+      byExtension,
+    ]);
+    expect(selected.code, selected.stderr).toBe(0);
+    expect(JSON.parse(selected.stdout)).toMatchObject({ exported: ofExtension.length });
+    expect((await env.run(["verify", "--out", byExtension])).code).toBe(0);
+
+    const gone = entries[0] as ManifestEntry;
+    rmSync(join(env.out, gone.path));
+    const partial = join(env.dir, "partial");
+    const missing = await env.run(["--json", "export", "--out", env.out, "--to-dir", partial]);
+    expect(missing.code, missing.stderr).toBe(3);
+    expect(missing.stderr).toContain(`missing in the source, not exported: ${gone.path}`);
+    expect(JSON.parse(missing.stdout)).toMatchObject({
+      exported: entries.length - 1,
+      problems: [{ recordingId: gone.recordingId, problem: "missing" }],
+    });
+    expect(readFileSync(join(partial, "README.txt"), "utf8")).toContain(
+      `${gone.path} (recording ${gone.recordingId}): missing`,
+    );
+    const verify = await env.run(["verify", "--out", partial]);
+    expect(verify.code, verify.stderr).toBe(0);
+
+    // The archive's own chain broken (a line removed): nothing is exported.
+    const manifest = join(env.out, ".rc-recordings", "manifest.jsonl");
+    const lines = readFileSync(manifest, "utf8").split("\n");
+    writeFileSync(manifest, [...lines.slice(0, 2), ...lines.slice(3)].join("\n"));
+    const broken = join(env.dir, "broken");
+    const refused = await env.run(["export", "--out", env.out, "--to-dir", broken]);
+    expect(refused.code, refused.stderr).toBe(3);
+    expect(refused.stderr).toMatch(/hash chain is broken at line 3; nothing exported/);
+    expect(filesBelow(broken)).toEqual([]);
   });
 
   it("works from an S3 archive; an empty existing --to-dir is fine", async () => {
