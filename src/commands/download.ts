@@ -17,6 +17,7 @@ import {
   openArchiveDestination,
   zoneOf,
 } from "./archive-setup.js";
+import { tellOlderRecordings } from "./first-run.js";
 import { signingKeyOf } from "./key-files.js";
 import { openProfilePool } from "./profile-pool.js";
 import { type NoticeFlags, RunNotices } from "./run-notices.js";
@@ -66,6 +67,24 @@ export async function runDownload(ctx: CommandContext, flags: DownloadFlags): Pr
   });
   stats.budgetPerSecond = () => pool.budgetPerSecond("heavy");
   const { from } = await resolveFrom(range, { api: lister, now, zone, signal: ctx.signal, log: ctx.log });
+  // A first run takes the last 24 hours: say once what older recordings it leaves to retention.
+  const older =
+    from === undefined
+      ? await tellOlderRecordings({
+          api: lister,
+          destination,
+          retention: undefined,
+          now,
+          scope: flags.scope,
+          type: flags.type,
+          extensionNumbers: shape.extensionNumbers,
+          profiles: ctx.options.profiles,
+          out: flags.out,
+          budgetPerSecond: stats.budgetPerSecond,
+          signal: ctx.signal,
+          log: ctx.log,
+        })
+      : undefined;
   // The time box starts once the logins are proven, when the run itself starts.
   const deadline = flags.maxDuration === undefined ? undefined : new Deadline(flags.maxDuration);
   onWait = poolWaits(pool, { deadline, reporter, log: ctx.log });
@@ -125,6 +144,7 @@ export async function runDownload(ctx: CommandContext, flags: DownloadFlags): Pr
     ...ran,
     ...(pool.size > 1 ? { profiles: pool.report() } : {}),
     ...(hooks ? { exec: hooks } : {}),
+    ...(older ? { olderRecordings: older } : {}),
   };
   reporter.finish(summary);
   // A run that an error ended still says what it saved; the error then sets the exit code as usual.

@@ -4,6 +4,7 @@ import { PartialFailureError, UsageError } from "../errors.js";
 import type { CallLogScope } from "../listing/call-log.js";
 import { CallLogSource } from "../listing/call-log-source.js";
 import { readRetention, retentionEdge } from "../listing/retention.js";
+import { USUAL_HEAVY_PER_SECOND } from "../run/eta.js";
 import { compareWithPlatform, estimatePages, readArchive } from "../run/report.js";
 import { reportCsv, reportText } from "../ui/completeness-format.js";
 import { openProfilePool } from "./profile-pool.js";
@@ -22,7 +23,7 @@ export interface ReportFlags {
 /** A range longer than this shows its Heavy-request estimate before the listing starts. */
 const LONG_RANGE_MS = 7 * DAY_MS;
 /** The platform's usual Heavy budget (requests a minute), for the estimate before anything is learned. */
-const HEAVY_PER_MINUTE = 10;
+const HEAVY_PER_MINUTE = USUAL_HEAVY_PER_SECOND * 60;
 
 /**
  * What the platform had against what the archive holds: the call log over the range (default: everything

@@ -228,3 +228,60 @@ async function firstPage(
     return getPage(api, buffer, url("extension"), stats);
   }
 }
+
+/** What one call-log page of `perPage=1` says about a range: a count, nothing, or "some" (no totals). */
+export type RecordedCallCount = { kind: "counted"; calls: number } | { kind: "some" };
+
+/**
+ * How many calls with a recording the call log lists in a range, from ONE Heavy request (`perPage=1`, the page's
+ * `paging.totalElements`) instead of listing them: what a first run tells about the older recordings it leaves.
+ * The platform may omit totals ("for performance reasons", spec §4): then an empty page still proves none, and a
+ * page with a record says only "some". Without `scope` the account-wide log is asked, else (403) the user's own.
+ * With `extensionNumbers`, one request per number, summed.
+ */
+export async function countRecordedCalls(
+  api: ApiClient,
+  options: {
+    scope: CallLogScope | undefined;
+    from: Date;
+    to: Date;
+    type: RecordingTypeFilter;
+    extensionNumbers?: readonly string[] | undefined;
+    signal: AbortSignal;
+  },
+): Promise<RecordedCallCount> {
+  const ask = async (scope: CallLogScope, extensionNumber?: string): Promise<RecordedCallCount> => {
+    const query = new URLSearchParams({
+      dateFrom: options.from.toISOString(),
+      dateTo: options.to.toISOString(),
+      recordingType: options.type,
+      perPage: "1",
+      ...(extensionNumber === undefined ? {} : { extensionNumber }),
+    });
+    const page = await api.getJson<{ records?: unknown; paging?: { totalElements?: unknown } }>(
+      `${PATHS[scope]}?${query}`,
+      { signal: options.signal },
+    );
+    const total = page.paging?.totalElements;
+    if (typeof total === "number" && Number.isInteger(total) && total >= 0)
+      return { kind: "counted", calls: total };
+    if (Array.isArray(page.records) && page.records.length === 0) return { kind: "counted", calls: 0 };
+    return { kind: "some" };
+  };
+  if (options.extensionNumbers?.length) {
+    let calls = 0;
+    for (const number of options.extensionNumbers) {
+      const count = await ask("account", number);
+      if (count.kind === "some") return count;
+      calls += count.calls;
+    }
+    return { kind: "counted", calls };
+  }
+  if (options.scope) return ask(options.scope);
+  try {
+    return await ask("account");
+  } catch (error) {
+    if (!(error instanceof ApiError) || error.status !== 403) throw error;
+    return ask("extension");
+  }
+}

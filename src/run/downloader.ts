@@ -15,6 +15,7 @@ import { BUDGETS } from "../retry.js";
 import { transferRecording } from "../transfer/attempt.js";
 import { TransferFailedError, type TransferResult } from "../transfer/types.js";
 import { untilAborted } from "../until-aborted.js";
+import { heavyDurationMs } from "./eta.js";
 import { BoundedQueue } from "./queue.js";
 import { type OpenSlice, SliceLedger } from "./slice-ledger.js";
 import { RunStats } from "./stats.js";
@@ -462,11 +463,7 @@ class Sweep {
   /** Dry run: the Heavy requests a real run still needs (pages + downloads) at the learned budget. */
   private estimate(): void {
     const requests = this.stats.listing.pages + this.stats.notOnDisk;
-    const perSecond = this.stats.budgetPerSecond();
-    this.stats.estimate = {
-      requests,
-      durationMs: perSecond ? Math.round((requests / perSecond) * 1000) : null,
-    };
+    this.stats.estimate = { requests, durationMs: heavyDurationMs(requests, this.stats.budgetPerSecond()) };
   }
 }
 

@@ -33,3 +33,28 @@ export function estimateEta(input: EtaInput): Eta {
   }
   return { kind: "known", seconds: byBandwidth, limitedBy: "bandwidth" };
 }
+
+/** Recordings one slice of a listing holds, about one call-log page (the target of listing/slices.ts). */
+const RECORDINGS_PER_PAGE = 800;
+
+/** The platform's usual Heavy budget (10 a minute), for an estimate the server has not taught a budget for. */
+export const USUAL_HEAVY_PER_SECOND = 10 / 60;
+
+/** Heavy requests a listing of about `recordings` recordings costs: a call-log page per slice, and the last. */
+export function listingPages(recordings: number): number {
+  return Math.ceil(recordings / RECORDINGS_PER_PAGE) + 1;
+}
+
+/** How long `requests` Heavy requests take at `perSecond` (ms); null while no budget is known. */
+export function heavyDurationMs(requests: number, perSecond: number | undefined): number | null {
+  return perSecond ? Math.round((requests / perSecond) * 1000) : null;
+}
+
+/** What fetching about `recordings` recordings costs: their listing's pages and one request each. */
+export function backfillEstimate(
+  recordings: number,
+  perSecond: number | undefined,
+): { requests: number; durationMs: number | null } {
+  const requests = listingPages(recordings) + recordings;
+  return { requests, durationMs: heavyDurationMs(requests, perSecond) };
+}

@@ -10,6 +10,7 @@ import type { RecordingSource } from "../listing/source.js";
 import type { TimeRange } from "../listing/types.js";
 import type { Logger } from "../log/logger.js";
 import { BUDGETS } from "../retry.js";
+import { listingPages } from "./eta.js";
 
 export interface CompareOptions {
   destination: Destination;
@@ -77,8 +78,8 @@ export async function readArchive(destination: Destination): Promise<ArchiveView
 }
 
 /**
- * Heavy requests the listing of `range` will cost, guessed from what the archive already holds there: a slice
- * holds about 800 recordings and costs about one call-log page (see listing/slices.ts).
+ * Heavy requests the listing of `range` will cost, guessed from what the archive already holds there (see
+ * eta.ts listingPages).
  */
 export function estimatePages(archive: ArchiveView, range: TimeRange): number {
   let inRange = 0;
@@ -86,5 +87,5 @@ export function estimatePages(archive: ArchiveView, range: TimeRange): number {
     const start = Date.parse(entry.startTime);
     if (start >= range.from.getTime() && start < range.to.getTime()) inRange += 1;
   }
-  return Math.ceil(inRange / 800) + 1;
+  return listingPages(inRange);
 }

@@ -1,5 +1,7 @@
+import { join } from "node:path";
 import { afterEach, describe, expect, it } from "vitest";
 import type { CompletenessReport } from "../../../src/archive/completeness.js";
+import type { OlderRecordings } from "../../../src/commands/first-run.js";
 import {
   type DownloadEnv,
   expectAllSaved,
@@ -21,6 +23,10 @@ afterEach(async () => {
   await e?.stop();
   e = undefined;
 });
+
+const olderOf = (stdout: string) =>
+  (JSON.parse(stdout) as { olderRecordings?: OlderRecordings }).olderRecordings;
+const firstRunLines = (stderr: string) => stderr.split("\n").filter((line) => line.includes("first run:"));
 
 /** Recordings the platform no longer serves (older than the account's retention). */
 function goneIds(env: DownloadEnv): string[] {
@@ -119,5 +125,76 @@ describe("an interrupted first run", { timeout: 180_000 }, () => {
     expect(Date.now() - Math.min(...manifestOf(env.out).map((m) => Date.parse(m.startTime)))).toBeGreaterThan(
       5 * DAY,
     );
+  });
+});
+
+describe("a first run without --from", { timeout: 120_000 }, () => {
+  it("says in one line how many older recordings the platform keeps and what the backfill costs, naming the profile and --out", async () => {
+    e = await setupDownload({ calls: 40, spanMs: 20 * DAY, withRecordingRatio: 1, transferredCalls: false });
+    const login = await e.run(["--profile", "work", "login"]);
+    expect(login.code, login.stderr).toBe(0);
+    const out = join(e.dir, "my calls");
+    const first = await e.run(["--profile", "work", "download", "--out", out, "--json"]);
+    expect(first.code, first.stderr).toBe(0);
+    const older = olderOf(first.stdout) as OlderRecordings;
+    expect(older).toMatchObject({ retentionDays: 90, retentionFromAccount: true });
+    const calls = older.calls as number;
+    expect(calls).toBeGreaterThan(10); // 20 days of calls, the first run took one
+    // The dry run's estimate: the listing's pages (one per ~800) and one request per recording.
+    expect(older.heavyRequests).toBe(calls + Math.ceil(calls / 800) + 1);
+    expect(older.durationSeconds).toBeGreaterThan(0);
+    const command = `rc-recordings --profile work download --out '${out}' --from retention`;
+    expect(older.command).toBe(command);
+    const lines = firstRunLines(first.stderr);
+    expect(lines).toHaveLength(1);
+    expect(lines[0]).toBe(
+      `warning: first run: only the last 24 hours; ${calls} older calls with recordings since ${older.since.slice(0, 10)} are still on the platform, which deletes each one after 90 days; to archive them run: ${command} (about ${older.heavyRequests} Heavy requests, ~${lines[0]?.match(/~([^)]+)\)$/)?.[1]})`,
+    );
+
+    // The next run is not a first run: nothing to say.
+    const second = await e.run(["--profile", "work", "download", "--out", out, "--json"]);
+    expect(second.code, second.stderr).toBe(0);
+    expect(firstRunLines(second.stderr)).toEqual([]);
+    expect(olderOf(second.stdout)).toBeUndefined();
+
+    // The command it names takes them: as many as the call log counted (two records of one call share one).
+    const backfill = await e.run([
+      "--profile",
+      "work",
+      "download",
+      "--out",
+      out,
+      "--from",
+      "retention",
+      "--json",
+    ]);
+    expect(backfill.code, backfill.stderr).toBe(0);
+    const fetched = summaryOf(backfill.stdout).downloaded;
+    expect(fetched).toBeGreaterThan(0);
+    expect(fetched).toBeLessThanOrEqual(calls);
+    await expectAllSaved({ ...e, out });
+  });
+
+  it("says so when the call log gives no count, and when there is nothing older", async () => {
+    e = await setupDownload({ calls: 20, spanMs: 10 * DAY, pagingTotals: false });
+    const unknown = await e.download(["--json"]);
+    expect(unknown.code, unknown.stderr).toBe(0);
+    expect(olderOf(unknown.stdout)).toMatchObject({ calls: null, heavyRequests: null });
+    expect(firstRunLines(unknown.stderr)).toEqual([
+      expect.stringMatching(
+        /^warning: first run: only the last 24 hours; older recordings \(the call log gives no count\) since .* to archive them run: rc-recordings download --out \S+ --from retention$/,
+      ),
+    ]);
+    await e.stop();
+
+    e = await setupDownload({ calls: 6 }); // all within the last 23 hours
+    const none = await e.download(["--json"]);
+    expect(none.code, none.stderr).toBe(0);
+    expect(olderOf(none.stdout)).toMatchObject({ calls: 0 });
+    expect(firstRunLines(none.stderr)).toEqual([
+      expect.stringMatching(
+        /^first run: only the last 24 hours; the call log lists no older recordings .*nothing to backfill$/,
+      ),
+    ]);
   });
 });
