@@ -20,7 +20,10 @@ export interface OlderRecordings {
   retentionDays: number;
   /** The retention was read from the account (else RingCentral's default). */
   retentionFromAccount: boolean;
-  /** Calls with a recording in [since, until) (the call log's count); null when the platform gave no count. */
+  /**
+   * Calls with a recording in [since, until) (the call log's count); null when the platform gave no count, or
+   * with `--extension` (not counted: an unknown number must cost no request before its exit 2).
+   */
   calls: number | null;
   /** What `command` costs: Heavy requests (listing + one per recording) and about how long, at the budget. */
   heavyRequests: number | null;
@@ -56,11 +59,13 @@ export interface FirstRunContext {
  */
 export async function tellOlderRecordings(context: FirstRunContext): Promise<OlderRecordings | undefined> {
   const { destination, now, log } = context;
-  if ((await new IncrementalMark(destination.state).read(now.getTime())) !== undefined) return undefined;
+  // Unreadable state (a missing bucket…) is the run's own error to report, after its preflight: no line here.
+  const mark = await new IncrementalMark(destination.state).read(now.getTime()).catch(() => null);
+  if (mark !== undefined) return undefined;
   const retention = context.retention ?? (await readRetention(context.api, { signal: context.signal, log }));
   const since = retentionEdge(retention, now);
   const until = new Date(now.getTime() - FIRST_RUN_WINDOW_MS);
-  const command = backfillCommand(context.profiles, context.out);
+  const command = backfillCommand(context.profiles, context.out, context.extensionNumbers);
   const older: OlderRecordings = {
     since: since.toISOString(),
     until: until.toISOString(),
@@ -72,13 +77,16 @@ export async function tellOlderRecordings(context: FirstRunContext): Promise<Old
     command,
   };
   if (since.getTime() >= until.getTime()) return older; // retention keeps no more than a day
+  if (context.extensionNumbers?.length) {
+    log.warn(describe(older, "of these extensions (not counted with --extension)"));
+    return older;
+  }
   try {
     const count = await countRecordedCalls(context.api, {
       scope: context.scope,
       from: since,
       to: until,
       type: context.type,
-      extensionNumbers: context.extensionNumbers,
       signal: context.signal,
     });
     if (count.kind === "counted") {
@@ -91,14 +99,14 @@ export async function tellOlderRecordings(context: FirstRunContext): Promise<Old
     if (endsRun(error) || context.signal.aborted) throw error;
     log.debug(`could not count the older recordings: ${(error as Error).message}`);
   }
-  const line = describe(older);
+  const line = describe(older, "(the call log gives no count)");
   if (older.calls === 0) log.info(line);
   else log.warn(line);
   return older;
 }
 
-/** The one line: how many, until when retention keeps them, and the command that takes them. */
-function describe(older: OlderRecordings): string {
+/** The one line: how many (`uncounted`: what to say when not), and the command that takes them. */
+function describe(older: OlderRecordings, uncounted: string): string {
   const kept = `the platform keeps recordings for ${older.retentionDays} days${older.retentionFromAccount ? "" : " (RingCentral's default; the account's could not be read)"}`;
   if (older.calls === 0) {
     return `first run: only the last 24 hours; the call log lists no older recordings (${kept}): nothing to backfill`;
@@ -109,14 +117,22 @@ function describe(older: OlderRecordings): string {
       : ` (about ${older.heavyRequests.toLocaleString("en-US")} Heavy requests, ~${formatSpan(older.durationSeconds ?? 0)})`;
   const many =
     older.calls === null
-      ? "older recordings (the call log gives no count)"
+      ? `older recordings ${uncounted}`
       : `${older.calls.toLocaleString("en-US")} older calls with recordings`;
   return `first run: only the last 24 hours; ${many} since ${older.since.slice(0, 10)} are still on the platform, which deletes each one after ${older.retentionDays} days; to archive them run: ${older.command}${how}`;
 }
 
-/** The backfill command for these profiles and `--out` exactly as given (quoted for a POSIX shell when needed). */
-export function backfillCommand(profiles: readonly string[], out: string): string {
-  const rest = `download --out ${shellWord(out)} --from retention`;
+/**
+ * The backfill command for these profiles, `--out` exactly as given (quoted for a POSIX shell when needed) and
+ * the run's `--extension` numbers.
+ */
+export function backfillCommand(
+  profiles: readonly string[],
+  out: string,
+  extensionNumbers: readonly string[] | undefined,
+): string {
+  const only = (extensionNumbers ?? []).map((number) => ` --extension ${number}`).join("");
+  const rest = `download --out ${shellWord(out)} --from retention${only}`;
   if (profiles.length <= 1) return profileCommand(profiles[0], rest);
   return `rc-recordings ${profiles.map((name) => `--profile ${shellWord(name)}`).join(" ")} ${rest}`;
 }

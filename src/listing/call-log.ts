@@ -237,7 +237,6 @@ export type RecordedCallCount = { kind: "counted"; calls: number } | { kind: "so
  * `paging.totalElements`) instead of listing them: what a first run tells about the older recordings it leaves.
  * The platform may omit totals ("for performance reasons", spec §4): then an empty page still proves none, and a
  * page with a record says only "some". Without `scope` the account-wide log is asked, else (403) the user's own.
- * With `extensionNumbers`, one request per number, summed.
  */
 export async function countRecordedCalls(
   api: ApiClient,
@@ -246,17 +245,15 @@ export async function countRecordedCalls(
     from: Date;
     to: Date;
     type: RecordingTypeFilter;
-    extensionNumbers?: readonly string[] | undefined;
     signal: AbortSignal;
   },
 ): Promise<RecordedCallCount> {
-  const ask = async (scope: CallLogScope, extensionNumber?: string): Promise<RecordedCallCount> => {
+  const ask = async (scope: CallLogScope): Promise<RecordedCallCount> => {
     const query = new URLSearchParams({
       dateFrom: options.from.toISOString(),
       dateTo: options.to.toISOString(),
       recordingType: options.type,
       perPage: "1",
-      ...(extensionNumber === undefined ? {} : { extensionNumber }),
     });
     const page = await api.getJson<{ records?: unknown; paging?: { totalElements?: unknown } }>(
       `${PATHS[scope]}?${query}`,
@@ -268,15 +265,6 @@ export async function countRecordedCalls(
     if (Array.isArray(page.records) && page.records.length === 0) return { kind: "counted", calls: 0 };
     return { kind: "some" };
   };
-  if (options.extensionNumbers?.length) {
-    let calls = 0;
-    for (const number of options.extensionNumbers) {
-      const count = await ask("account", number);
-      if (count.kind === "some") return count;
-      calls += count.calls;
-    }
-    return { kind: "counted", calls };
-  }
   if (options.scope) return ask(options.scope);
   try {
     return await ask("account");

@@ -45,6 +45,7 @@ const SUMMARY_FIELDS = [
   "failed",
   "failures",
   "listed",
+  "olderRecordings", // a first run: what it leaves to retention
   "out",
   "profile",
   "remaining",
@@ -139,8 +140,9 @@ describe("download", () => {
       { name: "a", downloaded: expect.any(Number), error: null },
       { name: "b", downloaded: expect.any(Number), error: null },
     ]);
-    // One Light extension-info call per profile proves each login before any content request.
-    expect(emu.stats.requestsByGroup.light).toBe(2);
+    // One Light extension-info call per profile proves each login before any content request; a first run
+    // reads the account's retention once (Light too).
+    expect(emu.stats.requestsByGroup.light).toBe(3);
   });
 
   it("a profile given twice, or several for another command, is exit 2", async () => {
