@@ -3,6 +3,7 @@ import { Command, CommanderError, InvalidArgumentError, Option } from "commander
 import type { StoreRequest } from "./auth/store/types.js";
 import { CommandResult, peekCommandLine, RESULT_COMMANDS } from "./command-result.js";
 import { choiceOption, collect, type Launch } from "./commands/command.js";
+import { declareCompletion } from "./commands/completion.command.js";
 import { declareConfig } from "./commands/config.command.js";
 import { declareDownload, END_OF_RUN_OPTIONS } from "./commands/download.command.js";
 import { declareExport } from "./commands/export.command.js";
@@ -29,7 +30,8 @@ const { version } = createRequire(import.meta.url)("../package.json") as { versi
 /** `--version`: what a bug report needs, the runtime and platform with the release (no module loaded for it). */
 const VERSION_LINE = `rc-recordings ${version} (Node.js ${process.version}, ${process.platform}-${process.arch})`;
 
-function buildProgram(
+/** The whole command tree (also read by `completion` and its tests): commands, flags, their parsers and help. */
+export function buildProgram(
   launch: Launch,
   io: Pick<CliIo, "stdout" | "stderr">,
   /** Where commander's own errors (unknown option, bad value) go: in json mode a line of the log. */
@@ -81,6 +83,7 @@ function buildProgram(
     declareExport,
     declareToken,
     declareConfig,
+    declareCompletion,
   ])
     declare(program, launch);
   return program;
