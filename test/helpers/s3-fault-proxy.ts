@@ -30,6 +30,8 @@ export interface S3FaultPlan {
    * the client reads them as separate chunks).
    */
   splitUtf8?: RegExp;
+  /** A store that echoes the session token: every request is answered 400 with it in the error's message. */
+  echoSessionToken?: boolean;
   /**
    * Answer GetObjectLockConfiguration (`GET /bucket?object-lock`, which s3rver does not know) as AWS does for a
    * bucket created with Object Lock (`enabled`) or without it (`disabled`: 404
@@ -86,6 +88,11 @@ export async function startS3FaultProxy(target: string, plan: S3FaultPlan): Prom
   const requests: SeenRequest[] = [];
   let puts = 0;
   const server = createServer((req, res) => {
+    if (plan.echoSessionToken) {
+      const token = String(req.headers["x-amz-security-token"] ?? "");
+      answerError(req, res, 400, "InvalidArgument", `The security token '${token}' is not valid here`);
+      return;
+    }
     requests.push({
       method: req.method ?? "",
       path: decodeURIComponent(req.url ?? ""),

@@ -1,4 +1,5 @@
-import type { S3Client } from "@aws-sdk/client-s3";
+import type { S3Client, ServiceInputTypes, ServiceOutputTypes } from "@aws-sdk/client-s3";
+import type { FinalizeRequestMiddleware } from "@smithy/types";
 import { UsageError } from "../../errors.js";
 import { registerSecret } from "../../log/redact.js";
 
@@ -80,6 +81,7 @@ export async function connectS3(env: NodeJS.ProcessEnv, options: ConnectOptions 
         }
       : {}),
   });
+  redactSessionTokens(client);
   const checksums = env.AWS_REQUEST_CHECKSUM_CALCULATION?.toUpperCase() !== "WHEN_REQUIRED";
   return { client, sdk, endpoint, checksums, signal: options.signal };
 }
@@ -94,4 +96,22 @@ function endpointOf(env: NodeJS.ProcessEnv): string | undefined {
     return value;
   }
   return undefined;
+}
+
+/**
+ * A session token goes to the store in every signed request (`x-amz-security-token`), and a store may echo it
+ * in an error. Wherever the chain found it (the environment, `~/.aws/credentials`, SSO, a container or instance
+ * role, renewed as it expires), it is registered as a secret as it leaves, so no line ever prints it.
+ */
+function redactSessionTokens(client: S3Client): void {
+  const register: FinalizeRequestMiddleware<ServiceInputTypes, ServiceOutputTypes> = (next) => (args) => {
+    const headers = (args.request as { headers?: Record<string, string | undefined> }).headers;
+    registerSecret(headers?.["x-amz-security-token"]);
+    return next(args);
+  };
+  client.middlewareStack.addRelativeTo(register, {
+    relation: "after",
+    toMiddleware: "httpSigningMiddleware",
+    name: "rcRecordingsRedactSessionToken",
+  });
 }

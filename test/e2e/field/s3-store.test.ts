@@ -1,6 +1,8 @@
+import { writeFileSync } from "node:fs";
+import { join } from "node:path";
 import { describe, expect, it, onTestFinished } from "vitest";
 import { startS3FaultProxy } from "../../helpers/s3-fault-proxy.js";
-import { type S3Server, s3ServerForTest } from "../../helpers/s3-server.js";
+import { S3_TEST_CREDENTIALS, type S3Server, s3ServerForTest } from "../../helpers/s3-server.js";
 import { json, parseJson } from "../../helpers/tamper-proxy.js";
 import { type DownloadEnv, setupDownload } from "../download/helpers.js";
 import { setupProxiedDownload } from "../download/proxied.js";
@@ -152,4 +154,38 @@ describe("S3 manifest lines", () => {
     expect(verify.code, verify.stderr).toBe(0);
     expect(JSON.parse(verify.stdout)).toMatchObject({ ok: saved, missing: [], changed: [] });
   }, 120_000);
+});
+
+describe("S3 credentials in store answers", () => {
+  it("a session token from ~/.aws/credentials that the store echoes is never printed, even with --verbose", async () => {
+    const t = await archive({ calls: 2 });
+    const token = `IQoJb3JpZ2luX2VjE${"Ab9".repeat(60)}SessionTokenFromAProfile`;
+    const credentials = join(t.e.dir, "aws-credentials");
+    writeFileSync(
+      credentials,
+      `[default]\naws_access_key_id = ${S3_TEST_CREDENTIALS.accessKeyId}\naws_secret_access_key = profile-secret-key-0123456789\naws_session_token = ${token}\n`,
+    );
+    const proxy = await startS3FaultProxy(t.s3.endpoint, { echoSessionToken: true });
+    onTestFinished(() => proxy.stop());
+    // Only the profile file has credentials: nothing in the environment names the token.
+    const { AWS_ACCESS_KEY_ID: _id, AWS_SECRET_ACCESS_KEY: _secret, ...rest } = t.env;
+    const env = {
+      ...rest,
+      AWS_ENDPOINT_URL_S3: proxy.endpoint,
+      AWS_SHARED_CREDENTIALS_FILE: credentials,
+      AWS_CONFIG_FILE: join(t.e.dir, "no-aws-config"),
+    };
+    for (const command of [
+      ["download", "--out", URL, "--verbose"],
+      ["verify", "--out", URL, "--verbose"],
+      ["download", "--out", URL, "--json", "--log-format", "json"],
+    ]) {
+      const result = await t.e.run(command, { env });
+      expect(result.code, result.stderr).toBe(1);
+      // The store's message is printed, the token in it is not (was: printed as the store sent it).
+      expect(result.stderr).toMatch(/InvalidArgument: The security token '.+' is not valid here/);
+      expect(result.stdout + result.stderr).not.toContain(token);
+      expect(result.stdout + result.stderr).not.toContain(token.slice(0, 40));
+    }
+  }, 90_000);
 });
