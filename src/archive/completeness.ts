@@ -1,4 +1,4 @@
-import type { ManifestEntry, UnsavedRecord } from "./manifest.js";
+import type { ManifestEntry, RepairRecord, UnsavedRecord } from "./manifest.js";
 
 /**
  * `report`: what the platform's call log had against what the archive holds. Pure: the command lists the call
@@ -34,6 +34,19 @@ export interface MissingRecording extends ListedRecording {
   at?: string;
 }
 
+/** An archived recording that `download --repair` fetched again (its latest repair record). */
+export interface RepairedRecording extends ListedRecording {
+  /** When it was repaired, what the check had found, and the SHA-256 before and after. */
+  at?: string;
+  found: RepairRecord["found"];
+  previousSha256: string;
+  /** A changed file: the SHA-256 of what it held, when it was read. */
+  foundSha256?: string;
+  sha256: string;
+  /** Where the changed copy is kept, relative to the archive. */
+  quarantine?: string;
+}
+
 /** One row of the per-day (and per-extension) table. */
 export interface DayRow {
   /** YYYY-MM-DD of the calls' start (UTC). */
@@ -52,6 +65,8 @@ export interface CompletenessReport {
   expected: number;
   archived: number;
   missing: MissingRecording[];
+  /** Archived recordings of the range that a repair fetched again (evidence from the manifest's chain). */
+  repaired: RepairedRecording[];
   days: DayRow[];
 }
 
@@ -60,6 +75,8 @@ export interface ArchiveView {
   entries: ReadonlyMap<string, ManifestEntry>;
   /** What runs recorded they could not save (the latest record of a recording wins). */
   unsaved: ReadonlyMap<string, UnsavedRecord & { at?: string }>;
+  /** What `download --repair` fetched again (the latest repair of a recording wins). */
+  repairs: ReadonlyMap<string, RepairRecord & { at?: string }>;
 }
 
 /** Builds the report as listed recordings arrive (a long range is never held in memory beyond its missing ones). */
@@ -67,6 +84,7 @@ export class CompletenessTally {
   private expected = 0;
   private archived = 0;
   private readonly missing: MissingRecording[] = [];
+  private readonly repaired: RepairedRecording[] = [];
   private readonly rows = new Map<string, DayRow>();
   private readonly seen = new Set<string>();
 
@@ -84,6 +102,8 @@ export class CompletenessTally {
     if (this.archive.entries.has(listed.recordingId)) {
       this.archived += 1;
       row.archived += 1;
+      const repair = this.archive.repairs.get(listed.recordingId);
+      if (repair) this.repaired.push(repairedOf(listed, repair));
       return;
     }
     row.missing += 1;
@@ -100,6 +120,7 @@ export class CompletenessTally {
       expected: this.expected,
       archived: this.archived,
       missing: [...this.missing].sort((a, b) => a.startTime.localeCompare(b.startTime)),
+      repaired: [...this.repaired].sort((a, b) => a.startTime.localeCompare(b.startTime)),
       days,
     };
   }
@@ -131,4 +152,16 @@ export class CompletenessTally {
     }
     return row;
   }
+}
+
+function repairedOf(listed: ListedRecording, repair: RepairRecord & { at?: string }): RepairedRecording {
+  return {
+    ...listed,
+    ...(repair.at !== undefined && { at: repair.at }),
+    found: repair.found,
+    previousSha256: repair.previousSha256,
+    ...(repair.foundSha256 !== undefined && { foundSha256: repair.foundSha256 }),
+    sha256: repair.sha256,
+    ...(repair.quarantine !== undefined && { quarantine: repair.quarantine }),
+  };
 }

@@ -42,6 +42,9 @@ export interface RepairRecord {
   /** What the manifest recorded when the recording was first saved. */
   previousSha256: string;
   previousBytes: number;
+  /** A changed file: what it held (`foundSha256` when it was read; a different size alone needs no reading). */
+  foundBytes?: number;
+  foundSha256?: string;
   /** What was fetched now (also in the recording's new line just before). */
   sha256: string;
   bytes: number;
@@ -213,17 +216,24 @@ export async function readManifestEntries(
 }
 
 /**
- * The recordings the manifest lists and the ones runs recorded they could not save (later records win); undefined
+ * The recordings the manifest lists, the ones runs recorded they could not save, and the repairs of `download
+ * --repair` (later records win); undefined
  * when the destination holds no archive at all. Read-only.
  */
 export async function readArchiveView(
   destination: Destination,
   read: (line: string) => Record<string, unknown> | undefined = parseRecord,
 ): Promise<
-  { entries: Map<string, ManifestEntry>; unsaved: Map<string, UnsavedRecord & { at?: string }> } | undefined
+  | {
+      entries: Map<string, ManifestEntry>;
+      unsaved: Map<string, UnsavedRecord & { at?: string }>;
+      repairs: Map<string, RepairRecord & { at?: string }>;
+    }
+  | undefined
 > {
   const entries = new Map<string, ManifestEntry>();
   const unsaved = new Map<string, UnsavedRecord & { at?: string }>();
+  const repairs = new Map<string, RepairRecord & { at?: string }>();
   const log = await destination.state.openManifest({ writable: false });
   try {
     for await (const line of log.lines()) {
@@ -232,13 +242,15 @@ export async function readArchiveView(
       if (entry) entries.set(entry.recordingId, entry);
       else if (record?.record === "unsaved" && typeof record.recordingId === "string")
         unsaved.set(record.recordingId, record as unknown as UnsavedRecord & { at?: string });
+      else if (record?.record === "repair" && typeof record.recordingId === "string")
+        repairs.set(record.recordingId, record as unknown as RepairRecord & { at?: string });
     }
   } finally {
     await log.close();
   }
   if (entries.size === 0 && unsaved.size === 0 && (await destination.state.readMark()) === undefined)
     return undefined;
-  return { entries, unsaved };
+  return { entries, unsaved, repairs };
 }
 
 /** A recording's entry, if the record is one (chain starts, checkpoints and unsaved records carry `record`). */

@@ -85,7 +85,7 @@ export async function verifyArchive(destination: Destination, options: VerifyOpt
     checked: found.checked,
     ok: found.checked - found.missing.length - found.changed.length,
     missing: found.missing.map((entry) => entry.path),
-    changed: found.changed.map((entry) => entry.path),
+    changed: found.changed.map((changed) => changed.entry.path),
     unknown: [],
     chain: audit.report(),
   };
@@ -101,7 +101,15 @@ export async function verifyArchive(destination: Destination, options: VerifyOpt
 export interface RecordingCheck {
   checked: number;
   missing: ManifestEntry[];
-  changed: ManifestEntry[];
+  changed: ChangedRecording[];
+}
+
+/** A recording whose file holds other bytes than the manifest recorded: what the file holds now. */
+export interface ChangedRecording {
+  entry: ManifestEntry;
+  bytes: number;
+  /** Undefined when the size alone told (the file was not read). */
+  sha256?: string;
 }
 
 /**
@@ -130,7 +138,8 @@ export async function checkRecordings(
           signal.throwIfAborted();
           const state = await stateOf(destination, entry, options.progress, signal);
           found.checked += 1;
-          if (state !== "ok") found[state].push(entry);
+          if (state === "missing") found.missing.push(entry);
+          else if (state !== "ok") found.changed.push({ entry, ...state });
           options.progress.checked();
         }),
       ),
@@ -147,11 +156,11 @@ async function stateOf(
   entry: ManifestEntry,
   progress: VerifyProgress,
   signal: AbortSignal,
-): Promise<"ok" | "missing" | "changed"> {
+): Promise<"ok" | "missing" | { bytes: number; sha256?: string }> {
   const size = (await destination.stat(entry.path))?.size;
   if (size === undefined) return "missing";
   // A different size is a change without reading a byte.
-  if (size !== entry.bytes) return "changed";
+  if (size !== entry.bytes) return { bytes: size };
   const hash = createHash("sha256");
   for await (const chunk of destination.read(entry.path)) {
     signal.throwIfAborted();
@@ -160,5 +169,6 @@ async function stateOf(
   }
   // A line without a digest (edited by hand) can only be checked by its size.
   if (typeof entry.sha256 !== "string") return "ok";
-  return hash.digest("hex") === entry.sha256.toLowerCase() ? "ok" : "changed";
+  const sha256 = hash.digest("hex");
+  return sha256 === entry.sha256.toLowerCase() ? "ok" : { bytes: size, sha256 };
 }

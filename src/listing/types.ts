@@ -66,6 +66,8 @@ export interface FetchAgain {
   path: string;
   sha256: string;
   bytes: number;
+  /** A changed file: what it held (its SHA-256 when it was read; a different size alone needs no reading). */
+  held?: { bytes: number; sha256?: string };
   /** Where the changed copy was kept before it is replaced (set once it is). */
   quarantine?: string;
 }

@@ -488,6 +488,8 @@ function repairOf(item: RecordingItem, again: FetchAgain, result: TransferResult
     found: again.found,
     previousSha256: again.sha256,
     previousBytes: again.bytes,
+    ...(again.held && { foundBytes: again.held.bytes }),
+    ...(again.held?.sha256 !== undefined && { foundSha256: again.held.sha256 }),
     sha256: result.sha256,
     bytes: result.bytes,
     ...(again.quarantine !== undefined && { quarantine: again.quarantine }),

@@ -51,7 +51,7 @@ export class RepairSource implements RecordingSource {
     );
     const damaged = [
       ...found.missing.map((entry) => itemOf(entry, "missing")),
-      ...found.changed.map((entry) => itemOf(entry, "changed")),
+      ...found.changed.map(({ entry, ...held }) => itemOf(entry, "changed", held)),
     ].sort((a, b) => Date.parse(a.record.startTime) - Date.parse(b.record.startTime));
     log.info(
       damaged.length === 0
@@ -122,8 +122,14 @@ async function contentUriOf(client: ApiClient, recordingId: string, path = recor
 }
 
 /** The recording as the run fetches it: its call's facts from the manifest (its new line keeps them). */
-function itemOf(entry: ManifestEntry, found: FetchAgain["found"]): RecordingItem {
-  const again: FetchAgain = { found, path: entry.path, sha256: entry.sha256, bytes: entry.bytes };
+function itemOf(entry: ManifestEntry, found: FetchAgain["found"], held?: FetchAgain["held"]): RecordingItem {
+  const again: FetchAgain = {
+    found,
+    path: entry.path,
+    sha256: entry.sha256,
+    bytes: entry.bytes,
+    ...(held && { held }),
+  };
   return {
     recordingId: entry.recordingId,
     contentUri: "", // asked for in `prepare`: content URIs are the platform's to change

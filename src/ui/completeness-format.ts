@@ -1,5 +1,10 @@
 import { csvRow } from "../archive/archive-index.js";
-import type { CompletenessReport, DayRow, MissingRecording } from "../archive/completeness.js";
+import type {
+  CompletenessReport,
+  DayRow,
+  MissingRecording,
+  RepairedRecording,
+} from "../archive/completeness.js";
 
 /** How `report` shows its result on stdout when it is not `--json`: a table per day, then each missing recording. */
 
@@ -31,11 +36,20 @@ export function reportText(report: CompletenessReport): string[] {
     row.map((cell, i) => (i === 0 ? cell.padEnd(widths[i] ?? 0) : cell.padStart(widths[i] ?? 0))).join("  "),
   );
   if (report.missing.length > 0) lines.push("", "missing:", ...report.missing.map(missingLine));
+  if (report.repaired.length > 0) lines.push("", "repaired:", ...report.repaired.map(repairedLine));
   return lines;
 }
 
 function totals(report: CompletenessReport): string[] {
   return [String(report.expected), String(report.archived), String(report.missing.length)];
+}
+
+/** A repair from the manifest's chain: when, what was found, the SHA-256 before and after, the kept copy. */
+function repairedLine(repaired: RepairedRecording): string {
+  const kept = repaired.quarantine ? `; the changed copy is kept in ${repaired.quarantine}` : "";
+  const held = repaired.foundSha256 ? `held ${repaired.foundSha256}, ` : "";
+  const hashes = `${held}sha256 ${repaired.previousSha256} -> ${repaired.sha256}`;
+  return `${repaired.startTime}  recording ${repaired.recordingId} (call ${repaired.callId})  ${repaired.found}, fetched again${repaired.at ? ` ${repaired.at}` : ""}, ${hashes}${kept}`;
 }
 
 function missingLine(missing: MissingRecording): string {

@@ -1,3 +1,4 @@
+import { createHash } from "node:crypto";
 import { existsSync, readFileSync, rmSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { afterEach, describe, expect, it } from "vitest";
@@ -88,6 +89,8 @@ describe("download --repair (folder)", () => {
       found: "changed",
       path: flipped.path,
       previousSha256: flipped.sha256,
+      foundSha256: createHash("sha256").update(damagedBytes).digest("hex"),
+      foundBytes: damagedBytes.length,
       sha256: flipped.sha256,
       quarantine: expect.stringMatching(/^\.rc-recordings\/quarantine\/[0-9TZ-]+\//),
     });
@@ -107,6 +110,21 @@ describe("download --repair (folder)", () => {
     });
     expect(report.repair).toBeUndefined();
     expect(after.stderr).toContain("(2 repairs among them)");
+
+    // report shows the repairs beside what the call log lists.
+    const report2 = await e.run(["--json", "report", "--out", e.out, "--from", "2d"]);
+    expect(report2.code, report2.stderr).toBe(0);
+    const repairedList = (
+      JSON.parse(report2.stdout) as { repaired: { recordingId: string; found: string }[] }
+    ).repaired;
+    expect(repairedList.map((r) => [r.recordingId, r.found]).sort()).toEqual(
+      [
+        [flipped.recordingId, "changed"],
+        [deleted.recordingId, "missing"],
+      ].sort(),
+    );
+    const text = await e.run(["report", "--out", e.out, "--from", "2d"]);
+    expect(text.stdout).toMatch(new RegExp(`recording ${flipped.recordingId} .*changed, fetched again`));
   }, 120_000);
 
   it("a recording the platform no longer has: said per recording, the file kept as it is, exit 3", async () => {
