@@ -19,6 +19,7 @@ import { startup } from "./scenarios/startup.js";
 import { tokens } from "./scenarios/tokens.js";
 import { unlimited } from "./scenarios/unlimited.js";
 import { verify } from "./scenarios/verify.js";
+import { watchLatency } from "./scenarios/watch.js";
 
 const SCENARIOS: Record<string, (ctx: BenchContext) => Promise<ScenarioResult>> = {
   "rate-limited": rateLimited,
@@ -29,6 +30,7 @@ const SCENARIOS: Record<string, (ctx: BenchContext) => Promise<ScenarioResult>> 
   verify,
   s3,
   backfill,
+  watch: watchLatency,
 };
 
 const { values } = parseArgs({

@@ -60,6 +60,10 @@ function control(call: ControlCall): unknown {
       return control.resetStats();
     case "setRateLimits":
       return control.setRateLimits(call.limits ?? {});
+    case "startCalls":
+      return control.startCalls(call.plan);
+    case "dropConnections":
+      return control.dropConnections();
   }
 }
 

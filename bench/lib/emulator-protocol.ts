@@ -1,4 +1,4 @@
-import type { EmulatorOptions, StatsSnapshot } from "../../test/emulator/index.js";
+import type { CallPlan, EmulatorOptions, StatsSnapshot } from "../../test/emulator/index.js";
 
 /** One HTTP exchange seen by the emulator host, timed where the server saw it. */
 export interface TimelineEntry {
@@ -21,7 +21,11 @@ export type ControlCall =
   | { action: "startRetention"; everyMs: number; afterMs: number }
   | { action: "retentionDeleted" }
   | { action: "resetStats" }
-  | { action: "setRateLimits"; limits: EmulatorOptions["rateLimits"] };
+  | { action: "setRateLimits"; limits: EmulatorOptions["rateLimits"] }
+  /** Calls made now (telephony events on the gateway; records `callLogDelayMs` after they end). */
+  | { action: "startCalls"; plan: CallPlan }
+  /** Drop every open WebSocket connection without a close frame. */
+  | { action: "dropConnections" };
 
 export type HostRequest =
   | { op: "start"; options: HostOptions }

@@ -2,11 +2,12 @@
  * When `watch` looks at the call log. Events decide WHEN to look, the call log decides WHAT is there: an event
  * only names recordings to wait for; every sweep lists the call log from the mark and fetches what is new.
  *
- * - An ended call with recordings → a sweep `firstLookMs` later (its call-log record appears a little after the
- *   call). Events that arrive while a sweep is due or running join it: a burst of calls costs one sweep, not one
- *   per call.
- * - A recording an event named that the sweep did not list yet → another sweep after a backoff (doubling up to
- *   `retryMaxMs`), until it is listed or `giveUpMs` has passed (then the periodic sweep is its safety net).
+ * - An ended call with recordings → a look `firstLookMs` later (its call-log record appears a little after the
+ *   call). Event-driven sweeps start at most once every `minGapMs`: events that arrive while a sweep is due or
+ *   running join the next one, so a burst of calls costs one sweep, and a steady stream one sweep per gap.
+ * - A recording an event named that a sweep did not list yet → looked for again after a backoff of its own
+ *   (doubling from `retryMs` up to `retryMaxMs`), until it is listed or `giveUpMs` has passed (then the periodic
+ *   sweep is its safety net).
  * - Every `periodMs` without a sweep → a full sweep (what no event announced: legs outside the account, events
  *   lost while the channel was down).
  * - A catch-up request (the push channel could not recover its subscription) → a sweep at once.
@@ -26,6 +27,8 @@ export interface SchedulerTimings {
   periodMs: number;
   /** From an ended call's event to the first look at the call log. */
   firstLookMs: number;
+  /** Event-driven sweeps start at least this far apart (each costs a call-log page: a Heavy request). */
+  minGapMs: number;
   /** A recording still not listed: the next look after this, doubling up to `retryMaxMs`. */
   retryMs: number;
   retryMaxMs: number;
@@ -42,6 +45,7 @@ export const DEFAULT_PERIOD_MS = 15 * 60_000;
 
 export const DEFAULT_SCHEDULER_TIMINGS: Omit<SchedulerTimings, "periodMs"> = {
   firstLookMs: 5_000,
+  minGapMs: 15_000,
   retryMs: 5_000,
   retryMaxMs: 60_000,
   giveUpMs: 10 * 60_000,
@@ -58,18 +62,25 @@ export interface SchedulerOptions {
   now?: () => number;
 }
 
+/** A recording an event named: when it was named, how often a sweep missed it, when to look again. */
+interface Awaited {
+  since: number;
+  misses: number;
+  lookAt: number;
+}
+
 export class SweepScheduler {
   private readonly timings: SchedulerTimings;
   private readonly now: () => number;
-  /** Recording id → when an event first named it; insertion order is age order. */
-  private readonly awaited = new Map<string, number>();
-  /** The next event-driven look (undefined: none due). */
-  private lookAt: number | undefined;
-  private retries = 0;
+  /** Recording id → what is known of it; insertion order is age order. */
+  private readonly awaited = new Map<string, Awaited>();
   private catchUpDue = false;
   private failures = 0;
   private failedRetryAt: number | undefined;
   private nextPeriodicAt: number;
+  private lastStartAt = Number.NEGATIVE_INFINITY;
+  /** When the loop means to wake next (an announcement due earlier wakes it). */
+  private plannedAt = Number.POSITIVE_INFINITY;
   private wake: (() => void) | undefined;
   private sweeping = false;
   /** Sweeps started so far. */
@@ -85,15 +96,15 @@ export class SweepScheduler {
   announce(recordingIds: readonly string[]): void {
     if (recordingIds.length === 0) return;
     const now = this.now();
+    const lookAt = now + this.timings.firstLookMs;
     for (const id of recordingIds) {
       if (this.awaited.has(id)) continue;
-      this.awaited.set(id, now);
+      this.awaited.set(id, { since: now, misses: 0, lookAt });
       if (this.awaited.size > this.timings.maxAwaited) {
         this.awaited.delete(this.awaited.keys().next().value as string);
       }
     }
-    this.lookAt ??= now + this.timings.firstLookMs;
-    this.poke();
+    if (lookAt < this.plannedAt) this.poke();
   }
 
   /** A sweep listed this recording (saved, skipped or failed: the call log has it). */
@@ -122,10 +133,15 @@ export class SweepScheduler {
       const { at, reason } = this.next();
       const wait = at - this.now();
       if (wait > 0) {
+        this.plannedAt = at;
         await this.sleep(wait, signal);
+        this.plannedAt = Number.POSITIVE_INFINITY;
         continue; // something may have changed: decide again
       }
-      this.take(reason);
+      const startedAt = this.now();
+      this.lastStartAt = startedAt;
+      if (reason !== "after-failure") this.catchUpDue = false;
+      this.failedRetryAt = undefined;
       this.sweeping = true;
       this.sweeps += 1;
       let verdict: SweepVerdict;
@@ -135,7 +151,7 @@ export class SweepScheduler {
         this.sweeping = false;
       }
       if (signal.aborted) return;
-      this.settle(verdict);
+      this.settle(verdict, startedAt);
     }
   }
 
@@ -150,49 +166,47 @@ export class SweepScheduler {
       candidates.push({ at: this.failedRetryAt, reason: "after-failure" });
     else {
       if (this.catchUpDue) candidates.push({ at: now, reason: "catch-up" });
-      if (this.lookAt !== undefined)
-        candidates.push({ at: this.lookAt, reason: this.retries > 0 ? "retry" : "event" });
+      const due = this.earliestLook();
+      if (due) {
+        const at = Math.max(due.lookAt, this.lastStartAt + this.timings.minGapMs);
+        candidates.push({ at, reason: due.misses > 0 ? "retry" : "event" });
+      }
     }
     return candidates.reduce((a, b) => (b.at < a.at ? b : a));
   }
 
-  /** A sweep starts: it lists everything up to now, so every request due is answered by it. */
-  private take(reason: SweepReason): void {
-    if (reason !== "after-failure") this.catchUpDue = false;
-    this.lookAt = undefined;
-    this.failedRetryAt = undefined;
+  private earliestLook(): Awaited | undefined {
+    let earliest: Awaited | undefined;
+    for (const awaited of this.awaited.values()) {
+      if (!earliest || awaited.lookAt < earliest.lookAt) earliest = awaited;
+    }
+    return earliest;
   }
 
-  private settle(verdict: SweepVerdict): void {
+  private settle(verdict: SweepVerdict, startedAt: number): void {
     const now = this.now();
     this.nextPeriodicAt = now + this.timings.periodMs;
     if (!verdict.ok) {
-      // Nothing it was asked for is answered: keep the catch-up and the awaited recordings for the retry.
+      // Nothing it was asked for is answered: the catch-up and the awaited recordings wait for the retry.
       const backoff = this.timings.failureBackoffMs * 2 ** Math.min(this.failures, 20);
       this.failures += 1;
       this.failedRetryAt = now + Math.min(this.timings.periodMs, backoff);
-      this.lookAt ??= this.awaited.size > 0 ? this.failedRetryAt : undefined;
       return;
     }
     this.failures = 0;
     this.forgetStale(now);
-    if (this.awaited.size === 0) {
-      // Events that arrived during the sweep named recordings it listed: nothing left to look for.
-      this.lookAt = undefined;
-      this.retries = 0;
-      return;
+    // Named before this sweep started but not listed by it: the record is late. Look again after a pause that
+    // grows with each miss. Recordings named during the sweep keep their first look.
+    for (const awaited of this.awaited.values()) {
+      if (awaited.since >= startedAt) continue;
+      const backoff = this.timings.retryMs * 2 ** Math.min(awaited.misses, 20);
+      awaited.misses += 1;
+      awaited.lookAt = now + Math.min(this.timings.retryMaxMs, backoff);
     }
-    // Recordings named but not listed yet: their records are late. Look again after a growing pause, or sooner
-    // when an event arrived during the sweep (its first look).
-    const backoff = Math.min(this.timings.retryMaxMs, this.timings.retryMs * 2 ** Math.min(this.retries, 20));
-    this.retries += 1;
-    const retryAt = now + backoff;
-    this.lookAt = this.lookAt === undefined ? retryAt : Math.min(this.lookAt, retryAt);
   }
-
   private forgetStale(now: number): void {
     const stale: string[] = [];
-    for (const [id, since] of this.awaited) {
+    for (const [id, { since }] of this.awaited) {
       if (now - since < this.timings.giveUpMs) break; // age order: the rest are younger
       stale.push(id);
     }

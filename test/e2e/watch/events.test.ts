@@ -47,7 +47,7 @@ describe("watch: events, recovery and the sweep as safety net", () => {
     const ids = recordingIds(e.emu.control.startCalls({ count: 2, talkMs: 200 }));
     await waitArchived(e, ids);
     await expectByteExact(e, ids);
-    expect(running.stderr()).toMatch(/sweep \d+ \(periodic\)/);
+    await running.waitFor(/sweep \d+ \(periodic\)/); // its line follows the manifest lines
     expect(running.stderr()).not.toMatch(/\(event\)/);
     expect(e.emu.stats.ws.notificationsSent).toBe(0);
   }, 120_000);

@@ -9,6 +9,7 @@ import {
 const TIMINGS: SchedulerTimings = {
   periodMs: 60_000,
   firstLookMs: 100,
+  minGapMs: 100,
   retryMs: 100,
   retryMaxMs: 400,
   giveUpMs: 5_000,
@@ -114,6 +115,21 @@ describe("SweepScheduler", () => {
     await sleep(600);
     expect(h.reasons.length).toBeLessThanOrEqual(4);
     expect(h.reasons.slice(1).every((r) => r === "event" || r === "retry")).toBe(true);
+  });
+
+  it("a steady stream of calls costs one sweep per gap, and a late record does not slow the others", async () => {
+    const h = started({ minGapMs: 300, retryMs: 1_000, retryMaxMs: 5_000 });
+    await until(() => h.reasons.length === 1 && !h.scheduler.busy);
+    h.scheduler.announce(["late"]); // its record never comes during this test
+    const started_ = Date.now();
+    for (let i = 0; i < 60; i++) {
+      h.callLog.add(`s${i}`);
+      h.scheduler.announce([`s${i}`]);
+      await sleep(20);
+    }
+    await until(() => h.scheduler.awaiting === 1, 5_000);
+    const elapsed = Date.now() - started_;
+    expect(h.reasons.length - 1).toBeLessThanOrEqual(Math.ceil(elapsed / 300) + 1);
   });
 
   it("looks again with a growing pause until the announced recording is listed", async () => {
