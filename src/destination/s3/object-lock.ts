@@ -30,7 +30,9 @@ export class ObjectLock {
   describe(): string {
     const { retention, legalHold } = this.request;
     const parts = [
-      ...(retention ? [`retained ${retention.days} days (${retention.mode})`] : []),
+      ...(retention
+        ? [`retained ${retention.days} day${retention.days === 1 ? "" : "s"} (${retention.mode})`]
+        : []),
       ...(legalHold ? ["under a legal hold"] : []),
     ];
     return parts.join(" and ");
