@@ -53,10 +53,12 @@ export class LocalFolder implements Destination {
   /**
    * The state folder, when there is one, is a real folder, never a symbolic link: state kept through a planted
    * link would live, and be written, outside DIR. Checked before the lock, which lives inside it (and a dry run,
-   * which writes nothing, would still read through it).
+   * which writes nothing, would still read through it). So is the partials folder: a planted link there is a
+   * refused state of the whole folder (exit 1), not a failure of each recording that would journal through it.
    */
   async preflight(): Promise<void> {
     await refuseLink(this.stateDir);
+    await refuseLink(this.partials.folder);
   }
 
   lock(): Promise<DestinationLock> {

@@ -48,6 +48,11 @@ export class LocalPartials implements PartialStore {
     this.root = dirname(stateDir);
   }
 
+  /** `<stateDir>/partial`: the journal's folder. */
+  get folder(): string {
+    return this.dir;
+  }
+
   async find(recordingId: string): Promise<PartialRecord | undefined> {
     let parsed: StoredRecord;
     try {

@@ -12,6 +12,8 @@ afterEach(async () => {
 });
 
 const stateDir = (env: DownloadEnv) => join(env.out, ".rc-recordings");
+const errorLines = (stderr: string) =>
+  stderr.split("\n").filter((line) => line.startsWith("rc-recordings: "));
 
 describe("download: the state folder and the manifest stay inside DIR", () => {
   it("a state folder that is a symbolic link fails the run with one line; nothing is written outside", async () => {
@@ -21,8 +23,21 @@ describe("download: the state folder and the manifest stay inside DIR", () => {
     symlinkSync(outside.path, stateDir(e));
     const result = await e.download();
     expect(result.code).toBe(1);
-    expect(result.stderr.trim().split("\n")).toEqual([
-      expect.stringMatching(/\.rc-recordings.*symbolic link/),
+    // One error line (a first run's notice about its range may come before it).
+    expect(errorLines(result.stderr)).toEqual([expect.stringMatching(/\.rc-recordings.*symbolic link/)]);
+    expect(readdirSync(outside.path)).toEqual([]);
+    expect(e.emu.stats.contentRequests).toBe(0);
+  });
+
+  it("a partials folder that is a symbolic link fails the run with one line, exit 1 (was 3); nothing written outside", async () => {
+    e = await setupDownload();
+    const outside = outsideDir();
+    mkdirSync(stateDir(e), { recursive: true });
+    symlinkSync(outside.path, join(stateDir(e), "partial"));
+    const result = await e.download();
+    expect(result.code, result.stderr).toBe(1);
+    expect(errorLines(result.stderr)).toEqual([
+      expect.stringMatching(/\.rc-recordings\/partial.*symbolic link/),
     ]);
     expect(readdirSync(outside.path)).toEqual([]);
     expect(e.emu.stats.contentRequests).toBe(0);
