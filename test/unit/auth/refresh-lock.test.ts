@@ -36,8 +36,16 @@ describe("RefreshLock", () => {
     const target = join(dir.path, "default");
     const announced: number[] = [];
     let release!: () => void;
-    const holder = new RefreshLock(target).withLock(() => new Promise<void>((r) => (release = r)));
-    await delay(20);
+    let held!: () => void;
+    const holding = new Promise<void>((r) => (held = r));
+    const holder = new RefreshLock(target).withLock(
+      () =>
+        new Promise<void>((r) => {
+          release = r;
+          held();
+        }),
+    );
+    await holding; // the holder is in (a fixed 20 ms let the waiter win the race on a loaded machine)
     const waiter = new RefreshLock(target, {
       pollMs: 5,
       maxWaitMs: 5_000,
