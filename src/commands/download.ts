@@ -1,6 +1,7 @@
 import type { RateLimitWait } from "../api/rate-limiter.js";
 import type { CommandContext } from "../context.js";
 import { InterruptedError, PartialFailureError, StoppedAtMaxDurationError } from "../errors.js";
+import { AT_RISK_DAYS, atRiskCutoff, retentionEdge } from "../listing/retention.js";
 import type { RecordingSource } from "../listing/source.js";
 import { Deadline } from "../run/deadline.js";
 import { runDownload as run } from "../run/downloader.js";
@@ -66,7 +67,17 @@ export async function runDownload(ctx: CommandContext, flags: DownloadFlags): Pr
     onWait: (_profile, wait) => onWait(wait),
   });
   stats.budgetPerSecond = () => pool.budgetPerSecond("heavy");
-  const { from } = await resolveFrom(range, { api: lister, now, zone, signal: ctx.signal, log: ctx.log });
+  const { from, retention } = await resolveFrom(range, {
+    api: lister,
+    now,
+    zone,
+    signal: ctx.signal,
+    log: ctx.log,
+  });
+  // A run that lists from the retention edge sees every recording retention deletes next: it can count them.
+  if (retention && from && from.getTime() <= retentionEdge(retention, now).getTime()) {
+    stats.retentionRisk.arm(from, atRiskCutoff(retention, now));
+  }
   // A first run takes the last 24 hours: say once what older recordings it leaves to retention.
   const older =
     from === undefined
@@ -145,6 +156,7 @@ export async function runDownload(ctx: CommandContext, flags: DownloadFlags): Pr
     ...(pool.size > 1 ? { profiles: pool.report() } : {}),
     ...(hooks ? { exec: hooks } : {}),
     ...(older ? { olderRecordings: older } : {}),
+    ...retentionAtRisk(stats),
   };
   reporter.finish(summary);
   // A run that an error ended still says what it saved; the error then sets the exit code as usual.
@@ -164,4 +176,10 @@ export async function runDownload(ctx: CommandContext, flags: DownloadFlags): Pr
       `--exec failed for ${hooks.failed} recordings (they are archived; the next run runs the hook again for them)`,
     );
   }
+}
+
+/** `retentionAtRisk` of the summary, when the run could count it (see RetentionRisk). */
+function retentionAtRisk(stats: RunStats): { retentionAtRisk?: { withinDays: number; recordings: number } } {
+  const recordings = stats.retentionRisk.count();
+  return recordings === undefined ? {} : { retentionAtRisk: { withinDays: AT_RISK_DAYS, recordings } };
 }

@@ -121,6 +121,7 @@ export function reportEndOfRun(
         bytes: numberOr(envelope.bytes, 0),
         archived: await deps.archived?.(),
         backlog: typeof envelope.remaining === "number" ? envelope.remaining : undefined,
+        atRisk: atRiskOf(envelope.retentionAtRisk),
       }).catch((error: Error) =>
         deps.log.warn(`could not write --metrics-file ${flags.metricsFile}: ${error.message}`),
       );
@@ -128,6 +129,12 @@ export function reportEndOfRun(
     const body = printableJson(redact(JSON.stringify(envelope)));
     await pinger?.finish(envelope.exitCode, body, { hurry: deps.signal.aborted });
   });
+}
+
+/** The download summary's `retentionAtRisk.recordings`, when the run could count it. */
+function atRiskOf(field: unknown): number | undefined {
+  const recordings = (field as { recordings?: unknown } | undefined)?.recordings;
+  return typeof recordings === "number" ? recordings : undefined;
 }
 
 /** The hook inherits the run's environment, minus the secrets rc-recordings was handed (it needs none of them). */

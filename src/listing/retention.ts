@@ -21,6 +21,14 @@ export interface PlatformRetention {
 /** RingCentral's defaults (90 days, 100,000 recordings): what "unknown" means. */
 export const DEFAULT_RETENTION: PlatformRetention = { days: 90, maxRecordings: 100_000, fromAccount: false };
 
+/** Recordings retention deletes within this many days are "at risk" (the metrics file's at-risk count). */
+export const AT_RISK_DAYS = 7;
+
+/** The start time before which a recording kept now is deleted within AT_RISK_DAYS. */
+export function atRiskCutoff(retention: PlatformRetention, now: Date): Date {
+  return new Date(retentionEdge(retention, now).getTime() + AT_RISK_DAYS * DAY_MS);
+}
+
 /** The oldest start time the platform still keeps a recording of, at `now`. */
 export function retentionEdge(retention: PlatformRetention, now: Date): Date {
   return new Date(now.getTime() - retention.days * DAY_MS);

@@ -17,6 +17,11 @@ export interface RunFacts {
   archived: number | undefined;
   /** Recordings known to remain (not on disk after the run); undefined when the listing did not reach the end. */
   backlog: number | undefined;
+  /**
+   * Recordings the run listed but did not archive that retention deletes within AT_RISK_DAYS; undefined unless
+   * the run's listing covered the whole window from the retention edge (`--from retention`).
+   */
+  atRisk?: number | undefined;
 }
 
 /** Exit 0, or 6 (the time box ran out; the next run continues): the run did what it should. */
@@ -62,6 +67,11 @@ export async function renderRunMetrics(
     "backlog_recordings",
     "Recordings known to remain on the platform, not yet archived (absent when the listing did not finish).",
     facts.backlog,
+  );
+  gauge(
+    "retention_at_risk_recordings",
+    "Recordings the last run listed but did not archive that retention deletes within 7 days (only after a run that listed from the retention edge, e.g. --from retention).",
+    facts.atRisk,
   );
   return registry.metrics();
 }

@@ -287,6 +287,7 @@ class Sweep {
           // The destination is full: the listing stops too; the mark stays, the next run lists all again.
           if (this.triage.stopsNewWork) break listing;
           this.stats.listed += 1;
+          this.stats.retentionRisk.listed(listed.record.startTime);
           this.run.deps.progress.changed();
           ledger.add(slice);
           const settle = (finished: boolean) => ledger.settle(slice, finished);
@@ -302,6 +303,7 @@ class Sweep {
         }
         ledger.listed(slice);
         listedTo = bounds.to.getTime();
+        this.stats.retentionRisk.listedThrough(listedTo);
         this.checkArrivals(pass.range, bounds.to);
       }
       // Every slice up to the end of the span was listed (whether or not all of it could be started).
@@ -359,6 +361,7 @@ class Sweep {
       }
     }
     this.stats.skipped += 1;
+    this.stats.retentionRisk.archived(item.record.startTime);
     deps.progress.skipped(item.recordingId, entry?.path);
   }
 
@@ -413,6 +416,7 @@ class Sweep {
       );
       if (options.metadata) await writeSidecar(options.destination, result.key, item);
       this.stats.downloaded += 1;
+      this.stats.retentionRisk.archived(item.record.startTime);
       this.stats.savedBytes += result.bytes;
       deps.progress.saved({
         recordingId: item.recordingId,
@@ -433,6 +437,8 @@ class Sweep {
     const reason = this.triage.recording(item.record.startTime, error);
     if (reason === undefined) return false;
     const deleted = error instanceof TransferFailedError && error.notFound;
+    // Gone already: nothing retention could still take from the archive.
+    if (deleted) this.stats.retentionRisk.archived(item.record.startTime);
     this.stats.fail({
       recordingId: item.recordingId,
       startTime: item.record.startTime,

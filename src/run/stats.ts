@@ -32,6 +32,51 @@ export interface DownloadSummary {
 }
 
 /**
+ * Recordings the run listed that retention deletes soon (those that started before `cutoff`) and that are not
+ * in the archive after it. Honest only when the listing covered the whole window from the retention edge to
+ * `cutoff`: the command arms it for such a run (`--from retention`), and `count()` is undefined otherwise.
+ */
+export class RetentionRisk {
+  private cutoffMs: number | undefined;
+  private startMs = 0;
+  private through = Number.NEGATIVE_INFINITY;
+  private atRisk = 0;
+  private settled = 0;
+
+  /** Count the recordings of [from, cutoff): `from` is where the run's listing starts (at or before the edge). */
+  arm(from: Date, cutoff: Date): void {
+    this.startMs = from.getTime();
+    this.cutoffMs = cutoff.getTime();
+  }
+
+  listed(startTime: string): void {
+    if (this.inWindow(startTime)) this.atRisk += 1;
+  }
+
+  /** Archived (saved or there already), or gone from the platform: not at risk. */
+  archived(startTime: string): void {
+    if (this.inWindow(startTime)) this.settled += 1;
+  }
+
+  /** The listing is complete up to this time (ms). */
+  listedThrough(ms: number): void {
+    this.through = Math.max(this.through, ms);
+  }
+
+  /** At-risk recordings not archived; undefined when not armed or the listing stopped before `cutoff`. */
+  count(): number | undefined {
+    if (this.cutoffMs === undefined || this.through < this.cutoffMs) return undefined;
+    return this.atRisk - this.settled;
+  }
+
+  private inWindow(startTime: string): boolean {
+    if (this.cutoffMs === undefined) return false;
+    const ms = Date.parse(startTime);
+    return ms >= this.startMs && ms < this.cutoffMs;
+  }
+}
+
+/**
  * The one count of a run (after rclone's accounting.StatsInfo): the downloader writes it, the progress line and
  * the final summary (`--json` included) read it. Nothing else counts.
  */
@@ -53,6 +98,8 @@ export class RunStats {
   readonly listing: ListingStats = { pages: 0, records: 0, recordings: 0 };
   /** Dry run: what a real run would still need (set once the listing is complete). */
   estimate: DownloadSummary["estimate"];
+  /** Recordings retention deletes soon that this run listed and did not archive (see RetentionRisk). */
+  readonly retentionRisk = new RetentionRisk();
   /** The profiles' learned Heavy budget together, in requests per second (the ETA's main input). */
   budgetPerSecond: () => number | undefined = () => undefined;
   private startedAt: number;

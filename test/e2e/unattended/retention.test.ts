@@ -1,4 +1,6 @@
+import { readFileSync } from "node:fs";
 import { join } from "node:path";
+import parsePrometheusTextFormat from "parse-prometheus-text-format";
 import { afterEach, describe, expect, it } from "vitest";
 import type { CompletenessReport } from "../../../src/archive/completeness.js";
 import type { OlderRecordings } from "../../../src/commands/first-run.js";
@@ -196,5 +198,43 @@ describe("a first run without --from", { timeout: 120_000 }, () => {
         /^first run: only the last 24 hours; the call log lists no older recordings .*nothing to backfill$/,
       ),
     ]);
+  });
+});
+
+describe("the at-risk metric", { timeout: 120_000 }, () => {
+  it("counts what a --from retention run listed but did not archive that retention deletes within 7 days", async () => {
+    // Calls about 0.67 days apart over 20 days, kept 15: the at-risk window is 8 to 15 days old.
+    e = await setupDownload({
+      calls: 30,
+      spanMs: 20 * DAY,
+      withRecordingRatio: 1,
+      transferredCalls: false,
+      recordingSettings: { retentionPeriod: 15 },
+    });
+    const recordings = e.emu.control.recordings();
+    const atRisk = recordings.find((r) => r.index === 16) as (typeof recordings)[number]; // ~11 days old
+    const later = recordings.find((r) => r.index === 3) as (typeof recordings)[number]; // ~2 days old
+    // Refused before any request (a host that is not RingCentral's): they fail this run, the next one retries.
+    for (const r of [atRisk, later]) e.emu.control.setForeignContent(r.id, "http://127.0.0.2:9");
+    const file = join(e.dir, "rc.prom");
+    const metric = () =>
+      parsePrometheusTextFormat(readFileSync(file, "utf8")).find(
+        (family) => family.name === "rc_recordings_retention_at_risk_recordings",
+      );
+
+    const run = await e.download(["--from", "retention", "--metrics-file", file, "--json"]);
+    expect(run.code, run.stderr).toBe(3);
+    const summary = JSON.parse(run.stdout) as { retentionAtRisk?: unknown; failed: number };
+    expect(summary.failed).toBe(2);
+    expect(summary.retentionAtRisk).toEqual({ withinDays: 7, recordings: 1 }); // the 2-day-old one has time
+    const family = metric();
+    expect(family?.type).toBe("GAUGE");
+    expect(family?.help).toMatch(/within 7 days/);
+    expect(family?.metrics).toEqual([{ value: "1", labels: { profile: "default", out: e.out } }]);
+
+    // A nightly run lists only its last hours: it cannot know, so the metric is absent rather than 0.
+    const nightly = await e.download(["--metrics-file", file, "--json"]);
+    expect(JSON.parse(nightly.stdout)).not.toHaveProperty("retentionAtRisk");
+    expect(metric()).toBeUndefined();
   });
 });
