@@ -1,3 +1,4 @@
+import type { Zone } from "../zone.js";
 import type { ManifestEntry, RepairRecord, UnsavedRecord } from "./manifest.js";
 
 /**
@@ -49,7 +50,7 @@ export interface RepairedRecording extends ListedRecording {
 
 /** One row of the per-day (and per-extension) table. */
 export interface DayRow {
-  /** YYYY-MM-DD of the calls' start (UTC). */
+  /** YYYY-MM-DD of the calls' start, in `--timezone` (default UTC). */
   day: string;
   /** `--by extension`: the extension's number ("unknown" when the directory does not name it). */
   extension?: string;
@@ -90,7 +91,7 @@ export class CompletenessTally {
 
   constructor(
     private readonly archive: ArchiveView,
-    private readonly options: { byExtension: boolean; now: Date; retentionDays: number },
+    private readonly options: { byExtension: boolean; now: Date; retentionDays: number; zone?: Zone },
   ) {}
 
   add(listed: ListedRecording): void {
@@ -142,7 +143,7 @@ export class CompletenessTally {
   }
 
   private rowOf(listed: ListedRecording): DayRow {
-    const day = listed.startTime.slice(0, 10);
+    const day = dayOf(listed.startTime, this.options.zone);
     const extension = this.options.byExtension ? (listed.extension ?? "unknown") : undefined;
     const key = `${day}|${extension ?? ""}`;
     let row = this.rows.get(key);
@@ -164,4 +165,12 @@ function repairedOf(listed: ListedRecording, repair: RepairRecord & { at?: strin
     sha256: repair.sha256,
     ...(repair.quarantine !== undefined && { quarantine: repair.quarantine }),
   };
+}
+
+/** The calendar day of a start time in `zone`; a start time that is no date keeps its first ten characters. */
+function dayOf(startTime: string, zone: Zone | undefined): string {
+  const at = new Date(startTime);
+  if (zone === undefined || Number.isNaN(at.getTime())) return startTime.slice(0, 10);
+  const wall = zone.wall(at);
+  return `${wall.year}-${wall.month}-${wall.day}`;
 }

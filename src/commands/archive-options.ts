@@ -11,6 +11,17 @@ function lockDays(value: string): number {
 }
 
 /**
+ * `--timezone ZONE` (or RC_RECORDINGS_TIMEZONE), declared once for every command that reads or shows dates
+ * (`download`, `watch`, `report`); each resolves it with archive-setup.ts `zoneOf`.
+ */
+export function timezoneOption(): Option {
+  return new Option(
+    "--timezone <zone>",
+    "IANA zone of dates: {date}/{time} in names, index.csv, --from/--to, report's days (default: UTC)",
+  ).env("RC_RECORDINGS_TIMEZONE");
+}
+
+/**
  * The flags that decide what an archive holds and how it is laid out, declared once for every command that
  * writes one (`download`, `watch`): both keep the same folder the same way. Resolved in archive-setup.ts.
  */
@@ -30,12 +41,7 @@ export function addArchiveOptions(cmd: Command): Command {
       extensionNumber,
     )
     .option("--template <template>", "file name template; placeholders in docs/downloading.md")
-    .addOption(
-      new Option(
-        "--timezone <zone>",
-        "IANA zone of {date}/{time} in names, index.csv's date/time and --from/--to dates (default: UTC)",
-      ).env("RC_RECORDINGS_TIMEZONE"),
-    )
+    .addOption(timezoneOption())
     .option("--metadata", "write a <file>.json sidecar with the call-log record", false)
     .option(
       "--signing-key <file>",

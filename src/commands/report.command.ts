@@ -1,4 +1,5 @@
 import type { Command } from "commander";
+import { timezoneOption } from "./archive-options.js";
 import { choiceOption, type Launch, withExamples } from "./command.js";
 import type { ReportFlags } from "./report.js";
 
@@ -17,6 +18,7 @@ export function declareReport(parent: Command, launch: Launch): Command {
     .addOption(choiceOption("--scope <scope>", "account-wide call log or your own", ["account", "extension"]))
     .option("--csv", "print the per-day table as CSV", false)
     .addOption(choiceOption("--by <what>", "also split the table per extension", ["extension"]))
+    .addOption(timezoneOption())
     .action((opts: ReportFlags, c: Command) =>
       launch(async () => (await import("./report.js")).runReport, opts, c),
     );

@@ -7,6 +7,7 @@ import { readRetention, retentionEdge } from "../listing/retention.js";
 import { USUAL_HEAVY_PER_SECOND } from "../run/eta.js";
 import { compareWithPlatform, estimatePages, readArchive } from "../run/report.js";
 import { reportCsv, reportText } from "../ui/completeness-format.js";
+import { zoneOf } from "./archive-setup.js";
 import { openProfilePool } from "./profile-pool.js";
 import { FROM_RETENTION, timeRangeOf } from "./time-range.js";
 
@@ -18,6 +19,8 @@ export interface ReportFlags {
   scope?: CallLogScope;
   csv: boolean;
   by?: "extension";
+  /** `--timezone` (or RC_RECORDINGS_TIMEZONE): the zone of dates given and of the table's days; default UTC. */
+  timezone?: string;
 }
 
 /** A range longer than this shows its Heavy-request estimate before the listing starts. */
@@ -33,7 +36,8 @@ const HEAVY_PER_MINUTE = USUAL_HEAVY_PER_SECOND * 60;
 export async function runReport(ctx: CommandContext, flags: ReportFlags): Promise<void> {
   if (flags.csv && ctx.options.json) throw new UsageError("--csv and --json exclude each other");
   const now = new Date();
-  const range = timeRangeOf(flags, now);
+  const zone = zoneOf(flags);
+  const range = timeRangeOf(flags, now, zone);
   const destination = await ctx.factory.destination(flags.out);
   const archive = await readArchive(destination);
   const { lister } = await openProfilePool(ctx, { scope: flags.scope, onWait: () => undefined });
@@ -67,6 +71,7 @@ export async function runReport(ctx: CommandContext, flags: ReportFlags): Promis
     byExtension: flags.by === "extension",
     now,
     retentionDays: retention.days,
+    zone,
     signal: ctx.signal,
     log: ctx.log,
   });

@@ -10,6 +10,7 @@ import type { RecordingSource } from "../listing/source.js";
 import type { TimeRange } from "../listing/types.js";
 import type { Logger } from "../log/logger.js";
 import { BUDGETS } from "../retry.js";
+import type { Zone } from "../zone.js";
 import { listingPages } from "./eta.js";
 
 export interface CompareOptions {
@@ -24,6 +25,8 @@ export interface CompareOptions {
   byExtension: boolean;
   now: Date;
   retentionDays: number;
+  /** `--timezone`: the zone whose calendar days the table's rows are. */
+  zone: Zone;
   signal: AbortSignal;
   log: Logger;
 }

@@ -91,6 +91,23 @@ describe("--timezone", () => {
       if (date !== entry.startTime.slice(0, 10)) differs++;
     }
     expect(differs).toBeGreaterThan(0); // the UTC date would have filed these elsewhere
+
+    // report takes the same option: its --from date and its days are Kiritimati's too.
+    const report = await e.run(["--json", "report", "--out", e.out, "--from", yesterday], {
+      env: { ...e.env, RC_RECORDINGS_TIMEZONE: zone },
+    });
+    expect(report.code, report.stderr).toBe(0);
+    const { days, from } = JSON.parse(report.stdout) as {
+      days: { day: string; expected: number }[];
+      from: string;
+    };
+    expect(local(from, zone)).toEqual([yesterday, "000000"]);
+    const expectedDays = new Map<string, number>();
+    for (const entry of entries) {
+      const date = local(entry.startTime, zone)[0];
+      expectedDays.set(date, (expectedDays.get(date) ?? 0) + 1);
+    }
+    expect(new Map(days.map((row) => [row.day, row.expected]))).toEqual(expectedDays);
   });
 
   it("an unknown zone is exit 2 with one line naming the nearest, before any request", async () => {
