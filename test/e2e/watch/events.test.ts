@@ -39,6 +39,27 @@ describe("watch: events, recovery and the sweep as safety net", () => {
     expect(running.stderr()).not.toMatch(/\(catch-up\)/);
   }, 120_000);
 
+  it("a subscription that cannot be recovered is made afresh, and a catch-up sweep finds what was missed", async () => {
+    // No recovery window at the gateway: every lost connection starts a new ws session.
+    e = await setupWatch({ webSocket: { recoveryTimeoutSec: 0 } });
+    const env = e;
+    running = startWatch(env, ["--sweep", "1h"]);
+    await running.waitFor(/push channel subscribed/);
+    await running.waitFor(/sweep 1 \(start\)/);
+    env.emu.control.setEvents(false); // these calls' events are lost for good
+    const ids = recordingIds(
+      env.emu.control.startCalls({ count: 2, ringMs: 50, talkMs: 100, callLogDelayMs: 0 }),
+    );
+    await new Promise((resolve) => setTimeout(resolve, 500)); // their records are in the call log now
+    env.emu.control.setEvents(true);
+    expect(env.emu.control.dropConnections()).toBe(1);
+    await running.waitFor(/push channel subscribed/, { count: 2 });
+    await waitArchived(env, ids);
+    await expectByteExact(env, ids);
+    await running.waitFor(/sweep \d+ \(catch-up\)/);
+    expect(env.emu.stats.ws.subscriptions).toBe(2);
+  }, 120_000);
+
   it("with events switched off, the periodic sweep still archives every call", async () => {
     e = await setupWatch();
     e.emu.control.setEvents(false);
