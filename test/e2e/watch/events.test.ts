@@ -1,5 +1,7 @@
 import { afterEach, describe, expect, it } from "vitest";
+import { manifestOf } from "../download/helpers.js";
 import {
+  endWatch,
   expectByteExact,
   type RunningWatch,
   recordingIds,
@@ -11,16 +13,35 @@ import {
 
 // Events decide when to look, the call log what is there: what happens when events are lost, late or many.
 
-describe("watch: events, recovery and the sweep as safety net", () => {
+describe("watch (built CLI against the emulator): events, recovery and the sweep as safety net", () => {
   let e: WatchEnv | undefined;
   let running: RunningWatch | undefined;
   afterEach(async (context) => {
-    if (context.task.result?.state === "fail" && running) console.error(running.stderr());
-    if (running) await running.stop();
+    await endWatch(context, running);
     running = undefined;
     await e?.stop();
     e = undefined;
   });
+
+  it("archives calls made while it runs, byte-exact, soon after their records appear; SIGTERM ends it with exit 0", async () => {
+    e = await setupWatch();
+    running = startWatch(e, ["--sweep", "1h"]);
+    await running.waitFor(/push channel subscribed/);
+    await running.waitFor(/sweep 1 \(start\)/);
+    const before = manifestOf(e.out).length;
+    expect(before).toBeGreaterThan(0); // the start sweep saved the last 24 hours
+
+    const calls = e.emu.control.startCalls({ count: 3, intervalMs: 200, talkMs: 300 });
+    const ids = recordingIds(calls);
+    await waitArchived(e, ids);
+    await expectByteExact(e, ids);
+    await running.waitFor(/sweep \d+ \(event\)/); // its line follows the manifest lines
+    expect(manifestOf(e.out)).toHaveLength(before + ids.length);
+
+    const { code, ms } = await running.stop();
+    expect(code).toBe(0);
+    expect(ms).toBeLessThan(10_000);
+  }, 120_000);
 
   it("a dropped socket recovers its subscription with wsc and misses nothing", async () => {
     e = await setupWatch();

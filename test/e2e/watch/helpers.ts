@@ -121,3 +121,13 @@ export async function expectByteExact(e: WatchEnv, ids: readonly string[]): Prom
 export function recordingIds(calls: readonly { recordingId: string | undefined }[]): string[] {
   return calls.map((c) => c.recordingId).filter((id): id is string => id !== undefined);
 }
+
+/** After a test: what the watch said when the test failed (the first thing a failure needs), then stop it. */
+export async function endWatch(
+  context: { task: { result?: { state?: string } } },
+  running: RunningWatch | undefined,
+): Promise<void> {
+  if (!running) return;
+  if (context.task.result?.state === "fail") console.error(running.stderr());
+  await running.stop();
+}

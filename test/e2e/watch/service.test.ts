@@ -4,6 +4,7 @@ import { join } from "node:path";
 import { afterEach, describe, expect, it } from "vitest";
 import { expectAllSaved, partials } from "../download/helpers.js";
 import {
+  endWatch,
   type RunningWatch,
   recordingIds,
   setupWatch,
@@ -20,8 +21,7 @@ describe("watch as a service", () => {
   let running: RunningWatch | undefined;
   let blocker: Server | undefined;
   afterEach(async (context) => {
-    if (context.task.result?.state === "fail" && running) console.error(running.stderr());
-    if (running) await running.stop();
+    await endWatch(context, running);
     running = undefined;
     blocker?.close();
     blocker = undefined;
