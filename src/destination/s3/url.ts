@@ -1,4 +1,5 @@
 import { UsageError } from "../../errors.js";
+import { wellFormed } from "../../well-formed.js";
 
 /** Where an `--out s3://BUCKET[/PREFIX]` archive lives. */
 export interface S3Location {
@@ -46,7 +47,10 @@ export function parseS3Url(out: string, flag = "--out"): S3Location {
   if (Buffer.byteLength(trimmed, "utf8") > MAX_PREFIX_BYTES) {
     throw bad(`the prefix is longer than ${MAX_PREFIX_BYTES} bytes`);
   }
-  return { bucket, prefix: `${trimmed.normalize("NFC")}/` };
+  if (wellFormed(trimmed) !== trimmed) throw bad("the prefix is not valid Unicode (a lone surrogate)");
+  // Kept byte for byte as typed: S3 keys are bytes, and an archive whose prefix was spelled in NFD (as macOS file
+  // names are) must keep finding its objects; normalising it silently wrote a second archive beside the first.
+  return { bucket, prefix: `${trimmed}/` };
 }
 
 /** `s3://bucket/prefix/` for messages. */

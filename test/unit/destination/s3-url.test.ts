@@ -9,6 +9,9 @@ describe("s3:// URLs", () => {
     ["s3://archive/calls", { bucket: "archive", prefix: "calls/" }],
     ["s3://archive/calls/2026/", { bucket: "archive", prefix: "calls/2026/" }],
     ["S3://my.bucket-1/a b", { bucket: "my.bucket-1", prefix: "a b/" }],
+    // The user's key bytes, exactly: NFD stays NFD, NFC stays NFC (was: both became NFC).
+    ["s3://archive/Mu\u0308ller", { bucket: "archive", prefix: "Mu\u0308ller/" }],
+    ["s3://archive/M\u00fcller", { bucket: "archive", prefix: "M\u00fcller/" }],
   ])("%s", (url, expected) => {
     expect(parseS3Url(url)).toEqual(expected);
   });
@@ -25,6 +28,7 @@ describe("s3:// URLs", () => {
     ["s3://archive/.rc-recordings", "state folder"],
     [`s3://archive/${"x".repeat(600)}`, "longer than"],
     ["s3://archive/a\u0001b", "control character"],
+    ["s3://archive/a\ud800b", "not valid Unicode"],
   ])("%s is a usage error", (url, why) => {
     expect(() => parseS3Url(url)).toThrow(UsageError);
     expect(() => parseS3Url(url)).toThrow(why);
