@@ -5,6 +5,7 @@ import { CommandResult, peekCommandLine, RESULT_COMMANDS } from "./command-resul
 import { choiceOption, collect, type Launch } from "./commands/command.js";
 import { declareCompletion } from "./commands/completion.command.js";
 import { declareConfig } from "./commands/config.command.js";
+import { declareDoctor } from "./commands/doctor.command.js";
 import { declareDownload, END_OF_RUN_OPTIONS } from "./commands/download.command.js";
 import { declareExport } from "./commands/export.command.js";
 import { declareLogin } from "./commands/login.command.js";
@@ -81,6 +82,7 @@ export function buildProgram(
     declareVerify,
     declareReport,
     declareExport,
+    declareDoctor,
     declareToken,
     declareConfig,
     declareCompletion,

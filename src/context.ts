@@ -37,8 +37,14 @@ export interface Factory {
   auth(profile?: string): Promise<AuthServices>;
   /** An API client over `tokens`, paced by a rate limiter of its own. */
   api(tokens: AccessTokenProvider, onWait?: (wait: RateLimitWait) => void): Promise<ApiClient>;
-  /** Where `--out` points: a local folder or `s3://BUCKET[/PREFIX]` (see destination/open.ts). */
-  destination(out: string, options?: DestinationOptions): Promise<Destination>;
+  /**
+   * Where `--out` points: a local folder or `s3://BUCKET[/PREFIX]` (see destination/open.ts). Its requests stop
+   * when `signal` aborts (default: the command's, Ctrl-C and SIGTERM).
+   */
+  destination(
+    out: string,
+    options?: DestinationOptions & { signal?: AbortSignal | undefined },
+  ): Promise<Destination>;
   /**
    * One lane per profile: its session over its stored login and a rate limiter of its own (each user+app pair
    * has its own budget). LoginRequiredError names the first profile without a login.

@@ -31,9 +31,9 @@ export function defaultFactory(ctx: Omit<CommandContext, "factory">): Factory {
       const limiter = new RateLimiter({ log: ctx.log, ...(onWait ? { onWait } : {}) });
       return createApiClient({ tokens, limiter, log: ctx.log });
     },
-    async destination(out, options) {
+    async destination(out, { signal = ctx.signal, ...options } = {}) {
       const { openDestination } = await import("./destination/open.js");
-      return openDestination(out, ctx.env, ctx.signal, options);
+      return openDestination(out, ctx.env, signal, options);
     },
     async lanes(profiles, onWait) {
       const [{ authServices }, { openAuthSession }, { RateLimiter }] = await Promise.all([

@@ -16,6 +16,11 @@ export interface Destination {
   describe(): string;
   /** Check, before the run starts, that the destination can be used (a dry run calls it too). */
   preflight(): Promise<void>;
+  /**
+   * The preflight, then one small object written into the destination's own state folder and removed: proof that
+   * a run of this user, with these credentials, can write here (`doctor`). Throws what a run's write would.
+   */
+  probeWrite(): Promise<void>;
   /** One download per destination at a time; BusyError names the holder. */
   lock(): Promise<DestinationLock>;
   /** The size of the complete object under `key`, or undefined when there is none. */

@@ -5,8 +5,7 @@ import { directoryPage } from "./directory.js";
 import { type ApiErrorSpec, sendError, sendJson } from "./http-util.js";
 import { handleContent, sendBareRateLimit } from "./media.js";
 import { handleRevoke, handleToken } from "./oauth.js";
-import { APP_PERMISSIONS } from "./options.js";
-import type { EmulatorState } from "./state.js";
+import { type EmulatorState, missingAppPermission } from "./state.js";
 
 /** `~` or the account's own id; anything else is another account. */
 const ACCOUNT = "(?:~|\\d+)";
@@ -29,13 +28,6 @@ const NOT_FOUND = {
   status: 404,
   errorCode: "EMU-404",
   message: "The emulator has no such resource",
-} as const;
-
-/** The recording settings without the permission to read the account's settings (spec §10: ReadAccounts). */
-const NO_ACCOUNTS_PERMISSION = {
-  status: 403,
-  errorCode: "CMN-401",
-  message: "In order to call this API endpoint, application needs to have [ReadAccounts] permission.",
 } as const;
 
 /** Another account or extension than the caller's own: RingCentral's "resource for parameter not found". */
@@ -89,7 +81,7 @@ export async function handleApi(
 
   let m = CALL_LOG.exec(path);
   if (m) {
-    const auth = state.authorize(req, res, url, "heavy");
+    const auth = state.authorize(req, res, url, "heavy", "ReadCallLog");
     if (!auth) return;
     state.stats.callLogRequests++;
     const accountLevel = m[2] === undefined;
@@ -127,7 +119,7 @@ export async function handleApi(
 
   m = DIRECTORY.exec(path);
   if (m) {
-    const auth = state.authorize(req, res, url, "medium");
+    const auth = state.authorize(req, res, url, "medium", "ReadAccounts");
     if (!auth) return;
     if (!isOwnAccount(state, m[1])) return sendError(res, notFound("accountId"), auth.headers);
     const page = directoryPage(state, url);
@@ -137,7 +129,7 @@ export async function handleApi(
 
   m = CALL_LOG_RECORD.exec(path);
   if (m) {
-    const auth = state.authorize(req, res, url, "heavy");
+    const auth = state.authorize(req, res, url, "heavy", "ReadCallLog");
     if (!auth) return;
     state.stats.callLogRequests++;
     const visible = isOwnAccount(state, m[1]) && state.ownAccountOf(auth.session.user);
@@ -163,7 +155,7 @@ export async function handleApi(
 
   m = RECORDING.exec(path);
   if (m) {
-    const auth = state.authorize(req, res, url, "heavy");
+    const auth = state.authorize(req, res, url, "heavy", "ReadCallRecording");
     if (!auth) return;
     const id = m[2] ?? "";
     const visible = isOwnAccount(state, m[1]) && state.ownAccountOf(auth.session.user);
@@ -185,7 +177,7 @@ export async function handleApi(
 
   m = EXTENSION.exec(path);
   if (m) {
-    const auth = state.authorize(req, res, url, "light");
+    const auth = state.authorize(req, res, url, "light", "ReadAccounts");
     if (!auth) return;
     const user = auth.session.user;
     if (!isOwnAccount(state, m[1])) return sendError(res, notFound("accountId"), auth.headers);
@@ -222,15 +214,14 @@ export async function handleApi(
 
   m = RECORDING_SETTINGS.exec(path);
   if (m) {
-    const auth = state.authorize(req, res, url, "light");
+    const auth = state.authorize(req, res, url, "light", "ReadAccounts");
     if (!auth) return;
     if (!isOwnAccount(state, m[1]) || !state.ownAccountOf(auth.session.user)) {
       return sendError(res, notFound("accountId"), auth.headers);
     }
     const settings = state.recordingSettings;
-    if (settings.forbidden || !(auth.session.app.permissions ?? APP_PERMISSIONS).includes("ReadAccounts")) {
-      return sendError(res, NO_ACCOUNTS_PERMISSION, auth.headers);
-    }
+    // Told to refuse (spec §10: some accounts also need ReadCompanyInfo): as an app without the permission.
+    if (settings.forbidden) return sendError(res, missingAppPermission("ReadAccounts"), auth.headers);
     return sendJson(
       res,
       200,
@@ -252,7 +243,7 @@ export async function handleApi(
 
   m = ACCOUNT_INFO.exec(path);
   if (m) {
-    const auth = state.authorize(req, res, url, "light");
+    const auth = state.authorize(req, res, url, "light", "ReadAccounts");
     if (!auth) return;
     // A user of another account is told about that account.
     const accountId = auth.session.user.accountId;

@@ -52,6 +52,11 @@ export interface Faults {
   rateLimited?: RateLimitedFault;
   /** Added to every request on both origins, before it is handled (ms). */
   latencyMs?: number;
+  /**
+   * The platform's clock runs this far ahead (negative: behind) of the machine's: every response's `Date`
+   * header on both origins says so (for a client that checks its clock against the server's).
+   */
+  clockSkewMs?: number;
   /** Pace every content body to this many bytes per second. */
   bandwidth?: number;
   /** Connection reset (TCP RST) in the middle of a content body. */

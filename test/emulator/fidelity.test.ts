@@ -178,3 +178,68 @@ describe("emulator over TLS with advertised host names", () => {
     }
   });
 });
+
+describe("app permissions (the spec's x-app-permission) and the platform's clock", () => {
+  it("an endpoint whose permission the app lacks answers 403 CMN-401 naming it; the token's scope lists what it has", async () => {
+    const app = { clientId: "callLogOnlyApp", clientSecret: "callLogOnlySecret" };
+    const limited = await start({
+      calls: 4,
+      rateLimits: false,
+      apps: [{ ...app, permissions: ["ReadCallLog"] }],
+    });
+    try {
+      const res = await fetch(`${limited.server}/restapi/oauth/token`, {
+        method: "POST",
+        headers: {
+          authorization: `Basic ${Buffer.from(`${app.clientId}:${app.clientSecret}`).toString("base64")}`,
+          "content-type": "application/x-www-form-urlencoded",
+        },
+        body: new URLSearchParams({
+          grant_type: "urn:ietf:params:oauth:grant-type:jwt-bearer",
+          assertion: limited.credentials.jwt,
+        }).toString(),
+      });
+      const body = (await res.json()) as { access_token: string; scope: string };
+      expect(body.scope).toBe("ReadCallLog");
+      expect((await get(limited, CALL_LOG, body.access_token)).status).toBe(200);
+      for (const [path, permission] of [
+        ["/restapi/v1.0/account/~/extension/~", "ReadAccounts"],
+        ["/restapi/v1.0/account/~/extension", "ReadAccounts"],
+        ["/restapi/v1.0/account/~", "ReadAccounts"],
+      ] as const) {
+        const refused = await get(limited, path, body.access_token);
+        expect(refused.status, path).toBe(403);
+        const error = (await refused.json()) as {
+          permissionName: string;
+          errors: { errorCode: string; permissionName: string }[];
+        };
+        expect(error.errors[0]).toMatchObject({ errorCode: "CMN-401", permissionName: permission });
+        expect(error.permissionName).toBe(permission);
+      }
+      const recording = limited.control.recordings()[0];
+      if (!recording) throw new Error("no recording");
+      expect(
+        (await get(limited, `/restapi/v1.0/account/~/recording/${recording.id}`, body.access_token)).status,
+      ).toBe(403);
+    } finally {
+      await limited.stop();
+    }
+  });
+
+  it("clockSkewMs moves every response's Date header on both origins", async () => {
+    emu.control.setFaults({ clockSkewMs: -3_600_000 });
+    try {
+      for (const url of [`${emu.server}/restapi/v1.0/account/~/extension/~`, `${emu.media}/nothing`]) {
+        const res = await get(emu, url, token);
+        const date = Date.parse(res.headers.get("date") ?? "");
+        expect(Math.abs(Date.now() - 3_600_000 - date), url).toBeLessThan(5_000);
+      }
+    } finally {
+      emu.control.setFaults({});
+    }
+    const date = Date.parse(
+      (await get(emu, "/restapi/v1.0/account/~/extension/~", token)).headers.get("date") ?? "",
+    );
+    expect(Math.abs(Date.now() - date)).toBeLessThan(5_000);
+  });
+});

@@ -55,7 +55,8 @@ function serve(
   const sockets = new Set<Socket>();
   const listener = (req: IncomingMessage, res: ServerResponse) => {
     const run = async () => {
-      const latency = state.faults.current.latencyMs;
+      const { latencyMs: latency, clockSkewMs: skew } = state.faults.current;
+      if (skew) res.setHeader("Date", new Date(Date.now() + skew).toUTCString());
       if (latency) await sleep(latency);
       await handler(state, req, res);
     };

@@ -5,7 +5,6 @@ import { contentChunks } from "./content.js";
 import type { RecordingInfo } from "./dataset.js";
 import type { ContentFault, RateLimitedFault } from "./faults.js";
 import { type HeaderBag, sendError, sleep } from "./http-util.js";
-import { APP_PERMISSIONS } from "./options.js";
 import type { EmulatorState } from "./state.js";
 
 const CHUNK = 256 * 1024;
@@ -46,7 +45,7 @@ export async function handleContent(
   if (stats.contentRequestsByRecording[recordingId] === undefined) stats.contentOrder.push(recordingId);
   stats.contentRequestsByRecording[recordingId] = (stats.contentRequestsByRecording[recordingId] ?? 0) + 1;
   if (sendBareRateLimit(state, res, state.faults.rateLimitFor("content", recordingId))) return;
-  const auth = state.authorize(req, res, url, "heavy");
+  const auth = state.authorize(req, res, url, "heavy", "ReadCallRecording");
   if (!auth) return;
   const { headers } = auth;
   const user = auth.session.user.ownerId;
@@ -54,10 +53,6 @@ export async function handleContent(
   if (state.faults.current.rejectContentTokens) {
     state.stats.countUnauthorized("OAU-213");
     sendError(res, TOKEN_NOT_FOUND, headers);
-    return;
-  }
-  if (!(auth.session.app.permissions ?? APP_PERMISSIONS).includes("ReadCallRecording")) {
-    sendError(res, NO_RECORDING_PERMISSION, headers);
     return;
   }
   const recording = state.ownAccountOf(auth.session.user) ? state.liveRecording(recordingId) : undefined;
@@ -75,13 +70,6 @@ export async function handleContent(
   }
   await sendRecording(state, req, res, url, recording, headers);
 }
-
-/** The platform's answer to an app that was not granted the recording permission. */
-const NO_RECORDING_PERMISSION = {
-  status: 403,
-  errorCode: "CMN-401",
-  message: "In order to call this API endpoint, application needs to have [ReadCallRecording] permission.",
-} as const;
 
 const TOKEN_NOT_FOUND = {
   status: 401,

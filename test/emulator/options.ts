@@ -23,14 +23,19 @@ export interface EmulatorApp {
   clientId: string;
   clientSecret: string;
   /**
-   * The app's permissions (the token's `scope`), default `APP_PERMISSIONS`. An app without ReadCallRecording
-   * gets 403 CMN-401 for every recording, whichever user logs in through it.
+   * The app's permissions (the token's `scope`), default `APP_PERMISSIONS`. An endpoint whose permission the app
+   * lacks answers 403 CMN-401 naming it (e.g. every recording without ReadCallRecording), whoever logs in.
    */
   permissions?: string[];
 }
 
-/** What the emulator's apps may do unless told otherwise. */
-export const APP_PERMISSIONS: readonly string[] = ["ReadAccounts", "ReadCallLog", "ReadCallRecording"];
+/**
+ * What the emulator's apps may do unless told otherwise: the app permissions (`x-app-permission`) of the
+ * endpoints it serves. Extension and account info and the directory need ReadAccounts, the call log
+ * ReadCallLog, recording metadata and content ReadCallRecording.
+ */
+export const APP_PERMISSIONS = ["ReadAccounts", "ReadCallLog", "ReadCallRecording"] as const;
+export type AppPermission = (typeof APP_PERMISSIONS)[number];
 
 export interface EmulatorUser {
   /** The JWT credential this user logs in with (jwt-bearer grant assertion). */

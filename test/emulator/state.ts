@@ -5,7 +5,14 @@ import { FaultPlan } from "./faults.js";
 import { type ApiErrorSpec, type HeaderBag, sendError } from "./http-util.js";
 import { LiveCallLog } from "./live-call-log.js";
 import { CallMaker } from "./live-calls.js";
-import type { EmulatorConfig, EmulatorExtension, RateLimitGroup, RecordingSettings } from "./options.js";
+import {
+  APP_PERMISSIONS,
+  type AppPermission,
+  type EmulatorConfig,
+  type EmulatorExtension,
+  type RateLimitGroup,
+  type RecordingSettings,
+} from "./options.js";
 import { type RateDecision, RateLimiter } from "./rate-limit.js";
 import { Retention } from "./retention.js";
 import { type Session, SessionStore } from "./sessions.js";
@@ -117,6 +124,8 @@ export class EmulatorState {
     res: ServerResponse,
     url: URL,
     group: RateLimitGroup,
+    /** The app permission the endpoint needs (the spec's `x-app-permission`): 403 CMN-401 without it. */
+    permission?: AppPermission,
   ): { session: Session; headers: HeaderBag } | undefined {
     const credential = readBearer(req, url);
     const token = credential.kind === "token" ? credential.token : undefined;
@@ -135,6 +144,10 @@ export class EmulatorState {
         message: check.message,
         legacyCode: check.errorCode === "OAU-128" ? "TokenExpired" : "TokenInvalid",
       });
+      return undefined;
+    }
+    if (permission && !(check.session.app.permissions ?? APP_PERMISSIONS).includes(permission)) {
+      sendError(res, missingAppPermission(permission), headers);
       return undefined;
     }
     return { session: check.session, headers };
@@ -168,6 +181,18 @@ export class EmulatorState {
     this.stats.countUnauthorized(spec.errorCode);
     sendError(res, spec, headers);
   }
+}
+
+/** The platform's answer to an app that was not granted the permission an endpoint needs. */
+export function missingAppPermission(permission: AppPermission): ApiErrorSpec {
+  return {
+    status: 403,
+    errorCode: "CMN-401",
+    legacyCode: "InsufficientPermissions",
+    message: `In order to call this API endpoint, application needs to have [${permission}] permission.`,
+    details: { permissionName: permission },
+    topLevel: { permissionName: permission },
+  };
 }
 
 const MISSING_AUTH: ApiErrorSpec = {

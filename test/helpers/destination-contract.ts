@@ -168,6 +168,15 @@ export function destinationContract(name: string, makeSubject: () => Promise<Con
       await expect(d.quarantine(key, "../escape")).rejects.toThrow(/refusing a quarantine folder/);
     });
 
+    it("probeWrite: proves a write and leaves nothing behind", async () => {
+      const d = await subject.fresh();
+      await d.probeWrite();
+      await d.probeWrite();
+      expect(await all(d.objects())).toEqual([]);
+      expect(await d.state.readMark()).toBeUndefined();
+      expect(await d.partials.find("1")).toBeUndefined();
+    });
+
     it("small objects are written whole and removed", async () => {
       const d = await subject.fresh();
       const key = relPath("s/e.json");

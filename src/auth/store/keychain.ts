@@ -88,8 +88,31 @@ export class OsKeyVault implements KeyVault {
   }
 }
 
+/**
+ * Run `read` against the keychain as a scheduled job reaches it: cron and system services start without
+ * DBUS_SESSION_BUS_ADDRESS, so only the user's bus at $XDG_RUNTIME_DIR/bus (/run/user/<uid>/bus) can answer —
+ * whatever this process's own environment has (a terminal in a desktop session has the address). Elsewhere than
+ * Linux the keychain is reached as usual.
+ */
+export async function asScheduledJob<T>(
+  env: NodeJS.ProcessEnv,
+  read: (vault: KeyVault) => Promise<T>,
+): Promise<T> {
+  if (process.platform !== "linux") return read(new OsKeyVault(env));
+  const { DBUS_SESSION_BUS_ADDRESS: ownBus, ...jobEnv } = env;
+  const processBus = process.env.DBUS_SESSION_BUS_ADDRESS;
+  delete process.env.DBUS_SESSION_BUS_ADDRESS; // the native library reads the process's environment
+  try {
+    return await read(new OsKeyVault(jobEnv));
+  } finally {
+    if (processBus === undefined) delete process.env.DBUS_SESSION_BUS_ADDRESS;
+    else process.env.DBUS_SESSION_BUS_ADDRESS = processBus;
+    if (ownBus !== undefined) env.DBUS_SESSION_BUS_ADDRESS = ownBus;
+  }
+}
+
 /** Where systemd puts the user's session bus: $XDG_RUNTIME_DIR/bus, which is /run/user/<uid>/bus. */
-function userBusPath(env: NodeJS.ProcessEnv): string {
+export function userBusPath(env: NodeJS.ProcessEnv): string {
   return `${env.XDG_RUNTIME_DIR || `/run/user/${process.getuid?.() ?? "?"}`}/bus`;
 }
 

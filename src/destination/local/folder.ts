@@ -1,8 +1,9 @@
 import type { Dirent } from "node:fs";
 import { constants } from "node:fs";
-import { copyFile, open, readdir, rm } from "node:fs/promises";
+import { copyFile, mkdir, open, readdir, rm } from "node:fs/promises";
 import { dirname, join, resolve } from "node:path";
 import { fileSize, isNotFound, writeFileAtomic } from "../../fs-util.js";
+import { probeName } from "../probe.js";
 import { absoluteUnder, isRelPath, quarantineKey, type RelPath, relPath } from "../rel-path.js";
 import type {
   Destination,
@@ -59,6 +60,16 @@ export class LocalFolder implements Destination {
   async preflight(): Promise<void> {
     await refuseLink(this.stateDir);
     await refuseLink(this.partials.folder);
+  }
+
+  async probeWrite(): Promise<void> {
+    await this.preflight();
+    const probe = join(this.stateDir, probeName());
+    await this.writes.run(async () => {
+      await mkdir(this.stateDir, { recursive: true }); // as the run's lock makes it (DIR included)
+      await writeFileAtomic(probe, "rc-recordings write probe\n");
+    });
+    await rm(probe, { force: true });
   }
 
   lock(): Promise<DestinationLock> {

@@ -1,4 +1,5 @@
 import { LockWatch } from "../lock-holder.js";
+import { probeName } from "../probe.js";
 import { isRelPath, quarantineKey, type RelPath, relPath } from "../rel-path.js";
 import type {
   Destination,
@@ -82,6 +83,13 @@ export class S3Destination implements Destination {
     this.log?.(
       `${this.describe()}: Object Lock enabled${bucket.defaultRetention ? ` (bucket default retention: ${bucket.defaultRetention})` : ""}; every recording is ${this.objectLock.describe()}`,
     );
+  }
+
+  async probeWrite(): Promise<void> {
+    await this.preflight();
+    const key = `${this.state.root}${probeName()}`;
+    await this.bucket.write(key, "rc-recordings write probe\n", "text/plain");
+    await this.bucket.remove(key);
   }
 
   /**

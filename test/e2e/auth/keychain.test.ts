@@ -145,6 +145,35 @@ describe("keychain store against a real Secret Service", () => {
   });
 });
 
+describe("doctor and a keychain profile", () => {
+  it("a login a cron job cannot reach is red, with the --store file login of its profile; the user's bus makes it green", async (ctx) => {
+    await requireKeychain(ctx);
+    e = await keychainEnv();
+    expect((await e.run(["login"], { env: withBus() })).code).toBe(0);
+    // At a desktop terminal (the bus address set), but the user's bus socket is not where cron would look.
+    const noBus = await e.run(["--json", "doctor"], {
+      env: { ...withBus(), XDG_RUNTIME_DIR: join(e.dir, "no-runtime-dir") },
+    });
+    expect(noBus.code).toBe(1);
+    const checks = JSON.parse(noBus.stdout).checks;
+    expect(checks[0]).toMatchObject({ name: "store", ok: false });
+    expect(checks[0].detail).toMatch(
+      /a scheduled job \(cron: no D-Bus session\) cannot open profile .*no-runtime-dir\/bus does not exist/,
+    );
+    expect(checks[0].fix).toContain(`rc-recordings --profile ${profile} --store file login`);
+
+    const bus = /unix:path=([^,]+)/.exec(process.env.DBUS_SESSION_BUS_ADDRESS ?? "")?.[1];
+    if (!bus)
+      throw new Error(`the test bus is not a unix:path address: ${process.env.DBUS_SESSION_BUS_ADDRESS}`);
+    const runtime = join(e.dir, "runtime");
+    mkdirSync(runtime);
+    symlinkSync(bus, join(runtime, "bus"));
+    const green = await e.run(["--json", "doctor"], { env: { XDG_RUNTIME_DIR: runtime } });
+    expect(green.code, green.stdout).toBe(0);
+    expect(JSON.parse(green.stdout).checks[0].detail).toContain(`through the user's bus at ${runtime}/bus`);
+  });
+});
+
 describe("logout of a keychain profile", () => {
   it("removes the sealed file and its key from the Secret Service; token list shows nothing left", async (ctx) => {
     await requireKeychain(ctx);
