@@ -5,7 +5,7 @@ import { contentChunks } from "./content.js";
 import type { RecordingInfo } from "./dataset.js";
 import type { ContentFault, RateLimitedFault } from "./faults.js";
 import { type HeaderBag, sendError, sleep } from "./http-util.js";
-import type { EmulatorState } from "./state.js";
+import { type EmulatorState, lacksPermission, missingAppPermission } from "./state.js";
 
 const CHUNK = 256 * 1024;
 
@@ -45,7 +45,8 @@ export async function handleContent(
   if (stats.contentRequestsByRecording[recordingId] === undefined) stats.contentOrder.push(recordingId);
   stats.contentRequestsByRecording[recordingId] = (stats.contentRequestsByRecording[recordingId] ?? 0) + 1;
   if (sendBareRateLimit(state, res, state.faults.rateLimitFor("content", recordingId))) return;
-  const auth = state.authorize(req, res, url, "heavy", "ReadCallRecording");
+  // The permission is checked after the counting: a refused request still counts as asked by its user.
+  const auth = state.authorize(req, res, url, "heavy");
   if (!auth) return;
   const { headers } = auth;
   const user = auth.session.user.ownerId;
@@ -53,6 +54,10 @@ export async function handleContent(
   if (state.faults.current.rejectContentTokens) {
     state.stats.countUnauthorized("OAU-213");
     sendError(res, TOKEN_NOT_FOUND, headers);
+    return;
+  }
+  if (lacksPermission(auth.session, "ReadCallRecording")) {
+    sendError(res, missingAppPermission("ReadCallRecording"), headers);
     return;
   }
   const recording = state.ownAccountOf(auth.session.user) ? state.liveRecording(recordingId) : undefined;

@@ -146,7 +146,7 @@ export class EmulatorState {
       });
       return undefined;
     }
-    if (permission && !(check.session.app.permissions ?? APP_PERMISSIONS).includes(permission)) {
+    if (permission && lacksPermission(check.session, permission)) {
       sendError(res, missingAppPermission(permission), headers);
       return undefined;
     }
@@ -181,6 +181,11 @@ export class EmulatorState {
     this.stats.countUnauthorized(spec.errorCode);
     sendError(res, spec, headers);
   }
+}
+
+/** The session's app was not granted `permission` (the token's scope does not name it). */
+export function lacksPermission(session: Session, permission: AppPermission): boolean {
+  return !(session.app.permissions ?? APP_PERMISSIONS).includes(permission);
 }
 
 /** The platform's answer to an app that was not granted the permission an endpoint needs. */

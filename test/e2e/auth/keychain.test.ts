@@ -45,6 +45,17 @@ async function keychainEnv(): Promise<EmulatorEnv> {
 
 const withBus = () => ({ DBUS_SESSION_BUS_ADDRESS: process.env.DBUS_SESSION_BUS_ADDRESS ?? "" });
 
+/** A runtime folder below `dir` whose `bus` is the test's session bus, as /run/user/<uid>/bus would be. */
+function runtimeDirWithBus(dir: string): string {
+  const bus = /unix:path=([^,]+)/.exec(process.env.DBUS_SESSION_BUS_ADDRESS ?? "")?.[1];
+  if (!bus)
+    throw new Error(`the test bus is not a unix:path address: ${process.env.DBUS_SESSION_BUS_ADDRESS}`);
+  const runtime = join(dir, "runtime");
+  mkdirSync(runtime);
+  symlinkSync(bus, join(runtime, "bus"));
+  return runtime;
+}
+
 function filesUnder(dir: string): string[] {
   return readdirSync(dir, { recursive: true, encoding: "utf8" })
     .map((name) => join(dir, name))
@@ -133,12 +144,7 @@ describe("keychain store against a real Secret Service", () => {
     await requireKeychain(ctx);
     e = await keychainEnv();
     expect((await e.run(["login"], { env: withBus() })).code).toBe(0);
-    const bus = /unix:path=([^,]+)/.exec(process.env.DBUS_SESSION_BUS_ADDRESS ?? "")?.[1];
-    if (!bus)
-      throw new Error(`the test bus is not a unix:path address: ${process.env.DBUS_SESSION_BUS_ADDRESS}`);
-    const runtime = join(e.dir, "runtime");
-    mkdirSync(runtime);
-    symlinkSync(bus, join(runtime, "bus"));
+    const runtime = runtimeDirWithBus(e.dir);
     const status = await e.run(["token", "status", "--verify"], { env: { XDG_RUNTIME_DIR: runtime } });
     expect(status.code, status.stderr).toBe(0);
     expect(status.stdout).toMatch(/verified: +yes/);
@@ -162,12 +168,7 @@ describe("doctor and a keychain profile", () => {
     );
     expect(checks[0].fix).toContain(`rc-recordings --profile ${profile} --store file login`);
 
-    const bus = /unix:path=([^,]+)/.exec(process.env.DBUS_SESSION_BUS_ADDRESS ?? "")?.[1];
-    if (!bus)
-      throw new Error(`the test bus is not a unix:path address: ${process.env.DBUS_SESSION_BUS_ADDRESS}`);
-    const runtime = join(e.dir, "runtime");
-    mkdirSync(runtime);
-    symlinkSync(bus, join(runtime, "bus"));
+    const runtime = runtimeDirWithBus(e.dir);
     const green = await e.run(["--json", "doctor"], { env: { XDG_RUNTIME_DIR: runtime } });
     expect(green.code, green.stdout).toBe(0);
     expect(JSON.parse(green.stdout).checks[0].detail).toContain(`through the user's bus at ${runtime}/bus`);
