@@ -18,7 +18,7 @@ import {
   openArchiveDestination,
   zoneOf,
 } from "./archive-setup.js";
-import { tellOlderRecordings } from "./first-run.js";
+import { olderRecordingsNotice } from "./first-run.js";
 import { signingKeyOf } from "./key-files.js";
 import { openProfilePool } from "./profile-pool.js";
 import { type NoticeFlags, RunNotices } from "./run-notices.js";
@@ -79,9 +79,9 @@ export async function runDownload(ctx: CommandContext, flags: DownloadFlags): Pr
     stats.retentionRisk.arm(from, atRiskCutoff(retention, now));
   }
   // A first run takes the last 24 hours: say once what older recordings it leaves to retention.
-  const older =
+  const firstRun =
     from === undefined
-      ? await tellOlderRecordings({
+      ? await olderRecordingsNotice({
           api: lister,
           destination,
           retention: undefined,
@@ -149,6 +149,9 @@ export async function runDownload(ctx: CommandContext, flags: DownloadFlags): Pr
     reporter.close();
     deadline?.dispose();
   });
+  // Said once the run got going: a run refused before listing (an unknown --extension) says only why.
+  firstRun?.say();
+  const older = firstRun?.older;
   const { summary: ran, end } = outcome;
   const hooks = notices.hooksRun();
   const summary = {

@@ -50,14 +50,24 @@ export interface FirstRunContext {
   log: Logger;
 }
 
+/** What a first run tells about the older recordings: the JSON field, and the one line `say` logs. */
+export interface FirstRunNotice {
+  older: OlderRecordings;
+  /**
+   * Log the line. The run says it once its source has opened (an unknown `--extension` is exit 2 with only its
+   * own line), so the caller decides when.
+   */
+  say(): void;
+}
+
 /**
  * On a first run (no `--from`, no incremental mark yet): count the older recordings the platform still keeps
- * with ONE Heavy request (a call-log page of one record and its total; see countRecordedCalls) and say in one
- * line how many, and what a backfill takes (the dry run's estimate: listing pages + one request per recording
- * at the learned budget). Undefined on any later run. Counting is a courtesy: a failure costs one line, never
- * the run (only what ends every run is thrown).
+ * with ONE Heavy request (a call-log page of one record and its total; see countRecordedCalls) and prepare the
+ * one line: how many, and what a backfill takes (the dry run's estimate: listing pages + one request per
+ * recording at the learned budget). Undefined on any later run. Counting is a courtesy: a failure costs one
+ * debug line, never the run (only what ends every run is thrown).
  */
-export async function tellOlderRecordings(context: FirstRunContext): Promise<OlderRecordings | undefined> {
+export async function olderRecordingsNotice(context: FirstRunContext): Promise<FirstRunNotice | undefined> {
   const { destination, now, log } = context;
   // Unreadable state (a missing bucket…) is the run's own error to report, after its preflight: no line here.
   const mark = await new IncrementalMark(destination.state).read(now.getTime()).catch(() => null);
@@ -76,10 +86,10 @@ export async function tellOlderRecordings(context: FirstRunContext): Promise<Old
     durationSeconds: null,
     command,
   };
-  if (since.getTime() >= until.getTime()) return older; // retention keeps no more than a day
+  if (since.getTime() >= until.getTime()) return { older, say: () => undefined }; // retention keeps a day at most
   if (context.extensionNumbers?.length) {
-    log.warn(describe(older, "of these extensions (not counted with --extension)"));
-    return older;
+    const line = describe(older, "of these extensions (not counted with --extension)");
+    return { older, say: () => log.warn(line) };
   }
   try {
     const count = await countRecordedCalls(context.api, {
@@ -100,9 +110,7 @@ export async function tellOlderRecordings(context: FirstRunContext): Promise<Old
     log.debug(`could not count the older recordings: ${(error as Error).message}`);
   }
   const line = describe(older, "(the call log gives no count)");
-  if (older.calls === 0) log.info(line);
-  else log.warn(line);
-  return older;
+  return { older, say: () => (older.calls === 0 ? log.info(line) : log.warn(line)) };
 }
 
 /** The one line: how many (`uncounted`: what to say when not), and the command that takes them. */
