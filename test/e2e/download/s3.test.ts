@@ -256,8 +256,11 @@ describe("download --out s3://", () => {
         for (let i = 0; i < 1200 && proxy.faults.stalled === 0; i++)
           await new Promise((r) => setTimeout(r, 50));
         expect(proxy.faults.stalled).toBeGreaterThan(0);
+        const sentAt = Date.now();
         run.child.kill("SIGTERM");
         const result = await run.result;
+        // Within 5 s of the signal (issue 17: every phase), though the upload never answers.
+        expect(Date.now() - sentAt, result.stderr).toBeLessThan(5_000);
         // Killed by the helper's 120 s guard (a hang) would be signal SIGKILL and no code.
         expect(result.signal, result.stderr).toBeNull();
         expect(result.code, result.stderr).toBe(130);
