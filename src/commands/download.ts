@@ -67,13 +67,23 @@ export async function runDownload(ctx: CommandContext, flags: DownloadFlags): Pr
     onWait: (_profile, wait) => onWait(wait),
   });
   stats.budgetPerSecond = () => pool.budgetPerSecond("heavy");
+  // The time box starts once the logins are proven, when the run itself starts: its first requests (the
+  // retention, a first run's count) are inside it, so a rate-limit wait that would outlast it ends the run at once.
+  const deadline = flags.maxDuration === undefined ? undefined : new Deadline(flags.maxDuration);
+  onWait = poolWaits(pool, { deadline, reporter, log: ctx.log });
+  const beforeRun = deadline ? AbortSignal.any([ctx.signal, deadline.signal]) : ctx.signal;
+  /** What the time box ended before the run began is exit 6 like any stop at --max-duration. */
+  const stoppedBeforeRun = (error: unknown): never => {
+    deadline?.dispose();
+    throw deadline?.reached && !ctx.signal.aborted ? new StoppedAtMaxDurationError(undefined) : error;
+  };
   const { from, retention } = await resolveFrom(range, {
     api: lister,
     now,
     zone,
-    signal: ctx.signal,
+    signal: beforeRun,
     log: ctx.log,
-  });
+  }).catch(stoppedBeforeRun);
   // A run that lists from the retention edge sees every recording retention deletes next: it can count them.
   if (retention && from && from.getTime() <= retentionEdge(retention, now).getTime()) {
     stats.retentionRisk.arm(from, atRiskCutoff(retention, now));
@@ -92,13 +102,15 @@ export async function runDownload(ctx: CommandContext, flags: DownloadFlags): Pr
           profiles: ctx.options.profiles,
           out: flags.out,
           budgetPerSecond: stats.budgetPerSecond,
-          signal: ctx.signal,
+          signal: beforeRun,
           log: ctx.log,
+        }).catch((error: unknown) => {
+          // The count is a courtesy: a time box that ran out during it leaves the run to stop (exit 6, with
+          // its summary), saying nothing of older recordings.
+          if (deadline?.reached && !ctx.signal.aborted) return undefined;
+          return stoppedBeforeRun(error);
         })
       : undefined;
-  // The time box starts once the logins are proven, when the run itself starts.
-  const deadline = flags.maxDuration === undefined ? undefined : new Deadline(flags.maxDuration);
-  onWait = poolWaits(pool, { deadline, reporter, log: ctx.log });
   const source: RecordingSource = flags.repair
     ? new RepairSource({
         destination,
