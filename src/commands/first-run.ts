@@ -69,7 +69,10 @@ export interface FirstRunNotice {
  */
 export async function olderRecordingsNotice(context: FirstRunContext): Promise<FirstRunNotice | undefined> {
   const { destination, now, log } = context;
-  // Unreadable state (a missing bucket…) is the run's own error to report, after its preflight: no line here.
+  // The run's own preflight first (read-only: a missing bucket, a bucket without the Object Lock asked for, a
+  // linked state folder): a run that cannot start says only why.
+  await destination.preflight();
+  // Unreadable state is the run's own error to report: no line here.
   const mark = await new IncrementalMark(destination.state).read(now.getTime()).catch(() => null);
   if (mark !== undefined) return undefined;
   const retention = context.retention ?? (await readRetention(context.api, { signal: context.signal, log }));

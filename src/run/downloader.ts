@@ -244,7 +244,7 @@ class Sweep {
     // is skipped from now on, so nothing else would drop it.
     if (!dryRun) await destination.partials.dropFinished((id) => manifest.isSaved(id));
     // A first run leaves its start behind at once: killed before a slice closes, the next run still begins there.
-    if (!dryRun) await mark.begin(range.from);
+    if (!dryRun) await mark.begin(range.from).catch(fullAtStart);
     // The completed oldest-first prefix: the mark advances slice by slice.
     const ledger = new SliceLedger(
       async (slice) => {
