@@ -82,7 +82,7 @@ describe("rc-recordings completion", () => {
         });
       }
     }
-    cases.push({ words: ["do"], expected: ["download"], exact: true });
+    cases.push({ words: ["dow"], expected: ["download"], exact: true });
     cases.push({ words: ["--profile", "work", "download", "--ty"], expected: ["--type"], exact: true });
     cases.push({ words: ["completion", ""], expected: ["bash", "fish", "zsh"], exact: true });
     const script = cases
