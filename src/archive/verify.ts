@@ -15,8 +15,13 @@ export interface VerifyReport {
   /** Of those, present with the recorded size and SHA-256. */
   ok: number;
   missing: string[];
-  /** Present, but the size or the SHA-256 differs from the manifest's. */
+  /** Present, but the size or the SHA-256 differs from the manifest's, or it is a symbolic link (`linked`). */
   changed: string[];
+  /**
+   * Of `changed`: reached through a symbolic link inside the archive (the file or a folder on its way). verify
+   * never follows one: what it points at is not the archived copy, whatever its bytes.
+   */
+  linked: string[];
   /** Audio files in the archive that the manifest does not list (not a failure: maybe copied in by a person). */
   unknown: string[];
   /** The manifest's hash chain and its signed checkpoints (chain.ts, checkpoint.ts). */
@@ -86,6 +91,7 @@ export async function verifyArchive(destination: Destination, options: VerifyOpt
     ok: found.checked - found.missing.length - found.changed.length,
     missing: found.missing.map((entry) => entry.path),
     changed: found.changed.map((changed) => changed.entry.path),
+    linked: found.changed.filter((changed) => changed.linked).map((changed) => changed.entry.path),
     unknown: [],
     chain: audit.report(),
   };
@@ -93,7 +99,7 @@ export async function verifyArchive(destination: Destination, options: VerifyOpt
   for await (const key of destination.objects()) {
     if (isAudioFile(key) && !known.has(collisionKey(key))) report.unknown.push(key);
   }
-  for (const list of [report.missing, report.changed, report.unknown]) list.sort();
+  for (const list of [report.missing, report.changed, report.linked, report.unknown]) list.sort();
   return report;
 }
 
@@ -108,8 +114,10 @@ export interface RecordingCheck {
 export interface ChangedRecording {
   entry: ManifestEntry;
   bytes: number;
-  /** Undefined when the size alone told (the file was not read). */
+  /** Undefined when the size alone told, or for a link (the file was not read). */
   sha256?: string;
+  /** A symbolic link stands where the recording was saved (see VerifyReport.linked). */
+  linked?: true;
 }
 
 /**
@@ -156,9 +164,12 @@ async function stateOf(
   entry: ManifestEntry,
   progress: VerifyProgress,
   signal: AbortSignal,
-): Promise<"ok" | "missing" | { bytes: number; sha256?: string }> {
-  const size = (await destination.stat(entry.path))?.size;
-  if (size === undefined) return "missing";
+): Promise<"ok" | "missing" | { bytes: number; sha256?: string; linked?: true }> {
+  const stat = await destination.stat(entry.path);
+  if (stat === undefined) return "missing";
+  // Never read through a link: its target is not the archive's copy (and may be anywhere on the machine).
+  if (stat.linked) return { bytes: stat.size, linked: true };
+  const { size } = stat;
   // A different size is a change without reading a byte.
   if (size !== entry.bytes) return { bytes: size };
   const hash = createHash("sha256");

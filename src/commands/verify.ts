@@ -41,7 +41,12 @@ export async function runVerify(ctx: CommandContext, flags: VerifyFlags): Promis
     verifier,
   }).finally(() => progress.close());
   for (const path of report.missing) ctx.log.error(`missing: ${path}`);
-  for (const path of report.changed) ctx.log.error(`changed: ${path}`);
+  const linked = new Set(report.linked);
+  for (const path of report.changed) {
+    ctx.log.error(
+      `changed: ${path}${linked.has(path) ? " (a symbolic link: not the archived file; not followed)" : ""}`,
+    );
+  }
   for (const path of report.unknown) ctx.log.warn(`not in the manifest: ${path}`);
   logChain(ctx.log, report.chain, chainHead);
   const damaged = report.missing.length + report.changed.length;

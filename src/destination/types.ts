@@ -88,6 +88,11 @@ export interface DestinationLock {
 
 export interface ObjectStat {
   size: number;
+  /**
+   * The key is reached through a symbolic link (the file itself, or a folder on its way below the root): its
+   * bytes are wherever the link points, not the archive's own copy. Only a folder has links.
+   */
+  linked?: true;
 }
 
 export interface ListedEntry {

@@ -39,6 +39,16 @@ export async function mkdirInside(root: string, folder: string): Promise<void> {
 
 /** Every existing component of `path` below `root` is a real folder or file, none a symbolic link. */
 export async function assertNoLinkBelow(root: string, path: string): Promise<void> {
+  const link = await firstLinkBelow(root, path);
+  if (link !== undefined) throw linkRefused(link);
+}
+
+/** Some existing component of `path` below `root` is a symbolic link (what `verify` reports, never follows). */
+export async function hasLinkBelow(root: string, path: string): Promise<boolean> {
+  return (await firstLinkBelow(root, path)) !== undefined;
+}
+
+async function firstLinkBelow(root: string, path: string): Promise<string | undefined> {
   let current = root;
   for (const part of componentsBelow(root, path)) {
     current = join(current, part);
@@ -46,11 +56,12 @@ export async function assertNoLinkBelow(root: string, path: string): Promise<voi
     try {
       info = await lstat(current);
     } catch (error) {
-      if (isNotFound(error)) return; // nothing below a missing component exists either
+      if (isNotFound(error)) return undefined; // nothing below a missing component exists either
       throw error;
     }
-    if (info.isSymbolicLink()) throw linkRefused(current);
+    if (info.isSymbolicLink()) return current;
   }
+  return undefined;
 }
 
 /** `path` is a real folder (not a link to one); when missing and `create`, it is made. */

@@ -13,7 +13,7 @@ import type {
   QuarantinedCopy,
   SmallObjectRole,
 } from "../types.js";
-import { assertNoLinkBelow, mkdirInside, refuseLink } from "./contained-fs.js";
+import { assertNoLinkBelow, hasLinkBelow, mkdirInside, refuseLink } from "./contained-fs.js";
 import { acquireFolderLock, assertFolderIdle } from "./folder-lock.js";
 import { LocalPartials } from "./partials.js";
 import { LocalState } from "./state.js";
@@ -82,8 +82,10 @@ export class LocalFolder implements Destination {
   }
 
   async stat(key: RelPath): Promise<ObjectStat | undefined> {
-    const size = await fileSize(this.absolute(key));
-    return size === undefined ? undefined : { size };
+    const path = this.absolute(key);
+    const size = await fileSize(path);
+    if (size === undefined) return undefined;
+    return (await hasLinkBelow(this.root, path)) ? { size, linked: true } : { size };
   }
 
   async list(folder: string): Promise<ListedEntry[]> {

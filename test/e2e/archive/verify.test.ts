@@ -1,5 +1,15 @@
-import { copyFileSync, readFileSync, rmSync, statSync, writeFileSync } from "node:fs";
-import { join } from "node:path";
+import {
+  copyFileSync,
+  cpSync,
+  mkdirSync,
+  readFileSync,
+  renameSync,
+  rmSync,
+  statSync,
+  symlinkSync,
+  writeFileSync,
+} from "node:fs";
+import { dirname, join } from "node:path";
 import { afterEach, describe, expect, it } from "vitest";
 import type { VerifyReport } from "../../../src/archive/verify.js";
 import { type DownloadEnv, manifestOf, partials, setupDownload, waitFor } from "../download/helpers.js";
@@ -73,6 +83,40 @@ describe("verify", () => {
       unknown: ["stranger.mp3"],
     });
     expect(repaired?.stderr).toContain("not in the manifest: stranger.mp3");
+  });
+
+  it("reports recordings reached through a symbolic link (the file, or a folder on its way) and never follows one", async () => {
+    e = await setupDownload();
+    expect((await e.download()).code).toBe(0);
+    const entries = manifestOf(e.out);
+    const [linkedFile, ...rest] = entries;
+    if (!linkedFile) throw new Error("no recordings");
+    // The file becomes a link to an identical copy outside the archive: the bytes match, the archive's copy is gone.
+    const outside = join(e.dir, "elsewhere");
+    mkdirSync(outside, { recursive: true });
+    const file = join(e.out, ...linkedFile.path.split("/"));
+    renameSync(file, join(outside, "copy.mp3"));
+    symlinkSync(join(outside, "copy.mp3"), file);
+    // A folder of recordings becomes a link to a copy of itself outside the archive.
+    const other = rest.find(
+      (entry) => dirname(entry.path) !== dirname(linkedFile.path) && dirname(entry.path) !== ".",
+    );
+    const inFolder = other ? entries.filter((entry) => dirname(entry.path) === dirname(other.path)) : [];
+    if (other) {
+      const folder = join(e.out, ...dirname(other.path).split("/"));
+      cpSync(folder, join(outside, "folder"), { recursive: true });
+      rmSync(folder, { recursive: true });
+      symlinkSync(join(outside, "folder"), folder);
+    }
+    const linked = [linkedFile.path, ...inFolder.map((entry) => entry.path)].sort();
+
+    const result = await e.run(["verify", "--out", e.out, "--json"]);
+    expect(result.code, result.stderr).toBe(3);
+    const report = JSON.parse(result.stdout) as VerifyReport;
+    expect(report).toMatchObject({ missing: [], changed: linked, linked });
+    expect(report.ok).toBe(entries.length - linked.length);
+    expect(result.stderr).toContain(`changed: ${linkedFile.path} (a symbolic link`);
+    expect(result.stderr).toMatch(/fetch them again with: rc-recordings download --repair/);
   });
 
   it("exits 5 while a download holds DIR, and 2 where there is no archive", async () => {

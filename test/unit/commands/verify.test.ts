@@ -42,6 +42,7 @@ describe("verify", () => {
       ok: 1,
       missing: [],
       changed: [],
+      linked: [],
       unknown: [],
       // Written as an older version writes: no chain yet.
       chain: {
