@@ -4,19 +4,16 @@ import { join } from "node:path";
 import { afterEach, describe, expect, it } from "vitest";
 import type { RepairRecord } from "../../../src/archive/manifest.js";
 import type { VerifyReport } from "../../../src/archive/verify.js";
-import { S3_TEST_CREDENTIALS, type S3Server, startS3Server } from "../../helpers/s3-server.js";
+import { S3_TEST_CREDENTIALS, s3ServerForTest } from "../../helpers/s3-server.js";
 import { type DownloadEnv, manifestOf, setupDownload, sha256File, summaryOf } from "../download/helpers.js";
 
 // download --repair: what verify finds missing or changed is fetched again from the manifest's record ids (no
 // call-log listing), a changed file is kept in quarantine byte for byte, and the manifest's chain records it.
 
 let e: DownloadEnv | undefined;
-let s3: S3Server | undefined;
 afterEach(async () => {
   await e?.stop();
-  await s3?.stop();
   e = undefined;
-  s3 = undefined;
 });
 
 type Verified = VerifyReport & { repair?: string };
@@ -168,7 +165,7 @@ describe("download --repair (folder)", () => {
 
 describe("download --repair (S3)", () => {
   it("repairs a deleted and a flipped object, the flipped one kept under the quarantine prefix", async () => {
-    s3 = await startS3Server(["archive"]);
+    const s3 = await s3ServerForTest(["archive"]);
     e = await setupDownload({ calls: 4, withRecordingRatio: 1, transferredCalls: false });
     const env = { ...e.env, ...s3.env };
     const url = "s3://archive/calls";

@@ -1,6 +1,6 @@
 import { afterEach, describe, expect, it } from "vitest";
 import { wellFormed } from "../../../src/well-formed.js";
-import { type S3Server, startS3Server } from "../../helpers/s3-server.js";
+import { s3ServerForTest } from "../../helpers/s3-server.js";
 import { json, parseJson } from "../../helpers/tamper-proxy.js";
 import { summaryOf } from "./helpers.js";
 import { type ProxiedDownloadEnv, setupProxiedDownload } from "./proxied.js";
@@ -10,12 +10,9 @@ import { type ProxiedDownloadEnv, setupProxiedDownload } from "./proxied.js";
 // Names are made safe (a lone surrogate becomes "_", a value that is no text "unknown"), and ids are checked.
 
 let e: ProxiedDownloadEnv | undefined;
-let s3: S3Server | undefined;
 afterEach(async () => {
   await e?.stop();
-  await s3?.stop();
   e = undefined;
-  s3 = undefined;
 });
 
 type Rec = Record<string, unknown> & { from?: Record<string, unknown>; recording?: Record<string, unknown> };
@@ -45,7 +42,7 @@ const ODD: Array<(record: Rec) => void> = [
 
 describe("odd records", () => {
   it("lone surrogates in names and odd ids: saved into S3 once, skipped by the next run", async () => {
-    s3 = await startS3Server(["archive"]);
+    const s3 = await s3ServerForTest(["archive"]);
     e = await setupProxiedDownload({ calls: 20, withRecordingRatio: 1, transferredCalls: false });
     e.proxy.set(async (req, ctx) => {
       if (!req.url.pathname.endsWith("/call-log")) return undefined;

@@ -5,19 +5,16 @@ import { join } from "node:path";
 import { afterEach, describe, expect, it } from "vitest";
 import type { ManifestEntry } from "../../../src/archive/manifest.js";
 import type { VerifyReport } from "../../../src/archive/verify.js";
-import { type S3Server, startS3Server } from "../../helpers/s3-server.js";
+import { s3ServerForTest } from "../../helpers/s3-server.js";
 import { type DownloadEnv, filesBelow, manifestOf, setupDownload, summaryOf } from "../download/helpers.js";
 
 // `export` through the built CLI: a slice of a signed archive for a recipient, checked by `verify --out` on the
 // export alone (and by sha256sum), tampering found, the archive untouched; from a bucket too.
 
 let e: DownloadEnv | undefined;
-let s3: S3Server | undefined;
 afterEach(async () => {
   await e?.stop();
-  await s3?.stop();
   e = undefined;
-  s3 = undefined;
 });
 
 /** Every file below `dir` with its SHA-256: the archive must be the same after an export. */
@@ -232,7 +229,7 @@ describe("export", { timeout: 180_000 }, () => {
   });
 
   it("works from an S3 archive; an empty existing --to-dir is fine", async () => {
-    s3 = await startS3Server(["archive"]);
+    const s3 = await s3ServerForTest(["archive"]);
     e = await setupDownload({ calls: 4, withRecordingRatio: 1, transferredCalls: false });
     const env = { ...e.env, ...s3.env };
     const run = (args: readonly string[]) => (e as DownloadEnv).run(args, { env });

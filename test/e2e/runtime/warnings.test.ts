@@ -1,5 +1,5 @@
 import { afterEach, describe, expect, it } from "vitest";
-import { type S3Server, startS3Server } from "../../helpers/s3-server.js";
+import { s3ServerForTest } from "../../helpers/s3-server.js";
 import { type DownloadEnv, setupDownload } from "../download/helpers.js";
 
 // CI runs this suite on Node 20, 22 and 24. The everyday commands, into a folder and into a bucket, must print
@@ -9,17 +9,14 @@ import { type DownloadEnv, setupDownload } from "../download/helpers.js";
 const NODE_WARNING = /\(node:\d+\)|\b\w*Warning\b/;
 
 let e: DownloadEnv | undefined;
-let s3: S3Server | undefined;
 afterEach(async () => {
   await e?.stop();
-  await s3?.stop();
   e = undefined;
-  s3 = undefined;
 });
 
 describe(`the CLI on Node ${process.version}`, () => {
   it("prints no runtime warning through login, download (folder and bucket), verify and token status", async () => {
-    s3 = await startS3Server(["archive"]);
+    const s3 = await s3ServerForTest(["archive"]);
     e = await setupDownload({ calls: 4, withRecordingRatio: 1 });
     const env = { ...e.env, ...s3.env };
     const runs = [

@@ -3,18 +3,15 @@ import { join } from "node:path";
 import { afterEach, describe, expect, it } from "vitest";
 import { runCli } from "../../helpers/cli.js";
 import { type EmulatorEnv, startEmulatorEnv } from "../../helpers/emulator-env.js";
-import { type S3Server, startS3Server } from "../../helpers/s3-server.js";
+import { s3ServerForTest } from "../../helpers/s3-server.js";
 
 // `doctor` through the built CLI (npm run build first), as cron runs it: no terminal, no D-Bus address, the
 // environment the test gives and nothing else. Each broken precondition turns its own check red with a fix.
 
 let e: EmulatorEnv | undefined;
-let s3: S3Server | undefined;
 afterEach(async () => {
   await e?.stop();
-  await s3?.stop();
   e = undefined;
-  s3 = undefined;
 });
 
 interface CheckJson {
@@ -207,7 +204,7 @@ describe("doctor", () => {
       detail: `--out ${file} is a file, not a folder`,
       fix: "name a folder the job's user may write (--out), or fix the folder's permissions",
     });
-    s3 = await startS3Server(["calls"]);
+    const s3 = await s3ServerForTest(["calls"]);
     const good = await doctor(e, { out: "s3://calls/archive" }, s3.env);
     expect(good.check("destination"), good.stderr).toMatchObject({ ok: true });
     expect(good.code).toBe(0);
