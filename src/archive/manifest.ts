@@ -211,7 +211,28 @@ export async function readManifestEntries(
   /** How each line becomes a record: `verify` follows the chain on the way. */
   read: (line: string) => Record<string, unknown> | undefined = parseRecord,
 ): Promise<ManifestEntry[] | undefined> {
-  const view = await readArchiveView(destination, read);
+  const view = await readView(destination, read, (entry) => entry);
+  return view && [...view.entries.values()];
+}
+
+/** What checking a recording's file needs of its manifest line. */
+export type RecordedFile = Pick<ManifestEntry, "recordingId" | "path" | "bytes" | "sha256" | "startTime">;
+
+/**
+ * Like readManifestEntries, keeping only what checking the files needs: a parsed line holds every call fact
+ * (names, numbers, the chain's hashes), and `verify` of 150k lines kept them all (about 350 MB).
+ */
+export async function readRecordedFiles(
+  destination: Destination,
+  read: (line: string) => Record<string, unknown> | undefined = parseRecord,
+): Promise<RecordedFile[] | undefined> {
+  const view = await readView(destination, read, ({ recordingId, path, bytes, sha256, startTime }) => ({
+    recordingId,
+    path,
+    bytes,
+    sha256,
+    startTime,
+  }));
   return view && [...view.entries.values()];
 }
 
@@ -223,15 +244,23 @@ export async function readManifestEntries(
 export async function readArchiveView(
   destination: Destination,
   read: (line: string) => Record<string, unknown> | undefined = parseRecord,
-): Promise<
-  | {
-      entries: Map<string, ManifestEntry>;
-      unsaved: Map<string, UnsavedRecord & { at?: string }>;
-      repairs: Map<string, RepairRecord & { at?: string }>;
-    }
-  | undefined
-> {
-  const entries = new Map<string, ManifestEntry>();
+): Promise<ArchiveView<ManifestEntry> | undefined> {
+  return readView(destination, read, (entry) => entry);
+}
+
+interface ArchiveView<E> {
+  entries: Map<string, E>;
+  unsaved: Map<string, UnsavedRecord & { at?: string }>;
+  repairs: Map<string, RepairRecord & { at?: string }>;
+}
+
+/** One pass over the manifest; `keep` decides what of each recording's latest line stays in memory. */
+async function readView<E>(
+  destination: Destination,
+  read: (line: string) => Record<string, unknown> | undefined,
+  keep: (entry: ManifestEntry) => E,
+): Promise<ArchiveView<E> | undefined> {
+  const entries = new Map<string, E>();
   const unsaved = new Map<string, UnsavedRecord & { at?: string }>();
   const repairs = new Map<string, RepairRecord & { at?: string }>();
   const log = await destination.state.openManifest({ writable: false });
@@ -239,7 +268,7 @@ export async function readArchiveView(
     for await (const line of log.lines()) {
       const record = read(line);
       const entry = parseEntry(record);
-      if (entry) entries.set(entry.recordingId, entry);
+      if (entry) entries.set(entry.recordingId, keep(entry));
       else if (record?.record === "unsaved" && typeof record.recordingId === "string")
         unsaved.set(record.recordingId, record as unknown as UnsavedRecord & { at?: string });
       else if (record?.record === "repair" && typeof record.recordingId === "string")

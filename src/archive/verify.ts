@@ -1,12 +1,11 @@
 import { createHash } from "node:crypto";
-import pLimit from "p-limit";
 import type { Destination } from "../destination/types.js";
 import { CliError, ExitCode, UsageError } from "../errors.js";
 import { ChainAudit, type ChainReport } from "./chain-audit.js";
 import { readChainProof } from "./chain-proof.js";
 import type { CheckpointVerifier } from "./checkpoint.js";
 import { collisionKey } from "./folder-names.js";
-import { type ManifestEntry, readManifestEntries } from "./manifest.js";
+import { type ManifestEntry, type RecordedFile, readRecordedFiles } from "./manifest.js";
 
 /** What `verify` found; the `--json` document. Paths are DIR-relative, sorted. */
 export interface VerifyReport {
@@ -81,7 +80,7 @@ export async function verifyArchive(destination: Destination, options: VerifyOpt
   await destination.assertIdle();
   // An export (`rc-recordings export`) is checked against its chain proof; an archive follows its own chain.
   const audit = (await readChainProof(destination, options)) ?? new ChainAudit(options);
-  const entries = await readManifestEntries(destination, (line) => audit.read(line));
+  const entries = await readRecordedFiles(destination, (line) => audit.read(line));
   if (!entries) {
     throw new NoArchiveError(`no archive in ${destination.describe()}: it has no manifest (is --out right?)`);
   }
@@ -104,15 +103,15 @@ export async function verifyArchive(destination: Destination, options: VerifyOpt
 }
 
 /** What re-reading the recordings found: the entries whose file is missing, or changed (size or SHA-256). */
-export interface RecordingCheck {
+export interface RecordingCheck<E extends RecordedFile = ManifestEntry> {
   checked: number;
-  missing: ManifestEntry[];
-  changed: ChangedRecording[];
+  missing: E[];
+  changed: ChangedRecording<E>[];
 }
 
 /** A recording whose file holds other bytes than the manifest recorded: what the file holds now. */
-export interface ChangedRecording {
-  entry: ManifestEntry;
+export interface ChangedRecording<E extends RecordedFile = ManifestEntry> {
+  entry: E;
   bytes: number;
   /** Undefined when the size alone told, or for a link (the file was not read). */
   sha256?: string;
@@ -125,33 +124,33 @@ export interface ChangedRecording {
  * was saved: `verify`'s check, and how `download --repair` finds what to fetch again. Reads only; the caller
  * decides whether the destination must be idle (verify) or is held by its own lock (a repair).
  */
-export async function checkRecordings(
+export async function checkRecordings<E extends RecordedFile>(
   destination: Destination,
-  entries: readonly ManifestEntry[],
+  entries: readonly E[],
   options: Pick<VerifyOptions, "progress" | "signal" | "concurrency">,
-): Promise<RecordingCheck> {
+): Promise<RecordingCheck<E>> {
   options.progress.started(
     entries.length,
     entries.reduce((sum, entry) => sum + entry.bytes, 0),
   );
-  const found: RecordingCheck = { checked: 0, missing: [], changed: [] };
-  const limit = pLimit(options.concurrency ?? 2);
+  const found: RecordingCheck<E> = { checked: 0, missing: [], changed: [] };
   // The first error (a file that cannot be read) ends the whole check: nothing queued starts after it.
   const stop = new AbortController();
   const signal = AbortSignal.any([options.signal, stop.signal]);
+  // A few workers take the entries in turn (not one queued promise per recording: 150k of them held ~100 MB).
+  let next = 0;
+  const worker = async () => {
+    for (let entry = entries[next++]; entry !== undefined; entry = entries[next++]) {
+      signal.throwIfAborted();
+      const state = await stateOf(destination, entry, options.progress, signal);
+      found.checked += 1;
+      if (state === "missing") found.missing.push(entry);
+      else if (state !== "ok") found.changed.push({ entry, ...state });
+      options.progress.checked();
+    }
+  };
   try {
-    await Promise.all(
-      entries.map((entry) =>
-        limit(async () => {
-          signal.throwIfAborted();
-          const state = await stateOf(destination, entry, options.progress, signal);
-          found.checked += 1;
-          if (state === "missing") found.missing.push(entry);
-          else if (state !== "ok") found.changed.push({ entry, ...state });
-          options.progress.checked();
-        }),
-      ),
-    );
+    await Promise.all(Array.from({ length: Math.max(1, options.concurrency ?? 2) }, worker));
   } catch (error) {
     stop.abort(error);
     throw options.signal.aborted ? options.signal.reason : error;
@@ -161,7 +160,7 @@ export async function checkRecordings(
 
 async function stateOf(
   destination: Destination,
-  entry: ManifestEntry,
+  entry: RecordedFile,
   progress: VerifyProgress,
   signal: AbortSignal,
 ): Promise<"ok" | "missing" | { bytes: number; sha256?: string; linked?: true }> {

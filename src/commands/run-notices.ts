@@ -1,5 +1,5 @@
 import { join } from "node:path";
-import { readManifestEntries } from "../archive/manifest.js";
+import { readRecordedFiles } from "../archive/manifest.js";
 import { ENV_NAMES } from "../auth/credentials.js";
 import type { CommandResult } from "../command-result.js";
 import type { CommandContext } from "../context.js";
@@ -39,7 +39,7 @@ export class RunNotices {
       starting: true,
       archived: async () =>
         this.destination
-          ? (await readManifestEntries(this.destination).catch(() => undefined))?.length
+          ? (await readRecordedFiles(this.destination).catch(() => undefined))?.length
           : undefined,
     });
   }
