@@ -1,7 +1,13 @@
-import { createServer, type IncomingMessage, type Server, type ServerResponse } from "node:http";
+import type { IncomingMessage, Server, ServerResponse } from "node:http";
+import { createRequire } from "node:module";
 import type { AddressInfo } from "node:net";
 import { UsageError } from "../errors.js";
 import type { HealthStatus } from "./health.js";
+
+// Required, not imported, for the reason in api/transport.ts: on Node 22+ an ESM import of node:http loads all
+// of undici, and `watch --help`, `--listen`'s parser and every other command load this module.
+const require = createRequire(import.meta.url);
+const { createServer } = require("node:http") as typeof import("node:http");
 
 /** `--listen HOST:PORT`, parsed (the host as typed, IPv6 without its brackets). */
 export interface ListenAddress {
