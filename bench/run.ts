@@ -20,6 +20,7 @@ import { tokens } from "./scenarios/tokens.js";
 import { unlimited } from "./scenarios/unlimited.js";
 import { verify } from "./scenarios/verify.js";
 import { watchLatency } from "./scenarios/watch.js";
+import { watchSoak } from "./scenarios/watch-soak.js";
 
 const SCENARIOS: Record<string, (ctx: BenchContext) => Promise<ScenarioResult>> = {
   "rate-limited": rateLimited,
@@ -31,6 +32,7 @@ const SCENARIOS: Record<string, (ctx: BenchContext) => Promise<ScenarioResult>> 
   s3,
   backfill,
   watch: watchLatency,
+  "watch-soak": watchSoak,
 };
 
 const { values } = parseArgs({

@@ -1,12 +1,9 @@
-import { spawn } from "node:child_process";
-import { existsSync, readFileSync } from "node:fs";
-import { join } from "node:path";
 import type { PlannedCall } from "../../test/emulator/index.js";
 import type { BenchContext } from "../lib/context.js";
 import { startEmulator } from "../lib/emulator-client.js";
-import { baseEnv } from "../lib/measure.js";
-import { CLI, freshDir, RcProfile } from "../lib/rc.js";
+import { freshDir } from "../lib/rc.js";
 import { fmt, type Row, type ScenarioResult } from "../lib/report.js";
+import { percentile, startWatch } from "../lib/watch-process.js";
 
 /**
  * Issue 18: how long a recording stays unarchived once its call-log record exists. `watch` runs against the
@@ -26,23 +23,6 @@ const WINDOW_SEC = 2;
 const CALL_LOG_DELAY_MS = 5_000;
 const TARGET_P95_S = 60;
 
-function percentile(sorted: readonly number[], p: number): number {
-  if (sorted.length === 0) return Number.NaN;
-  const index = Math.min(sorted.length - 1, Math.ceil((p / 100) * sorted.length) - 1);
-  return sorted[Math.max(0, index)] as number;
-}
-
-/** Recording ids in the manifest, with the time each was first seen there. */
-function pollManifest(out: string, seen: Map<string, number>): void {
-  const file = join(out, ".rc-recordings", "manifest.jsonl");
-  if (!existsSync(file)) return;
-  const now = Date.now();
-  for (const line of readFileSync(file, "utf8").split("\n")) {
-    const match = /"recordingId":"([^"]+)"/.exec(line);
-    if (match?.[1] && !seen.has(match[1])) seen.set(match[1], now);
-  }
-}
-
 export async function watchLatency(ctx: BenchContext): Promise<ScenarioResult> {
   const calls = ctx.quick ? 50 : 100;
   const intervalMs = ctx.quick ? 400 : 600;
@@ -52,31 +32,14 @@ export async function watchLatency(ctx: BenchContext): Promise<ScenarioResult> {
     callLogDelayMs: CALL_LOG_DELAY_MS,
     rateLimits: { windowSec: WINDOW_SEC, penaltySec: WINDOW_SEC, limits: { heavy: HEAVY_LIMIT } },
   });
-  const seen = new Map<string, number>();
   const out = freshDir(ctx.dir, "out-watch");
-  let stderr = "";
   try {
-    const rc = new RcProfile(emulator, freshDir(ctx.dir, "rc-config-watch"));
-    await rc.login();
-    const child = spawn(process.execPath, [CLI, "watch", "--out", out, "--sweep", "15m"], {
-      env: { ...baseEnv(), ...rc.env },
-      stdio: ["ignore", "ignore", "pipe"],
-    });
-    child.stderr.setEncoding("utf8").on("data", (d: string) => {
-      stderr += d;
-    });
-    const exited = new Promise<number | null>((resolve) => child.on("close", (code) => resolve(code)));
-    const waitFor = async (condition: () => boolean, timeoutMs: number, what: string) => {
-      const deadline = Date.now() + timeoutMs;
-      while (!condition()) {
-        if (Date.now() > deadline)
-          throw new Error(`watch: ${what} within ${timeoutMs} ms:\n${stderr.slice(-2000)}`);
-        await new Promise((resolve) => setTimeout(resolve, 100));
-        pollManifest(out, seen);
-      }
-    };
+    const watch = await startWatch(emulator, { out, config: freshDir(ctx.dir, "rc-config-watch") }, [
+      "--sweep",
+      "15m",
+    ]);
+    const { seen, waitFor } = watch;
     try {
-      await waitFor(() => /sweep 1 \(start\)/.test(stderr) && /subscribed/.test(stderr), 60_000, "no start");
       ctx.log(
         `  ${calls} calls, one every ${intervalMs} ms, records ${CALL_LOG_DELAY_MS} ms after each call…`,
       );
@@ -100,10 +63,7 @@ export async function watchLatency(ctx: BenchContext): Promise<ScenarioResult> {
         .sort((a, b) => a - b);
       const missed = ids.filter((id) => !seen.has(id)).length;
       const stats = await emulator.stats();
-      child.kill("SIGTERM");
-      const stopAt = Date.now();
-      const code = await exited;
-      const stopMs = Date.now() - stopAt;
+      const { code, stopMs } = await watch.stop();
       const p50 = percentile(latencies, 50);
       const p95 = percentile(latencies, 95);
       const max = latencies.at(-1) ?? Number.NaN;
@@ -151,7 +111,7 @@ export async function watchLatency(ctx: BenchContext): Promise<ScenarioResult> {
         },
       };
     } finally {
-      if (child.exitCode === null) child.kill("SIGKILL");
+      watch.kill();
     }
   } finally {
     await emulator.stop();
