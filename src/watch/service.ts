@@ -155,7 +155,9 @@ export async function watch(deps: WatchDeps): Promise<void> {
       .channel(listener)
       .run(signal)
       .catch((error: unknown) => end(error));
-    await owner.run(signal);
+    // A scheduler that fails (a report that throws) ends the watch like any fatal error: the channel is told to
+    // stop too, else its socket and timers would keep the process alive after the run closed.
+    await owner.run(signal).catch((error: unknown) => end(error));
     await channel;
   } finally {
     await run.close();
