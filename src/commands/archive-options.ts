@@ -10,6 +10,30 @@ function lockDays(value: string): number {
   return days;
 }
 
+/** Where `--out` points when it is not given: the same folder for every command that reads or writes an archive. */
+export const DEFAULT_OUT = "./recordings";
+
+/** `-o, --out`: the archive (a folder or s3://BUCKET[/PREFIX]), as this command uses it. */
+export function outOption(description: string): Option {
+  return new Option("-o, --out <dir>", description).default(DEFAULT_OUT);
+}
+
+/** `--scope`: which call log a command lists (resolved by the profile pool: account-wide when permitted). */
+export function scopeOption(): Option {
+  return choiceOption("--scope <scope>", "account-wide call log or your own", ["account", "extension"]);
+}
+
+/**
+ * `--from`/`--to`, the calls' start times a command lists or reads (download, report, export; parsed by
+ * time-range.ts `timeRangeOf`). `--to` means the same everywhere; `from` says what this command's `--from`
+ * accepts and what it defaults to.
+ */
+export function addRangeOptions(cmd: Command, from: string): Command {
+  return cmd
+    .option("--from <when>", from)
+    .option("--to <when>", "end: ISO date/date-time or relative (36h, 7d); default: now");
+}
+
 /**
  * `--timezone ZONE` (or RC_RECORDINGS_TIMEZONE), declared once for every command that reads or shows dates
  * (`download`, `watch`, `report`); each resolves it with archive-setup.ts `zoneOf`.
@@ -27,8 +51,8 @@ export function timezoneOption(): Option {
  */
 export function addArchiveOptions(cmd: Command): Command {
   return cmd
-    .option("-o, --out <dir>", "destination folder, or s3://BUCKET[/PREFIX] (see docs/s3.md)", "./recordings")
-    .addOption(choiceOption("--scope <scope>", "account-wide call log or your own", ["account", "extension"]))
+    .addOption(outOption("destination folder, or s3://BUCKET[/PREFIX] (see docs/s3.md)"))
+    .addOption(scopeOption())
     .addOption(
       choiceOption("--type <type>", "recording type (any case)", ["Automatic", "OnDemand", "All"]).default(
         "All",

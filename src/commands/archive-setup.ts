@@ -6,6 +6,12 @@ import type { CallLogScope, RecordingTypeFilter } from "../listing/call-log.js";
 import { CallLogSource } from "../listing/call-log-source.js";
 import { Zone } from "../zone.js";
 
+/** `--from`/`--to` as commander hands them over (archive-options.ts addRangeOptions; parsed by time-range.ts). */
+export interface RangeFlags {
+  from?: string;
+  to?: string;
+}
+
 /** The options commander hands over for the archive flags (declared in archive-options.ts). */
 export interface ArchiveFlags {
   out: string;

@@ -1,5 +1,5 @@
 import { type Command, Option } from "commander";
-import { addArchiveOptions } from "./archive-options.js";
+import { addArchiveOptions, addRangeOptions } from "./archive-options.js";
 import { durationOf, type Launch, withExamples } from "./command.js";
 import type { DownloadFlags } from "./download.js";
 
@@ -7,16 +7,14 @@ import type { DownloadFlags } from "./download.js";
 export const END_OF_RUN_OPTIONS = ["ping-url", "metrics-file"] as const;
 
 export function declareDownload(parent: Command, launch: Launch): Command {
-  const cmd = addArchiveOptions(
-    parent
-      .command("download")
-      .description("download call recordings into a folder: incremental, resumable, rate-limit aware"),
+  const cmd = addRangeOptions(
+    addArchiveOptions(
+      parent
+        .command("download")
+        .description("download call recordings into a folder: incremental, resumable, rate-limit aware"),
+    ),
+    "start: ISO date/date-time, relative (36h, 7d) or retention (everything the platform still keeps); default: since the last run",
   )
-    .option(
-      "--from <when>",
-      "start: ISO date/date-time, relative (36h, 7d) or retention (everything the platform still keeps); default: since the last run",
-    )
-    .option("--to <when>", "end: ISO date/date-time or relative; default: now")
     .option("--dry-run", "list what would be downloaded; download nothing", false)
     .addOption(
       new Option(

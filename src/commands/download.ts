@@ -16,6 +16,7 @@ import {
   archiveShape,
   archiveSource,
   openArchiveDestination,
+  type RangeFlags,
   zoneOf,
 } from "./archive-setup.js";
 import { olderRecordingsNotice } from "./first-run.js";
@@ -25,9 +26,7 @@ import { type NoticeFlags, RunNotices } from "./run-notices.js";
 import { resolveFrom, timeRangeOf } from "./time-range.js";
 
 /** The options commander hands over (declared in download.command.ts). */
-export interface DownloadFlags extends NoticeFlags, ArchiveFlags {
-  from?: string;
-  to?: string;
+export interface DownloadFlags extends NoticeFlags, ArchiveFlags, RangeFlags {
   dryRun: boolean;
   /** `--repair`: fetch again what `verify` would report missing or changed (commander refuses the listing flags). */
   repair?: boolean;

@@ -1,17 +1,19 @@
 import type { Command } from "commander";
+import { addRangeOptions, outOption } from "./archive-options.js";
 import { extensionNumber, type Launch, withExamples } from "./command.js";
 import type { ExportFlags } from "./export.js";
 
 export function declareExport(parent: Command, launch: Launch): Command {
-  const cmd = parent
-    .command("export")
-    .description(
-      "copy a range of the archive for a recipient: recordings, sidecars, their manifest lines, the chain proof, SHA256SUMS, README (docs/proof.md)",
-    )
-    .option("-o, --out <dir>", "the archive folder, or s3://BUCKET[/PREFIX] (only read)", "./recordings")
-    .requiredOption("--to-dir <dir>", "a new or empty folder for the export")
-    .option("--from <when>", "calls from: ISO date/date-time or relative (36h, 7d); default: the first")
-    .option("--to <when>", "calls before: ISO date/date-time or relative; default: now")
+  const cmd = addRangeOptions(
+    parent
+      .command("export")
+      .description(
+        "copy a range of the archive for a recipient: recordings, sidecars, their manifest lines, the chain proof, SHA256SUMS, README (docs/proof.md)",
+      )
+      .addOption(outOption("the archive folder, or s3://BUCKET[/PREFIX] (only read)"))
+      .requiredOption("--to-dir <dir>", "a new or empty folder for the export"),
+    "start: ISO date/date-time or relative (36h, 7d); default: the first archived call",
+  )
     .option("--extension <number>", "only this extension's recordings (repeatable)", extensionNumber)
     .action((opts: ExportFlags, c: Command) =>
       launch(async () => (await import("./export.js")).runExport, opts, c),

@@ -3,16 +3,16 @@ import { createRequire } from "node:module";
 import { resolve, sep } from "node:path";
 import { exportArchive, SourceDamagedError } from "../archive/export.js";
 import type { CommandContext } from "../context.js";
+import { isStoreUrl } from "../destination/open.js";
 import { UsageError } from "../errors.js";
 import { isNotFound } from "../fs-util.js";
+import type { RangeFlags } from "./archive-setup.js";
 import { FROM_RETENTION, timeRangeOf } from "./time-range.js";
 
 /** The options commander hands over (declared in export.command.ts). */
-export interface ExportFlags {
+export interface ExportFlags extends RangeFlags {
   out: string;
   toDir: string;
-  from?: string;
-  to?: string;
   extension?: string[];
 }
 
@@ -61,7 +61,7 @@ export async function runExport(ctx: CommandContext, flags: ExportFlags): Promis
  * outside the archive (which export only reads). Created here; its absolute path is returned.
  */
 async function newExportFolder(toDir: string, out: string): Promise<string> {
-  if (/^[a-z][a-z0-9+.-]*:\/\//i.test(toDir)) {
+  if (isStoreUrl(toDir)) {
     throw new UsageError(
       `--to-dir ${JSON.stringify(toDir)}: an export is a local folder (copy it anywhere afterwards)`,
     );
@@ -76,7 +76,7 @@ async function newExportFolder(toDir: string, out: string): Promise<string> {
   } catch (error) {
     if (!isNotFound(error)) throw error;
   }
-  if (!/^[a-z][a-z0-9+.-]*:\/\//i.test(out)) {
+  if (!isStoreUrl(out)) {
     const archive = resolve(out);
     if (dir === archive || dir.startsWith(`${archive}${sep}`)) {
       throw new UsageError(`--to-dir ${dir} is inside the archive ${archive}: export only reads the archive`);

@@ -1,21 +1,19 @@
 import type { Command } from "commander";
-import { timezoneOption } from "./archive-options.js";
+import { addRangeOptions, outOption, scopeOption, timezoneOption } from "./archive-options.js";
 import { choiceOption, type Launch, withExamples } from "./command.js";
 import type { ReportFlags } from "./report.js";
 
 export function declareReport(parent: Command, launch: Launch): Command {
-  const cmd = parent
-    .command("report")
-    .description(
-      "what the call log lists against what the archive holds: per day expected / archived / missing, and why (docs/proof.md)",
-    )
-    .option("-o, --out <dir>", "the archive folder, or s3://BUCKET[/PREFIX]", "./recordings")
-    .option(
-      "--from <when>",
-      "start: ISO date/date-time, relative (36h, 7d) or retention; default: retention (what the account still keeps)",
-    )
-    .option("--to <when>", "end: ISO date/date-time or relative; default: now")
-    .addOption(choiceOption("--scope <scope>", "account-wide call log or your own", ["account", "extension"]))
+  const cmd = addRangeOptions(
+    parent
+      .command("report")
+      .description(
+        "what the call log lists against what the archive holds: per day expected / archived / missing, and why (docs/proof.md)",
+      )
+      .addOption(outOption("the archive folder, or s3://BUCKET[/PREFIX]")),
+    "start: ISO date/date-time, relative (36h, 7d) or retention; default: retention (what the account still keeps)",
+  )
+    .addOption(scopeOption())
     .option("--csv", "print the per-day table as CSV", false)
     .addOption(choiceOption("--by <what>", "also split the table per extension", ["extension"]))
     .addOption(timezoneOption())

@@ -7,15 +7,13 @@ import { readRetention, retentionEdge } from "../listing/retention.js";
 import { USUAL_HEAVY_PER_SECOND } from "../run/eta.js";
 import { compareWithPlatform, estimatePages, readArchive } from "../run/report.js";
 import { reportCsv, reportText } from "../ui/completeness-format.js";
-import { zoneOf } from "./archive-setup.js";
+import { type RangeFlags, zoneOf } from "./archive-setup.js";
 import { openProfilePool } from "./profile-pool.js";
 import { FROM_RETENTION, timeRangeOf } from "./time-range.js";
 
 /** The options commander hands over (declared in report.command.ts). */
-export interface ReportFlags {
+export interface ReportFlags extends RangeFlags {
   out: string;
-  from?: string;
-  to?: string;
   scope?: CallLogScope;
   csv: boolean;
   by?: "extension";

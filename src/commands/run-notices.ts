@@ -3,6 +3,7 @@ import { readRecordedFiles } from "../archive/manifest.js";
 import { ENV_NAMES } from "../auth/credentials.js";
 import type { CommandResult } from "../command-result.js";
 import type { CommandContext } from "../context.js";
+import { isStoreUrl } from "../destination/open.js";
 import type { Destination } from "../destination/types.js";
 import type { Logger } from "../log/logger.js";
 import { printableJson } from "../log/printable.js";
@@ -156,9 +157,7 @@ function bound(sink: ProgressSink): ProgressSink {
 /** Where a key is for a program outside: an absolute path, or the object's s3:// URL. */
 function locationOf(destination: Destination, key: string): string {
   const root = destination.describe();
-  return /^[a-z][a-z0-9+.-]*:\/\//i.test(root)
-    ? `${root.replace(/\/$/, "")}/${key}`
-    : join(root, ...key.split("/"));
+  return isStoreUrl(root) ? `${root.replace(/\/$/, "")}/${key}` : join(root, ...key.split("/"));
 }
 
 function numberOr(value: unknown, fallback: number): number {

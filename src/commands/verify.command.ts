@@ -1,4 +1,5 @@
 import type { Command } from "commander";
+import { outOption } from "./archive-options.js";
 import { type Launch, withExamples } from "./command.js";
 import type { VerifyFlags } from "./verify.js";
 
@@ -6,7 +7,7 @@ export function declareVerify(parent: Command, launch: Launch): Command {
   const cmd = parent
     .command("verify")
     .description("prove the archive is intact: re-hash every recording the manifest lists (read-only)")
-    .option("-o, --out <dir>", "the archive folder", "./recordings")
+    .addOption(outOption("the archive folder, or s3://BUCKET[/PREFIX]"))
     .option(
       "--chain-head <sha256>",
       "exit 3 unless the manifest's hash chain contains this head (a run's chainHead; docs/proof.md)",

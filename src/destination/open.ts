@@ -39,6 +39,11 @@ const KINDS: readonly DestinationKind[] = [
 /** `scheme://` at the start of `--out`; a path (even `C:\…` or `./s3://x`) has none. */
 const SCHEME = /^([a-z][a-z0-9+.-]*):\/\//i;
 
+/** Whether `--out` (or a destination's `describe()`) names a store by URL rather than a local folder. */
+export function isStoreUrl(out: string): boolean {
+  return SCHEME.test(out);
+}
+
 /**
  * The destination `--out` names: a URL whose scheme a kind registered, or a local folder. `signal` (the process's:
  * Ctrl-C, SIGTERM) stops the destination's requests in flight.
