@@ -88,6 +88,38 @@ describe("watch as a service", () => {
     expect((await fetch(`http://${address}/nothing`)).status).toBe(404);
   }, 120_000);
 
+  it("/healthz answers 503 with the reason while sweeps fail, and 200 again once one succeeds", async () => {
+    e = await setupWatch();
+    const env = e;
+    running = startWatch(env, ["--sweep", "1h", "--listen", "127.0.0.1:0"]);
+    await running.waitFor(/push channel subscribed/);
+    await running.waitFor(/sweep 1 \(start\)/);
+    const address = /on http:\/\/(127\.0\.0\.1:\d+)/.exec(running.stderr())?.[1];
+    const health = async () => {
+      const answer = await fetch(`http://${address}/healthz`);
+      return { status: answer.status, body: (await answer.json()) as { healthy: boolean; reason: string } };
+    };
+    expect((await health()).status).toBe(200);
+
+    // The platform's REST API fails (503) while the push channel stays up: the event's sweep fails for good.
+    env.emu.control.setFaults({ unavailable: { scope: "api", retryAfterSec: 1 } });
+    const ids = recordingIds(env.emu.control.startCalls({ count: 1, talkMs: 100 }));
+    await running.waitFor(/sweep \d+ \(event\):.*; failed: /, { timeoutMs: 90_000 });
+    const failing = await health();
+    expect(failing.status).toBe(503);
+    expect(failing.body).toMatchObject({ healthy: false });
+    expect(failing.body.reason).toMatch(/^last sweep failed: .*503/);
+
+    // The platform is back: the retry after the failure archives the call and the watch is healthy again.
+    env.emu.control.setFaults({});
+    await waitArchived(env, ids);
+    const deadline = Date.now() + 90_000;
+    while ((await health()).status !== 200) {
+      if (Date.now() > deadline) throw new Error(`still unhealthy:\n${running.stderr()}`);
+      await new Promise((resolve) => setTimeout(resolve, 200));
+    }
+  }, 180_000);
+
   it("a --listen address it cannot bind is exit 2 with one line, before anything else", async () => {
     e = await setupWatch();
     blocker = createServer();
