@@ -117,9 +117,8 @@ export function csvRow(cells: readonly string[]): string {
 }
 
 /**
- * RFC 4180: a field with a comma, quote, CR or LF is quoted, quotes doubled. So is one with a semicolon or a tab:
- * a spreadsheet in a locale whose list separator is `;` splits unquoted text there, and `Alice;=2*21;` would
- * become a cell of its own that starts with `=` (a formula); quoted, it stays one cell that starts with `A`.
+ * RFC 4180: a field with a comma, quote, CR or LF is quoted, quotes doubled; so is one with a `;` or a tab (a
+ * reader that splits there keeps it whole when it is the first cell of the line; elsewhere see neutralise).
  */
 function csvField(value: string): string {
   return /[",;\t\r\n]/.test(value) ? `"${value.replaceAll('"', '""')}"` : value;
@@ -129,12 +128,22 @@ function csvField(value: string): string {
  * OWASP "CSV Injection": a spreadsheet runs a cell that begins with `=`, `+`, `-`, `@`, tab or CR as a formula
  * (`=HYPERLINK(…)` in a caller's name). Such a cell gets a leading `'`, which spreadsheets show as text. A
  * phone number (`+` and digits only) stays as it is, so it can still be searched for.
+ *
+ * A cell can also begin INSIDE our text: a spreadsheet in a locale whose list separator is `;` (or one reading
+ * tabs) splits each line at every `;`, and honours a quote only at the start of its own cells, so the quotes
+ * of the comma-separated file do not hold there; `Alice;=2*21;` would give a cell `=2*21`, and a line break in
+ * a name a line that starts with what follows it. So whatever follows a `;`, tab, CR or LF inside a cell gets
+ * the same `'` when it would begin a formula.
  */
 export function neutralise(value: string): string {
-  if (!/^[=+\-@\t\r]/.test(value)) return value;
-  if (/^\+\d+$/.test(value)) return value;
-  return `'${value}`;
+  const inner = value.replace(INNER_FORMULA, "$1'");
+  if (!/^[=+\-@\t\r]/.test(inner)) return inner;
+  if (/^\+\d+$/.test(inner)) return inner;
+  return `'${inner}`;
 }
+
+/** A formula's first character right after a character where another reader starts a cell or a line. */
+const INNER_FORMULA = /([;\t\r\n])(?=[=+\-@\t\r])/g;
 
 /** Whether `index.csv` is there at all (a run that added nothing still writes a missing one). */
 export async function hasArchiveIndex(destination: Destination): Promise<boolean> {

@@ -69,6 +69,33 @@ describe("index.csv", () => {
     expect(cells).toContain("Tab\tNew\nLine\u0007Bell\u0000Nul");
   });
 
+  it("read as a `;`-locale (or tab) spreadsheet reads it, no cell starts a formula (issue 21)", async () => {
+    // Such a spreadsheet splits every line at each `;` and honours a quote only at its own cells' start, so the
+    // comma-separated file's quotes do not hold there: a `;` (or a line break) in a name starts a cell.
+    e = await setupDownload({
+      calls: 30,
+      extensions: [
+        { id: "62264425102", extensionNumber: "102", name: "Alice;=2*21;" },
+        { id: "62264425103", extensionNumber: "103", name: "Bob\n@SUM(A1)\t-3" },
+      ],
+    });
+    const result = await e.download();
+    expect(result.code, result.stderr).toBe(0);
+    const raw = readFileSync(join(e.out, "index.csv"));
+    for (const delimiter of [";", "\t"]) {
+      const cells = (
+        parse(raw, { bom: true, delimiter, quote: false, relaxColumnCount: true }) as string[][]
+      ).flat();
+      expect(cells.length).toBeGreaterThan(e.emu.control.recordings().length);
+      const formulas = cells.filter((cell) => /^[=+\-@\t\r]/.test(cell) && !/^\+\d+$/.test(cell));
+      expect(formulas, `cells split at ${JSON.stringify(delimiter)}`).toEqual([]);
+    }
+    // Read the usual way, the names are as the directory has them but for the `'` before each formula start.
+    const names = indexOf(e.out).rows.map((row) => row.extensionName);
+    expect(names).toContain("Alice;'=2*21;");
+    expect(names).toContain("Bob\n'@SUM(A1)\t'-3");
+  });
+
   it("is rebuilt from the manifest after a run that saved something or when missing, and a dry run does not write it", async () => {
     e = await setupDownload();
     const dry = await e.download(["--dry-run"]);

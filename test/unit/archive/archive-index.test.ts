@@ -14,7 +14,15 @@ describe("index.csv cells", () => {
   it("quotes per RFC 4180 and ends rows with CRLF", () => {
     expect(csvRow(["a", "b,c", 'say "hi"', "two\nlines", ""])).toBe('a,"b,c","say ""hi""","two\nlines",\r\n');
     expect(csvRow(['=HYPERLINK("x")'])).toBe('"\'=HYPERLINK(""x"")"\r\n');
-    // A `;` or a tab splits cells in other locales: the cell is quoted, so `=2*21` never starts a cell there.
-    expect(csvRow(["Alice;=2*21;", "Bob\t+1+1"])).toBe('"Alice;=2*21;","Bob\t+1+1"\r\n');
+    expect(csvRow(["Alice;=2*21;"])).toBe('"Alice;\'=2*21;"\r\n');
+  });
+
+  it("neutralises a formula after a `;`, a tab or a line break inside a cell (where other readers split)", () => {
+    // A `;` locale splits the line at every `;` and honours quotes only at its own cells' start.
+    expect(neutralise("Alice;=2*21;")).toBe("Alice;'=2*21;");
+    expect(neutralise("Bob\t+1+1")).toBe("Bob\t'+1+1");
+    expect(neutralise("x\n@cmd\r-2;+4")).toBe("x\n'@cmd\r'-2;'+4");
+    expect(neutralise("=a;=b")).toBe("'=a;'=b");
+    for (const plain of ["a;b", "Tab\tNew\nLine", "a; =b", "1;2"]) expect(neutralise(plain)).toBe(plain);
   });
 });
