@@ -56,7 +56,7 @@ export function defaultFactory(ctx: Omit<CommandContext, "factory">): Factory {
           ...(profiles.length === 1 ? { log: ctx.log } : {}),
           ...(onWait ? { onWait: (wait: RateLimitWait) => onWait(name, wait) } : {}),
         });
-        lanes.push({ name, tokens, limiter });
+        lanes.push({ name, tokens, limiter, scope: tokens.snapshot.scope });
       }
       return lanes;
     },

@@ -9,6 +9,8 @@ export interface Lane {
   readonly name: string;
   readonly tokens: AccessTokenProvider;
   readonly limiter: RateLimiter;
+  /** The app permissions its token was granted (the OAuth `scope`, space-separated); "" when not named. */
+  readonly scope?: string;
 }
 
 /** Picks the lane for each attempt of a request (see pool.ts for the pool's two policies). */

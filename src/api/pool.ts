@@ -172,14 +172,27 @@ export class LanePool {
     return this.alive().length > 0;
   }
 
-  private dropUnreadable(lane: Lane, reason: string): void {
+  /**
+   * Leave out, before any request, a profile whose own app permissions show it cannot read what the pool reads
+   * (`reason` names what it lacks): it would only collect refusals. The same as when it answers 403 for a
+   * recording another profile read.
+   */
+  dropBeforehand(lane: Lane, reason: string, fix: string): void {
+    this.dropUnreadable(lane, reason, fix);
+  }
+
+  private dropUnreadable(
+    lane: Lane,
+    reason: string,
+    fix = "give its login the permission to read every recording of the account (an administrator, an app with ReadCallRecording)",
+  ): void {
     const member = this.memberOf(lane);
     if (!member || member.error !== undefined) return;
     member.error = reason;
     member.cannotRead = true;
     this.onDropped(
       lane,
-      `profile "${lane.name}" is dropped from the pool (${reason}); the other profiles carry on; give its login the permission to read every recording of the account (an administrator, an app with ReadCallRecording) or leave it out`,
+      `profile "${lane.name}" is dropped from the pool (${reason}); the other profiles carry on; ${fix} or leave it out`,
     );
   }
 }

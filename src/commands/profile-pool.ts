@@ -1,8 +1,9 @@
-import { singleLane } from "../api/lanes.js";
+import { type Lane, singleLane } from "../api/lanes.js";
 import { LanePool, provePool } from "../api/pool.js";
 import type { RateLimitWait } from "../api/rate-limiter.js";
 import type { ApiClient } from "../api/types.js";
 import { ENV_NAMES } from "../auth/credentials.js";
+import { missingPermissions } from "../auth/permissions.js";
 import type { CommandContext } from "../context.js";
 import { UsageError } from "../errors.js";
 
@@ -32,8 +33,9 @@ export async function openProfilePool(
   if (names.length > 1) noticeIgnoredEnvironment(ctx);
   const lanes = await ctx.factory.lanes(names, options.onWait);
   const pool = new LanePool(lanes, (_lane, line) => ctx.log.warn(line));
+  leaveOutUnpermitted(pool, lanes);
   const { sharedListing } = await provePool(
-    lanes,
+    pool.alive(),
     (lane) => ctx.factory.apiOver(singleLane(lane.tokens, lane.limiter, lane.name)),
     {
       scope: options.scope,
@@ -45,6 +47,26 @@ export async function openProfilePool(
     lister: await ctx.factory.apiOver(pool.lister(sharedListing)),
     downloader: await ctx.factory.apiOver(pool.downloader()),
   };
+}
+
+/**
+ * A profile whose token names its app's permissions (the OAuth scope) without one that a run's requests need
+ * (the call log, the recordings, account info: auth/permissions.ts) could only collect refusals: it leaves the
+ * pool before any request, with one warning. Unless no profile has them all: then every one stays, and the
+ * platform's answers tell (as they do for a token that names no scope).
+ */
+function leaveOutUnpermitted(pool: LanePool, lanes: readonly Lane[]): void {
+  const missing = lanes.map((lane) => (lane.scope?.trim() ? missingPermissions(lane.scope) : []));
+  if (!missing.some((lacks) => lacks.length === 0)) return;
+  lanes.forEach((lane, i) => {
+    const lacks = missing[i] ?? [];
+    if (lacks.length === 0) return;
+    pool.dropBeforehand(
+      lane,
+      `its app lacks ${lacks.join(", ")}: the token's scope is ${lane.scope}`,
+      `give the app ${lacks.join(", ")} (then run: rc-recordings login --profile ${lane.name})`,
+    );
+  });
 }
 
 /**

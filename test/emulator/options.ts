@@ -27,6 +27,8 @@ export interface EmulatorApp {
    * lacks answers 403 CMN-401 naming it (e.g. every recording without ReadCallRecording), whoever logs in.
    */
   permissions?: string[];
+  /** false: its tokens leave `scope` out (the spec marks it optional), so a client learns its permissions only from refusals. */
+  namesScope?: boolean;
 }
 
 /**

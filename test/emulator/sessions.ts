@@ -238,7 +238,9 @@ export function tokenInfo(session: Session, pair: TokenPair, now = Date.now()) {
     expires_in: Math.max(0, Math.round((pair.accessExpiresAt - now) / 1000)),
     refresh_token: pair.refreshToken,
     refresh_token_expires_in: Math.max(0, Math.round((pair.refreshExpiresAt - now) / 1000)),
-    scope: (session.app.permissions ?? APP_PERMISSIONS).join(" "),
+    ...(session.app.namesScope === false
+      ? {}
+      : { scope: (session.app.permissions ?? APP_PERMISSIONS).join(" ") }),
     owner_id: session.user.ownerId,
     endpoint_id: session.endpointId,
     session_id: session.id,

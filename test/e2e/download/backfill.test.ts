@@ -179,10 +179,11 @@ describe("download with a pool of profiles", () => {
 
   it("fetches through another profile what one may not read, drops that one once, and saves every recording (issue 21)", async () => {
     // ops2 logs in through an app without the recording permission: every recording answers it 403 CMN-401.
+    // Its tokens name no scope, so the run learns that only from those refusals.
     const app = { clientId: "noRecordingsApp0001", clientSecret: "noRecordingsSecret-0001" };
     e = await setupDownload({
       calls: 12,
-      apps: [{ ...app, permissions: ["ReadAccounts", "ReadCallLog"] }],
+      apps: [{ ...app, permissions: ["ReadAccounts", "ReadCallLog"], namesScope: false }],
       users: [{ jwt: SECOND_JWT, ownerId: SECOND_OWNER }],
       rateLimits: { windowSec: 1, penaltySec: 1, limits: { heavy: 2 } },
     });
@@ -215,6 +216,43 @@ describe("download with a pool of profiles", () => {
     const again = await e.download(["--from", "2d", "--json"]);
     expect(again.code, again.stderr).toBe(0);
     expect(summaryOf(again.stdout)).toMatchObject({ listed: recordings, skipped: recordings, failed: 0 });
+  }, 60_000);
+
+  it("leaves out, before any request, a profile whose token's scope lacks ReadCallRecording: one warning (issue 21)", async () => {
+    const app = { clientId: "noRecordingsApp0001", clientSecret: "noRecordingsSecret-0001" };
+    e = await setupDownload({
+      calls: 12,
+      apps: [{ ...app, permissions: ["ReadAccounts", "ReadCallLog"] }],
+      users: [{ jwt: SECOND_JWT, ownerId: SECOND_OWNER }],
+    });
+    await loginAs(e, "ops2", SECOND_JWT, app);
+    e.emu.control.resetStats();
+    const result = await e.run([
+      "--profile",
+      "ops2",
+      "--profile",
+      "default",
+      "download",
+      "--out",
+      e.out,
+      "--json",
+    ]);
+    expect(result.code, result.stderr).toBe(0);
+    await expectAllSaved(e);
+    const recordings = e.emu.control.recordings().length;
+    const warnings = result.stderr.split("\n").filter((line) => line.startsWith("warning: "));
+    expect(warnings).toEqual([
+      expect.stringMatching(
+        /profile "ops2" is dropped from the pool \(its app lacks ReadCallRecording: .*run: rc-recordings login --profile ops2/,
+      ),
+    ]);
+    // No recording was asked through ops2: there was no refusal to learn from.
+    expect(e.emu.stats.contentRequestsByUser[SECOND_OWNER] ?? 0).toBe(0);
+    expect(summaryOf(result.stdout)).toMatchObject({ listed: recordings, downloaded: recordings, failed: 0 });
+    expect(summaryOf(result.stdout).profiles).toEqual([
+      { name: "ops2", downloaded: 0, error: expect.stringContaining("lacks ReadCallRecording") },
+      { name: "default", downloaded: recordings, error: null },
+    ]);
   }, 60_000);
 
   it("refuses a second profile that could not read what the first lists, and two logins of one user (exit 2)", async () => {
