@@ -38,26 +38,29 @@ const SUMS_FILE = "SHA256SUMS";
 const README_FILE = "README.txt";
 
 /**
- * Copy the recordings of `selection` from the archive `source` into the new, empty export folder `target`, with
- * their sidecars, the manifest lines that describe them (verbatim, into the export's own manifest), the chain
- * proof up to the source's head (chain-proof.ts), SHA256SUMS and a README for the recipient, so that `verify
- * --out TARGET` (or `sha256sum -c`) checks the export on its own. The source is only read, and must be idle and
- * intact: its chain is followed first (a break is SourceDamagedError, and nothing is written).
+ * Copy the recordings of `selection` from the archive `source` into the new, empty export folder `openTarget`
+ * makes, with their sidecars, the manifest lines that describe them (verbatim, into the export's own manifest),
+ * the chain proof up to the source's head (chain-proof.ts), SHA256SUMS and a README for the recipient, so that
+ * `verify --out TARGET` (or `sha256sum -c`) checks the export on its own. The source is only read, and must be
+ * idle and intact: its chain is followed first, and only then is the target made (a busy, missing or broken
+ * archive leaves no folder behind).
  */
 export async function exportArchive(
   source: Destination,
-  target: Destination,
+  openTarget: () => Promise<Destination>,
   selection: ExportSelection,
   options: { signal: AbortSignal; now?: Date; version: string; log: (line: string) => void },
 ): Promise<ExportReport> {
   await source.assertIdle();
   const scan = await scanSource(source, selection);
+  options.signal.throwIfAborted();
+  const target = await openTarget();
   const sums = new Map<RelPath, string>();
   const report: ExportReport = {
     exported: 0,
     sidecars: 0,
     bytes: 0,
-    chainHead: scan.chain.head as string,
+    chainHead: scan.head,
     problems: [],
   };
   const carried = new Set<number>();
@@ -143,6 +146,8 @@ export async function exportArchive(
 /** What the first read of the source found: the chain checked, and which lines the export carries. */
 interface SourceScan {
   chain: ChainReport;
+  /** The chain's head (an archive without a chain is refused before). */
+  head: string;
   /** Lines read (the second read stops there, should a download have appended since). */
   lines: number;
   /** 0-based line of the chain's start. */
@@ -193,6 +198,7 @@ async function scanSource(source: Destination, selection: ExportSelection): Prom
   const priorNeeded = [...chosen.values()].some((c) => c.index < chainStart);
   return {
     chain,
+    head: chain.head,
     lines,
     chainStart,
     priorNeeded,

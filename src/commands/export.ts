@@ -30,13 +30,15 @@ export async function runExport(ctx: CommandContext, flags: ExportFlags): Promis
       "--from retention needs the account: give a date or a duration (e.g. 30d) to export",
     );
   }
-  const toDir = await newExportFolder(flags.toDir, flags.out);
+  const toDir = await checkExportFolder(flags.toDir, flags.out);
   const source = await ctx.factory.destination(flags.out);
-  const target = await ctx.factory.destination(toDir);
   const extensions = flags.extension?.length ? new Set(flags.extension) : undefined;
   const report = await exportArchive(
     source,
-    target,
+    async () => {
+      await mkdir(toDir, { recursive: true });
+      return ctx.factory.destination(toDir);
+    },
     { from: range.from, to: range.to, extensions },
     { signal: ctx.signal, version, log: (line) => ctx.log.error(line) },
   );
@@ -58,9 +60,10 @@ export async function runExport(ctx: CommandContext, flags: ExportFlags): Promis
 
 /**
  * `--to-dir`: a local folder that is new or empty (an export never mixes with other files, nor overwrites any),
- * outside the archive (which export only reads). Created here; its absolute path is returned.
+ * outside the archive (which export only reads). Its absolute path is returned; it is made once the archive
+ * proved readable and intact.
  */
-async function newExportFolder(toDir: string, out: string): Promise<string> {
+async function checkExportFolder(toDir: string, out: string): Promise<string> {
   if (isStoreUrl(toDir)) {
     throw new UsageError(
       `--to-dir ${JSON.stringify(toDir)}: an export is a local folder (copy it anywhere afterwards)`,
@@ -82,6 +85,5 @@ async function newExportFolder(toDir: string, out: string): Promise<string> {
       throw new UsageError(`--to-dir ${dir} is inside the archive ${archive}: export only reads the archive`);
     }
   }
-  await mkdir(dir, { recursive: true });
   return dir;
 }

@@ -225,7 +225,12 @@ describe("export", { timeout: 180_000 }, () => {
     const refused = await env.run(["export", "--out", env.out, "--to-dir", broken]);
     expect(refused.code, refused.stderr).toBe(3);
     expect(refused.stderr).toMatch(/hash chain is broken at line 3; nothing exported/);
-    expect(filesBelow(broken)).toEqual([]);
+    // The folder is made only once the archive proved intact: a refused export leaves none behind.
+    expect(existsSync(broken)).toBe(false);
+    const nowhere = await env.run(["export", "--out", join(env.dir, "no-archive"), "--to-dir", broken]);
+    expect(nowhere.code, nowhere.stderr).toBe(2);
+    expect(nowhere.stderr).toMatch(/no archive in/);
+    expect(existsSync(broken)).toBe(false);
   });
 
   it("works from an S3 archive; an empty existing --to-dir is fine", async () => {
