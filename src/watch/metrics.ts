@@ -53,7 +53,13 @@ export class WatchMetrics {
       "awaiting_recordings",
       "Recordings an event named that the call log does not list yet.",
     );
+    // Every series exists from the start at 0: an alert on a counter's rate (or increase) sees no series at all
+    // for one never incremented, and a failure that happens once would then never show as a rise from 0.
+    for (const series of [this.sweepFailures, this.events, this.saved, this.savedBytes, this.pages]) {
+      series.inc(this.labels, 0);
+    }
     this.connected.set(this.labels, 0);
+    this.awaiting.set(this.labels, 0);
   }
 
   event(): void {
