@@ -73,8 +73,9 @@ export interface CommandContext {
   /** Write raw text to stdout (redacted), for output streamed in pieces. */
   write(text: string): void;
   /**
-   * The result of `download`, `verify`, `report` and `doctor`: the command reports what it found; cli.ts adds exit code,
-   * times, profile and out, and prints it (with `--json`) exactly once, whatever ends the run.
+   * The result of `download`, `verify`, `report`, `export` and `doctor` (command-result.ts RESULT_COMMANDS): the
+   * command reports what it found; cli.ts adds exit code, times, profile and out, and prints it (with `--json`)
+   * exactly once, whatever ends the run.
    */
   result: CommandResult;
   /** Write human-readable lines to stdout (used only for results a user asked for, e.g. `token status`). */
