@@ -14,7 +14,9 @@ export function defaultFactory(ctx: Omit<CommandContext, "factory">): Factory {
   const storeSettings = async (): Promise<Pick<AuthSettings, "store" | "shared">> => {
     const store = ctx.options.store;
     if (typeof store !== "object") return { store };
-    shared ??= import("./destination/s3/shared-objects.js").then((m) => m.openSharedObjects(store, ctx.env));
+    shared ??= import("./destination/s3/shared-objects.js").then((m) =>
+      m.openSharedObjects(store, ctx.env, ctx.signal),
+    );
     return { store: undefined, shared: await shared };
   };
   return {

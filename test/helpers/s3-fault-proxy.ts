@@ -16,6 +16,8 @@ export interface S3FaultPlan {
   full?: boolean;
   /** A store that stops answering: requests (any method) whose path matches are read and never answered. */
   stall?: RegExp;
+  /** Only requests of this method stall (default: any). */
+  stallMethod?: "GET" | "HEAD" | "PUT" | "POST" | "DELETE";
   /** A store that keeps damaged bytes: one byte of every PUT body whose path matches is flipped on the way. */
   corrupt?: RegExp;
   /**
@@ -116,7 +118,10 @@ export async function startS3FaultProxy(target: string, plan: S3FaultPlan): Prom
       }
       return;
     }
-    if (plan.stall?.test(decodeURIComponent(req.url ?? ""))) {
+    if (
+      plan.stall?.test(decodeURIComponent(req.url ?? "")) &&
+      (plan.stallMethod === undefined || plan.stallMethod === req.method)
+    ) {
       faults.stalled += 1;
       req.resume(); // take the body, answer nothing
       return;

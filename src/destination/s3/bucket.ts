@@ -1,5 +1,6 @@
 import type { Readable } from "node:stream";
 import type { ListObjectsV2CommandOutput } from "@aws-sdk/client-s3";
+import { InterruptedError } from "../../errors.js";
 import { PageProgress } from "../../page-progress.js";
 import type { ObjectLockMode } from "../types.js";
 import { BodyChecksum } from "./body-checksum.js";
@@ -54,12 +55,30 @@ export class S3Bucket {
   ) {}
 
   /**
-   * Reads stop when the process is told to (Ctrl-C, SIGTERM), and so do uploads (S3ObjectWriter). Small writes
-   * and clean-up (a DELETE, an abort of an upload) are left to finish, bounded by the connection's idle timeout.
+   * Reads stop when the process is told to (Ctrl-C, SIGTERM), and so do uploads (S3ObjectWriter).
    */
   get stoppable(): { abortSignal?: AbortSignal } {
     const { signal } = this.connection;
     return signal ? { abortSignal: signal } : {};
+  }
+
+  /**
+   * Small writes and clean-up (a DELETE, an abort of an upload) are left to finish after Ctrl-C/SIGTERM, for at
+   * most SETTLE_MS (client.ts): a store that stopped answering must not keep a stopped run alive.
+   */
+  get settling(): { abortSignal?: AbortSignal } {
+    const { settle } = this.connection;
+    return settle ? { abortSignal: settle } : {};
+  }
+
+  /**
+   * A failed request as the error the caller acts on: once the process was told to stop (Ctrl-C, SIGTERM), the
+   * interruption itself (exit 130), not the store error its abort caused.
+   */
+  failure(error: unknown, action: string): Error {
+    const { signal } = this.connection;
+    if (signal?.aborted) return signal.reason instanceof Error ? signal.reason : new InterruptedError();
+    return storeError(error, this.name, action);
   }
 
   /** One cheap request that proves credentials, region, bucket and permission to list. */
@@ -71,7 +90,7 @@ export class S3Bucket {
         this.stoppable,
       );
     } catch (error) {
-      throw storeError(error, this.name, "cannot use the bucket");
+      throw this.failure(error, "cannot use the bucket");
     }
   }
 
@@ -92,7 +111,7 @@ export class S3Bucket {
       };
     } catch (error) {
       if (isNoObjectLock(error)) return { enabled: false };
-      throw storeError(error, this.name, "read its Object Lock configuration");
+      throw this.failure(error, "read its Object Lock configuration");
     }
   }
 
@@ -112,7 +131,7 @@ export class S3Bucket {
       };
     } catch (error) {
       if (isNotFoundError(error)) return undefined;
-      throw storeError(error, this.name, `HEAD ${key}`);
+      throw this.failure(error, `HEAD ${key}`);
     }
   }
 
@@ -147,7 +166,7 @@ export class S3Bucket {
         );
         out = await client.send(command, this.stoppable);
       } catch (error) {
-        throw storeError(error, this.name, what);
+        throw this.failure(error, what);
       }
       // A page with no key (only common prefixes, or none at all: S3 may answer fewer keys than asked, even
       // none) is fine as long as its token is new.
@@ -171,7 +190,7 @@ export class S3Bucket {
       return out.Body as Readable;
     } catch (error) {
       if (isNotFoundError(error)) return undefined;
-      throw storeError(error, this.name, `GET ${key}`);
+      throw this.failure(error, `GET ${key}`);
     }
   }
 
@@ -182,7 +201,7 @@ export class S3Bucket {
     try {
       for await (const chunk of body) chunks.push(chunk as Buffer);
     } catch (error) {
-      throw storeError(error, this.name, `GET ${key}`);
+      throw this.failure(error, `GET ${key}`);
     }
     return Buffer.concat(chunks).toString("utf8");
   }
@@ -223,14 +242,15 @@ export class S3Bucket {
           ...(condition && "ifAbsent" in condition ? { IfNoneMatch: "*" } : {}),
           ...(condition && "ifMatch" in condition ? { IfMatch: condition.ifMatch } : {}),
         }),
-        // Not stopped by Ctrl-C: a small write abandoned by the client may still land at the store after the
-        // clean-up that follows (a lock or journal record left behind); the idle timeout bounds it instead.
+        // Not stopped by Ctrl-C at once: a small write abandoned by the client may still land at the store after
+        // the clean-up that follows (a lock or journal record left behind). It gets SETTLE_MS, then it stops too.
+        this.settling,
       );
       checksum.check(out, `s3://${this.name}/${key}`);
       return { written: true, etag: out.ETag };
     } catch (error) {
       if (condition && isPreconditionFailed(error)) return { written: false };
-      throw storeError(error, this.name, `PUT ${key}`);
+      throw this.failure(error, `PUT ${key}`);
     }
   }
 
@@ -255,7 +275,7 @@ export class S3Bucket {
         this.stoppable,
       );
     } catch (error) {
-      throw storeError(error, this.name, `copy ${from} to ${to}`);
+      throw this.failure(error, `copy ${from} to ${to}`);
     }
     const copied = await this.head(to);
     if (copied?.size !== source.size) {
@@ -277,12 +297,13 @@ export class S3Bucket {
           Key: key,
           ...(options.ifMatch === undefined ? {} : { IfMatch: options.ifMatch }),
         }),
+        this.settling,
       );
       return true;
     } catch (error) {
       if (isNotFoundError(error)) return true;
       if (options.ifMatch !== undefined && isPreconditionFailed(error)) return false;
-      throw storeError(error, this.name, `DELETE ${key}`);
+      throw this.failure(error, `DELETE ${key}`);
     }
   }
 
@@ -292,13 +313,14 @@ export class S3Bucket {
     try {
       await client.send(
         new sdk.AbortMultipartUploadCommand({ Bucket: this.name, Key: key, UploadId: uploadId }),
+        this.settling,
       );
     } catch (error) {
       if (isNotFoundError(error)) return;
       // Some stores cannot abort (s3rver): the parts stay invisible, never under the key; a lifecycle rule
       // that aborts incomplete uploads (docs/s3.md) cleans them up.
       if (isNotImplemented(error)) return;
-      throw storeError(error, this.name, `abort the upload of ${key}`);
+      throw this.failure(error, `abort the upload of ${key}`);
     }
   }
 }

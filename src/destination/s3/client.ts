@@ -21,6 +21,12 @@ export interface S3Connection {
   checksums: boolean;
   /** The process's signal (Ctrl-C, SIGTERM): every request but the clean-up after it stops at once. */
   signal: AbortSignal | undefined;
+  /**
+   * The clean-up's bound: aborts SETTLE_MS after `signal`. Small writes and clean-up (a state object, the lock's
+   * write and release, an upload's abort) are left to finish after Ctrl-C, but not to outlast this: a store
+   * that stopped answering must not keep a stopped run alive.
+   */
+  settle: AbortSignal | undefined;
 }
 
 export interface ConnectOptions {
@@ -39,6 +45,13 @@ const CONNECT_TIMEOUT_MS = 10_000;
 
 /** S3 API calls per request the SDK makes before it gives up (5xx, SlowDown, resets, timeouts). */
 const MAX_ATTEMPTS = 6;
+
+/**
+ * How long the small writes and clean-up still under way may take after Ctrl-C/SIGTERM: a store that answers
+ * does so in milliseconds; one that stopped answering leaves the lock behind (taken over as a dead holder's) and
+ * the state as after a kill (the next run repairs it), never a run that does not end.
+ */
+export const SETTLE_MS = 2_000;
 
 /**
  * A client from the standard AWS chain: `AWS_ACCESS_KEY_ID`/`AWS_SECRET_ACCESS_KEY`/`AWS_SESSION_TOKEN`,
@@ -83,7 +96,17 @@ export async function connectS3(env: NodeJS.ProcessEnv, options: ConnectOptions 
   });
   redactSessionTokens(client);
   const checksums = env.AWS_REQUEST_CHECKSUM_CALCULATION?.toUpperCase() !== "WHEN_REQUIRED";
-  return { client, sdk, endpoint, checksums, signal: options.signal };
+  return { client, sdk, endpoint, checksums, signal: options.signal, settle: settling(options.signal) };
+}
+
+/** A signal that aborts SETTLE_MS after `signal` does (see S3Connection.settle). */
+function settling(signal: AbortSignal | undefined): AbortSignal | undefined {
+  if (!signal) return undefined;
+  const settle = new AbortController();
+  const later = () => setTimeout(() => settle.abort(signal.reason), SETTLE_MS).unref();
+  if (signal.aborted) later();
+  else signal.addEventListener("abort", later, { once: true });
+  return settle.signal;
 }
 
 function endpointOf(env: NodeJS.ProcessEnv): string | undefined {

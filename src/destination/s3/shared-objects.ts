@@ -9,8 +9,10 @@ import { describeLocation, type S3Location } from "./url.js";
  * its lock, so the token lock obeys exactly the archive lock's rules. Keys are relative to the prefix. Shaped to
  * auth's SharedObjects seam without importing it: auth never loads the AWS SDK, and nothing here knows tokens.
  */
-export async function openSharedObjects(location: S3Location, env: NodeJS.ProcessEnv) {
-  const bucket = new S3Bucket(await connectS3(env), location.bucket);
+export async function openSharedObjects(location: S3Location, env: NodeJS.ProcessEnv, signal: AbortSignal) {
+  // The command's signal: a store that stopped answering keeps no interrupted command alive (reads stop at once,
+  // writes and the lock's release within SETTLE_MS), exactly as for an archive.
+  const bucket = new S3Bucket(await connectS3(env, { signal }), location.bucket);
   const where = describeLocation(location);
   const full = (key: string) => `${location.prefix}${key}`;
   return {

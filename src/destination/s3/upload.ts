@@ -2,7 +2,7 @@ import { createHash, type Hash } from "node:crypto";
 import type { CompletedPart } from "@aws-sdk/client-s3";
 import { BodyChecksum } from "./body-checksum.js";
 import type { S3Bucket } from "./bucket.js";
-import { StoreError, storeError } from "./errors.js";
+import { StoreError } from "./errors.js";
 import type { ObjectLock } from "./object-lock.js";
 
 /** S3 wants ≥ 5 MiB per part but the last; 8 MiB parts allow objects up to 78 GiB (10 000 parts). */
@@ -302,6 +302,6 @@ export class S3ObjectWriter {
 
   private throwIfFailed(): void {
     if (!this.failure) return;
-    throw storeError(this.failure.error, this.bucket.name, `upload ${this.key}`);
+    throw this.bucket.failure(this.failure.error, `upload ${this.key}`);
   }
 }

@@ -1,11 +1,13 @@
 import { randomBytes } from "node:crypto";
 import { mkdirSync, readdirSync, readFileSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
-import { afterEach, describe, expect, it } from "vitest";
+import { afterEach, describe, expect, it, onTestFinished } from "vitest";
 import { type CliResult, spawnCli } from "../../helpers/cli.js";
 import { type EmulatorEnv, startEmulatorEnv } from "../../helpers/emulator-env.js";
 import { type ConditionalFront, startConditionalFront } from "../../helpers/s3-conditional-front.js";
+import { type S3FaultPlan, startS3FaultProxy } from "../../helpers/s3-fault-proxy.js";
 import { type S3Server, startS3Server } from "../../helpers/s3-server.js";
+import { sigtermOnce } from "../../helpers/stall.js";
 
 // One login for many machines: three HOMEs (each its own config folder, as three pods or servers would have)
 // share `--store s3://…` on a real S3-compatible server that honours conditional writes as AWS does. The
@@ -185,4 +187,34 @@ describe("a shared token store (--store s3://…)", () => {
     expect(status.code, status.stderr).toBe(0);
     expect(e.emu.stats.jwtLogins).toBe(1);
   }, 120_000);
+});
+
+describe("a shared store that stops answering (requests read, never answered)", () => {
+  it("SIGTERM ends a command waiting on the record's GET or the lock's PUT at once (exit 130)", async () => {
+    const { e, machine, run } = await setup();
+    const plan: S3FaultPlan = {};
+    const proxy = await startS3FaultProxy(front?.endpoint ?? "", plan);
+    onTestFinished(() => proxy.stop());
+    const a = machine("a", { AWS_ENDPOINT_URL_S3: proxy.endpoint });
+    expect((await run(a, ["login"])).code).toBe(0);
+    const cases: [string, S3FaultPlan, string[]][] = [
+      [
+        "the record's GET",
+        { stall: /profiles\/default\.sealed\.json/, stallMethod: "GET" },
+        ["token", "status"],
+      ],
+      ["the lock's PUT", { stall: /profiles\/default\.lock\.json/, stallMethod: "PUT" }, ["logout"]],
+    ];
+    for (const [what, stall, command] of cases) {
+      Object.assign(plan, stall);
+      const held = proxy.faults.stalled;
+      const spawned = spawnCli(command, { env: a.env, timeoutMs: 120_000 });
+      const r = await sigtermOnce(spawned, () => proxy.faults.stalled > held, what);
+      expect(r.signal, `${what}: ${r.stderr}`).toBeNull();
+      expect(r.code, `${what}: ${r.stderr}`).toBe(130);
+      // Was: the shared store's client had no signal: 60 s of silence per try, up to 6 tries.
+      expect(r.ms, `${what}: ${r.stderr}`).toBeLessThan(10_000);
+    }
+    expect(e.emu.stats.revokes).toBe(0); // logout stopped before its revoke
+  }, 150_000);
 });

@@ -1,8 +1,10 @@
 import { writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { describe, expect, it, onTestFinished } from "vitest";
-import { startS3FaultProxy } from "../../helpers/s3-fault-proxy.js";
+import { spawnCli } from "../../helpers/cli.js";
+import { type S3FaultPlan, startS3FaultProxy } from "../../helpers/s3-fault-proxy.js";
 import { S3_TEST_CREDENTIALS, type S3Server, s3ServerForTest } from "../../helpers/s3-server.js";
+import { sigtermOnce } from "../../helpers/stall.js";
 import { json, parseJson } from "../../helpers/tamper-proxy.js";
 import { type DownloadEnv, setupDownload } from "../download/helpers.js";
 import { setupProxiedDownload } from "../download/proxied.js";
@@ -188,4 +190,47 @@ describe("S3 credentials in store answers", () => {
       expect(result.stdout + result.stderr).not.toContain(token.slice(0, 40));
     }
   }, 90_000);
+});
+
+describe("a store that stops answering a small request (read, never answered)", () => {
+  /** A download through a proxy that stalls every request whose path matches once `plan.stall` is set. */
+  async function stalled(t: S3Archive, args: readonly string[], plan: S3FaultPlan) {
+    const proxy = await startS3FaultProxy(t.s3.endpoint, plan);
+    onTestFinished(() => proxy.stop());
+    const run = spawnCli(args, {
+      env: { ...t.env, AWS_ENDPOINT_URL_S3: proxy.endpoint },
+      timeoutMs: 120_000,
+    });
+    return { proxy, run };
+  }
+
+  for (const [what, stall] of [
+    ["a manifest segment PUT", /\.rc-recordings\/manifest\/segment-/],
+    ["the lock's PUT", /\.rc-recordings\/lock\.json/],
+  ] as const) {
+    it(`${what}: SIGTERM ends the download at once (exit 130)`, async () => {
+      const t = await archive({ calls: 3, withRecordingRatio: 1, transferredCalls: false });
+      const { proxy, run } = await stalled(t, ["download", "--out", URL, "--json"], {
+        stall,
+        stallMethod: "PUT",
+      });
+      const r = await sigtermOnce(run, () => proxy.faults.stalled > 0, what);
+      expect(r.signal, r.stderr).toBeNull();
+      expect(r.code, r.stderr).toBe(130);
+      // Was: left to finish or time out (60 s of silence per try, up to 6 tries).
+      expect(r.ms, r.stderr).toBeLessThan(10_000);
+    }, 150_000);
+  }
+
+  it("verify reading a recording: SIGTERM ends it at once (exit 130)", async () => {
+    const t = await archive({ calls: 3, withRecordingRatio: 1, transferredCalls: false });
+    expect((await t.run(["download", "--out", URL])).code).toBe(0);
+    const { proxy, run } = await stalled(t, ["verify", "--out", URL], {
+      stall: /^\/archive\/calls\/(?!\.rc-recordings\/)[^?]+\.(mp3|wav)/,
+    });
+    const r = await sigtermOnce(run, () => proxy.faults.stalled > 0, "a recording's GET");
+    expect(r.signal, r.stderr).toBeNull();
+    expect(r.code, r.stderr).toBe(130);
+    expect(r.ms, r.stderr).toBeLessThan(10_000);
+  }, 150_000);
 });
