@@ -140,7 +140,12 @@ export class PushChannel {
     if (recover && this.wsc) url.searchParams.set("wsc", this.wsc.token);
     const ws = new WebSocket(url, { handshakeTimeout: this.timings.answerTimeoutMs, maxPayload: 4 << 20 });
     const inbox = new Inbox(ws);
-    const onAbort = () => ws.close(1000);
+    // Every wait of this connection ends at once (a gateway that stopped answering would otherwise hold the
+    // wait for the next message, up to heartbeatAfterMs); the close frame still goes out for a clean goodbye.
+    const onAbort = () => {
+      ws.close(1000);
+      inbox.close();
+    };
     signal.addEventListener("abort", onAbort, { once: true });
     try {
       await inbox.opened(this.timings.answerTimeoutMs, () => {
@@ -173,6 +178,8 @@ export class PushChannel {
     } finally {
       signal.removeEventListener("abort", onAbort);
       inbox.close();
+      // The gateway's answer to a close frame, briefly: one that never answers is cut off (ws itself waits 30 s).
+      if (ws.readyState === WebSocket.CLOSING) await closedWithin(ws, CLOSE_WAIT_MS);
       if (ws.readyState !== WebSocket.CLOSED) ws.terminate();
     }
   }
@@ -328,6 +335,22 @@ class Inbox {
       this.wake = undefined;
     }
   }
+}
+
+/** How long a closing connection may wait for the gateway's close frame before it is cut off. */
+const CLOSE_WAIT_MS = 1_000;
+
+/** Resolves when `ws` has closed, or after `ms`. */
+function closedWithin(ws: WebSocket, ms: number): Promise<void> {
+  return new Promise((resolve) => {
+    const timer = setTimeout(done, ms);
+    ws.once("close", done);
+    function done() {
+      clearTimeout(timer);
+      ws.off("close", done);
+      resolve();
+    }
+  });
 }
 
 function abortableSleep(ms: number, signal: AbortSignal): Promise<void> {

@@ -26,6 +26,8 @@ const START_TIMEOUT_MS = 10_000;
 export class Pinger {
   private readonly url: URL;
   private started: Promise<void> | undefined;
+  /** Requests not yet over (a monitor may answer the headers and never the body): none outlives `finish`. */
+  private readonly open = new Set<{ destroy(): unknown }>();
 
   constructor(
     url: string,
@@ -56,6 +58,9 @@ export class Pinger {
     const until = Date.now() + budget;
     if (this.started) await Promise.race([this.started, sleep(budget / 3)]);
     await this.send(isHealthy(exitCode) ? "" : "fail", body, Math.max(1000, until - Date.now()));
+    // The run is over: a ping still on the wire (a start ping never answered, a body never sent) must not keep
+    // the process alive past the budget.
+    for (const req of this.open) req.destroy();
   }
 
   private send(suffix: string, body: string, timeoutMs: number): Promise<void> {
@@ -68,7 +73,6 @@ export class Pinger {
       const done = (problem?: string) => {
         if (settled) return;
         settled = true;
-        clearTimeout(timer);
         if (problem)
           this.log.warn(`the ${what} ping to ${target.host} failed (${problem}); the run's result stands`);
         resolve();
@@ -77,10 +81,17 @@ export class Pinger {
         method: "POST",
         headers: { "content-type": "application/json", "content-length": Buffer.byteLength(body) },
       });
+      this.open.add(req);
+      // Armed until the exchange is over, body included: the status settles the ping, but a monitor that sends
+      // the headers and then nothing would otherwise hold the socket, and the process, open for good.
       const timer = setTimeout(() => {
         req.destroy();
         done(`no answer within ${Math.round(timeoutMs / 1000)} s`);
       }, timeoutMs);
+      req.on("close", () => {
+        clearTimeout(timer);
+        this.open.delete(req);
+      });
       req.on("response", (res) => {
         res.resume();
         const status = res.statusCode ?? 0;
