@@ -4,7 +4,7 @@ import { afterEach, describe, expect, it } from "vitest";
 import type { ManifestEntry } from "../../../src/archive/manifest.js";
 import { spawnCli } from "../../helpers/cli.js";
 import { startS3FaultProxy } from "../../helpers/s3-fault-proxy.js";
-import { type S3Server, startS3Server } from "../../helpers/s3-server.js";
+import { type S3Server, s3ServerForTest } from "../../helpers/s3-server.js";
 import { type DownloadEnv, setupDownload, summaryOf } from "./helpers.js";
 
 // The built CLI against the emulator and a real S3-compatible server process (s3rver). What the bucket HOLDS
@@ -14,16 +14,13 @@ const URL = "s3://archive/calls";
 const PREFIX = "calls/";
 
 let e: DownloadEnv | undefined;
-let s3: S3Server | undefined;
 afterEach(async () => {
   await e?.stop();
-  await s3?.stop();
   e = undefined;
-  s3 = undefined;
 });
 
 async function setup(emulator: Parameters<typeof setupDownload>[0] = {}) {
-  s3 = await startS3Server(["archive"]);
+  const s3 = await s3ServerForTest(["archive"]);
   e = await setupDownload(emulator);
   const env = { ...e.env, ...s3.env };
   const s3env = e;

@@ -1,6 +1,6 @@
 import { afterEach, describe, expect, it } from "vitest";
 import type { VerifyReport } from "../../../src/archive/verify.js";
-import { S3_TEST_CREDENTIALS, type S3Server, startS3Server } from "../../helpers/s3-server.js";
+import { S3_TEST_CREDENTIALS, s3ServerForTest } from "../../helpers/s3-server.js";
 import { type DownloadEnv, setupDownload, summaryOf } from "../download/helpers.js";
 
 // The chain in a bucket: the manifest there is segments plus a compacted object (destination/s3/state.ts); the
@@ -10,17 +10,14 @@ const URL = "s3://archive/calls";
 const MANIFEST = "calls/.rc-recordings/manifest/";
 
 let e: DownloadEnv | undefined;
-let s3: S3Server | undefined;
 afterEach(async () => {
   await e?.stop();
-  await s3?.stop();
   e = undefined;
-  s3 = undefined;
 });
 
 describe("the hash chain on S3", () => {
   it("holds across runs and compaction, finds a removed line and a cut-short manifest", async () => {
-    s3 = await startS3Server(["archive"]);
+    const s3 = await s3ServerForTest(["archive"]);
     e = await setupDownload({ calls: 4, withRecordingRatio: 1, transferredCalls: false });
     const env = { ...e.env, ...s3.env };
     const run = (args: string[]) => (e as DownloadEnv).run(args, { env });
@@ -46,7 +43,7 @@ describe("the hash chain on S3", () => {
     const put = async (text: string) => {
       const sdk = await import("@aws-sdk/client-s3");
       const client = new sdk.S3Client({
-        endpoint: (s3 as S3Server).endpoint,
+        endpoint: s3.endpoint,
         forcePathStyle: true,
         region: "us-east-1",
         credentials: S3_TEST_CREDENTIALS,
