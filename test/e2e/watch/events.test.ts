@@ -1,31 +1,13 @@
-import { afterEach, describe, expect, it } from "vitest";
+import { describe, expect, it } from "vitest";
 import { manifestOf } from "../download/helpers.js";
-import {
-  endWatch,
-  expectByteExact,
-  type RunningWatch,
-  recordingIds,
-  setupWatch,
-  startWatch,
-  type WatchEnv,
-  waitArchived,
-} from "./helpers.js";
+import { expectByteExact, recordingIds, setupWatch, startWatch, waitArchived } from "./helpers.js";
 
 // Events decide when to look, the call log what is there: what happens when events are lost, late or many.
 
 describe("watch (built CLI against the emulator): events, recovery and the sweep as safety net", () => {
-  let e: WatchEnv | undefined;
-  let running: RunningWatch | undefined;
-  afterEach(async (context) => {
-    await endWatch(context, running);
-    running = undefined;
-    await e?.stop();
-    e = undefined;
-  });
-
   it("archives calls made while it runs, byte-exact, soon after their records appear; SIGTERM ends it with exit 0", async () => {
-    e = await setupWatch();
-    running = startWatch(e, ["--sweep", "1h"]);
+    const e = await setupWatch();
+    const running = startWatch(e, ["--sweep", "1h"]);
     await running.waitFor(/push channel subscribed/);
     await running.waitFor(/sweep 1 \(start\)/);
     const before = manifestOf(e.out).length;
@@ -44,8 +26,8 @@ describe("watch (built CLI against the emulator): events, recovery and the sweep
   }, 120_000);
 
   it("a dropped socket recovers its subscription with wsc and misses nothing", async () => {
-    e = await setupWatch();
-    running = startWatch(e, ["--sweep", "1h"]);
+    const e = await setupWatch();
+    const running = startWatch(e, ["--sweep", "1h"]);
     await running.waitFor(/push channel subscribed/);
     await running.waitFor(/sweep 1 \(start\)/);
 
@@ -62,9 +44,9 @@ describe("watch (built CLI against the emulator): events, recovery and the sweep
 
   it("a subscription that cannot be recovered is made afresh, and a catch-up sweep finds what was missed", async () => {
     // No recovery window at the gateway: every lost connection starts a new ws session.
-    e = await setupWatch({ webSocket: { recoveryTimeoutSec: 0 } });
+    const e = await setupWatch({ webSocket: { recoveryTimeoutSec: 0 } });
     const env = e;
-    running = startWatch(env, ["--sweep", "1h"]);
+    const running = startWatch(env, ["--sweep", "1h"]);
     await running.waitFor(/push channel subscribed/);
     await running.waitFor(/sweep 1 \(start\)/);
     env.emu.control.setEvents(false); // these calls' events are lost for good
@@ -82,9 +64,9 @@ describe("watch (built CLI against the emulator): events, recovery and the sweep
   }, 120_000);
 
   it("with events switched off, the periodic sweep still archives every call", async () => {
-    e = await setupWatch();
+    const e = await setupWatch();
     e.emu.control.setEvents(false);
-    running = startWatch(e, ["--sweep", "3s"]);
+    const running = startWatch(e, ["--sweep", "3s"]);
     await running.waitFor(/sweep 1 \(start\)/);
     const ids = recordingIds(e.emu.control.startCalls({ count: 2, talkMs: 200 }));
     await waitArchived(e, ids);
@@ -95,8 +77,8 @@ describe("watch (built CLI against the emulator): events, recovery and the sweep
   }, 120_000);
 
   it("a burst of 30 calls costs at most 3 call-log pages", async () => {
-    e = await setupWatch();
-    running = startWatch(e, ["--sweep", "1h"]);
+    const e = await setupWatch();
+    const running = startWatch(e, ["--sweep", "1h"]);
     await running.waitFor(/push channel subscribed/);
     await running.waitFor(/sweep 1 \(start\)/);
     e.emu.control.resetStats();

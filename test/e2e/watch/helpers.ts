@@ -1,4 +1,4 @@
-import { expect } from "vitest";
+import { expect, onTestFailed, onTestFinished } from "vitest";
 import type { EmulatorOptions } from "../../emulator/index.js";
 import { spawnCli } from "../../helpers/cli.js";
 import type { EmulatorEnvOptions } from "../../helpers/emulator-env.js";
@@ -9,12 +9,15 @@ import { type DownloadEnv, manifestOf, setupDownload, sha256File } from "../down
 
 export type WatchEnv = DownloadEnv;
 
-export function setupWatch(
+/** The emulator and a logged-in profile for one test; stopped when the test ends. */
+export async function setupWatch(
   emulator: EmulatorOptions = {},
   options: Omit<EmulatorEnvOptions, "emulator"> = {},
 ): Promise<WatchEnv> {
   // A short call-log delay keeps the tests short; the scheduler's backoff covers longer ones.
-  return setupDownload({ calls: 6, callLogDelayMs: 500, ...emulator }, options);
+  const env = await setupDownload({ calls: 6, callLogDelayMs: 500, ...emulator }, options);
+  onTestFinished(() => env.stop());
+  return env;
 }
 
 /** A running `watch`: its output so far, a bounded wait for a line, and its end. */
@@ -29,6 +32,10 @@ export interface RunningWatch {
   stop(timeoutMs?: number): Promise<{ code: number | null; ms: number }>;
 }
 
+/**
+ * `watch --out e.out ARGS` started for one test: stopped (SIGTERM) when the test ends, and when it failed, what
+ * the watch said is printed first (the first thing a failure needs).
+ */
 export function startWatch(
   e: WatchEnv,
   args: readonly string[] = [],
@@ -50,7 +57,7 @@ export function startWatch(
   void spawned.result.then(() => {
     exited = true;
   });
-  return {
+  const running: RunningWatch = {
     child: spawned.child,
     result: spawned.result,
     stderr: () => stderr,
@@ -76,6 +83,11 @@ export function startWatch(
       return { code, ms: Date.now() - started };
     },
   };
+  onTestFailed(() => console.error(stderr));
+  onTestFinished(async () => {
+    if (!exited) await running.stop();
+  });
+  return running;
 }
 
 /** Poll `condition` every 100 ms; fail with `describe()` after `timeoutMs` or once `gaveUp()`. */
@@ -120,14 +132,4 @@ export async function expectByteExact(e: WatchEnv, ids: readonly string[]): Prom
 /** The recording ids of started calls (all of them have one unless `withRecording: false`). */
 export function recordingIds(calls: readonly { recordingId: string | undefined }[]): string[] {
   return calls.map((c) => c.recordingId).filter((id): id is string => id !== undefined);
-}
-
-/** After a test: what the watch said when the test failed (the first thing a failure needs), then stop it. */
-export async function endWatch(
-  context: { task: { result?: { state?: string } } },
-  running: RunningWatch | undefined,
-): Promise<void> {
-  if (!running) return;
-  if (context.task.result?.state === "fail") console.error(running.stderr());
-  await running.stop();
 }

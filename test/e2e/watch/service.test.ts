@@ -1,39 +1,18 @@
 import { existsSync } from "node:fs";
-import { createServer, type Server } from "node:net";
+import { createServer } from "node:net";
 import { join } from "node:path";
-import { afterEach, describe, expect, it } from "vitest";
+import { describe, expect, it, onTestFinished } from "vitest";
 import { expectAllSaved, partials } from "../download/helpers.js";
-import {
-  endWatch,
-  type RunningWatch,
-  recordingIds,
-  setupWatch,
-  startWatch,
-  until,
-  type WatchEnv,
-  waitArchived,
-} from "./helpers.js";
+import { recordingIds, setupWatch, startWatch, until, waitArchived } from "./helpers.js";
 
 // A well-behaved service: one process per archive, a clean stop, health and metrics, one shared login.
 
 describe("watch as a service", () => {
-  let e: WatchEnv | undefined;
-  let running: RunningWatch | undefined;
-  let blocker: Server | undefined;
-  afterEach(async (context) => {
-    await endWatch(context, running);
-    running = undefined;
-    blocker?.close();
-    blocker = undefined;
-    await e?.stop();
-    e = undefined;
-  });
-
   it("holds the archive (a download exits 5); SIGTERM: exit 0 within 10 s, partials kept and resumed by the next run", async () => {
     // 20 s a recording: transfers are surely in flight when the signal comes.
-    e = await setupWatch({ calls: 4, recordingBytes: 3_000_000, faults: { bandwidth: 150_000 } });
+    const e = await setupWatch({ calls: 4, recordingBytes: 3_000_000, faults: { bandwidth: 150_000 } });
     const env = e;
-    running = startWatch(env, ["--sweep", "1h"]);
+    const running = startWatch(env, ["--sweep", "1h"]);
     await until(
       () => partials(env.out).some((p) => p.size > 0),
       30_000,
@@ -57,8 +36,8 @@ describe("watch as a service", () => {
   }, 120_000);
 
   it("serves /healthz and /metrics on --listen", async () => {
-    e = await setupWatch();
-    running = startWatch(e, ["--sweep", "1h", "--listen", "127.0.0.1:0"]);
+    const e = await setupWatch();
+    const running = startWatch(e, ["--sweep", "1h", "--listen", "127.0.0.1:0"]);
     await running.waitFor(/push channel subscribed/);
     await running.waitFor(/sweep 1 \(start\)/);
     const address = /on http:\/\/(127\.0\.0\.1:\d+)/.exec(running.stderr())?.[1];
@@ -89,9 +68,9 @@ describe("watch as a service", () => {
   }, 120_000);
 
   it("/healthz answers 503 with the reason while sweeps fail, and 200 again once one succeeds", async () => {
-    e = await setupWatch();
+    const e = await setupWatch();
     const env = e;
-    running = startWatch(env, ["--sweep", "1h", "--listen", "127.0.0.1:0"]);
+    const running = startWatch(env, ["--sweep", "1h", "--listen", "127.0.0.1:0"]);
     await running.waitFor(/push channel subscribed/);
     await running.waitFor(/sweep 1 \(start\)/);
     const address = /on http:\/\/(127\.0\.0\.1:\d+)/.exec(running.stderr())?.[1];
@@ -121,9 +100,11 @@ describe("watch as a service", () => {
   }, 180_000);
 
   it("a --listen address it cannot bind is exit 2 with one line, before anything else", async () => {
-    e = await setupWatch();
-    blocker = createServer();
-    const server = blocker;
+    const e = await setupWatch();
+    const server = createServer();
+    onTestFinished(() => {
+      server.close();
+    });
     await new Promise<void>((resolve) => server.listen(0, "127.0.0.1", resolve));
     const port = (server.address() as { port: number }).port;
     e.emu.control.resetStats();
@@ -137,9 +118,9 @@ describe("watch as a service", () => {
   }, 60_000);
 
   it("shares the login with another process: a concurrent token status --verify, both refreshing, no new login", async () => {
-    e = await setupWatch();
+    const e = await setupWatch();
     const env = e;
-    running = startWatch(env, ["--sweep", "1h"]);
+    const running = startWatch(env, ["--sweep", "1h"]);
     await running.waitFor(/push channel subscribed/);
     await running.waitFor(/sweep 1 \(start\)/);
     // Both processes find the access token expired at once and must refresh it, under the shared lock.
