@@ -508,4 +508,31 @@ describe("versions, empty bodies and files already there", () => {
     expect(moved.key).toBe("rec_2.mp3");
     expect(readFileSync(join(dir.path, "rec.mp3")).equals(Buffer.alloc(CONTENT.length, 1))).toBe(true);
   });
+
+  it("stops the byte-for-byte comparison of a file already there on abort, even when the body ignores it", async () => {
+    writeFileSync(join(dir.path, "rec.mp3"), CONTENT);
+    const controller = new AbortController();
+    let reading = false;
+    // Never ends by itself and ignores the signal: only destroying it stops the comparison's read.
+    const body = new Readable({
+      read() {
+        if (reading) return;
+        reading = true;
+        this.push(CONTENT.subarray(0, 1000));
+        setImmediate(() => controller.abort(new InterruptedError())); // Ctrl-C while comparing
+      },
+    });
+    const { api } = scriptedApi(() =>
+      respond({ body, headers: { "content-type": "audio/mpeg", "content-length": String(CONTENT.length) } }),
+    );
+    const occupied: TransferJob = {
+      ...job(),
+      choosePath: async () => ({ key: relPath("rec.mp3"), occupant: { size: CONTENT.length } }),
+    };
+    const deps = { api, destination, signal: controller.signal, log: new Logger("quiet"), retry: FAST };
+    await expect(transferRecording(occupied, deps)).rejects.toBeInstanceOf(InterruptedError);
+    expect(reading).toBe(true);
+    expect(body.destroyed).toBe(true);
+    expect(readFileSync(join(dir.path, "rec.mp3")).equals(CONTENT)).toBe(true);
+  });
 });
