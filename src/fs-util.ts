@@ -87,15 +87,3 @@ export async function writeAll(handle: FileHandle, data: Uint8Array): Promise<vo
     offset += bytesWritten;
   }
 }
-
-/** Codes of a disk that cannot take more bytes (no space, quota): every other write there would fail too. */
-const DISK_FULL = new Set(["ENOSPC", "EDQUOT"]);
-
-/** The ENOSPC/EDQUOT code anywhere in an error's cause chain, or undefined. */
-export function diskFullCode(error: unknown): string | undefined {
-  for (let e = error, depth = 0; e instanceof Error && depth < 5; e = e.cause, depth++) {
-    const code = (e as NodeJS.ErrnoException).code ?? "";
-    if (DISK_FULL.has(code)) return code;
-  }
-  return undefined;
-}

@@ -1,4 +1,3 @@
-import { diskFullCode } from "../../fs-util.js";
 import { StorageFullError } from "../errors.js";
 import { LockWatch } from "../lock-holder.js";
 
@@ -14,6 +13,18 @@ export function asStorageFull(error: unknown): unknown {
   return new StorageFullError(`no space left on the disk (${code})${path ? ` writing ${path}` : ""}`, {
     cause: error,
   });
+}
+
+/** Codes of a disk that cannot take more bytes (no space, quota): every other write there would fail too. */
+const DISK_FULL = new Set(["ENOSPC", "EDQUOT"]);
+
+/** The ENOSPC/EDQUOT code anywhere in an error's cause chain, or undefined. */
+function diskFullCode(error: unknown): string | undefined {
+  for (let e = error, depth = 0; e instanceof Error && depth < 5; e = e.cause, depth++) {
+    const code = (e as NodeJS.ErrnoException).code ?? "";
+    if (DISK_FULL.has(code)) return code;
+  }
+  return undefined;
 }
 
 /**
