@@ -25,6 +25,20 @@ function flipOneBit(bytes: Buffer): Buffer {
   return copy;
 }
 
+/**
+ * Damage a downloaded archive the two ways verify tells apart: the first recording's file gets one bit flipped
+ * (`changed`, its damaged bytes returned), the second's file is removed (`missing`).
+ */
+function damageTwo(env: DownloadEnv) {
+  const [changed, missing] = manifestOf(env.out);
+  if (!changed || !missing) throw new Error("too few recordings");
+  const changedFile = join(env.out, ...changed.path.split("/"));
+  const damagedBytes = flipOneBit(readFileSync(changedFile));
+  writeFileSync(changedFile, damagedBytes);
+  rmSync(join(env.out, ...missing.path.split("/")));
+  return { changed, changedFile, damagedBytes, missing };
+}
+
 function repairRecords(out: string): (RepairRecord & { record: string; at: string; prev: string })[] {
   return readFileSync(join(out, ".rc-recordings", "manifest.jsonl"), "utf8")
     .split("\n")
@@ -36,12 +50,7 @@ describe("download --repair (folder)", () => {
   it("fetches a deleted and a flipped file again, keeps the flipped copy aside, records the repair; verify exits 0", async () => {
     e = await setupDownload({ calls: 6, withRecordingRatio: 1, transferredCalls: false });
     expect((await e.download(["--from", "2d"])).code).toBe(0);
-    const [flipped, deleted] = manifestOf(e.out);
-    if (!flipped || !deleted) throw new Error("too few recordings");
-    const flippedFile = join(e.out, ...flipped.path.split("/"));
-    const damagedBytes = flipOneBit(readFileSync(flippedFile));
-    writeFileSync(flippedFile, damagedBytes);
-    rmSync(join(e.out, ...deleted.path.split("/")));
+    const { changed: flipped, changedFile: flippedFile, damagedBytes, missing: deleted } = damageTwo(e);
 
     // verify names the damage and ends with the exact command that repairs it (the profile and --out as given).
     const before = await e.run(["--json", "verify", "--out", e.out]);
@@ -127,12 +136,7 @@ describe("download --repair (folder)", () => {
   it("a recording the platform no longer has: said per recording, the file kept as it is, exit 3", async () => {
     e = await setupDownload({ calls: 4, withRecordingRatio: 1, transferredCalls: false });
     expect((await e.download(["--from", "2d"])).code).toBe(0);
-    const [gone, missing] = manifestOf(e.out);
-    if (!gone || !missing) throw new Error("too few recordings");
-    const goneFile = join(e.out, ...gone.path.split("/"));
-    const damagedBytes = flipOneBit(readFileSync(goneFile));
-    writeFileSync(goneFile, damagedBytes);
-    rmSync(join(e.out, ...missing.path.split("/")));
+    const { changed: gone, changedFile: goneFile, damagedBytes, missing } = damageTwo(e);
     e.emu.control.deleteRecording(gone.recordingId);
 
     const repair = await e.download(["--repair", "--json"]);
