@@ -22,8 +22,12 @@ export interface S3Server {
   >;
   /** One object's body as text. */
   text(bucket: string, key: string): Promise<string>;
+  /** One object's body, byte for byte. */
+  bytes(bucket: string, key: string): Promise<Buffer>;
   /** Write one object (as someone else's client would: no checks of rc-recordings). */
   put(bucket: string, key: string, body: string | Buffer): Promise<void>;
+  /** Delete one object (as someone else's client would). */
+  remove(bucket: string, key: string): Promise<void>;
   stop(): Promise<void>;
 }
 
@@ -110,8 +114,15 @@ export async function startS3Server(buckets: readonly string[] = ["archive"]): P
       const object = await client.send(new sdk.GetObjectCommand({ Bucket: bucket, Key: key }));
       return (await object.Body?.transformToString()) ?? "";
     },
+    async bytes(bucket, key) {
+      const object = await client.send(new sdk.GetObjectCommand({ Bucket: bucket, Key: key }));
+      return Buffer.from((await object.Body?.transformToByteArray()) ?? []);
+    },
     async put(bucket, key, body) {
       await client.send(new sdk.PutObjectCommand({ Bucket: bucket, Key: key, Body: body }));
+    },
+    async remove(bucket, key) {
+      await client.send(new sdk.DeleteObjectCommand({ Bucket: bucket, Key: key }));
     },
     async stop() {
       client.destroy();

@@ -4,7 +4,7 @@ import { join } from "node:path";
 import { afterEach, describe, expect, it } from "vitest";
 import type { RepairRecord } from "../../../src/archive/manifest.js";
 import type { VerifyReport } from "../../../src/archive/verify.js";
-import { S3_TEST_CREDENTIALS, s3ServerForTest } from "../../helpers/s3-server.js";
+import { s3ServerForTest } from "../../helpers/s3-server.js";
 import { type DownloadEnv, manifestOf, setupDownload, sha256File, summaryOf } from "../download/helpers.js";
 
 // download --repair: what verify finds missing or changed is fetched again from the manifest's record ids (no
@@ -178,45 +178,31 @@ describe("download --repair (S3)", () => {
     const listed = await run(["--json", "verify", "--out", url]);
     expect(listed.code, listed.stderr).toBe(0);
 
-    const sdk = await import("@aws-sdk/client-s3");
-    const client = new sdk.S3Client({
-      endpoint: s3.endpoint,
-      forcePathStyle: true,
-      region: "us-east-1",
-      credentials: S3_TEST_CREDENTIALS,
-    });
-    try {
-      const objects = await s3.objects("archive");
-      const keys = [...objects.keys()].filter((k) => k.startsWith("calls/") && !k.includes(".rc-recordings"));
-      const [flippedKey, deletedKey] = keys.filter((k) => /\.(mp3|wav)$/.test(k));
-      if (!flippedKey || !deletedKey) throw new Error("too few recordings");
-      const bytesOf = async (key: string) => {
-        const object = await client.send(new sdk.GetObjectCommand({ Bucket: "archive", Key: key }));
-        return Buffer.from((await object.Body?.transformToByteArray()) ?? []);
-      };
-      const original = await bytesOf(flippedKey);
-      const damaged = flipOneBit(original);
-      await client.send(new sdk.PutObjectCommand({ Bucket: "archive", Key: flippedKey, Body: damaged }));
-      await client.send(new sdk.DeleteObjectCommand({ Bucket: "archive", Key: deletedKey }));
+    const objects = await s3.objects("archive");
+    const keys = [...objects.keys()].filter((k) => k.startsWith("calls/") && !k.includes(".rc-recordings"));
+    const [flippedKey, deletedKey] = keys.filter((k) => /\.(mp3|wav)$/.test(k));
+    if (!flippedKey || !deletedKey) throw new Error("too few recordings");
+    const bytesOf = (key: string) => s3.bytes("archive", key);
+    const original = await bytesOf(flippedKey);
+    const damaged = flipOneBit(original);
+    await s3.put("archive", flippedKey, damaged);
+    await s3.remove("archive", deletedKey);
 
-      const before = await run(["--json", "verify", "--out", url]);
-      expect(before.code).toBe(3);
-      expect((JSON.parse(before.stdout) as Verified).repair).toBe(
-        `rc-recordings download --repair --out ${url}`,
-      );
+    const before = await run(["--json", "verify", "--out", url]);
+    expect(before.code).toBe(3);
+    expect((JSON.parse(before.stdout) as Verified).repair).toBe(
+      `rc-recordings download --repair --out ${url}`,
+    );
 
-      const repaired = await run(["download", "--out", url, "--repair"]);
-      expect(repaired.code, repaired.stderr).toBe(0);
-      const kept = /the changed copy is kept in s3:\/\/archive\/(\S+)/.exec(repaired.stderr)?.[1];
-      expect(kept).toMatch(/^calls\/\.rc-recordings\/quarantine\/[0-9TZ-]+\//);
-      expect((await bytesOf(kept as string)).equals(damaged)).toBe(true);
-      expect((await bytesOf(flippedKey)).equals(original)).toBe(true);
+    const repaired = await run(["download", "--out", url, "--repair"]);
+    expect(repaired.code, repaired.stderr).toBe(0);
+    const kept = /the changed copy is kept in s3:\/\/archive\/(\S+)/.exec(repaired.stderr)?.[1];
+    expect(kept).toMatch(/^calls\/\.rc-recordings\/quarantine\/[0-9TZ-]+\//);
+    expect((await bytesOf(kept as string)).equals(damaged)).toBe(true);
+    expect((await bytesOf(flippedKey)).equals(original)).toBe(true);
 
-      const after = await run(["--json", "verify", "--out", url]);
-      expect(after.code, after.stderr).toBe(0);
-      expect(JSON.parse(after.stdout)).toMatchObject({ unknown: [], chain: { broken: null, repairs: 2 } });
-    } finally {
-      client.destroy();
-    }
+    const after = await run(["--json", "verify", "--out", url]);
+    expect(after.code, after.stderr).toBe(0);
+    expect(JSON.parse(after.stdout)).toMatchObject({ unknown: [], chain: { broken: null, repairs: 2 } });
   }, 120_000);
 });

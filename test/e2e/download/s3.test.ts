@@ -36,24 +36,15 @@ async function setup(emulator: Parameters<typeof setupDownload>[0] = {}) {
 
 /** The manifest lines the bucket holds (every segment and the compacted object). */
 async function manifestIn(server: S3Server): Promise<ManifestEntry[]> {
-  const sdk = await import("@aws-sdk/client-s3");
-  const client = new sdk.S3Client({
-    endpoint: server.endpoint,
-    forcePathStyle: true,
-    region: "us-east-1",
-    credentials: { accessKeyId: "S3RVER", secretAccessKey: "x" },
-  });
   const objects = await server.objects("archive");
   const entries: ManifestEntry[] = [];
   for (const key of [...objects.keys()].filter((k) => k.startsWith(`${PREFIX}.rc-recordings/manifest/`))) {
-    const body = await client.send(new sdk.GetObjectCommand({ Bucket: "archive", Key: key }));
-    const text = await body.Body?.transformToString();
-    for (const line of (text ?? "").split("\n")) {
+    const text = await server.text("archive", key);
+    for (const line of text.split("\n")) {
       const record = line.trim() ? (JSON.parse(line) as ManifestEntry & { record?: string }) : undefined;
       if (record && record.record === undefined) entries.push(record); // the chain's own records left out
     }
   }
-  client.destroy();
   return entries;
 }
 
@@ -356,15 +347,7 @@ describe("download --out s3://", () => {
     const [victim] = await manifestIn(t.s3);
     const key = `${PREFIX}${victim?.path}`;
     const size = objects.get(key)?.size ?? 0;
-    const sdk = await import("@aws-sdk/client-s3");
-    const client = new sdk.S3Client({
-      endpoint: t.s3.endpoint,
-      forcePathStyle: true,
-      region: "us-east-1",
-      credentials: { accessKeyId: "S3RVER", secretAccessKey: "x" },
-    });
-    await client.send(new sdk.PutObjectCommand({ Bucket: "archive", Key: key, Body: Buffer.alloc(size, 7) }));
-    client.destroy();
+    await t.s3.put("archive", key, Buffer.alloc(size, 7));
     const bad = await t.e.run(["verify", "--out", URL, "--json"], { env: t.env });
     expect(bad.code).toBe(3);
     expect(JSON.parse(bad.stdout).changed).toEqual([victim?.path]);

@@ -1,6 +1,6 @@
 import { afterEach, describe, expect, it } from "vitest";
 import type { VerifyReport } from "../../../src/archive/verify.js";
-import { S3_TEST_CREDENTIALS, s3ServerForTest } from "../../helpers/s3-server.js";
+import { s3ServerForTest } from "../../helpers/s3-server.js";
 import { type DownloadEnv, setupDownload, summaryOf } from "../download/helpers.js";
 
 // The chain in a bucket: the manifest there is segments plus a compacted object (destination/s3/state.ts); the
@@ -40,17 +40,7 @@ describe("the hash chain on S3", () => {
     expect(keys).toEqual([`${MANIFEST}compacted.jsonl`]);
     const key = keys[0] as string;
     const lines = (await s3.text("archive", key)).trimEnd().split("\n");
-    const put = async (text: string) => {
-      const sdk = await import("@aws-sdk/client-s3");
-      const client = new sdk.S3Client({
-        endpoint: s3.endpoint,
-        forcePathStyle: true,
-        region: "us-east-1",
-        credentials: S3_TEST_CREDENTIALS,
-      });
-      await client.send(new sdk.PutObjectCommand({ Bucket: "archive", Key: key, Body: text }));
-      client.destroy();
-    };
+    const put = (text: string) => s3.put("archive", key, text);
     await put(`${[...lines.slice(0, 2), ...lines.slice(3)].join("\n")}\n`);
     const removed = await run(["verify", "--out", URL]);
     expect(removed.code, removed.stderr).toBe(3);
