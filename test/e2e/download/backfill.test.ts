@@ -255,6 +255,39 @@ describe("download with a pool of profiles", () => {
     ]);
   }, 60_000);
 
+  it("lists through another profile while the first sits out a 429 (issue 21: only the first listed)", async () => {
+    e = await setupDownload({
+      calls: 2,
+      withRecordingRatio: 1,
+      transferredCalls: false,
+      users: [{ jwt: SECOND_JWT, ownerId: SECOND_OWNER }],
+      rateLimits: { windowSec: 60, penaltySec: 60, limits: { heavy: 4 } },
+    });
+    // The first profile's user spent its Heavy budget elsewhere (another tool, a report): its next Heavy
+    // request earns a 429 and a minute's penalty.
+    const [token] = e.emu.control.issuedTokens();
+    for (let i = 0; i < 5; i++) {
+      const res = await fetch(`${e.emu.server}/restapi/v1.0/account/~/call-log?perPage=1`, {
+        headers: { Authorization: `Bearer ${token}` },
+      });
+      await res.arrayBuffer();
+      expect(res.status).toBe(i < 4 ? 200 : 429);
+    }
+    await loginAs(e, "ops2", SECOND_JWT);
+    e.emu.control.resetStats();
+    const result = await e.run([
+      ...["--profile", "default", "--profile", "ops2", "download", "--out", e.out, "--json"],
+      ...["--from", "2d", "--max-duration", "40s"],
+    ]);
+    // Listed and saved through ops2 alone, long before the first profile's minute is over.
+    expect(result.code, result.stderr).toBe(0);
+    await expectAllSaved(e);
+    const recordings = e.emu.control.recordings().length;
+    expect(recordings).toBeGreaterThan(0);
+    expect(e.emu.stats.contentRequestsByUser[SECOND_OWNER]).toBe(recordings);
+    expect(summaryOf(result.stdout)).toMatchObject({ listed: recordings, downloaded: recordings, failed: 0 });
+  }, 90_000);
+
   it("refuses a second profile that could not read what the first lists, and two logins of one user (exit 2)", async () => {
     e = await setupDownload({
       calls: 12,
