@@ -53,7 +53,8 @@ export async function* manifestLines(
       pieces = [];
       pending = 0;
     } else if (!oversized && rest.length > 0) {
-      pieces.push(rest);
+      // A copy: a source may reuse a chunk's buffer for the next one (Destination.read's folder reads do).
+      pieces.push(Buffer.from(rest));
       pending += rest.length;
     }
     offset += chunk.length;

@@ -25,6 +25,22 @@ function cut(text: string, size: number): Buffer[] {
 }
 
 describe("manifestLines", () => {
+  it("keeps a line that spans chunks whole when the source reuses one buffer for every chunk", async () => {
+    const text = '{"recordingId":"1","path":"a/long-name.mp3"}\n{"recordingId":"2"}\n';
+    for (const size of [3, 7, 16]) {
+      const shared = Buffer.alloc(size);
+      const reused = (async function* () {
+        for (const piece of cut(text, size)) {
+          piece.copy(shared);
+          yield shared.subarray(0, piece.length); // as LocalFolder.read: valid until the next chunk is asked for
+        }
+      })();
+      const lines: string[] = [];
+      for await (const line of manifestLines(reused)) lines.push(line);
+      expect(lines).toEqual(['{"recordingId":"1","path":"a/long-name.mp3"}', '{"recordingId":"2"}']);
+    }
+  });
+
   it("decodes each line whole: a chunk that ends inside a character never splits it", async () => {
     const text = '{"fromName":"Zoë Ångström 山田太郎 🎧"}\n{"toName":"Ñandú"}\n';
     for (const size of [1, 2, 3, 5, 7]) {
