@@ -211,30 +211,12 @@ export async function readManifestEntries(
   /** How each line becomes a record: `verify` follows the chain on the way. */
   read: (line: string) => Record<string, unknown> | undefined = parseRecord,
 ): Promise<ManifestEntry[] | undefined> {
-  const view = await readView(destination, read, (entry) => entry);
+  const view = await readArchiveView(destination, read);
   return view && [...view.entries.values()];
 }
 
 /** What checking a recording's file needs of its manifest line. */
 export type RecordedFile = Pick<ManifestEntry, "recordingId" | "path" | "bytes" | "sha256" | "startTime">;
-
-/**
- * Like readManifestEntries, keeping only what checking the files needs: a parsed line holds every call fact
- * (names, numbers, the chain's hashes), and `verify` of 150k lines kept them all (about 350 MB).
- */
-export async function readRecordedFiles(
-  destination: Destination,
-  read: (line: string) => Record<string, unknown> | undefined = parseRecord,
-): Promise<RecordedFile[] | undefined> {
-  const view = await readView(destination, read, ({ recordingId, path, bytes, sha256, startTime }) => ({
-    recordingId,
-    path,
-    bytes,
-    sha256,
-    startTime,
-  }));
-  return view && [...view.entries.values()];
-}
 
 /**
  * The recordings the manifest lists, the ones runs recorded they could not save, and the repairs of `download
@@ -244,23 +226,15 @@ export async function readRecordedFiles(
 export async function readArchiveView(
   destination: Destination,
   read: (line: string) => Record<string, unknown> | undefined = parseRecord,
-): Promise<ArchiveView<ManifestEntry> | undefined> {
-  return readView(destination, read, (entry) => entry);
-}
-
-interface ArchiveView<E> {
-  entries: Map<string, E>;
-  unsaved: Map<string, UnsavedRecord & { at?: string }>;
-  repairs: Map<string, RepairRecord & { at?: string }>;
-}
-
-/** One pass over the manifest; `keep` decides what of each recording's latest line stays in memory. */
-async function readView<E>(
-  destination: Destination,
-  read: (line: string) => Record<string, unknown> | undefined,
-  keep: (entry: ManifestEntry) => E,
-): Promise<ArchiveView<E> | undefined> {
-  const entries = new Map<string, E>();
+): Promise<
+  | {
+      entries: Map<string, ManifestEntry>;
+      unsaved: Map<string, UnsavedRecord & { at?: string }>;
+      repairs: Map<string, RepairRecord & { at?: string }>;
+    }
+  | undefined
+> {
+  const entries = new Map<string, ManifestEntry>();
   const unsaved = new Map<string, UnsavedRecord & { at?: string }>();
   const repairs = new Map<string, RepairRecord & { at?: string }>();
   const log = await destination.state.openManifest({ writable: false });
@@ -268,7 +242,7 @@ async function readView<E>(
     for await (const line of log.lines()) {
       const record = read(line);
       const entry = parseEntry(record);
-      if (entry) entries.set(entry.recordingId, keep(entry));
+      if (entry) entries.set(entry.recordingId, entry);
       else if (record?.record === "unsaved" && typeof record.recordingId === "string")
         unsaved.set(record.recordingId, record as unknown as UnsavedRecord & { at?: string });
       else if (record?.record === "repair" && typeof record.recordingId === "string")

@@ -4,8 +4,8 @@ import { CliError, ExitCode, UsageError } from "../errors.js";
 import { ChainAudit, type ChainReport } from "./chain-audit.js";
 import { readChainProof } from "./chain-proof.js";
 import type { CheckpointVerifier } from "./checkpoint.js";
-import { collisionKey } from "./folder-names.js";
-import { type ManifestEntry, type RecordedFile, readRecordedFiles } from "./manifest.js";
+import type { ManifestEntry, RecordedFile } from "./manifest.js";
+import { scanRecordedFiles } from "./recorded-files.js";
 
 /** What `verify` found; the `--json` document. Paths are DIR-relative, sorted. */
 export interface VerifyReport {
@@ -80,11 +80,12 @@ export async function verifyArchive(destination: Destination, options: VerifyOpt
   await destination.assertIdle();
   // An export (`rc-recordings export`) is checked against its chain proof; an archive follows its own chain.
   const audit = (await readChainProof(destination, options)) ?? new ChainAudit(options);
-  const entries = await readRecordedFiles(destination, (line) => audit.read(line));
-  if (!entries) {
+  // The chain is followed on the first of the manifest's two passes; the files are checked on the second.
+  const recorded = await scanRecordedFiles(destination, (line) => audit.read(line));
+  if (!recorded) {
     throw new NoArchiveError(`no archive in ${destination.describe()}: it has no manifest (is --out right?)`);
   }
-  const found = await checkRecordings(destination, entries, options);
+  const found = await checkRecordings(destination, recorded, options);
   const report: VerifyReport = {
     checked: found.checked,
     ok: found.checked - found.missing.length - found.changed.length,
@@ -94,9 +95,8 @@ export async function verifyArchive(destination: Destination, options: VerifyOpt
     unknown: [],
     chain: audit.report(),
   };
-  const known = new Set(entries.map((entry) => collisionKey(entry.path)));
   for await (const key of destination.objects()) {
-    if (isAudioFile(key) && !known.has(collisionKey(key))) report.unknown.push(key);
+    if (isAudioFile(key) && !recorded.lists(key)) report.unknown.push(key);
   }
   for (const list of [report.missing, report.changed, report.linked, report.unknown]) list.sort();
   return report;
@@ -119,6 +119,14 @@ export interface ChangedRecording<E extends RecordedFile = ManifestEntry> {
   linked?: true;
 }
 
+/** Recordings to check, handed over one at a time (verify's come from a second pass over the manifest). */
+export interface RecordingsToCheck<E extends RecordedFile> {
+  /** How many, and their recorded bytes: what the progress counts towards. */
+  count: number;
+  bytes: number;
+  files(): AsyncIterable<E>;
+}
+
 /**
  * Re-read every recording of `entries` and compare its size and SHA-256 with what the manifest recorded when it
  * was saved: `verify`'s check, and how `download --repair` finds what to fetch again. Reads only; the caller
@@ -126,21 +134,21 @@ export interface ChangedRecording<E extends RecordedFile = ManifestEntry> {
  */
 export async function checkRecordings<E extends RecordedFile>(
   destination: Destination,
-  entries: readonly E[],
+  entries: readonly E[] | RecordingsToCheck<E>,
   options: Pick<VerifyOptions, "progress" | "signal" | "concurrency">,
 ): Promise<RecordingCheck<E>> {
-  options.progress.started(
-    entries.length,
-    entries.reduce((sum, entry) => sum + entry.bytes, 0),
-  );
+  const source = "files" in entries ? entries : inTurn(entries);
+  options.progress.started(source.count, source.bytes);
   const found: RecordingCheck<E> = { checked: 0, missing: [], changed: [] };
   // The first error (a file that cannot be read) ends the whole check: nothing queued starts after it.
   const stop = new AbortController();
   const signal = AbortSignal.any([options.signal, stop.signal]);
-  // A few workers take the entries in turn (not one queued promise per recording: 150k of them held ~100 MB).
-  let next = 0;
+  // A few workers take the entries in turn from one iterator (an async generator queues their calls), not one
+  // queued promise per recording: 150k of them held ~100 MB.
+  const files = source.files()[Symbol.asyncIterator]();
   const worker = async () => {
-    for (let entry = entries[next++]; entry !== undefined; entry = entries[next++]) {
+    for (let next = await files.next(); next.done !== true; next = await files.next()) {
+      const entry = next.value;
       signal.throwIfAborted();
       const state = await stateOf(destination, entry, options.progress, signal);
       found.checked += 1;
@@ -153,9 +161,21 @@ export async function checkRecordings<E extends RecordedFile>(
     await Promise.all(Array.from({ length: Math.max(1, options.concurrency ?? 2) }, worker));
   } catch (error) {
     stop.abort(error);
+    // Ends the source's reading (the manifest's second pass) once the other worker's pending entry arrives.
+    await files.return?.().catch(() => undefined);
     throw options.signal.aborted ? options.signal.reason : error;
   }
   return found;
+}
+
+function inTurn<E extends RecordedFile>(entries: readonly E[]): RecordingsToCheck<E> {
+  return {
+    count: entries.length,
+    bytes: entries.reduce((sum, entry) => sum + entry.bytes, 0),
+    files: async function* () {
+      yield* entries;
+    },
+  };
 }
 
 async function stateOf(

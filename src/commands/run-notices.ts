@@ -1,5 +1,5 @@
 import { join } from "node:path";
-import { readRecordedFiles } from "../archive/manifest.js";
+import { scanRecordedFiles } from "../archive/recorded-files.js";
 import { ENV_NAMES } from "../auth/credentials.js";
 import type { CommandResult } from "../command-result.js";
 import type { CommandContext } from "../context.js";
@@ -40,7 +40,7 @@ export class RunNotices {
       starting: true,
       archived: async () =>
         this.destination
-          ? (await readRecordedFiles(this.destination).catch(() => undefined))?.length
+          ? (await scanRecordedFiles(this.destination).catch(() => undefined))?.count
           : undefined,
     });
   }
