@@ -44,7 +44,9 @@ export async function runReport(ctx: CommandContext, flags: ReportFlags): Promis
   const given = range.from === FROM_RETENTION ? undefined : range.from;
   const from = given ?? retentionEdge(retention, now);
   if (from.getTime() >= range.to.getTime()) {
-    throw new UsageError(`--to ${range.to.toISOString()} is before the retention edge ${from.toISOString()}`);
+    throw new UsageError(
+      `--to ${zone.human(range.to)} is before the retention edge ${zone.human(from)} (the oldest calls the platform keeps); give --from too`,
+    );
   }
   if (range.to.getTime() - from.getTime() > LONG_RANGE_MS) {
     const pages = estimatePages(archive, { from, to: range.to });
