@@ -2,6 +2,7 @@ import type { IncomingMessage, Server, ServerResponse } from "node:http";
 import { createRequire } from "node:module";
 import type { AddressInfo } from "node:net";
 import { UsageError } from "../errors.js";
+import { redact } from "../log/redact.js";
 import type { HealthStatus } from "./health.js";
 
 // Required, not imported, for the reason in api/transport.ts: on Node 22+ an ESM import of node:http loads all
@@ -81,13 +82,18 @@ async function answer(req: IncomingMessage, res: ServerResponse, endpoints: Stat
   send(res, 404, "text/plain; charset=utf-8", "not found: GET /healthz or /metrics\n");
 }
 
+/**
+ * Answer one request. The body passes the redactor like every line the process writes: a health reason is an
+ * error message from the network, which may quote a URL or header a secret travelled in.
+ */
 function send(
   res: ServerResponse,
   status: number,
   contentType: string,
-  body: string,
+  text: string,
   headers: Record<string, string> = {},
 ): void {
+  const body = redact(text);
   res.writeHead(status, {
     "Content-Type": contentType,
     "Content-Length": Buffer.byteLength(body),
