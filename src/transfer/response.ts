@@ -12,8 +12,14 @@ export type StatusVerdict =
   | { kind: "body" }
   /** 416 on a resume: the partial may already hold every byte. */
   | { kind: "range-not-satisfiable" }
-  /** Gone for good (404, 403): no later run will resume these bytes. */
+  /** Gone for good (404): no later run will resume these bytes. */
   | { kind: "gone"; reason: string }
+  /**
+   * Refused (403): a permission this login lacks (an app without ReadCallRecording, a user who may not read
+   * that extension's recordings) — no verdict on the recording. It fails this run and holds the incremental
+   * mark, so the run after the permission is given fetches it (taken as gone, it was never asked for again).
+   */
+  | { kind: "denied"; reason: string }
   | { kind: "retry"; reason: string; retryAfter: string | null }
   | { kind: "fail"; reason: string };
 
@@ -22,7 +28,7 @@ export function judgeStatus(res: ApiResponse, resuming: boolean): StatusVerdict 
   if (status === 200 || status === 206) return { kind: "body" };
   if (status === 416 && resuming) return { kind: "range-not-satisfiable" };
   if (status === 404) return { kind: "gone", reason: "recording not found (HTTP 404)" };
-  if (status === 403) return { kind: "gone", reason: "access denied (HTTP 403)" };
+  if (status === 403) return { kind: "denied", reason: "access denied (HTTP 403)" };
   if (isTransientStatus(status))
     return { kind: "retry", reason: `HTTP ${status}`, retryAfter: res.headers.get("retry-after") };
   return { kind: "fail", reason: `unexpected HTTP ${status}` };

@@ -94,7 +94,10 @@ export class RecordingTransfer {
       case "gone":
         // Gone for good: no later run will resume these bytes, and its incremental window will not list it again.
         await this.dropPartial();
-        throw new TransferFailedError(verdict.reason, true, { notFound: res.status === 404 });
+        throw new TransferFailedError(verdict.reason, true, { notFound: true });
+      case "denied":
+        // Retried by a later run (the partial stays for it), not in this one: the login's permission is the same.
+        throw new TransferFailedError(verdict.reason, false);
       case "retry":
         throw new AttemptFailedError(verdict.reason, { retryAfterMs: parseRetryAfter(verdict.retryAfter) });
       case "fail":

@@ -55,6 +55,34 @@ describe("download: failures", () => {
     await expectAllSaved(e, [gone]);
   });
 
+  it("a recording refused with 403 (the app lacks the permission) holds the mark: fetched once it is given (issue 21)", async () => {
+    const app = { clientId: "noRecordingsApp0001", clientSecret: "noRecordingsSecret-0001" };
+    e = await setupDownload({ apps: [{ ...app, permissions: ["ReadAccounts", "ReadCallLog"] }] });
+    const narrow = { RC_APP_CLIENT_ID: app.clientId, RC_APP_CLIENT_SECRET: app.clientSecret };
+    const login = await e.run(["login"], { env: narrow });
+    expect(login.code, login.stderr).toBe(0);
+    const refused = await e.download(["--json"], { env: narrow });
+    expect(refused.code, refused.stderr).toBe(3);
+    const recordings = e.emu.control.recordings().length;
+    expect(summaryOf(refused.stdout)).toMatchObject({
+      listed: recordings,
+      downloaded: 0,
+      failed: recordings,
+    });
+    expect(summaryOf(refused.stdout).failures?.[0]).toMatchObject({
+      reason: "failed",
+      error: expect.stringContaining("403"),
+    });
+    // The app gets the permission (here: the login through the full app); the next nightly run, without
+    // --from, lists from where the refused recordings start and saves every one.
+    const relogin = await e.run(["login"]);
+    expect(relogin.code, relogin.stderr).toBe(0);
+    const nightly = await e.download(["--json"]);
+    expect(nightly.code, nightly.stderr).toBe(0);
+    expect(summaryOf(nightly.stdout)).toMatchObject({ downloaded: recordings, failed: 0 });
+    await expectAllSaved(e);
+  });
+
   it("refuses a contentUri on a foreign host without sending the token", async () => {
     e = await setupDownload();
     const stranger = await strangerServer("127.0.0.2");

@@ -267,16 +267,26 @@ describe("transferRecording", () => {
     expect(requests).toHaveLength(1);
   });
 
-  it.each([404, 403])(
-    "on %i drops the partial and its journal record: the recording is gone for good",
-    async (status) => {
-      const path = leavePartial(2500);
-      const { api } = scriptedApi(() => respond({ body: "{}", status }));
-      await expect(run(api)).rejects.toMatchObject({ permanent: true });
-      expect(existsSync(`${path}.part`)).toBe(false);
-      expect(await journalled()).toBeUndefined();
-    },
-  );
+  it("on 404 drops the partial and its journal record: the recording is gone for good", async () => {
+    const path = leavePartial(2500);
+    const { api } = scriptedApi(() => respond({ body: "{}", status: 404 }));
+    await expect(run(api)).rejects.toMatchObject({ permanent: true, notFound: true });
+    expect(existsSync(`${path}.part`)).toBe(false);
+    expect(await journalled()).toBeUndefined();
+  });
+
+  it("on 403 fails for this run only (a permission of the login, no verdict on the recording), partial kept", async () => {
+    const path = leavePartial(2500);
+    const { api, requests } = scriptedApi(() => respond({ body: "{}", status: 403 }));
+    await expect(run(api)).rejects.toMatchObject({
+      permanent: false,
+      notFound: false,
+      reason: expect.stringContaining("403"),
+    });
+    expect(requests).toHaveLength(1);
+    expect(existsSync(`${path}.part`)).toBe(true);
+    expect((await journalled())?.total).toBe(CONTENT.length);
+  });
 
   it("gives up after the bounded number of attempts", async () => {
     const { api, requests } = scriptedApi(() => respond({ body: "oops", status: 500 }));
