@@ -4,7 +4,7 @@ import { describe, expect, it } from "vitest";
 
 /**
  * The layering rules of docs/architecture.md, checked over the import graph of src/ (static imports, `export …
- * from` and dynamic `import()`): no cycle between folders, no cycle between the files of one folder, and nothing
+ * from`, dynamic `import()` and `require()`): no cycle between folders, no cycle between the files of one folder, and nothing
  * below the command layer reaches up into it.
  */
 
@@ -23,7 +23,8 @@ function sourceFiles(dir: string): string[] {
 /** file (relative to src) -> the src files it imports. */
 function importGraph(): Map<string, string[]> {
   const graph = new Map<string, string[]>();
-  const spec = /(?:from\s+|import\s*\(\s*)"(\.{1,2}\/[^"]+)"/g;
+  // `… from "x"`, `import("x")`, a bare `import "x"` and `require("x")` (createRequire): every way a file loads another.
+  const spec = /(?:from\s+|import\s*\(\s*|import\s+|require\(\s*)"(\.{1,2}\/[^"]+)"/g;
   for (const file of sourceFiles(SRC)) {
     const text = readFileSync(file, "utf8");
     const targets = [...text.matchAll(spec)].map((m) =>
