@@ -1,5 +1,5 @@
 import { type Command, InvalidArgumentError } from "commander";
-import { parseListenAddress } from "../watch/http.js";
+import { parseListenAddress } from "../watch/listen-address.js";
 import { addArchiveOptions } from "./archive-options.js";
 import { durationOf, type Launch, withExamples } from "./command.js";
 import type { WatchFlags } from "./watch.js";

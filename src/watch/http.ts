@@ -4,17 +4,12 @@ import type { AddressInfo } from "node:net";
 import { UsageError } from "../errors.js";
 import { redact } from "../log/redact.js";
 import type { HealthStatus } from "./health.js";
+import type { ListenAddress } from "./listen-address.js";
 
 // Required, not imported, for the reason in api/transport.ts: on Node 22+ an ESM import of node:http loads all
-// of undici, and `watch --help`, `--listen`'s parser and every other command load this module.
+// of undici, which a watch (a process that lives for weeks) does not need to carry.
 const require = createRequire(import.meta.url);
 const { createServer } = require("node:http") as typeof import("node:http");
-
-/** `--listen HOST:PORT`, parsed (the host as typed, IPv6 without its brackets). */
-export interface ListenAddress {
-  host: string;
-  port: number;
-}
 
 export interface StatusEndpoints {
   health(): HealthStatus;
@@ -119,13 +114,4 @@ function hint(code: string | undefined): string {
   if (code === "EADDRNOTAVAIL") return ": not an address of this machine";
   if (code === "EACCES") return ": ports below 1024 need privileges";
   return "";
-}
-
-/** `HOST:PORT` → its parts; undefined when it is not one (`[::1]:9464` for IPv6). */
-export function parseListenAddress(text: string): ListenAddress | undefined {
-  const match = /^(?:\[([0-9a-fA-F:.]+)\]|([^:[\]\s]+)):(\d{1,5})$/.exec(text.trim());
-  if (!match) return undefined;
-  const port = Number(match[3]);
-  if (port > 65_535) return undefined;
-  return { host: (match[1] ?? match[2]) as string, port };
 }

@@ -1,6 +1,6 @@
 import { describe, expect, it } from "vitest";
 import { WatchHealth } from "../../../src/watch/health.js";
-import { parseListenAddress } from "../../../src/watch/http.js";
+import { parseListenAddress } from "../../../src/watch/listen-address.js";
 
 describe("WatchHealth (/healthz)", () => {
   function clocked() {
