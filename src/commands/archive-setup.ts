@@ -74,10 +74,15 @@ export function archiveSource(
 }
 
 /** `--out`, with what `--object-lock-*` and `--legal-hold` ask of it (an S3 bucket; a folder refuses them). */
-export function openArchiveDestination(ctx: CommandContext, flags: ArchiveFlags): Promise<Destination> {
+export function openArchiveDestination(
+  ctx: CommandContext,
+  flags: ArchiveFlags,
+  endBy?: AbortSignal,
+): Promise<Destination> {
   return ctx.factory.destination(flags.out, {
     objectLock: objectLockOf(flags),
     log: (line) => ctx.log.info(line),
+    endBy,
   });
 }
 

@@ -3,7 +3,7 @@ import type { CommandContext } from "../context.js";
 import { InterruptedError, PartialFailureError, StoppedAtMaxDurationError } from "../errors.js";
 import { AT_RISK_DAYS, atRiskCutoff, retentionEdge } from "../listing/retention.js";
 import type { RecordingSource } from "../listing/source.js";
-import { Deadline } from "../run/deadline.js";
+import { Deadline, StoppedAtDeadline } from "../run/deadline.js";
 import { runDownload as run } from "../run/downloader.js";
 import { poolWaits } from "../run/pool-waits.js";
 import { RepairSource } from "../run/repair-source.js";
@@ -47,7 +47,9 @@ export async function runDownload(ctx: CommandContext, flags: DownloadFlags): Pr
   const shape = archiveShape(ctx, flags, zone);
   const { template } = shape;
   const signer = flags.dryRun ? undefined : await signingKeyOf(flags.signingKey, ctx.env);
-  const destination = await openArchiveDestination(ctx, flags);
+  // The time box starts later (after the logins) but bounds the destination's requests too: see windDown below.
+  const ending = new AbortController();
+  const destination = await openArchiveDestination(ctx, flags, ending.signal);
   notices.opened(destination, flags.dryRun);
 
   const stats = new RunStats();
@@ -69,6 +71,7 @@ export async function runDownload(ctx: CommandContext, flags: DownloadFlags): Pr
   // The time box starts once the logins are proven, when the run itself starts: its first requests (the
   // retention, a first run's count) are inside it, so a rate-limit wait that would outlast it ends the run at once.
   const deadline = flags.maxDuration === undefined ? undefined : new Deadline(flags.maxDuration);
+  deadline?.windDown(() => ending.abort(new StoppedAtDeadline()));
   onWait = poolWaits(pool, { deadline, reporter, log: ctx.log });
   const beforeRun = deadline ? AbortSignal.any([ctx.signal, deadline.signal]) : ctx.signal;
   /** What the time box ended before the run began is exit 6 like any stop at --max-duration. */

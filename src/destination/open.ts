@@ -9,6 +9,12 @@ export interface DestinationOptions {
   objectLock?: ObjectLockRequest | undefined;
   /** Hears what the destination's start checks found (one info line). */
   log?: ((line: string) => void) | undefined;
+  /**
+   * A time-boxed run's last moment (`--max-duration`, its grace and the run's wind-down): every request to a
+   * remote store still under way then stops, so a store that stopped answering cannot outlast the time box. A
+   * folder has nothing to stop.
+   */
+  endBy?: AbortSignal | undefined;
 }
 
 /**

@@ -11,6 +11,12 @@ export class StoppedAtDeadline extends InterruptedError {
   }
 }
 
+/**
+ * After the hard stop, how long the run may take to record what it did (manifest lines, the mark, the index, the
+ * lock's release) before whatever still waits on a peer is cut off: seconds on a store that answers.
+ */
+export const WIND_DOWN_MS = 30_000;
+
 /** How long transfers already on the wire may still run after the deadline before they stop as partials. */
 export function graceMs(maxDurationMs: number): number {
   return Math.min(5 * 60_000, Math.max(15_000, Math.round(maxDurationMs / 20)));
@@ -61,6 +67,16 @@ export class Deadline {
   /** Would a wait of `ms` from now end after the deadline? */
   outlasts(ms: number, now = Date.now()): boolean {
     return now + ms > this.at;
+  }
+
+  /**
+   * `fn` WIND_DOWN_MS after the hard stop: the run's last moment. What it stops (the destination's requests) then
+   * cannot outlast the time box, however long a peer that stopped answering would keep them waiting.
+   */
+  windDown(fn: () => void): void {
+    const arm = () => this.later(fn, WIND_DOWN_MS);
+    if (this.hard.signal.aborted) arm();
+    else this.hard.signal.addEventListener("abort", arm, { once: true });
   }
 
   dispose(): void {

@@ -55,11 +55,12 @@ export class S3Bucket {
   ) {}
 
   /**
-   * Reads stop when the process is told to (Ctrl-C, SIGTERM), and so do uploads (S3ObjectWriter).
+   * Reads stop when the process is told to (Ctrl-C, SIGTERM) or a time-boxed run's last moment comes, and so do
+   * uploads (S3ObjectWriter).
    */
   get stoppable(): { abortSignal?: AbortSignal } {
-    const { signal } = this.connection;
-    return signal ? { abortSignal: signal } : {};
+    const { stop } = this.connection;
+    return stop ? { abortSignal: stop } : {};
   }
 
   /**
@@ -76,8 +77,13 @@ export class S3Bucket {
    * interruption itself (exit 130), not the store error its abort caused.
    */
   failure(error: unknown, action: string): Error {
-    const { signal } = this.connection;
+    const { signal, endBy } = this.connection;
     if (signal?.aborted) return signal.reason instanceof Error ? signal.reason : new InterruptedError();
+    if (endBy?.aborted) {
+      return new StoreError(`s3://${this.name}: ${action}: no answer before --max-duration ran out`, true, {
+        cause: error,
+      });
+    }
     return storeError(error, this.name, action);
   }
 

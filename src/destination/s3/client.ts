@@ -21,16 +21,22 @@ export interface S3Connection {
   checksums: boolean;
   /** The process's signal (Ctrl-C, SIGTERM): every request but the clean-up after it stops at once. */
   signal: AbortSignal | undefined;
+  /** `signal`, or the time-boxed run's last moment (ConnectOptions.endBy): reads and uploads stop at either. */
+  stop: AbortSignal | undefined;
   /**
-   * The clean-up's bound: aborts SETTLE_MS after `signal`. Small writes and clean-up (a state object, the lock's
-   * write and release, an upload's abort) are left to finish after Ctrl-C, but not to outlast this: a store
-   * that stopped answering must not keep a stopped run alive.
+   * The clean-up's bound: aborts SETTLE_MS after `signal`, or at `endBy`. Small writes and clean-up (a state
+   * object, the lock's write and release, an upload's abort) are left to finish after Ctrl-C, but not to outlast
+   * this: a store that stopped answering must not keep a stopped run alive.
    */
   settle: AbortSignal | undefined;
+  /** A time-boxed run's last moment: what aborts then failed because the time box ran out. */
+  endBy: AbortSignal | undefined;
 }
 
 export interface ConnectOptions {
   signal?: AbortSignal | undefined;
+  /** A time-boxed run's last moment (see DestinationOptions.endBy): every request still under way stops. */
+  endBy?: AbortSignal | undefined;
   /** Silence on a request's connection (no byte either way) after which it fails; injected in tests. */
   idleTimeoutMs?: number;
 }
@@ -96,16 +102,29 @@ export async function connectS3(env: NodeJS.ProcessEnv, options: ConnectOptions 
   });
   redactSessionTokens(client);
   const checksums = env.AWS_REQUEST_CHECKSUM_CALCULATION?.toUpperCase() !== "WHEN_REQUIRED";
-  return { client, sdk, endpoint, checksums, signal: options.signal, settle: settling(options.signal) };
+  const { signal, endBy } = options;
+  return {
+    client,
+    sdk,
+    endpoint,
+    checksums,
+    signal,
+    stop: signal && endBy ? AbortSignal.any([signal, endBy]) : (signal ?? endBy),
+    settle: settling(signal, endBy),
+    endBy,
+  };
 }
 
-/** A signal that aborts SETTLE_MS after `signal` does (see S3Connection.settle). */
-function settling(signal: AbortSignal | undefined): AbortSignal | undefined {
-  if (!signal) return undefined;
+/** A signal that aborts SETTLE_MS after `signal` does, or when `endBy` does (see S3Connection.settle). */
+function settling(signal: AbortSignal | undefined, endBy: AbortSignal | undefined): AbortSignal | undefined {
+  if (!signal && !endBy) return undefined;
   const settle = new AbortController();
-  const later = () => setTimeout(() => settle.abort(signal.reason), SETTLE_MS).unref();
-  if (signal.aborted) later();
-  else signal.addEventListener("abort", later, { once: true });
+  const later = () => setTimeout(() => settle.abort(signal?.reason), SETTLE_MS).unref();
+  if (signal?.aborted) later();
+  else signal?.addEventListener("abort", later, { once: true });
+  const now = () => settle.abort(endBy?.reason);
+  if (endBy?.aborted) now();
+  else endBy?.addEventListener("abort", now, { once: true });
   return settle.signal;
 }
 

@@ -63,7 +63,7 @@ export class S3ObjectWriter {
   private failure: { error: unknown } | undefined;
   private settled = false;
   private readonly stop = new AbortController();
-  /** `stop`, the process's signal and the run's: every request of this upload ends when any of them aborts. */
+  /** `stop`, the connection's (Ctrl-C, SIGTERM, the time box's end) and the run's: every request of this upload ends when any of them aborts. */
   private readonly signal: AbortSignal;
   /** sha256 of the bytes accepted: a transfer that resumes within the run goes on hashing from here. */
   private readonly hash = createHash("sha256");
@@ -74,9 +74,9 @@ export class S3ObjectWriter {
     readonly headers: ObjectHeaders,
     private readonly journal: UploadJournal,
   ) {
-    const { signal: process } = bucket.connection;
+    const { stop: stopped } = bucket.connection;
     const run = headers.signal;
-    this.signal = AbortSignal.any([this.stop.signal, ...(process ? [process] : []), ...(run ? [run] : [])]);
+    this.signal = AbortSignal.any([this.stop.signal, ...(stopped ? [stopped] : []), ...(run ? [run] : [])]);
   }
 
   /** False once the upload failed or ended: the transfer must start the recording over with a new writer. */

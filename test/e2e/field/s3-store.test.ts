@@ -199,7 +199,7 @@ describe("a store that stops answering a small request (read, never answered)", 
     onTestFinished(() => proxy.stop());
     const run = spawnCli(args, {
       env: { ...t.env, AWS_ENDPOINT_URL_S3: proxy.endpoint },
-      timeoutMs: 120_000,
+      timeoutMs: 180_000,
     });
     return { proxy, run };
   }
@@ -221,6 +221,21 @@ describe("a store that stops answering a small request (read, never answered)", 
       expect(r.ms, r.stderr).toBeLessThan(10_000);
     }, 150_000);
   }
+
+  it("a manifest segment PUT under --max-duration: the run ends once its wind-down is over (exit 1, naming it)", async () => {
+    const t = await archive({ calls: 3, withRecordingRatio: 1, transferredCalls: false });
+    const { proxy, run } = await stalled(t, ["download", "--out", URL, "--max-duration", "8s"], {
+      stall: /\.rc-recordings\/manifest\/segment-/,
+      stallMethod: "PUT",
+    });
+    // The bound: 8 s, the grace period (15 s), the wind-down (30 s); was 60 s of silence per try, up to 6 tries,
+    // for each state write that followed (killed by the guard).
+    const r = await run.result;
+    expect(proxy.faults.stalled).toBeGreaterThan(0);
+    expect(r.signal, r.stderr).toBeNull();
+    expect(r.code, r.stderr).toBe(1);
+    expect(r.stderr).toMatch(/s3:\/\/archive: .*: no answer before --max-duration ran out/);
+  }, 240_000);
 
   it("verify reading a recording: SIGTERM ends it at once (exit 130)", async () => {
     const t = await archive({ calls: 3, withRecordingRatio: 1, transferredCalls: false });
