@@ -11,7 +11,8 @@ export interface SharedLockOptions {
   pollMs: number;
   /**
    * A holder that has held the lock this long no longer starts a token request: the lock's heartbeat may have
-   * failed for long enough (2 minutes) that another machine judged it dead and took over.
+   * failed for long enough (2 minutes) that another machine judged it dead and took over. Why this lease and not
+   * the archive's LockWatch: docs/shared-store.md, "Why a lease".
    */
   trustMs: number;
   onLongWait?: ((maxWaitMs: number) => void) | undefined;
@@ -37,8 +38,7 @@ export class SharedLock implements ProfileLock {
   }
 
   async withLock<T>(work: (lease: LockLease) => Promise<T>, signal?: AbortSignal): Promise<T> {
-    const held = await this.acquire(signal);
-    const since = Date.now();
+    const { held, since } = await this.acquire(signal);
     const lease: LockLease = {
       assertHeld: () => {
         const heldMs = Date.now() - since;
@@ -55,12 +55,20 @@ export class SharedLock implements ProfileLock {
     }
   }
 
-  private async acquire(signal?: AbortSignal): Promise<{ release(): Promise<void> }> {
+  /**
+   * The lock, and `since`: a time no later than the lock object's write. The lease counts from there, not from
+   * when the acquisition returned (a slow store may take a while to answer its read-back), because other machines
+   * judge the holder by that write.
+   */
+  private async acquire(
+    signal?: AbortSignal,
+  ): Promise<{ held: { release(): Promise<void> }; since: number }> {
     const started = Date.now();
     let announced = false;
     for (;;) {
+      const since = Date.now();
       try {
-        return await this.objects.lock(this.key);
+        return { held: await this.objects.lock(this.key), since };
       } catch (error) {
         if (!(error instanceof BusyError)) throw error;
       }
