@@ -256,6 +256,20 @@ export async function readArchiveView(
   return { entries, unsaved, repairs };
 }
 
+/**
+ * Whether the destination holds an archive at all: a manifest line or an incremental mark. Read-only and cheap
+ * (one line at most), for a command that must refuse a wrong `--out` before anything opens it for writing.
+ */
+export async function holdsArchive(destination: Destination): Promise<boolean> {
+  const log = await destination.state.openManifest({ writable: false });
+  try {
+    for await (const _line of log.lines()) return true;
+  } finally {
+    await log.close();
+  }
+  return (await destination.state.readMark()) !== undefined;
+}
+
 /** A recording's entry, if the record is one (chain starts, checkpoints and unsaved records carry `record`). */
 export function parseEntry(record: Record<string, unknown> | undefined): ManifestEntry | undefined {
   if (record === undefined || record.record !== undefined) return undefined;

@@ -6,7 +6,7 @@ import type { RecordingSource } from "../listing/source.js";
 import { Deadline, StoppedAtDeadline } from "../run/deadline.js";
 import { runDownload as run } from "../run/downloader.js";
 import { poolWaits } from "../run/pool-waits.js";
-import { RepairSource } from "../run/repair-source.js";
+import { assertRepairable, RepairSource } from "../run/repair-source.js";
 import { RunStats } from "../run/stats.js";
 import { PlannedJsonWriter } from "../ui/planned-json.js";
 import { createReporter } from "../ui/reporter.js";
@@ -51,6 +51,7 @@ export async function runDownload(ctx: CommandContext, flags: DownloadFlags): Pr
   const ending = new AbortController();
   const destination = await openArchiveDestination(ctx, flags, ending.signal);
   notices.opened(destination, flags.dryRun);
+  if (flags.repair) await assertRepairable(destination);
 
   const stats = new RunStats();
   const reporter = await createReporter({

@@ -1,7 +1,7 @@
 import { ApiError } from "../api/errors.js";
 import type { ApiClient } from "../api/types.js";
 import type { ManifestEntry } from "../archive/manifest.js";
-import { readManifestEntries } from "../archive/manifest.js";
+import { holdsArchive, readManifestEntries } from "../archive/manifest.js";
 import { checkRecordings, NoArchiveError, type VerifyProgress } from "../archive/verify.js";
 import { relPath } from "../destination/rel-path.js";
 import type { Destination } from "../destination/types.js";
@@ -93,6 +93,16 @@ export class RepairSource implements RecordingSource {
       this.options.log.info(`changed: ${again.path}: the changed copy is kept in ${copy.where}`);
     }
     return item;
+  }
+}
+
+/**
+ * Before the run opens the archive (which takes the lock and creates the state of an archive that is not there):
+ * a repair of a folder or bucket without one is bad input, said before any login or write.
+ */
+export async function assertRepairable(destination: Destination): Promise<void> {
+  if (!(await holdsArchive(destination))) {
+    throw new NoArchiveError(`no archive in ${destination.describe()}: nothing to repair`);
   }
 }
 

@@ -164,6 +164,14 @@ describe("download --repair (folder)", () => {
       expect(r.stderr).toMatch(/--repair.*cannot be used with.*--(template|extension|metadata)/);
     }
     expect(e.emu.stats.callLogRequests).toBe(0);
+
+    // An --out that holds no archive: one line, exit 2, before any request, and nothing made there.
+    const nowhere = join(e.dir, "no-archive");
+    const none = await e.run(["download", "--repair", "--out", nowhere]);
+    expect(none.code, none.stderr).toBe(2);
+    expect(none.stderr.trim()).toBe(`rc-recordings: no archive in ${nowhere}: nothing to repair`);
+    expect(existsSync(nowhere)).toBe(false);
+    expect(e.emu.stats.callLogRequests).toBe(0);
   });
 });
 
