@@ -20,6 +20,8 @@ interface Member {
   error: string | undefined;
   /** Dropped because it may not read recordings another profile read: its refusals say nothing. */
   cannotRead: boolean;
+  /** Its login died (it may have been dropped for `cannotRead` before): nothing more goes through it. */
+  loginGone: boolean;
 }
 
 /** A losing lane's queued request is withdrawn with this reason (never seen by callers). */
@@ -49,7 +51,13 @@ export class LanePool {
     private readonly onDropped: (lane: Lane, line: string) => void = () => undefined,
   ) {
     if (lanes.length === 0) throw new RangeError("a pool needs at least one lane");
-    this.members = lanes.map((lane) => ({ lane, downloaded: 0, error: undefined, cannotRead: false }));
+    this.members = lanes.map((lane) => ({
+      lane,
+      downloaded: 0,
+      error: undefined,
+      cannotRead: false,
+      loginGone: false,
+    }));
   }
 
   get size(): number {
@@ -91,8 +99,9 @@ export class LanePool {
    */
   lister(shared: boolean): LaneChooser {
     return this.chooser(async (url, signal) => {
-      if (shared && !OWN_EXTENSION.test(url.pathname)) return firstFree(this.alive(), url, signal);
-      const lane = this.firstAlive();
+      const own = OWN_EXTENSION.test(url.pathname);
+      if (shared && !own) return firstFree(this.alive(), url, signal);
+      const lane = own ? this.ownListing() : this.firstListing();
       return { lane, permit: await lane.limiter.acquire(url, signal) };
     });
   }
@@ -146,6 +155,25 @@ export class LanePool {
     return this.members.find((m) => m.lane === lane);
   }
 
+  /**
+   * The first profile, for its own extension (`~`: its call log, its info): also once it may no longer download
+   * (it may still list). Never another profile in its place: another's `~` is another extension, and listing it
+   * would pass over the first one's recordings while the mark moved on. Its login gone, that listing ends.
+   */
+  private ownListing(): Lane {
+    const [first] = this.members;
+    if (first && !first.loginGone) return first.lane;
+    throw new LoginRequiredError(
+      `profile "${first?.lane.name}" lists its own extension's calls for this pool and its login is gone (${first?.error ?? "?"})`,
+    );
+  }
+
+  /** Account-level listing that not every profile may share: the first profile while its login lives, else any. */
+  private firstListing(): Lane {
+    const [first] = this.members;
+    return first && !first.loginGone ? first.lane : this.firstAlive();
+  }
+
   private firstAlive(): Lane {
     const lane = this.alive()[0];
     if (lane) return lane;
@@ -159,6 +187,7 @@ export class LanePool {
     if (!(error instanceof LoginRequiredError)) return false;
     const member = this.memberOf(lane);
     if (!member) return false;
+    member.loginGone = true;
     if (member.error === undefined) {
       member.error = error.message;
       const reason = error.message.replace(/; run: rc-recordings login$/, "");

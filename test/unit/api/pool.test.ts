@@ -183,6 +183,22 @@ describe("a pool's listing", () => {
     await Promise.all([api.getJson(ownLog), api.getJson(ownLog), api.getJson(ownLog)]);
     expect(asked).toEqual(["a", "a", "a"]);
   });
+
+  it("never lists another profile's own log in place of the first's: its login gone, that listing ends", async () => {
+    const { pool, api, asked } = pooled(["a", "b"], () => 200, true);
+    const [a] = pool.alive();
+    // Dropped for the recordings it may not read, it still lists its own extension.
+    pool.dropBeforehand(a as Lane, "its app lacks ReadCallRecording", "give the app ReadCallRecording");
+    await expect(api.getJson(ownLog)).resolves.toEqual({});
+    expect(asked).toEqual(["a"]);
+    // Its login dies: b's `~` is another extension, so nothing is listed in a's place.
+    pool.lister(false).lost(a as Lane, new LoginRequiredError("a is gone"));
+    await expect(api.getJson(ownLog)).rejects.toThrow(/profile "a" lists its own extension's calls/);
+    expect(asked).toEqual(["a"]);
+    // The account's log (which every profile may list) goes on through b.
+    await expect(api.getJson(callLog)).resolves.toEqual({});
+    expect(asked).toEqual(["a", "b"]);
+  });
 });
 
 describe("poolProblem", () => {
