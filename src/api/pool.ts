@@ -32,7 +32,7 @@ class RaceLost extends Error {}
  * budgets requests per user+app, so N profiles fetch N times as fast. Two policies over the same lanes:
  * `lister()` sends an account-level request (the account's call log, its directory) through whichever profile
  * has a free slot first and a request about the login's own extension (`/extension/~`) through the first profile
- * still alive; `downloader()` sends through whichever profile gets a free slot first. A profile whose login dies
+ * only (see ownListing); `downloader()` sends through whichever profile gets a free slot first. A profile whose login dies
  * is dropped; its requests move to the others, and only when none is left does the LoginRequiredError reach the
  * caller.
  *
@@ -95,7 +95,7 @@ export class LanePool {
 
   /**
    * `shared`: every profile may read the account-wide log (provePool said so), so any of them may list it. The
-   * login's own extension (its call log, its info) differs per profile: only the first one still alive asks.
+   * login's own extension (its call log, its info) differs per profile: only the first one asks (see ownListing).
    */
   lister(shared: boolean): LaneChooser {
     return this.chooser(async (url, signal) => {
