@@ -1,5 +1,4 @@
-import { createReadStream } from "node:fs";
-import { type FileHandle, truncate } from "node:fs/promises";
+import { type FileHandle, open, truncate } from "node:fs/promises";
 import { join } from "node:path";
 import { isNotFound, readIfExists, writeAll, writeFileAtomic } from "../../fs-util.js";
 import { type LinesEnd, manifestLines, skippedLinesWarning } from "../manifest-lines.js";
@@ -71,6 +70,26 @@ export class LocalState implements StateStore {
 }
 
 /**
+ * A file's bytes read through one reused 64 KiB buffer (each chunk valid until the next is asked for, which
+ * manifestLines allows). A stream's fresh buffer per read outlived young-generation collections while its lines
+ * were handled — `verify` checks a file per line between reads — and piled up outside the JS heap until a full
+ * collection: 10-40 MiB during verify's second pass over a 118 MB manifest.
+ */
+async function* fileChunks(file: string): AsyncGenerator<Uint8Array> {
+  const handle = await open(file, "r");
+  try {
+    const buffer = Buffer.allocUnsafe(64 * 1024);
+    for (;;) {
+      const { bytesRead } = await handle.read(buffer, 0, buffer.length, null);
+      if (bytesRead === 0) return;
+      yield buffer.subarray(0, bytesRead);
+    }
+  } finally {
+    await handle.close();
+  }
+}
+
+/**
  * A torn last line (crash mid-append) is left out of `lines()` and, when writable, cut off the file. A line longer
  * than MAX_LINE_BYTES is dropped as it streams, never gathered, with one warning for all of them.
  */
@@ -85,7 +104,7 @@ class LocalManifestLog implements ManifestLog {
   async *lines(): AsyncIterable<string> {
     let end: LinesEnd;
     try {
-      end = yield* manifestLines(createReadStream(this.file));
+      end = yield* manifestLines(fileChunks(this.file));
     } catch (error) {
       if (isNotFound(error)) return;
       throw error;
