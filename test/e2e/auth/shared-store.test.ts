@@ -91,7 +91,7 @@ describe("a shared token store (--store s3://…)", () => {
     const after = await run(a, ["--json", "token", "list"]);
     expect(JSON.parse(after.stdout).profiles.map((p: { profile: string }) => p.profile)).toEqual(["default"]);
     expect((await run(a, ["--profile", "night", "token", "status"])).code).toBe(4);
-  });
+  }, 120_000); // an S3 server and six CLI runs: far over the default 30 s on a loaded machine
 
   it("three machines, many runs, two refreshing at the same moment: exactly one JWT login", async () => {
     const { e, machine, run } = await setup();
