@@ -39,6 +39,16 @@ async function loginAs(
   if (result.code !== 0) throw new Error(`login --profile ${profile} failed: ${result.stderr}`);
 }
 
+/** An app that may read the call log but not recordings: ops2 logs in through it. */
+const NO_RECORDINGS_APP = { clientId: "noRecordingsApp0001", clientSecret: "noRecordingsSecret-0001" };
+
+/** A pool of ops2 (through NO_RECORDINGS_APP, asked first) and the default profile: `download --json`. */
+async function downloadThroughPoolWithoutRecordings(env: DownloadEnv) {
+  await loginAs(env, "ops2", SECOND_JWT, NO_RECORDINGS_APP);
+  env.emu.control.resetStats();
+  return env.run(["--profile", "ops2", "--profile", "default", "download", "--out", env.out, "--json"]);
+}
+
 /** The emulator's recordings, oldest call first (record index 0 is the newest). */
 function oldestFirstIds(env: DownloadEnv): string[] {
   return [...env.emu.control.recordings()]
@@ -180,26 +190,14 @@ describe("download with a pool of profiles", () => {
   it("fetches through another profile what one may not read, drops that one once, and saves every recording (issue 21)", async () => {
     // ops2 logs in through an app without the recording permission: every recording answers it 403 CMN-401.
     // Its tokens name no scope, so the run learns that only from those refusals.
-    const app = { clientId: "noRecordingsApp0001", clientSecret: "noRecordingsSecret-0001" };
     e = await setupDownload({
       calls: 12,
-      apps: [{ ...app, permissions: ["ReadAccounts", "ReadCallLog"], namesScope: false }],
+      apps: [{ ...NO_RECORDINGS_APP, permissions: ["ReadAccounts", "ReadCallLog"], namesScope: false }],
       users: [{ jwt: SECOND_JWT, ownerId: SECOND_OWNER }],
       rateLimits: { windowSec: 1, penaltySec: 1, limits: { heavy: 2 } },
     });
-    await loginAs(e, "ops2", SECOND_JWT, app);
-    e.emu.control.resetStats();
     // ops2 first: with both free, it is asked first (it lists too: it may read the call log).
-    const result = await e.run([
-      "--profile",
-      "ops2",
-      "--profile",
-      "default",
-      "download",
-      "--out",
-      e.out,
-      "--json",
-    ]);
+    const result = await downloadThroughPoolWithoutRecordings(e);
     expect(result.code, result.stderr).toBe(0);
     await expectAllSaved(e);
     const recordings = e.emu.control.recordings().length;
@@ -219,24 +217,12 @@ describe("download with a pool of profiles", () => {
   }, 60_000);
 
   it("leaves out, before any request, a profile whose token's scope lacks ReadCallRecording: one warning (issue 21)", async () => {
-    const app = { clientId: "noRecordingsApp0001", clientSecret: "noRecordingsSecret-0001" };
     e = await setupDownload({
       calls: 12,
-      apps: [{ ...app, permissions: ["ReadAccounts", "ReadCallLog"] }],
+      apps: [{ ...NO_RECORDINGS_APP, permissions: ["ReadAccounts", "ReadCallLog"] }],
       users: [{ jwt: SECOND_JWT, ownerId: SECOND_OWNER }],
     });
-    await loginAs(e, "ops2", SECOND_JWT, app);
-    e.emu.control.resetStats();
-    const result = await e.run([
-      "--profile",
-      "ops2",
-      "--profile",
-      "default",
-      "download",
-      "--out",
-      e.out,
-      "--json",
-    ]);
+    const result = await downloadThroughPoolWithoutRecordings(e);
     expect(result.code, result.stderr).toBe(0);
     await expectAllSaved(e);
     const recordings = e.emu.control.recordings().length;
