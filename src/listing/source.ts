@@ -63,6 +63,11 @@ export interface SourcePass {
    */
   readonly keepsMark?: boolean;
   /**
+   * Heavy requests each recording the pass hands over costs before its content, besides the listing's pages
+   * (`download --repair` asks the recording resource for each: 1). A dry run's estimate counts them. Default 0.
+   */
+  readonly lookupsPerRecording?: number;
+  /**
    * The extension with this id as far as the pass knows it, never asking the platform twice: index.csv names
    * with it the recordings that were saved while the extension directory could not be read.
    */

@@ -266,7 +266,7 @@ class Sweep {
     if (end.kind === "completed" && !dryRun && !pass.keepsMark) {
       await mark.record({ ...range, oldestRetryable: this.holdsMark });
     }
-    if (dryRun && complete) this.estimate();
+    if (dryRun && complete) this.estimate(pass.lookupsPerRecording ?? 0);
     this.stats.end();
     return { summary: this.stats.summary(), end };
   }
@@ -466,10 +466,13 @@ class Sweep {
     );
   }
 
-  /** Dry run: the Heavy requests a real run still needs (pages + downloads) at the learned budget. */
-  private estimate(): void {
-    const requests = this.stats.listing.pages + this.stats.notOnDisk;
-    this.stats.estimate = { requests, durationMs: heavyDurationMs(requests, this.stats.budgetPerSecond()) };
+  /** Dry run: the Heavy requests a real run still needs (pages + lookups + downloads) at the learned budget. */
+  private estimate(lookupsPerRecording: number): void {
+    const pages = this.stats.listing.pages;
+    const lookups = lookupsPerRecording * this.stats.notOnDisk;
+    const requests = pages + lookups + this.stats.notOnDisk;
+    const durationMs = heavyDurationMs(requests, this.stats.budgetPerSecond());
+    this.stats.estimate = { requests, pages, lookups, durationMs };
   }
 }
 

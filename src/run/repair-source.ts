@@ -63,6 +63,7 @@ export class RepairSource implements RecordingSource {
     return {
       range,
       keepsMark: true,
+      lookupsPerRecording: 1, // the recording resource, for its current content URI (prepare)
       // Repairs are few: one slice holds them all.
       slices: async function* () {
         yield { ...range, items: damaged };

@@ -20,8 +20,11 @@ export interface DownloadSummary {
   complete: boolean;
   /** Recordings of the range not on disk after this run; null when the listing did not reach the end. */
   remaining: number | null;
-  /** Dry run: the Heavy requests a real run still needs (pages + downloads) and how long they take. */
-  estimate?: { requests: number; durationMs: number | null };
+  /**
+   * Dry run: the Heavy requests a real run still needs (call-log pages + recording lookups + downloads) and how
+   * long they take.
+   */
+  estimate?: { requests: number; pages: number; lookups: number; durationMs: number | null };
   /**
    * Hash of the manifest's last record after the run (archive/chain.ts): kept elsewhere, `verify --chain-head`
    * proves the archive still contains it. Null while the manifest has no chain (nothing written yet).

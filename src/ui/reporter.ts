@@ -149,14 +149,17 @@ class PlainReporter implements Reporter {
       const { listed, skipped, estimate } = summary;
       this.log.info(`dry run: listed ${listed}, would download ${this.stats.planned}, skipped ${skipped}`);
       if (estimate) {
-        const pages = estimate.requests - this.stats.planned;
+        const { pages, lookups } = estimate;
+        const parts = [
+          ...(pages > 0 || lookups === 0 ? [`${pages} call-log pages`] : []),
+          ...(lookups > 0 ? [`${lookups} recording lookups`] : []),
+          `${this.stats.planned} downloads`,
+        ];
         const duration =
           estimate.durationMs === null
             ? "duration unknown (the server sent no rate-limit budget)"
             : `about ${formatSpan(estimate.durationMs / 1000)} at the learned Heavy budget of the given profiles`;
-        this.log.info(
-          `estimate: ${estimate.requests} Heavy requests (${pages} call-log pages + ${this.stats.planned} downloads), ${duration}`,
-        );
+        this.log.info(`estimate: ${estimate.requests} Heavy requests (${parts.join(" + ")}), ${duration}`);
       }
       return;
     }

@@ -64,6 +64,8 @@ describe("download --repair (folder)", () => {
     // A dry run names what it would repair and changes nothing.
     const dry = await e.download(["--repair", "--dry-run"]);
     expect(dry.code, dry.stderr).toBe(0);
+    // Its estimate counts what the repair costs: per recording, the recording resource and then its content.
+    expect(dry.stderr).toMatch(/estimate: 4 Heavy requests \(2 recording lookups \+ 2 downloads\)/);
     expect(dry.stdout.trim().split("\n").sort()).toEqual([flipped.path, deleted.path].sort());
     expect(existsSync(join(e.out, flipped.path))).toBe(true);
     expect(readFileSync(flippedFile).equals(damagedBytes)).toBe(true);
@@ -72,8 +74,9 @@ describe("download --repair (folder)", () => {
     const repaired = await e.download(["--repair", "--json"]);
     expect(repaired.code, repaired.stderr).toBe(0);
     expect(summaryOf(repaired.stdout)).toMatchObject({ downloaded: 2, failed: 0 });
-    // Nothing was listed: the manifest named the recordings.
+    // Nothing was listed: the manifest named the recordings; the Heavy requests are what the estimate said.
     expect(e.emu.stats.callLogRequests).toBe(0);
+    expect(e.emu.stats.requestsByGroup.heavy).toBe(4);
     expect(repaired.stderr).toMatch(/2 of \d+ recordings to repair \(1 missing, 1 changed\)/);
 
     // The flipped copy is kept, byte for byte, where the log said.

@@ -360,6 +360,8 @@ describe("download --dry-run estimate", () => {
     expect(single).toHaveProperty("olderRecordings");
     expect(single.estimate).toEqual({
       requests: pages + recordings,
+      pages,
+      lookups: 0,
       durationMs: Math.round(((pages + recordings) / (10 / 60)) * 1000),
     });
     expect(one.stderr).toMatch(/estimate: \d+ Heavy requests \(\d+ call-log pages \+ \d+ downloads\), about/);

@@ -556,7 +556,7 @@ describe("runDownload", () => {
     const oneDay = options({ from: new Date("2026-01-01T00:00:00Z"), to: new Date("2026-01-02T00:00:00Z") });
     const outcome = await runDownload({ ...oneDay, dryRun: true }, deps(api, paged, { stats }));
     expect(pages).toBe(1);
-    expect(outcome.summary.estimate).toEqual({ requests: 3, durationMs: 6000 });
+    expect(outcome.summary.estimate).toEqual({ requests: 3, pages: 1, lookups: 0, durationMs: 6000 });
   });
 
   it("stops at the deadline: nothing new starts, a transfer on the wire stops as a partial after the grace", async () => {
