@@ -9,7 +9,7 @@ import { compareWithPlatform, estimatePages, readArchive } from "../run/report.j
 import { reportCsv, reportText } from "../ui/completeness-format.js";
 import { type RangeFlags, zoneOf } from "./archive-setup.js";
 import { openProfilePool } from "./profile-pool.js";
-import { FROM_RETENTION, timeRangeOf } from "./time-range.js";
+import { FROM_RETENTION, timeRangeOf, warnBeforeRetention } from "./time-range.js";
 
 /** The options commander hands over (declared in report.command.ts). */
 export interface ReportFlags extends RangeFlags {
@@ -43,6 +43,7 @@ export async function runReport(ctx: CommandContext, flags: ReportFlags): Promis
   const retention = await readRetention(lister, { signal: ctx.signal, log: ctx.log });
   const given = range.from === FROM_RETENTION ? undefined : range.from;
   const from = given ?? retentionEdge(retention, now);
+  if (given) warnBeforeRetention(given, retention, { now, zone, log: ctx.log });
   if (from.getTime() >= range.to.getTime()) {
     throw new UsageError(
       `--to ${zone.human(range.to)} is before the retention edge ${zone.human(from)} (the oldest calls the platform keeps); give --from too`,

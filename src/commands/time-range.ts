@@ -71,10 +71,18 @@ export async function resolveFrom(
     return { from, retention: undefined };
   }
   const retention = await read();
-  if (from.getTime() < retentionEdge(retention, now).getTime()) {
-    log.warn(
-      `--from ${zone.human(from)} is more than ${retention.days} days ago; the platform keeps recordings for ${retention.days} days (--from retention starts there)`,
-    );
-  }
+  warnBeforeRetention(from, retention, { now, zone, log });
   return { from, retention };
+}
+
+/** One warning when `from` is older than the platform keeps: the days before its retention edge list nothing. */
+export function warnBeforeRetention(
+  from: Date,
+  retention: PlatformRetention,
+  { now, zone, log }: { now: Date; zone: Zone; log: Logger },
+): void {
+  if (from.getTime() >= retentionEdge(retention, now).getTime()) return;
+  log.warn(
+    `--from ${zone.human(from)} is more than ${retention.days} days ago; the platform keeps recordings for ${retention.days} days (--from retention starts there)`,
+  );
 }

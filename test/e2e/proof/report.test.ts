@@ -91,6 +91,15 @@ describe("report", { timeout: 120_000 }, () => {
     const ok = await e.run(["report", "--out", e.out, "--from", "2d"]);
     expect(ok.code, ok.stderr).toBe(0);
     expect(ok.stderr).toMatch(/all \d+ recordings the call log lists are archived/);
+    expect(ok.stderr).not.toContain("warning");
+    // A --from older than the platform keeps is said once, as download says it.
+    const older = await e.run(["report", "--out", e.out, "--from", "120d"]);
+    expect(older.code, older.stderr).toBe(0);
+    expect(
+      older.stderr.match(
+        /^warning: --from .* is more than 90 days ago; the platform keeps recordings for 90 days/gm,
+      ),
+    ).toHaveLength(1);
     const none = await e.run(["--json", "report", "--out", `${e.out}-typo`]);
     expect(none.code).toBe(2);
     expect(none.stderr).toContain("no archive in");
