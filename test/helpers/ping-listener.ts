@@ -1,5 +1,5 @@
 import { createServer, type IncomingMessage, type Server } from "node:http";
-import type { AddressInfo } from "node:net";
+import { listenOnLoopback } from "./loopback.js";
 
 export interface Ping {
   method: string;
@@ -28,14 +28,6 @@ export async function pingListener(
       if (answer) res.end("OK");
     });
   });
-  await new Promise<void>((resolve) => server.listen(0, "127.0.0.1", resolve));
-  const { port } = server.address() as AddressInfo;
-  return {
-    url: `http://127.0.0.1:${port}/ping/${CHECK_ID}`,
-    pings,
-    close: async () => {
-      server.closeAllConnections();
-      await new Promise((resolve) => server.close(resolve));
-    },
-  };
+  const { origin, stop } = await listenOnLoopback(server);
+  return { url: `${origin}/ping/${CHECK_ID}`, pings, close: stop };
 }

@@ -1,5 +1,5 @@
 import { createServer, type IncomingMessage, request, type ServerResponse } from "node:http";
-import type { AddressInfo } from "node:net";
+import { listenOnLoopback } from "./loopback.js";
 
 export interface ConditionalFront {
   endpoint: string;
@@ -79,13 +79,9 @@ export async function startConditionalFront(target: string): Promise<Conditional
       turn.catch(() => undefined),
     );
   });
-  await new Promise<void>((resolve) => server.listen(0, "127.0.0.1", resolve));
-  front.endpoint = `http://127.0.0.1:${(server.address() as AddressInfo).port}`;
-  front.stop = () =>
-    new Promise<void>((resolve) => {
-      server.closeAllConnections();
-      server.close(() => resolve());
-    });
+  const listening = await listenOnLoopback(server);
+  front.endpoint = listening.origin;
+  front.stop = listening.stop;
   return front;
 }
 

@@ -1,6 +1,6 @@
 import { createHash } from "node:crypto";
 import { createServer, type IncomingMessage, request, type ServerResponse } from "node:http";
-import type { AddressInfo } from "node:net";
+import { listenOnLoopback } from "./loopback.js";
 
 export interface S3FaultPlan {
   /** Answer these PUT requests (1-based, counted over every PUT) with 503 SlowDown instead of passing them on. */
@@ -202,19 +202,8 @@ export async function startS3FaultProxy(target: string, plan: S3FaultPlan): Prom
       forward.end(body);
     });
   });
-  await new Promise<void>((resolve) => server.listen(0, "127.0.0.1", resolve));
-  const { port } = server.address() as AddressInfo;
-  return {
-    endpoint: `http://127.0.0.1:${port}`,
-    faults,
-    puts: seen,
-    requests,
-    stop: () =>
-      new Promise<void>((resolve) => {
-        server.closeAllConnections();
-        server.close(() => resolve());
-      }),
-  };
+  const { origin, stop } = await listenOnLoopback(server);
+  return { endpoint: origin, faults, puts: seen, requests, stop };
 }
 
 /** An S3 error document, once the request body has been read (as a store answers). */

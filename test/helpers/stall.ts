@@ -1,6 +1,7 @@
 import { createServer as createHttpServer, type IncomingMessage, type ServerResponse } from "node:http";
 import { type AddressInfo, createServer, type Socket } from "node:net";
 import type { CliResult, spawnCli } from "./cli.js";
+import { listenOnLoopback } from "./loopback.js";
 
 /**
  * Peers that stop answering, and the one way the tests stop a CLI stuck on one: the "nothing ever hangs" tests
@@ -72,12 +73,8 @@ export async function startStallingBodyServer(): Promise<SilentPeer> {
     res.writeHead(200, { "content-type": "text/plain", "content-length": "1000" });
     res.flushHeaders();
   });
-  await new Promise<void>((resolve) => server.listen(0, "127.0.0.1", resolve));
-  peer.origin = `http://127.0.0.1:${(server.address() as AddressInfo).port}`;
-  peer.stop = () =>
-    new Promise<void>((resolve) => {
-      server.closeAllConnections();
-      server.close(() => resolve());
-    });
+  const listening = await listenOnLoopback(server);
+  peer.origin = listening.origin;
+  peer.stop = listening.stop;
   return peer;
 }
